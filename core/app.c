@@ -1,0 +1,713 @@
+/*
+ * profswitch's commands.  Everything is validated before the store is
+ * touched: a bad option, configuration, mapping or export changes nothing.
+ */
+#include "ps_app.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_backup.h"
+#include "ps_config.h"
+#include "ps_engine.h"
+#include "ps_error.h"
+#include "ps_log.h"
+#include "ps_mapping.h"
+#include "ps_plan.h"
+#include "ps_report.h"
+
+#ifndef PS_VERSION
+#define PS_VERSION "0.0.0"
+#endif
+
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_NOINPUT 66
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE 70
+
+#define MAX_CONFIG_BYTES (1u << 20)
+#define MAX_MAPPING_BYTES (1024u * 1024u * 1024u)
+
+typedef struct opts {
+	const char *command;
+	const char *config;
+	const char *mapping;
+	const char *store;
+	const char *log;
+	const char *report;
+	ps_strlist profiles;
+	ps_strlist running;
+	ps_strlist positional;
+	int default_profile;
+	int dry_run;
+	int reprocess;
+	int all;
+	int quiet;
+	int verbose;
+} opts;
+
+static const char usage_text[] =
+	"usage: profswitch COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  update    [common] [--dry-run] [--reprocess]\n"
+	"  rollback  [common] [--all]\n"
+	"  cleanup   [common]\n"
+	"  inspect   STORE\n"
+	"  --version | --help\n"
+	"\n"
+	"common options:\n"
+	"  --config FILE       profswitch.ini\n"
+	"  --mapping FILE      migration mapping (overrides the config)\n"
+	"  --store PATH        a reg export (.reg) to work on, rewritten in "
+	"place\n"
+	"  --profile NAME      only this profile (repeatable)\n"
+	"  --default-profile   only the default profile\n"
+	"  --log FILE          append the run log to FILE\n"
+	"  --report FILE       write the report (.csv or .json)\n"
+	"  --simulate-running NAME   a process that runs (fake store)\n"
+	"  -q, -v              quieter, more verbose\n"
+	"\n"
+	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, "
+	"8 Autodiscover;\n"
+	"64 usage or configuration, 65 mapping, 66 unreadable input, "
+	"69 store unavailable, 70 internal error.\n";
+
+static int usage_error(ps_app_env *env, const char *fmt, ...)
+	PS_PRINTF(2, 3);
+
+static int usage_error(ps_app_env *env, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("profswitch: ", env->err);
+	va_start(ap, fmt);
+	vfprintf(env->err, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'profswitch --help'.\n", env->err);
+	return EX_USAGE;
+}
+
+static void opts_free(opts *o)
+{
+	ps_strlist_free(&o->profiles);
+	ps_strlist_free(&o->running);
+	ps_strlist_free(&o->positional);
+}
+
+static const char *const value_opts[] = {
+	"--config", "--mapping", "--store", "--log", "--report", "--profile",
+	"--simulate-running", NULL
+};
+
+static int takes_value(const char *arg)
+{
+	size_t i;
+
+	for (i = 0; value_opts[i]; i++)
+		if (!strcmp(arg, value_opts[i]))
+			return 1;
+	return 0;
+}
+
+static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	if (argc < 2)
+		return usage_error(env, "no command given");
+	o->command = argv[1];
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (takes_value(a)) {
+			if (i + 1 >= argc)
+				return usage_error(env, "%s needs a value", a);
+			v = argv[++i];
+		}
+		if (!strcmp(a, "--config"))
+			o->config = v;
+		else if (!strcmp(a, "--mapping"))
+			o->mapping = v;
+		else if (!strcmp(a, "--store"))
+			o->store = v;
+		else if (!strcmp(a, "--log"))
+			o->log = v;
+		else if (!strcmp(a, "--report"))
+			o->report = v;
+		else if (!strcmp(a, "--profile")) {
+			if (ps_strlist_add(&o->profiles, v) < 0)
+				return EX_SOFTWARE;
+		} else if (!strcmp(a, "--simulate-running")) {
+			if (ps_strlist_add(&o->running, v) < 0)
+				return EX_SOFTWARE;
+		} else if (!strcmp(a, "--default-profile"))
+			o->default_profile = 1;
+		else if (!strcmp(a, "--dry-run"))
+			o->dry_run = 1;
+		else if (!strcmp(a, "--reprocess"))
+			o->reprocess = 1;
+		else if (!strcmp(a, "--all"))
+			o->all = 1;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			o->quiet = 1;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			o->verbose = 1;
+		else if (a[0] == '-' && a[1])
+			return usage_error(env, "unknown option '%s'", a);
+		else if (ps_strlist_add(&o->positional, a) < 0)
+			return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+/* Read a whole file through the system port; message names the file. */
+static int read_input(ps_app_env *env, const char *path, size_t max,
+		      uint8_t **data, size_t *len, const char *what)
+{
+	int error = ps_sys_read_file(env->sys, path, max, data, len);
+
+	if (error < 0)
+		fprintf(env->err, "profswitch: cannot read the %s: %s\n", what,
+			ps_error_last());
+	return error;
+}
+
+/* A path from the configuration is relative to the configuration. */
+static char *config_relative(const char *config, const char *path)
+{
+	const char *slash = config ? strrchr(config, '/') : NULL;
+	const char *bslash = config ? strrchr(config, '\\') : NULL;
+	ps_buf b = PS_BUF_INIT;
+
+	if (bslash > slash)
+		slash = bslash;
+	if (!slash || path[0] == '/' || path[0] == '\\' ||
+	    (path[0] && path[1] == ':'))
+		return ps_strdup(path);
+	ps_buf_put(&b, config, (size_t)(slash - config) + 1);
+	ps_buf_puts(&b, path);
+	return ps_buf_detach(&b);
+}
+
+/* LogFile / --log expansion: #H host, #D date, #T time, %VAR%. */
+static char *expand_path(ps_app_env *env, const char *in)
+{
+	ps_buf b = PS_BUF_INIT;
+	char when[21], *v = NULL;
+	const char *end;
+
+	ps_format_time((long long)ps_sys_now(env->sys), when);
+	for (; *in; in++) {
+		if (in[0] == '#' && (in[1] == 'H' || in[1] == 'h')) {
+			if (ps_sys_host_name(env->sys, &v) == 0)
+				ps_buf_puts(&b, v);
+			free(v);
+			v = NULL;
+			in++;
+		} else if (in[0] == '#' && (in[1] == 'D' || in[1] == 'd')) {
+			ps_buf_printf(&b, "%.4s%.2s%.2s", when, when + 5,
+				      when + 8);
+			in++;
+		} else if (in[0] == '#' && (in[1] == 'T' || in[1] == 't')) {
+			ps_buf_printf(&b, "%.2s%.2s%.2s", when + 11,
+				      when + 14, when + 17);
+			in++;
+		} else if (in[0] == '%' && (end = strchr(in + 1, '%')) &&
+			   end > in + 1) {
+			char *name = ps_strndup(in + 1, (size_t)(end - in - 1));
+
+			if (name && ps_sys_get_env(env->sys, name, &v) == 0)
+				ps_buf_puts(&b, v);
+			else if (name)
+				ps_buf_put(&b, in, (size_t)(end - in + 1));
+			free(name);
+			free(v);
+			v = NULL;
+			in = end;
+		} else {
+			ps_buf_putc(&b, *in);
+		}
+	}
+	return ps_buf_detach(&b);
+}
+
+static int report_kind(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	if (n >= 4 && !ps_strcasecmp(path + n - 4, ".csv"))
+		return 1;
+	if (n >= 5 && !ps_strcasecmp(path + n - 5, ".json"))
+		return 2;
+	return 0;
+}
+
+static int write_report(ps_app_env *env, const char *path,
+			const ps_report *r)
+{
+	ps_buf b = PS_BUF_INIT;
+	int error;
+
+	error = report_kind(path) == 2 ? ps_report_json(r, &b)
+				       : ps_report_csv(r, &b);
+	if (!error)
+		error = ps_sys_write_file(env->sys, path, b.ptr, b.len);
+	if (error < 0)
+		fprintf(env->err, "profswitch: cannot write the report: %s\n",
+			ps_error_last());
+	ps_buf_free(&b);
+	return error;
+}
+
+static void print_rows(ps_app_env *env, const ps_report *r)
+{
+	size_t i, wp = 7, wa = 7, ws = 6, counts[PS_ST_COUNT] = { 0 };
+	int st, first = 1;
+
+	for (i = 0; i < r->n; i++) {
+		size_t lp = strlen(r->v[i].profile);
+		size_t la = strlen(r->v[i].account);
+		size_t ls = strlen(ps_status_name(r->v[i].status));
+
+		wp = lp > wp ? lp : wp;
+		wa = la > wa ? la : wa;
+		ws = ls > ws ? ls : ws;
+	}
+	if (r->n)
+		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp, "PROFILE",
+			(int)wa, "ACCOUNT", (int)ws, "STATUS", "DETAIL");
+	for (i = 0; i < r->n; i++) {
+		counts[r->v[i].status]++;
+		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp,
+			r->v[i].profile, (int)wa, r->v[i].account, (int)ws,
+			ps_status_name(r->v[i].status), r->v[i].detail);
+	}
+	for (st = 0; st < PS_ST_COUNT; st++) {
+		if (!counts[st])
+			continue;
+		fprintf(env->out, "%s%zu %s", first ? "" : ", ", counts[st],
+			ps_status_name((ps_status)st));
+		first = 0;
+	}
+	if (!first)
+		fputc('\n', env->out);
+}
+
+/* Map a store-opening error to the exit status of SPEC.md. */
+static int store_error(ps_app_env *env, int error)
+{
+	fprintf(env->err, "profswitch: %s\n", ps_error_last());
+	switch (error) {
+	case PS_ENOTFOUND:
+	case PS_EIO:
+	case PS_EFORMAT:
+	case PS_ELIMIT:
+		fputs("profswitch: nothing was changed.\n", env->err);
+		return EX_NOINPUT;
+	case PS_ENOMEM:
+		return EX_SOFTWARE;
+	default:
+		return EX_UNAVAILABLE;
+	}
+}
+
+typedef struct run {
+	ps_config cfg;
+	ps_mapping *map;
+	ps_store *store;
+	ps_log log;
+	ps_report report;
+	char *report_path;
+	ps_strlist selected;
+} run;
+
+static void run_free(run *r)
+{
+	ps_config_free(&r->cfg);
+	ps_mapping_free(r->map);
+	ps_store_free(r->store);
+	ps_log_free(&r->log);
+	ps_report_free(&r->report);
+	free(r->report_path);
+	ps_strlist_free(&r->selected);
+}
+
+static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int error;
+
+	if (!o->config)
+		return 0;
+	error = read_input(env, o->config, MAX_CONFIG_BYTES, &data, &len,
+			   "configuration");
+	if (error < 0)
+		return EX_NOINPUT;
+	error = ps_config_parse(cfg, o->config, (const char *)data, len);
+	free(data);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\nprofswitch: bad "
+			"configuration; nothing was changed.\n",
+			ps_error_last());
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static int load_mapping(ps_app_env *env, const opts *o, run *r)
+{
+	char *path;
+	uint8_t *data = NULL;
+	size_t len = 0, i;
+	ps_strlist errors = PS_STRLIST_INIT;
+	int error;
+
+	path = o->mapping ? ps_strdup(o->mapping)
+	       : r->cfg.mapping ? config_relative(o->config, r->cfg.mapping)
+				: NULL;
+	if (!path) {
+		fputs("profswitch: no mapping: give --mapping FILE or "
+		      "Mapping= in the configuration\n", env->err);
+		return EX_USAGE;
+	}
+	error = read_input(env, path, MAX_MAPPING_BYTES, &data, &len,
+			   "mapping");
+	if (error < 0) {
+		free(path);
+		return EX_NOINPUT;
+	}
+	error = ps_mapping_parse(&r->map, path, (const char *)data, len,
+				 &errors);
+	free(data);
+	if (error < 0) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(env->err, "%s\n", errors.v[i]);
+		if (!errors.n)
+			fprintf(env->err, "%s\n", ps_error_last());
+		fprintf(env->err, "profswitch: bad mapping %s; nothing was "
+			"changed.\n", path);
+		ps_strlist_free(&errors);
+		free(path);
+		return EX_DATAERR;
+	}
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL,
+		   "mapping %s: %zu mailboxes", path,
+		   ps_mapping_count(r->map));
+	ps_strlist_free(&errors);
+	free(path);
+	return 0;
+}
+
+static int cmd_engine(ps_app_env *env, const opts *o)
+{
+	run r;
+	ps_engine e;
+	char *logpath = NULL;
+	const char *report = o->report;
+	int is_update = !strcmp(o->command, "update");
+	int is_rollback = !strcmp(o->command, "rollback");
+	int status = 0, error, nothing = 0;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.log.sys = env->sys;
+	r.log.echo = env->err;
+	r.log.echo_level = o->verbose ? PS_LOG_DEBUG
+			   : o->quiet ? PS_LOG_ERROR : PS_LOG_WARN;
+	if (o->positional.n)
+		return usage_error(env, "unexpected argument '%s'",
+				   o->positional.v[0]);
+	if ((o->dry_run || o->reprocess) && !is_update)
+		return usage_error(env, "--dry-run and --reprocess go with "
+				   "update");
+	if (o->all && !is_rollback)
+		return usage_error(env, "--all goes with rollback");
+	if (o->default_profile && o->profiles.n)
+		return usage_error(env, "--profile and --default-profile "
+				   "exclude each other");
+	if (ps_config_init(&r.cfg) < 0)
+		return EX_SOFTWARE;
+	status = load_config(env, o, &r.cfg);
+	if (status)
+		goto done;
+	if (!report && r.cfg.report_file)
+		report = r.cfg.report_file;
+	if (report && !report_kind(report)) {
+		status = usage_error(env, "report '%s': the name must end in "
+				     ".csv or .json", report);
+		goto done;
+	}
+	r.report_path = report == o->report || !report ? (report ?
+			ps_strdup(report) : NULL)
+			: config_relative(o->config, report);
+	if (o->log || r.cfg.log_file) {
+		logpath = expand_path(env, o->log ? o->log : r.cfg.log_file);
+		r.log.path = logpath;
+	}
+	if (is_update) {
+		status = load_mapping(env, o, &r);
+		if (status)
+			goto done;
+	}
+	if (!o->store) {
+		status = usage_error(env, "--store PATH is required on this "
+				     "platform");
+		goto done;
+	}
+	if (o->running.n && env->simulate_running &&
+	    env->simulate_running(env->ctx, &o->running) < 0) {
+		status = EX_SOFTWARE;
+		goto done;
+	}
+	error = env->open_store(env->ctx, o->store, &r.store);
+	if (error < 0) {
+		status = store_error(env, error);
+		goto done;
+	}
+	ps_sys_host_name(env->sys, &r.report.host);
+	if (ps_store_owner(r.store, &r.report.user) < 0)
+		ps_sys_user_name(env->sys, &r.report.user);
+
+	memset(&e, 0, sizeof(e));
+	e.store = r.store;
+	e.sys = env->sys;
+	e.cfg = &r.cfg;
+	e.map = r.map;
+	e.log = &r.log;
+	e.report = &r.report;
+	e.dry_run = o->dry_run;
+	e.reprocess = o->reprocess;
+	e.all = o->all;
+	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "profswitch %s %s%s on "
+		   "%s", PS_VERSION, o->command, o->dry_run ? " (dry run)"
+		   : "", o->store);
+	error = ps_engine_profiles(&e, &o->profiles, o->default_profile,
+				   &r.selected);
+	if (!error && is_update)
+		error = ps_engine_update(&e, &r.selected);
+	else if (!error && is_rollback)
+		error = ps_engine_rollback(&e, &r.selected, &nothing);
+	else if (!error)
+		error = ps_engine_cleanup(&e, &r.selected, &nothing);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "%s",
+			   ps_error_last());
+		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
+		goto done;
+	}
+	if (!o->dry_run && ps_store_flush(r.store) < 0) {
+		fprintf(env->err, "profswitch: cannot write the store: %s\n",
+			ps_error_last());
+		for (i = 0; i < r.report.n; i++) {
+			ps_row *row = &r.report.v[i];
+
+			if (row->status != PS_ST_UPDATED &&
+			    row->status != PS_ST_ROLLED_BACK &&
+			    row->status != PS_ST_CLEANED)
+				continue;
+			row->status = PS_ST_FAILED;
+			free(row->detail);
+			row->detail = ps_strdup("the store could not be "
+						"written; nothing was changed");
+		}
+	}
+	if (nothing)
+		fprintf(env->err, "profswitch: nothing to %s in %s\n",
+			is_rollback ? "roll back" : "clean up", o->store);
+	status = ps_report_exit_bits(&r.report);
+	if (!o->quiet)
+		print_rows(env, &r.report);
+	if (r.report_path && write_report(env, r.report_path, &r.report) < 0)
+		status = EX_SOFTWARE;
+	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
+done:
+	if (ps_log_flush(&r.log) < 0)
+		fprintf(env->err, "profswitch: cannot write the log: %s\n",
+			ps_error_last());
+	run_free(&r);
+	return status;
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+static void show_string(ps_app_env *env, const ps_proplist *l, uint16_t id,
+			const char *label)
+{
+	size_t i;
+	char *v;
+
+	for (i = 0; i < l->n; i++) {
+		if (PS_PROP_ID(l->v[i].tag) != id ||
+		    !PS_PROP_IS_STRING(l->v[i].tag))
+			continue;
+		if (ps_prop_string(&l->v[i], &v) < 0)
+			continue;
+		fprintf(env->out, "      %-20s %s\n", label, v);
+		free(v);
+		return;
+	}
+}
+
+static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
+			    int is_default)
+{
+	ps_service *svcs = NULL;
+	ps_generation *gens = NULL;
+	size_t nsvc = 0, ngen = 0, i, j;
+	char hex[33];
+
+	fprintf(env->out, "profile %s%s\n", name,
+		is_default ? " (default)" : "");
+	if (ps_store_list_services(s, name, &svcs, &nsvc) < 0) {
+		fprintf(env->out, "  cannot list services: %s\n",
+			ps_error_last());
+		return;
+	}
+	for (i = 0; i < nsvc; i++) {
+		ps_proplist svc = PS_PROPLIST_INIT, em = PS_PROPLIST_INIT;
+		ps_prop *p;
+
+		ps_uid_format(&svcs[i].uid, hex);
+		fprintf(env->out, "  service %s  %s  \"%s\"\n", hex,
+			svcs[i].service_name, svcs[i].display_name);
+		if (ps_strcasecmp(svcs[i].service_name, "MSEMS") ||
+		    ps_store_read_section(s, name, &svcs[i].uid, &svc) < 0)
+			goto next;
+		p = ps_proplist_get(&svc, PS_PR_EMSMDB_SECTION_UID);
+		if (p && p->len == 16) {
+			ps_uid uid;
+
+			memcpy(uid.b, p->data, 16);
+			if (ps_store_read_section(s, name, &uid, &em) == 0) {
+				uint32_t flags = 0;
+				ps_prop *f = ps_proplist_get(&em,
+					PS_PR_PROFILE_CONFIG_FLAGS);
+
+				show_string(env, &em, PS_ID_PROFILE_USER,
+					    "mailbox DN");
+				show_string(env, &em, PS_ID_PROFILE_SMTP,
+					    "SMTP");
+				show_string(env, &em,
+					    PS_ID_PROFILE_HOME_SERVER,
+					    "home server");
+				show_string(env, &em,
+					    PS_ID_PROFILE_HOME_SERVER_FQDN,
+					    "server FQDN");
+				show_string(env, &em,
+					    PS_ID_PROFILE_OFFLINE_STORE_PATH,
+					    "OST");
+				if (f && ps_prop_long(f, &flags) == 0)
+					fprintf(env->out, "      %-20s %s\n",
+						"cached mode",
+						(flags & 0x180u) == 0x180u
+						? "on" : "off");
+			}
+		}
+		p = ps_proplist_get(&svc, PS_PR_STORE_PROVIDERS);
+		for (j = 0; p && j + 16 <= p->len; j += 16) {
+			ps_proplist pv = PS_PROPLIST_INIT;
+			ps_prop *t;
+			ps_uid uid;
+			uint32_t type = 0;
+
+			memcpy(uid.b, p->data + j, 16);
+			if (ps_store_read_section(s, name, &uid, &pv) < 0)
+				continue;
+			t = ps_proplist_get(&pv, PS_PR_PROFILE_TYPE);
+			if (t && ps_prop_long(t, &type) == 0 &&
+			    type == PS_PROFILE_TYPE_DELEGATE)
+				show_string(env, &pv, PS_ID_PROFILE_MAILBOX,
+					    "additional mailbox");
+			ps_proplist_free(&pv);
+		}
+next:
+		ps_proplist_free(&svc);
+		ps_proplist_free(&em);
+	}
+	ps_services_free(svcs, nsvc);
+	if (ps_backup_list(s, name, &gens, &ngen) < 0) {
+		fprintf(env->out, "  backup: %s\n", ps_error_last());
+		return;
+	}
+	for (i = 0; i < ngen; i++) {
+		fprintf(env->out, "  backup generation %02x (%s): %zu "
+			"sections\n", gens[i].number,
+			gens[i].state == PS_GEN_PENDING ? "pending"
+							: "committed",
+			gens[i].nsecs);
+		for (j = 0; j < gens[i].nunits; j++)
+			fprintf(env->out, "      %s: %s -> %s\n",
+				gens[i].units[j].account,
+				gens[i].units[j].source_dn,
+				gens[i].units[j].target_dn);
+	}
+	ps_gens_free(gens, ngen);
+}
+
+static int cmd_inspect(ps_app_env *env, const opts *o)
+{
+	ps_store *s = NULL;
+	ps_strlist names = PS_STRLIST_INIT;
+	char *def = NULL;
+	const char *path = o->store;
+	size_t i;
+	int error;
+
+	if (o->positional.n == 1 && !path)
+		path = o->positional.v[0];
+	if (!path || o->positional.n > 1)
+		return usage_error(env, "inspect takes one STORE");
+	error = env->open_store(env->ctx, path, &s);
+	if (error < 0)
+		return store_error(env, error);
+	error = ps_store_list_profiles(s, &names);
+	if (error < 0) {
+		ps_store_free(s);
+		return store_error(env, error);
+	}
+	ps_store_default_profile(s, &def);
+	if (!names.n)
+		fprintf(env->out, "no Outlook profiles in %s\n", path);
+	for (i = 0; i < names.n; i++)
+		inspect_profile(env, s, names.v[i],
+				def && !ps_strcasecmp(def, names.v[i]));
+	free(def);
+	ps_strlist_free(&names);
+	ps_store_free(s);
+	return 0;
+}
+
+int ps_app_main(ps_app_env *env, int argc, char **argv)
+{
+	opts o;
+	int status;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") ||
+			  !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+		fputs(usage_text, env->out);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		fprintf(env->out, "profswitch %s\n", PS_VERSION);
+		return 0;
+	}
+	status = parse_args(env, argc, argv, &o);
+	if (status)
+		goto done;
+	if (!strcmp(o.command, "update") || !strcmp(o.command, "rollback") ||
+	    !strcmp(o.command, "cleanup"))
+		status = cmd_engine(env, &o);
+	else if (!strcmp(o.command, "inspect"))
+		status = cmd_inspect(env, &o);
+	else
+		status = usage_error(env, "unknown command '%s'", o.command);
+done:
+	opts_free(&o);
+	return status;
+}

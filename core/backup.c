@@ -1,0 +1,246 @@
+/*
+ * Encoding of backup generations (format in docs/update-rules.md).
+ */
+#include "ps_backup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_error.h"
+
+#define GEN_MAGIC "PSB1"
+
+void ps_backup_uid(ps_uid *out)
+{
+	ps_uid_parse(out, PS_BACKUP_SECTION);
+}
+
+static void put_u32(ps_buf *b, uint32_t v)
+{
+	uint8_t x[4];
+
+	x[0] = (uint8_t)v;
+	x[1] = (uint8_t)(v >> 8);
+	x[2] = (uint8_t)(v >> 16);
+	x[3] = (uint8_t)(v >> 24);
+	ps_buf_put(b, x, 4);
+}
+
+static void put_str(ps_buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	put_u32(b, (uint32_t)n);
+	ps_buf_put(b, s ? s : "", n);
+}
+
+int ps_gen_encode(const ps_generation *g, ps_buf *out)
+{
+	size_t i, j;
+
+	ps_buf_put(out, GEN_MAGIC, 4);
+	put_u32(out, g->state);
+	put_u32(out, (uint32_t)g->nunits);
+	for (i = 0; i < g->nunits; i++) {
+		put_str(out, g->units[i].account);
+		put_str(out, g->units[i].source_dn);
+		put_str(out, g->units[i].target_dn);
+	}
+	put_u32(out, (uint32_t)g->nsecs);
+	for (i = 0; i < g->nsecs; i++) {
+		const ps_proplist *p = &g->secs[i].props;
+
+		ps_buf_put(out, g->secs[i].uid.b, 16);
+		put_u32(out, (uint32_t)p->n);
+		for (j = 0; j < p->n; j++) {
+			put_u32(out, p->v[j].tag);
+			put_u32(out, (uint32_t)p->v[j].len);
+			ps_buf_put(out, p->v[j].data, p->v[j].len);
+		}
+	}
+	return ps_buf_check(out);
+}
+
+typedef struct reader {
+	const uint8_t *p;
+	size_t left;
+} reader;
+
+static int get_u32(reader *r, uint32_t *v)
+{
+	if (r->left < 4)
+		return PS_EFORMAT;
+	*v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 |
+	     (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+	r->p += 4;
+	r->left -= 4;
+	return 0;
+}
+
+static int get_bytes(reader *r, size_t n, const uint8_t **out)
+{
+	if (r->left < n)
+		return PS_EFORMAT;
+	*out = r->p;
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+static int get_str(reader *r, char **out)
+{
+	uint32_t n;
+	const uint8_t *s;
+
+	if (get_u32(r, &n) < 0 || get_bytes(r, n, &s) < 0)
+		return PS_EFORMAT;
+	*out = ps_strndup((const char *)s, n);
+	return *out ? 0 : PS_ENOMEM;
+}
+
+int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
+{
+	ps_generation g;
+	reader r = { data, len };
+	const uint8_t *bytes;
+	uint32_t n, np, tag, plen, i, j;
+	int error = PS_EFORMAT;
+
+	memset(&g, 0, sizeof(g));
+	if (get_bytes(&r, 4, &bytes) < 0 || memcmp(bytes, GEN_MAGIC, 4))
+		goto done;
+	if (get_u32(&r, &g.state) < 0 || get_u32(&r, &n) < 0)
+		goto done;
+	if (g.state != PS_GEN_PENDING && g.state != PS_GEN_COMMITTED)
+		goto done;
+	if (n > r.left / 12)
+		goto done;
+	g.units = calloc(n ? n : 1, sizeof(*g.units));
+	if (!g.units) {
+		error = PS_ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < n; i++, g.nunits++) {
+		if (get_str(&r, &g.units[i].account) < 0 ||
+		    get_str(&r, &g.units[i].source_dn) < 0 ||
+		    get_str(&r, &g.units[i].target_dn) < 0) {
+			g.nunits++;
+			goto done;
+		}
+	}
+	if (get_u32(&r, &n) < 0 || n > r.left / 20)
+		goto done;
+	g.secs = calloc(n ? n : 1, sizeof(*g.secs));
+	if (!g.secs) {
+		error = PS_ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		g.nsecs++;
+		if (get_bytes(&r, 16, &bytes) < 0)
+			goto done;
+		memcpy(g.secs[i].uid.b, bytes, 16);
+		if (get_u32(&r, &np) < 0)
+			goto done;
+		for (j = 0; j < np; j++) {
+			if (get_u32(&r, &tag) < 0 || get_u32(&r, &plen) < 0 ||
+			    get_bytes(&r, plen, &bytes) < 0)
+				goto done;
+			if (ps_proplist_set(&g.secs[i].props, tag, bytes,
+					    plen) < 0) {
+				error = PS_ENOMEM;
+				goto done;
+			}
+		}
+	}
+	if (r.left)
+		goto done;
+	*out = g;
+	return 0;
+done:
+	ps_gen_free(&g);
+	if (error == PS_EFORMAT)
+		ps_error_setc(PS_EFORMAT, "malformed backup generation");
+	return error;
+}
+
+void ps_gen_free(ps_generation *g)
+{
+	size_t i;
+
+	if (!g)
+		return;
+	for (i = 0; i < g->nunits; i++) {
+		free(g->units[i].account);
+		free(g->units[i].source_dn);
+		free(g->units[i].target_dn);
+	}
+	free(g->units);
+	for (i = 0; i < g->nsecs; i++)
+		ps_proplist_free(&g->secs[i].props);
+	free(g->secs);
+	memset(g, 0, sizeof(*g));
+}
+
+void ps_gens_free(ps_generation *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		ps_gen_free(&v[i]);
+	free(v);
+}
+
+int ps_backup_list(ps_store *s, const char *profile, ps_generation **out,
+		   size_t *n)
+{
+	ps_proplist props = PS_PROPLIST_INIT;
+	ps_generation *v = NULL;
+	ps_uid uid;
+	size_t i, count = 0;
+	unsigned num;
+	int error;
+
+	ps_backup_uid(&uid);
+	error = ps_store_read_section(s, profile, &uid, &props);
+	if (error == PS_ENOTFOUND) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (error < 0)
+		return error;
+	v = calloc(props.n ? props.n : 1, sizeof(*v));
+	if (!v) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* Ascending by number: ids are few, scan them in order. */
+	for (num = 1; num <= PS_BACKUP_MAX_GEN; num++) {
+		uint32_t tag = PS_PROP_TAG(PS_PT_BINARY,
+					   PS_BACKUP_ID_BASE + num);
+		ps_prop *p = ps_proplist_get(&props, tag);
+
+		if (!p)
+			continue;
+		error = ps_gen_decode(&v[count], p->data, p->len);
+		if (error < 0) {
+			ps_error_setc(error, "profile '%s': backup generation "
+				      "%02x is damaged; it cannot be restored",
+				      profile, num);
+			goto done;
+		}
+		v[count++].number = num;
+	}
+	*out = v;
+	*n = count;
+	v = NULL;
+done:
+	for (i = 0; v && i < count; i++)
+		ps_gen_free(&v[i]);
+	free(v);
+	ps_proplist_free(&props);
+	return error;
+}

@@ -1,0 +1,494 @@
+/*
+ * Applying plans, the backup journal, rollback and cleanup.
+ *
+ * Write order for one profile: (1) a backup generation in state pending,
+ * (2) every changed section, (3) the generation rewritten as committed.
+ * Any failure restores the changed sections from the snapshots in memory
+ * and removes the generation; if that also fails the pending generation
+ * stays behind and the next run restores it before doing anything else.
+ */
+#include "ps_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_backup.h"
+#include "ps_error.h"
+#include "ps_plan.h"
+
+static uint32_t gen_tag(unsigned number)
+{
+	return PS_PROP_TAG(PS_PT_BINARY, PS_BACKUP_ID_BASE + number);
+}
+
+/* Make a section exactly equal to a snapshot. */
+static int restore_section(ps_store *s, const char *profile,
+			   const ps_uid *uid, const ps_proplist *snap)
+{
+	ps_section *sec = NULL;
+	ps_proplist cur = PS_PROPLIST_INIT;
+	uint32_t *dels = NULL;
+	ps_prop *sets = NULL;
+	size_t ndel = 0, nset = 0, i;
+	int error;
+
+	error = ps_store_open_section(s, profile, uid, PS_OPEN_CREATE, &sec);
+	if (error < 0)
+		return error;
+	error = ps_store_get_props(s, sec, &cur);
+	if (error < 0)
+		goto done;
+	dels = calloc(cur.n + 1, sizeof(*dels));
+	sets = calloc(snap->n + 1, sizeof(*sets));
+	if (!dels || !sets) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < cur.n; i++)
+		if (!ps_proplist_get(snap, cur.v[i].tag))
+			dels[ndel++] = cur.v[i].tag;
+	for (i = 0; i < snap->n; i++) {
+		ps_prop *c = ps_proplist_get(&cur, snap->v[i].tag);
+
+		if (!c || c->len != snap->v[i].len ||
+		    memcmp(c->data, snap->v[i].data, c->len))
+			sets[nset++] = snap->v[i];
+	}
+	if (!ndel && !nset)
+		goto done;
+	error = ps_store_delete_props(s, sec, dels, ndel);
+	if (!error)
+		error = ps_store_set_props(s, sec, sets, nset);
+	if (!error)
+		error = ps_store_save_section(s, sec);
+done:
+	free(dels);
+	free(sets);
+	ps_proplist_free(&cur);
+	ps_store_close_section(s, sec);
+	return error;
+}
+
+/* Write one section's planned state (only the differences). */
+static int write_section(ps_store *s, const char *profile,
+			 const ps_secstate *st)
+{
+	return restore_section(s, profile, &st->uid, &st->after);
+}
+
+static int write_gen(ps_store *s, const char *profile,
+		     const ps_generation *g)
+{
+	ps_section *sec = NULL;
+	ps_buf blob = PS_BUF_INIT;
+	ps_prop prop;
+	ps_uid uid;
+	int error;
+
+	error = ps_gen_encode(g, &blob);
+	if (error < 0)
+		goto done;
+	ps_backup_uid(&uid);
+	error = ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE, &sec);
+	if (error < 0)
+		goto done;
+	prop.tag = gen_tag(g->number);
+	prop.len = blob.len;
+	prop.data = (uint8_t *)blob.ptr;
+	error = ps_store_set_props(s, sec, &prop, 1);
+	if (!error)
+		error = ps_store_save_section(s, sec);
+done:
+	ps_store_close_section(s, sec);
+	ps_buf_free(&blob);
+	return error;
+}
+
+/* Remove generation `number`; the section goes when it is empty. */
+static int remove_gen(ps_store *s, const char *profile, unsigned number)
+{
+	ps_section *sec = NULL;
+	ps_proplist left = PS_PROPLIST_INIT;
+	uint32_t tag = gen_tag(number);
+	ps_uid uid;
+	int error;
+
+	ps_backup_uid(&uid);
+	error = ps_store_open_section(s, profile, &uid, 0, &sec);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	error = ps_store_delete_props(s, sec, &tag, 1);
+	if (!error)
+		error = ps_store_save_section(s, sec);
+	if (!error)
+		error = ps_store_get_props(s, sec, &left);
+	ps_store_close_section(s, sec);
+	if (!error && !left.n)
+		error = ps_store_delete_section(s, profile, &uid);
+	ps_proplist_free(&left);
+	return error;
+}
+
+/* Restore every section of a generation, then drop the generation. */
+static int undo_gen(ps_store *s, const char *profile, const ps_generation *g)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = g->nsecs; i-- > 0 && !error;)
+		error = restore_section(s, profile, &g->secs[i].uid,
+					&g->secs[i].props);
+	if (!error)
+		error = remove_gen(s, profile, g->number);
+	return error;
+}
+
+/* Restore interrupted (pending) generations, newest first. */
+static int recover_pending(ps_engine *e, const char *profile)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, i;
+	int error;
+
+	error = ps_backup_list(e->store, profile, &gens, &n);
+	for (i = n; i-- > 0 && !error;) {
+		if (gens[i].state != PS_GEN_PENDING)
+			continue;
+		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL,
+			   "restoring backup generation %02x left by an "
+			   "interrupted update", gens[i].number);
+		error = undo_gen(e->store, profile, &gens[i]);
+	}
+	ps_gens_free(gens, n);
+	return error;
+}
+
+static int next_gen_number(ps_store *s, const char *profile,
+			   unsigned *number)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0;
+	int error;
+
+	error = ps_backup_list(s, profile, &gens, &n);
+	if (error < 0)
+		return error;
+	*number = n ? gens[n - 1].number + 1 : 1;
+	ps_gens_free(gens, n);
+	if (*number > PS_BACKUP_MAX_GEN)
+		return ps_error_setc(PS_ELIMIT, "profile '%s' already holds "
+				     "%u backup generations; run cleanup",
+				     profile, PS_BACKUP_MAX_GEN);
+	return 0;
+}
+
+/* Build the generation describing a plan (borrows the plan's strings). */
+static int plan_gen(const ps_pplan *p, ps_secstate **changed, size_t n,
+		    ps_generation *g)
+{
+	size_t i;
+
+	memset(g, 0, sizeof(*g));
+	g->units = calloc(p->nunits + 1, sizeof(*g->units));
+	g->secs = calloc(n + 1, sizeof(*g->secs));
+	if (!g->units || !g->secs) {
+		free(g->units);
+		free(g->secs);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < p->nunits; i++) {
+		if (!p->units[i].update)
+			continue;
+		g->units[g->nunits].account = p->units[i].account;
+		g->units[g->nunits].source_dn = p->units[i].dn;
+		g->units[g->nunits].target_dn =
+			p->units[i].entry->target_dn;
+		g->nunits++;
+	}
+	for (i = 0; i < n; i++) {
+		g->secs[i].uid = changed[i]->uid;
+		g->secs[i].props = changed[i]->before;
+	}
+	g->nsecs = n;
+	return 0;
+}
+
+/* Apply one profile's plan; on failure try to put everything back.
+ * *restored tells whether the profile is back to its earlier state. */
+static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
+{
+	ps_secstate **changed = NULL;
+	ps_generation g;
+	size_t n = 0, i;
+	int error, undo;
+	char first[1024];
+
+	*restored = 1;
+	error = ps_plan_changed(p, &changed, &n);
+	if (error < 0 || !n)
+		goto out;
+	error = plan_gen(p, changed, n, &g);
+	if (error < 0)
+		goto out;
+	error = next_gen_number(e->store, p->profile, &g.number);
+	if (error < 0)
+		goto free_gen;
+	g.state = PS_GEN_PENDING;
+	error = write_gen(e->store, p->profile, &g);
+	for (i = 0; i < n && !error; i++)
+		error = write_section(e->store, p->profile, changed[i]);
+	if (!error) {
+		g.state = PS_GEN_COMMITTED;
+		error = write_gen(e->store, p->profile, &g);
+	}
+	if (error < 0) {
+		snprintf(first, sizeof(first), "%s", ps_error_last());
+		ps_log_msg(e->log, PS_LOG_ERROR, p->profile, NULL,
+			   "update failed (%s); restoring the profile",
+			   first);
+		undo = 0;
+		for (i = n; i-- > 0 && !undo;)
+			undo = restore_section(e->store, p->profile,
+					       &changed[i]->uid,
+					       &changed[i]->before);
+		if (!undo)
+			undo = remove_gen(e->store, p->profile, g.number);
+		if (undo < 0) {
+			*restored = 0;
+			ps_log_msg(e->log, PS_LOG_ERROR, p->profile, NULL,
+				   "restore failed too (%s); backup "
+				   "generation %02x stays pending and the "
+				   "next run restores it", ps_error_last(),
+				   g.number);
+		}
+		ps_error_setc(error, "%s", first);
+	}
+free_gen:
+	/* The generation borrowed every string and list: free the arrays. */
+	free(g.units);
+	free(g.secs);
+out:
+	free(changed);
+	return error;
+}
+
+static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
+		       int restored, const char *why)
+{
+	size_t i;
+	int error = 0;
+	char detail[1400];
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		const ps_unit *u = &p->units[i];
+		ps_status st = u->status;
+		const char *tgt = u->entry ? u->entry->target_dn : NULL;
+
+		snprintf(detail, sizeof(detail), "%s", u->detail ? u->detail
+								 : "");
+		if (u->update && e->dry_run) {
+			st = PS_ST_WOULD_UPDATE;
+			snprintf(detail, sizeof(detail), "%zu values to set, "
+				 "%zu to remove", u->nset, u->ndel);
+		} else if (u->update && failed) {
+			st = PS_ST_FAILED;
+			snprintf(detail, sizeof(detail), "%s; %s", why,
+				 restored ? "the profile was restored"
+					  : "the next run restores it");
+		} else if (u->update) {
+			st = PS_ST_UPDATED;
+			snprintf(detail, sizeof(detail), "%zu values set, %zu "
+				 "removed", u->nset, u->ndel);
+		}
+		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
+			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
+		ps_log_msg(e->log, st == PS_ST_FAILED ? PS_LOG_ERROR
+						      : PS_LOG_INFO,
+			   p->profile, u->account, "%s: %s (%s)",
+			   ps_status_name(st), u->dn, detail);
+		error = ps_report_add(e->report, p->profile, u->account,
+				      u->dn, tgt, st, detail);
+	}
+	return error;
+}
+
+static int update_profile(ps_engine *e, const char *profile)
+{
+	ps_plan_opts o = { e->cfg, e->map, e->reprocess, e->log };
+	ps_pplan plan;
+	int error, restored = 1, failed = 0;
+	char why[1024] = "";
+
+	if (!e->dry_run) {
+		error = recover_pending(e, profile);
+		if (error < 0)
+			return error;
+	}
+	error = ps_plan_build(&plan, e->store, profile, &o);
+	if (error < 0)
+		return error;
+	if (!e->dry_run) {
+		error = apply_plan(e, &plan, &restored);
+		if (error < 0) {
+			failed = 1;
+			snprintf(why, sizeof(why), "%s", ps_error_last());
+		}
+	}
+	error = report_plan(e, &plan, failed, restored, why);
+	ps_plan_free(&plan);
+	return error;
+}
+
+int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
+		       int default_only, ps_strlist *out)
+{
+	ps_strlist all = PS_STRLIST_INIT, sel = PS_STRLIST_INIT;
+	const ps_strlist *want = NULL;
+	char *def = NULL;
+	size_t i, j;
+	int error;
+
+	error = ps_store_list_profiles(e->store, &all);
+	if (error < 0)
+		return error;
+	if (names && names->n)
+		want = names;
+	else if (!default_only && e->cfg->profiles_mode == PS_PROFILES_NAMED)
+		want = &e->cfg->profiles;
+	if (!want && (default_only ||
+		      e->cfg->profiles_mode == PS_PROFILES_DEFAULT)) {
+		error = ps_store_default_profile(e->store, &def);
+		if (error == PS_ENOTFOUND) {
+			ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL,
+				   "no default profile is set");
+			error = 0;
+		} else if (!error) {
+			for (i = 0; i < all.n && !error; i++)
+				if (!ps_strcasecmp(all.v[i], def))
+					error = ps_strlist_add(&sel, all.v[i]);
+		}
+	} else if (want) {
+		for (j = 0; j < want->n && !error; j++) {
+			for (i = 0; i < all.n; i++)
+				if (!ps_strcasecmp(all.v[i], want->v[j]))
+					break;
+			if (i == all.n)
+				ps_log_msg(e->log, PS_LOG_WARN, want->v[j],
+					   NULL, "no such profile; skipped");
+			else if (!ps_strlist_contains_nocase(&sel, all.v[i]))
+				error = ps_strlist_add(&sel, all.v[i]);
+		}
+	} else {
+		for (i = 0; i < all.n && !error; i++)
+			error = ps_strlist_add(&sel, all.v[i]);
+	}
+	free(def);
+	ps_strlist_free(&all);
+	if (error < 0) {
+		ps_strlist_free(&sel);
+		return error;
+	}
+	*out = sel;
+	return 0;
+}
+
+int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < profiles->n && !error; i++)
+		error = update_profile(e, profiles->v[i]);
+	return error;
+}
+
+static int report_gen(ps_engine *e, const char *profile,
+		      const ps_generation *g, ps_status st,
+		      const char *detail)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < g->nunits && !error; i++) {
+		ps_log_msg(e->log, PS_LOG_INFO, profile, g->units[i].account,
+			   "%s: %s", ps_status_name(st), detail);
+		error = ps_report_add(e->report, profile,
+				      g->units[i].account,
+				      g->units[i].source_dn,
+				      g->units[i].target_dn, st, detail);
+	}
+	return error;
+}
+
+int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
+		       int *nothing)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, i, k, stop;
+	int error = 0;
+	char detail[128];
+
+	*nothing = 1;
+	for (i = 0; i < profiles->n && !error; i++) {
+		const char *profile = profiles->v[i];
+
+		error = ps_backup_list(e->store, profile, &gens, &n);
+		if (error < 0)
+			break;
+		if (n)
+			*nothing = 0;
+		stop = e->all || !n ? 0 : n - 1;
+		for (k = n; k-- > stop && !error;) {
+			snprintf(detail, sizeof(detail), "restored backup "
+				 "generation %02x%s", gens[k].number,
+				 gens[k].state == PS_GEN_PENDING
+				 ? " (an interrupted update)" : "");
+			if (!e->dry_run)
+				error = undo_gen(e->store, profile, &gens[k]);
+			if (!error)
+				error = report_gen(e, profile, &gens[k],
+						   PS_ST_ROLLED_BACK, detail);
+		}
+		ps_gens_free(gens, n);
+		gens = NULL;
+	}
+	return error;
+}
+
+int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
+		      int *nothing)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, i, k;
+	ps_uid uid;
+	int error = 0;
+
+	*nothing = 1;
+	ps_backup_uid(&uid);
+	for (i = 0; i < profiles->n && !error; i++) {
+		const char *profile = profiles->v[i];
+
+		if (!e->dry_run)
+			error = recover_pending(e, profile);
+		if (!error)
+			error = ps_backup_list(e->store, profile, &gens, &n);
+		if (error < 0)
+			break;
+		if (n)
+			*nothing = 0;
+		if (n && !e->dry_run)
+			error = ps_store_delete_section(e->store, profile,
+							&uid);
+		for (k = 0; k < n && !error; k++)
+			error = report_gen(e, profile, &gens[k],
+					   PS_ST_CLEANED,
+					   "backup removed; rollback is no "
+					   "longer possible");
+		ps_gens_free(gens, n);
+		gens = NULL;
+	}
+	return error;
+}

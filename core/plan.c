@@ -1,0 +1,880 @@
+/*
+ * The update planner: docs/update-rules.md in code.  Every rule works on
+ * the `after` copy of a section's properties; nothing is written here.
+ */
+#include "ps_plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_error.h"
+#include "ps_utf.h"
+
+#define SERVICES_SECTION "9207f3e0a3b11019908b08002b2a56c2"
+
+/* ---- section cache ---------------------------------------------------- */
+
+static ps_secstate *sec_find(ps_pplan *p, const ps_uid *uid)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsecs; i++)
+		if (ps_uid_equal(&p->secs[i].uid, uid))
+			return &p->secs[i];
+	return NULL;
+}
+
+/* The cached state of a section, read from the store on first use. */
+static int sec_get(ps_pplan *p, ps_store *s, const ps_uid *uid,
+		   ps_secstate **out)
+{
+	ps_secstate *st = sec_find(p, uid);
+	int error;
+
+	if (st) {
+		*out = st;
+		return 0;
+	}
+	if (p->nsecs == p->capsecs) {
+		size_t cap = p->capsecs ? p->capsecs * 2 : 16;
+		ps_secstate *v = realloc(p->secs, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		p->secs = v;
+		p->capsecs = cap;
+	}
+	st = &p->secs[p->nsecs];
+	memset(st, 0, sizeof(*st));
+	st->uid = *uid;
+	st->order = -1;
+	error = ps_store_read_section(s, p->profile, uid, &st->before);
+	if (error == PS_ENOTFOUND) {
+		error = 0;
+	} else if (error == 0) {
+		st->exists = 1;
+	}
+	if (error == 0)
+		error = ps_proplist_copy(&st->after, &st->before);
+	if (error < 0) {
+		ps_proplist_free(&st->before);
+		ps_proplist_free(&st->after);
+		return error;
+	}
+	p->nsecs++;
+	*out = st;
+	return 0;
+}
+
+/* Pointers into p->secs move when it grows: look sections up by uid. */
+static ps_secstate *sec(ps_pplan *p, const ps_uid *uid)
+{
+	return sec_find(p, uid);
+}
+
+static int mark_written(ps_secstate *st, uint32_t tag)
+{
+	size_t i;
+
+	for (i = 0; i < st->nwritten; i++)
+		if (st->written[i] == tag)
+			return 0;
+	if (st->nwritten == st->capwritten) {
+		size_t cap = st->capwritten ? st->capwritten * 2 : 16;
+		uint32_t *v = realloc(st->written, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		st->written = v;
+		st->capwritten = cap;
+	}
+	st->written[st->nwritten++] = tag;
+	return 0;
+}
+
+static int was_written(const ps_secstate *st, uint32_t tag)
+{
+	size_t i;
+
+	for (i = 0; i < st->nwritten; i++)
+		if (st->written[i] == tag)
+			return 1;
+	return 0;
+}
+
+/* ---- property helpers --------------------------------------------------- */
+
+static int set_string(ps_unit *u, ps_secstate *st, uint32_t tag,
+		      const char *utf8)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	ps_prop *old = ps_proplist_get(&st->after, tag);
+	int error;
+
+	error = ps_prop_encode_string(tag, utf8, &data, &len);
+	if (error < 0)
+		return error;
+	if (!old || old->len != len || memcmp(old->data, data, len)) {
+		error = ps_proplist_set(&st->after, tag, data, len);
+		u->nset++;
+	}
+	free(data);
+	if (error == 0)
+		error = mark_written(st, tag);
+	return error;
+}
+
+static int set_long(ps_unit *u, ps_secstate *st, uint32_t tag, uint32_t v)
+{
+	uint8_t b[4];
+	int error;
+
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+	error = ps_proplist_set(&st->after, tag, b, 4);
+	u->nset++;
+	if (error == 0)
+		error = mark_written(st, tag);
+	return error;
+}
+
+static int del_prop(ps_unit *u, ps_secstate *st, uint32_t tag)
+{
+	if (ps_proplist_remove(&st->after, tag) == 0)
+		u->ndel++;
+	return mark_written(st, tag);
+}
+
+/* Delete every prop with this id, whatever its type. */
+static int del_id(ps_unit *u, ps_secstate *st, uint16_t id)
+{
+	size_t i;
+	int error;
+
+	for (i = st->after.n; i-- > 0;) {
+		if (PS_PROP_ID(st->after.v[i].tag) != id)
+			continue;
+		error = del_prop(u, st, st->after.v[i].tag);
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+/* Decoded string value of a prop, NULL when not a (valid) string. */
+static char *string_value(const ps_prop *p)
+{
+	char *s = NULL;
+
+	if (!PS_PROP_IS_STRING(p->tag) || ps_prop_string(p, &s) < 0)
+		return NULL;
+	return s;
+}
+
+static char *first_string(const ps_proplist *l, uint16_t id)
+{
+	ps_prop *p = ps_proplist_get(l, PS_PROP_TAG(PS_PT_UNICODE, id));
+
+	if (!p)
+		p = ps_proplist_get(l, PS_PROP_TAG(PS_PT_STRING8, id));
+	return p ? string_value(p) : NULL;
+}
+
+/* Tags of the string props with this id (at most the two variants). */
+static size_t string_tags(const ps_proplist *l, uint16_t id, uint32_t out[2])
+{
+	size_t n = 0;
+
+	if (ps_proplist_get(l, PS_PROP_TAG(PS_PT_STRING8, id)))
+		out[n++] = PS_PROP_TAG(PS_PT_STRING8, id);
+	if (ps_proplist_get(l, PS_PROP_TAG(PS_PT_UNICODE, id)))
+		out[n++] = PS_PROP_TAG(PS_PT_UNICODE, id);
+	return n;
+}
+
+/* ---- R8: does a value still name the source? ---------------------------- */
+
+static int boundary_ok(unsigned c)
+{
+	return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		 (c >= '0' && c <= '9') || c == '-' || c == '.');
+}
+
+/* One 8-bit character or UTF-16LE code unit at data[i]. */
+static unsigned unit_at(const uint8_t *data, size_t i, int wide)
+{
+	return wide ? (unsigned)data[i] | (unsigned)data[i + 1] << 8
+		    : data[i];
+}
+
+static unsigned fold(unsigned c)
+{
+	return c < 128 ? (unsigned)ps_tolower((int)c) : c;
+}
+
+/* Search `needle` (UTF-8) in data as 8-bit text or, with wide, as
+ * UTF-16LE at any byte offset; ASCII letters fold case.  With token, the
+ * characters around the match must not be letters, digits, '-' or '.'. */
+static int contains(const uint8_t *data, size_t len, const char *needle,
+		    int wide, int token)
+{
+	ps_buf units = PS_BUF_INIT;
+	const uint8_t *n;
+	size_t nlen, step = wide ? 2 : 1, i, j;
+	int found = 0;
+
+	if (wide) {
+		if (ps_utf8_to_utf16le(&units, needle, strlen(needle)) < 0) {
+			ps_buf_free(&units);
+			return 0;
+		}
+		n = (const uint8_t *)units.ptr;
+		nlen = units.len;
+	} else {
+		n = (const uint8_t *)needle;
+		nlen = strlen(needle);
+	}
+	for (i = 0; nlen && i + nlen <= len && !found; i++) {
+		for (j = 0; j < nlen; j += step)
+			if (fold(unit_at(data, i + j, wide)) !=
+			    fold(unit_at(n, j, wide)))
+				break;
+		if (j < nlen)
+			continue;
+		if (token && i >= step &&
+		    !boundary_ok(unit_at(data, i - step, wide)))
+			continue;
+		if (token && i + nlen + step <= len &&
+		    !boundary_ok(unit_at(data, i + nlen, wide)))
+			continue;
+		found = 1;
+	}
+	ps_buf_free(&units);
+	return found;
+}
+
+static int names_source(const ps_prop *p, const ps_strlist *texts,
+			const ps_strlist *servers)
+{
+	uint16_t type = PS_PROP_TYPE(p->tag);
+	int narrow = type == PS_PT_STRING8 || type == PS_PT_MV_STRING8 ||
+		     type == PS_PT_BINARY || type == PS_PT_MV_BINARY;
+	int wide = type == PS_PT_UNICODE || type == PS_PT_MV_UNICODE ||
+		   type == PS_PT_BINARY || type == PS_PT_MV_BINARY;
+	size_t i;
+
+	for (i = 0; i < texts->n; i++)
+		if ((narrow && contains(p->data, p->len, texts->v[i], 0, 0)) ||
+		    (wide && contains(p->data, p->len, texts->v[i], 1, 0)))
+			return 1;
+	for (i = 0; i < servers->n; i++)
+		if ((narrow && contains(p->data, p->len, servers->v[i], 0,
+					1)) ||
+		    (wide && contains(p->data, p->len, servers->v[i], 1, 1)))
+			return 1;
+	return 0;
+}
+
+/* ---- the rules ---------------------------------------------------------- */
+
+static const uint16_t server_ids[] = {
+	PS_ID_PROFILE_HOME_SERVER, PS_ID_PROFILE_HOME_SERVER_FQDN,
+	PS_ID_PROFILE_UNRESOLVED_SERVER, PS_ID_PROFILE_SERVER, 0
+};
+
+static const uint16_t rediscover_ids[] = {
+	PS_ID_PROFILE_HOME_SERVER_DN, PS_ID_PROFILE_HOME_SERVER_ADDRS,
+	PS_ID_PROFILE_SERVER_DN, PS_ID_PROFILE_SERVER_FULL_VERSION,
+	PS_ID_PROFILE_LKG_AUTODISCOVER_URL, 0x6652, 0x6653, 0x6654, 0x6655,
+	PS_ID_ROH_PROXY_SERVER, PS_ID_ROH_FLAGS, PS_ID_ROH_PROXY_PRINCIPAL,
+	PS_ID_ROH_PROXY_AUTH, 0
+};
+
+static int add_server_name(ps_strlist *l, const char *name,
+			   const char *target)
+{
+	const char *dot;
+	int error = 0;
+
+	if (strlen(name) >= 3 && !(target && !ps_strcasecmp(name, target)) &&
+	    !ps_strlist_contains_nocase(l, name))
+		error = ps_strlist_add(l, name);
+	dot = strchr(name, '.');
+	if (!error && dot && dot - name >= 3) {
+		char *label = ps_strndup(name, (size_t)(dot - name));
+
+		if (!label)
+			return PS_ENOMEM;
+		if (!(target && !ps_strcasecmp(label, target)) &&
+		    !ps_strlist_contains_nocase(l, label))
+			error = ps_strlist_add(l, label);
+		free(label);
+	}
+	return error;
+}
+
+/* R6: the new OST path for OST=rename. */
+static char *renamed_ost(const char *old, const char *smtp)
+{
+	const char *slash = strrchr(old, '\\');
+	size_t dirlen = slash ? (size_t)(slash - old) + 1 : 0;
+	const char *file = old + dirlen;
+	size_t stem = strlen(file);
+	ps_buf b = PS_BUF_INIT;
+
+	if (smtp && *smtp) {
+		ps_buf_put(&b, old, dirlen);
+		ps_buf_printf(&b, "%s.ost", smtp);
+		if (!ps_buf_check(&b) && ps_strcasecmp(b.ptr, old))
+			return ps_buf_detach(&b);
+		ps_buf_clear(&b);
+	}
+	if (stem >= 4 && !ps_strcasecmp(file + stem - 4, ".ost"))
+		stem -= 4;
+	ps_buf_put(&b, old, dirlen);
+	ps_buf_put(&b, file, stem);
+	ps_buf_puts(&b, "-migrated.ost");
+	return ps_buf_detach(&b);
+}
+
+static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
+{
+	const ps_config *cfg = o->cfg;
+	const ps_map_entry *m = u->entry;
+	const char *src = u->dn, *tgt = m->target_dn;
+	const char *smtp = m->target_smtp, *server = m->target_server;
+	int primary = u->kind == PS_UNIT_PRIMARY;
+	int same = !ps_strcasecmp(src, tgt);
+	ps_strlist texts = PS_STRLIST_INIT, servers = PS_STRLIST_INIT;
+	ps_secstate *st;
+	size_t i, j, k;
+	uint32_t tags[2];
+	int error = 0;
+
+	/* Plan order: service section, emsmdb, providers (scope order). */
+	if (primary) {
+		st = sec(p, &u->service);
+		if (st && st->order < 0)
+			st->order = p->next_order++;
+	}
+	for (i = 0; i < u->nscope; i++) {
+		st = sec(p, &u->scope[i]);
+		if (st->order < 0)
+			st->order = p->next_order++;
+		st->nwritten = 0;
+	}
+
+	/* R8 (c) needs the server names before anything changes. */
+	for (i = 0; i < u->nscope && !error; i++) {
+		st = sec(p, &u->scope[i]);
+		for (k = 0; server_ids[k] && !error; k++) {
+			char *name = first_string(&st->after, server_ids[k]);
+
+			if (name)
+				error = add_server_name(&servers, name,
+							server);
+			free(name);
+		}
+	}
+	/* R8 (a) and (b). */
+	if (!error && !same) {
+		const char *slash = strlen(src) > 3 ? strchr(src + 1, '/')
+						    : NULL;
+
+		error = ps_strlist_add(&texts, src);
+		if (!error && slash) {
+			size_t olen = (size_t)(slash - src) + 1;
+
+			if (ps_strncasecmp(tgt, src, olen))
+				error = ps_strlist_take(&texts,
+						ps_strndup(src, olen));
+		}
+	}
+
+	for (i = 0; i < u->nscope && !error; i++) {
+		int is_emsmdb;
+
+		st = sec(p, &u->scope[i]);
+		is_emsmdb = primary && ps_uid_equal(&st->uid, &u->emsmdb);
+		/* R1: the DN wherever it stands. */
+		for (j = 0; j < st->after.n && !error; j++) {
+			char *v = string_value(&st->after.v[j]);
+
+			if (v && !ps_strcasecmp(v, src))
+				error = set_string(u, st, st->after.v[j].tag,
+						   tgt);
+			free(v);
+		}
+		/* R2: SMTP address. */
+		if (!error && smtp && *smtp) {
+			size_t n = string_tags(&st->after, PS_ID_PROFILE_SMTP,
+					       tags);
+
+			for (j = 0; j < n && !error; j++)
+				error = set_string(u, st, tags[j], smtp);
+			if (!error && !n && is_emsmdb)
+				error = set_string(u, st,
+					PS_PROP_TAG(PS_PT_UNICODE,
+						    PS_ID_PROFILE_SMTP), smtp);
+		}
+		/* R3: servers. */
+		for (k = 0; server_ids[k] && !error; k++) {
+			for (j = st->after.n; j-- > 0 && !error;) {
+				uint32_t tag = st->after.v[j].tag;
+
+				if (PS_PROP_ID(tag) != server_ids[k])
+					continue;
+				if (server && *server && PS_PROP_IS_STRING(tag))
+					error = set_string(u, st, tag, server);
+				else
+					error = del_prop(u, st, tag);
+			}
+		}
+		/* R4: rediscovered values. */
+		for (k = 0; rediscover_ids[k] && !error; k++)
+			error = del_id(u, st, rediscover_ids[k]);
+		/* R5: OAB. */
+		if (!error && is_emsmdb && cfg->reset_oab) {
+			error = del_id(u, st, PS_ID_OAB_ATTEMPTED_FULLDN);
+			if (!error)
+				error = del_id(u, st,
+					       PS_ID_OAB_ATTEMPTED_INCRDN);
+			if (!error)
+				error = del_id(u, st,
+					       PS_ID_PROFILE_AB_FILES_PATH);
+		}
+		/* R6: OST. */
+		if (!error && primary && cfg->ost == PS_OST_RECREATE)
+			error = del_id(u, st, PS_ID_PROFILE_OFFLINE_STORE_PATH);
+		if (!error && primary && cfg->ost == PS_OST_RENAME) {
+			size_t n = string_tags(&st->after,
+				PS_ID_PROFILE_OFFLINE_STORE_PATH, tags);
+
+			for (j = 0; j < n && !error; j++) {
+				ps_prop *op = ps_proplist_get(&st->after,
+							      tags[j]);
+				char *old = string_value(op), *nw;
+
+				if (!old)
+					continue;
+				nw = renamed_ost(old, smtp);
+				error = nw ? set_string(u, st, tags[j], nw)
+					   : PS_ENOMEM;
+				free(nw);
+				free(old);
+			}
+		}
+		/* R7: cached mode. */
+		if (!error && is_emsmdb && cfg->cached_mode != PS_CACHED_KEEP) {
+			ps_prop *f = ps_proplist_get(&st->after,
+						PS_PR_PROFILE_CONFIG_FLAGS);
+			uint32_t v = 0;
+
+			if (f && ps_prop_long(f, &v) < 0)
+				f = NULL;
+			if (cfg->cached_mode == PS_CACHED_ON &&
+			    (!f || (v & PS_CONFIG_OST_CACHE_PRIVATE) !=
+					   PS_CONFIG_OST_CACHE_PRIVATE))
+				error = set_long(u, st,
+					PS_PR_PROFILE_CONFIG_FLAGS,
+					v | PS_CONFIG_OST_CACHE_PRIVATE);
+			else if (cfg->cached_mode == PS_CACHED_OFF && f &&
+				 (v & PS_CONFIG_OST_CACHE_PRIVATE))
+				error = set_long(u, st,
+					PS_PR_PROFILE_CONFIG_FLAGS,
+					v & ~PS_CONFIG_OST_CACHE_PRIVATE);
+		}
+	}
+	/* R9: the account's name when it was the old SMTP address. */
+	if (!error && primary && smtp && *smtp && u->smtp) {
+		st = sec(p, &u->service);
+		for (j = 0; st && j < st->after.n && !error; j++) {
+			uint32_t tag = st->after.v[j].tag;
+			char *v;
+
+			if (PS_PROP_ID(tag) != PS_ID_DISPLAY_NAME)
+				continue;
+			v = string_value(&st->after.v[j]);
+			if (v && !ps_strcasecmp(v, u->smtp))
+				error = set_string(u, st, tag, smtp);
+			free(v);
+		}
+	}
+	/* R8: scrub what still names the source. */
+	for (i = 0; i < u->nscope && !error; i++) {
+		st = sec(p, &u->scope[i]);
+		for (j = st->after.n; j-- > 0 && !error;) {
+			ps_prop *pr = &st->after.v[j];
+
+			if (was_written(st, pr->tag))
+				continue;
+			if (PS_PROP_ID(pr->tag) ==
+				    PS_ID_PROFILE_OFFLINE_STORE_PATH &&
+			    cfg->ost == PS_OST_KEEP)
+				continue;
+			if (names_source(pr, &texts, &servers)) {
+				ps_log_msg(o->log, PS_LOG_DEBUG, p->profile,
+					   u->account, "removing %08x: it "
+					   "still names the source",
+					   (unsigned)pr->tag);
+				error = del_prop(u, st, pr->tag);
+			}
+		}
+	}
+	ps_strlist_free(&texts);
+	ps_strlist_free(&servers);
+	return error;
+}
+
+/* ---- discovery ---------------------------------------------------------- */
+
+static int add_unit(ps_pplan *p, ps_unit **out)
+{
+	if (p->nunits == p->capunits) {
+		size_t cap = p->capunits ? p->capunits * 2 : 8;
+		ps_unit *v = realloc(p->units, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		p->units = v;
+		p->capunits = cap;
+	}
+	*out = &p->units[p->nunits++];
+	memset(*out, 0, sizeof(**out));
+	return 0;
+}
+
+static int set_detail(ps_unit *u, ps_status st, const char *fmt, ...)
+	PS_PRINTF(3, 4);
+
+static int set_detail(ps_unit *u, ps_status st, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	u->status = st;
+	free(u->detail);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	u->detail = ps_strdup(text);
+	return u->detail ? 0 : PS_ENOMEM;
+}
+
+static const char *smtp_domain(const char *smtp)
+{
+	const char *at = smtp ? strrchr(smtp, '@') : NULL;
+
+	return at ? at + 1 : NULL;
+}
+
+/* Status of a unit from the mapping (table "Status of a unit"). */
+static int classify(ps_unit *u, const ps_plan_opts *o)
+{
+	const ps_map_entry *src, *tgt;
+	const ps_config *cfg = o->cfg;
+	const char *dom;
+
+	if (!*u->dn)
+		return set_detail(u, PS_ST_NOT_MIGRATED,
+				  "no mailbox DN in the profile");
+	src = ps_mapping_find_source(o->map, u->dn);
+	tgt = src ? NULL : ps_mapping_find_target(o->map, u->dn);
+	if (!src && !tgt)
+		return set_detail(u, PS_ST_NOT_MIGRATED,
+				  "not in the mapping");
+	if (tgt && !o->reprocess)
+		return set_detail(u, PS_ST_ALREADY_UPDATED,
+				  "already on the target (mapping line %u)",
+				  tgt->line);
+	u->entry = src ? src : tgt;
+	if (cfg->processed_domains.n) {
+		dom = smtp_domain(u->smtp ? u->smtp : u->entry->source_smtp);
+		if (!dom)
+			return set_detail(u, PS_ST_NOT_MIGRATED,
+				"SMTP address unknown and ProcessedDomains "
+				"is set");
+		if (!ps_strlist_contains_nocase(&cfg->processed_domains, dom))
+			return set_detail(u, PS_ST_NOT_MIGRATED,
+				"domain %s is not in ProcessedDomains", dom);
+	}
+	if (!u->entry->target_dn)
+		return set_detail(u, PS_ST_FAILED,
+			"mapping line %u has no TargetLegacyDN: nothing "
+			"to repoint to", u->entry->line);
+	u->update = 1;
+	return set_detail(u, PS_ST_WOULD_UPDATE, "mapping line %u",
+			  u->entry->line);
+}
+
+static char *account_name(const ps_service *svc, const ps_proplist *emsmdb)
+{
+	char *smtp, hex[33];
+	ps_buf b = PS_BUF_INIT;
+
+	if (svc->display_name && *svc->display_name)
+		return ps_strdup(svc->display_name);
+	smtp = emsmdb ? first_string(emsmdb, PS_ID_PROFILE_SMTP) : NULL;
+	if (smtp && *smtp)
+		return smtp;
+	free(smtp);
+	ps_uid_format(&svc->uid, hex);
+	ps_buf_printf(&b, "Exchange %s", hex);
+	return ps_buf_detach(&b);
+}
+
+static int uid_list(const ps_proplist *l, uint32_t tag, ps_uid **out,
+		    size_t *n)
+{
+	ps_prop *p = ps_proplist_get(l, tag);
+	size_t i, count = p ? p->len / 16 : 0;
+	ps_uid *v = calloc(count ? count : 1, sizeof(*v));
+
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	for (i = 0; i < count; i++)
+		memcpy(v[i].b, p->data + 16 * i, 16);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
+			    const ps_plan_opts *o)
+{
+	ps_secstate *st, *em = NULL;
+	ps_uid *provs = NULL, emsmdb;
+	size_t nprov = 0, i, primary_index;
+	ps_unit *u;
+	ps_prop *ep;
+	int error;
+
+	error = sec_get(p, s, &svc->uid, &st);
+	if (error < 0)
+		return error;
+	ep = ps_proplist_get(&st->before, PS_PR_EMSMDB_SECTION_UID);
+	error = uid_list(&st->before, PS_PR_STORE_PROVIDERS, &provs, &nprov);
+	if (error < 0)
+		return error;
+	if (ep && ep->len == 16) {
+		memcpy(emsmdb.b, ep->data, 16);
+		error = sec_get(p, s, &emsmdb, &em);
+	}
+	for (i = 0; i < nprov && !error; i++)
+		error = sec_get(p, s, &provs[i], &st);
+	if (error < 0)
+		goto done;
+
+	error = add_unit(p, &u);
+	if (error < 0)
+		goto done;
+	primary_index = p->nunits - 1;
+	u->kind = PS_UNIT_PRIMARY;
+	u->service = svc->uid;
+	em = em ? sec(p, &emsmdb) : NULL;
+	u->account = account_name(svc, em ? &em->before : NULL);
+	u->dn = em ? first_string(&em->before, PS_ID_PROFILE_USER) : NULL;
+	u->dn = u->dn ? u->dn : ps_strdup("");
+	u->smtp = em ? first_string(&em->before, PS_ID_PROFILE_SMTP) : NULL;
+	u->scope = calloc(nprov + 1, sizeof(*u->scope));
+	if (!u->account || !u->dn || !u->scope) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!em) {
+		error = set_detail(u, PS_ST_NOT_MIGRATED, "the Exchange "
+				   "service has no emsmdb section");
+		goto done;
+	}
+	u->emsmdb = emsmdb;
+	u->scope[u->nscope++] = emsmdb;
+	for (i = 0; i < nprov; i++) {
+		ps_prop *tp;
+		uint32_t type = 0;
+
+		st = sec(p, &provs[i]);
+		tp = ps_proplist_get(&st->before, PS_PR_PROFILE_TYPE);
+		if (!tp || ps_prop_long(tp, &type) < 0)
+			continue;
+		if (type == PS_PROFILE_TYPE_PRIMARY ||
+		    type == PS_PROFILE_TYPE_PUBLIC)
+			p->units[primary_index].scope[
+				p->units[primary_index].nscope++] = provs[i];
+	}
+	error = classify(&p->units[primary_index], o);
+
+	for (i = 0; i < nprov && !error; i++) {
+		ps_prop *tp;
+		uint32_t type = 0;
+		char *name;
+		ps_buf acct = PS_BUF_INIT;
+
+		st = sec(p, &provs[i]);
+		tp = ps_proplist_get(&st->before, PS_PR_PROFILE_TYPE);
+		if (!tp || ps_prop_long(tp, &type) < 0 ||
+		    type != PS_PROFILE_TYPE_DELEGATE)
+			continue;
+		error = add_unit(p, &u);
+		if (error < 0)
+			break;
+		u->kind = PS_UNIT_DELEGATE;
+		u->service = svc->uid;
+		u->emsmdb = emsmdb;
+		u->provider = provs[i];
+		u->dn = first_string(&st->before, PS_ID_PROFILE_MAILBOX);
+		u->dn = u->dn ? u->dn : ps_strdup("");
+		u->smtp = first_string(&st->before, PS_ID_PROFILE_SMTP);
+		name = first_string(&st->before, PS_ID_DISPLAY_NAME);
+		ps_buf_printf(&acct, "%s / %s",
+			      p->units[primary_index].account,
+			      name && *name ? name : (u->dn ? u->dn : ""));
+		free(name);
+		u->account = ps_buf_detach(&acct);
+		u->scope = calloc(1, sizeof(*u->scope));
+		if (!u->dn || !u->account || !u->scope) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			break;
+		}
+		u->scope[u->nscope++] = provs[i];
+		error = classify(u, o);
+	}
+done:
+	free(provs);
+	return error;
+}
+
+/* The DN a unit names after the update. */
+static const char *result_dn(const ps_unit *u)
+{
+	return u->update ? u->entry->target_dn : u->dn;
+}
+
+static int check_ambiguous(ps_pplan *p)
+{
+	size_t i, j;
+	int error = 0;
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		ps_unit *a = &p->units[i];
+
+		if (!a->update || !*a->dn)
+			continue;
+		for (j = 0; j < p->nunits && !error; j++) {
+			ps_unit *b = &p->units[j];
+			int clash;
+
+			if (i == j || !*b->dn)
+				continue;
+			clash = a->kind == PS_UNIT_PRIMARY
+				? b->kind == PS_UNIT_PRIMARY
+				: b->kind == PS_UNIT_PRIMARY &&
+				  ps_uid_equal(&a->service, &b->service);
+			if (clash && !ps_strcasecmp(result_dn(a),
+						    result_dn(b)))
+				error = set_detail(a, PS_ST_BLOCKED_AMBIGUOUS,
+					"after the update two accounts of "
+					"this profile would open %s",
+					result_dn(a));
+		}
+	}
+	/* Blocked units are not updated (a second pass so that both sides
+	 * of a clash see the other's result DN). */
+	for (i = 0; i < p->nunits; i++)
+		if (p->units[i].status == PS_ST_BLOCKED_AMBIGUOUS)
+			p->units[i].update = 0;
+	return error;
+}
+
+int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
+		  const ps_plan_opts *o)
+{
+	ps_pplan p;
+	ps_service *svcs = NULL;
+	size_t nsvc = 0, i;
+	int error;
+
+	memset(&p, 0, sizeof(p));
+	p.profile = ps_strdup(profile);
+	if (!p.profile)
+		return PS_ENOMEM;
+	error = ps_store_list_services(s, profile, &svcs, &nsvc);
+	for (i = 0; i < nsvc && !error; i++)
+		if (!ps_strcasecmp(svcs[i].service_name, "MSEMS"))
+			error = discover_account(&p, s, &svcs[i], o);
+	if (!error)
+		error = check_ambiguous(&p);
+	for (i = 0; i < p.nunits && !error; i++)
+		if (p.units[i].update)
+			error = apply_rules(&p, &p.units[i], o);
+	ps_services_free(svcs, nsvc);
+	if (error < 0) {
+		ps_plan_free(&p);
+		return error;
+	}
+	*out = p;
+	return 0;
+}
+
+int ps_proplist_same(const ps_proplist *a, const ps_proplist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		ps_prop *o = ps_proplist_get(b, a->v[i].tag);
+
+		if (!o || o->len != a->v[i].len ||
+		    memcmp(o->data, a->v[i].data, o->len))
+			return 0;
+	}
+	return 1;
+}
+
+int ps_plan_changed(const ps_pplan *p, ps_secstate ***out, size_t *n)
+{
+	ps_secstate **v = calloc(p->nsecs ? p->nsecs : 1, sizeof(*v));
+	size_t count = 0, i;
+	int order;
+
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	for (order = 0; order < p->next_order; order++)
+		for (i = 0; i < p->nsecs; i++)
+			if (p->secs[i].order == order &&
+			    !ps_proplist_same(&p->secs[i].before,
+					      &p->secs[i].after))
+				v[count++] = &p->secs[i];
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+void ps_plan_free(ps_pplan *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nsecs; i++) {
+		ps_proplist_free(&p->secs[i].before);
+		ps_proplist_free(&p->secs[i].after);
+		free(p->secs[i].written);
+	}
+	free(p->secs);
+	for (i = 0; i < p->nunits; i++) {
+		free(p->units[i].scope);
+		free(p->units[i].account);
+		free(p->units[i].dn);
+		free(p->units[i].smtp);
+		free(p->units[i].detail);
+	}
+	free(p->units);
+	free(p->profile);
+	memset(p, 0, sizeof(*p));
+}

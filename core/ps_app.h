@@ -1,0 +1,29 @@
+/*
+ * The command line (SPEC.md "Command line") over injected ports, so the
+ * Linux and Windows mains stay a few lines each.
+ */
+#ifndef PS_APP_H
+#define PS_APP_H
+
+#include <stdio.h>
+
+#include "ps_store.h"
+#include "ps_system.h"
+
+typedef struct ps_app_env {
+	ps_system *sys;
+	/* Open the store named by --store (path NULL: the platform's own,
+	 * real MAPI on Windows).  Errors: PS_ENOTFOUND / PS_EIO (cannot
+	 * read), PS_EFORMAT / PS_ELIMIT (bad export), others (unavailable). */
+	int (*open_store)(void *ctx, const char *path, ps_store **out);
+	/* --simulate-running names (fake store only; may be NULL). */
+	int (*simulate_running)(void *ctx, const ps_strlist *names);
+	void *ctx;
+	FILE *out;
+	FILE *err;
+} ps_app_env;
+
+/* Returns the process exit status of SPEC.md. */
+int ps_app_main(ps_app_env *env, int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Backup generations kept inside each profile (docs/update-rules.md,
+ * "Backups"): section PS_BACKUP_SECTION, one PT_BINARY 01026fNN per run
+ * that changed the profile.
+ */
+#ifndef PS_BACKUP_H
+#define PS_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps_buf.h"
+#include "ps_prop.h"
+#include "ps_store.h"
+
+#define PS_BACKUP_SECTION "70726f66737769746368000000000b01"
+#define PS_BACKUP_ID_BASE 0x6F00u
+#define PS_BACKUP_MAX_GEN 0xFFu
+#define PS_GEN_PENDING 1u
+#define PS_GEN_COMMITTED 2u
+
+typedef struct ps_gen_unit {
+	char *account;
+	char *source_dn;
+	char *target_dn;
+} ps_gen_unit;
+
+typedef struct ps_gen_section {
+	ps_uid uid;
+	ps_proplist props;
+} ps_gen_section;
+
+typedef struct ps_generation {
+	unsigned number;          /* NN of 01026fNN */
+	uint32_t state;           /* PS_GEN_PENDING or PS_GEN_COMMITTED */
+	ps_gen_unit *units;
+	size_t nunits;
+	ps_gen_section *secs;
+	size_t nsecs;
+} ps_generation;
+
+void ps_backup_uid(ps_uid *out);
+int ps_gen_encode(const ps_generation *g, ps_buf *out);
+/* PS_EFORMAT on anything malformed (never reads out of bounds). */
+int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len);
+void ps_gen_free(ps_generation *g);
+void ps_gens_free(ps_generation *v, size_t n);
+/* The profile's generations, ascending by number (none: *n = 0). */
+int ps_backup_list(ps_store *s, const char *profile, ps_generation **out,
+		   size_t *n);
+
+#endif

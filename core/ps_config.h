@@ -1,0 +1,47 @@
+/*
+ * profswitch.ini: `[Settings]` keys of SPEC.md.  Keys are case-insensitive.
+ * Keys that belong to later issues are parsed, validated and stored now.
+ */
+#ifndef PS_CONFIG_H
+#define PS_CONFIG_H
+
+#include "ps_str.h"
+
+enum { PS_PROFILES_ALL, PS_PROFILES_DEFAULT, PS_PROFILES_NAMED };
+enum { PS_RUNNING_DEFER, PS_RUNNING_WAIT, PS_RUNNING_CLOSE };
+enum { PS_OST_KEEP, PS_OST_RENAME, PS_OST_RECREATE };
+enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
+
+typedef struct ps_config {
+	char *mapping;                 /* NULL = not set */
+	char *log_file;
+	char *report_file;
+	int profiles_mode;             /* PS_PROFILES_* (default ALL) */
+	ps_strlist profiles;           /* names when PS_PROFILES_NAMED */
+	int outlook_running;           /* default DEFER */
+	unsigned wait_seconds;         /* default 60 */
+	ps_strlist stop_processes;     /* default outlook.exe lync.exe
+	                                  communicator.exe ucmapi.exe */
+	int ost;                       /* default KEEP */
+	int reset_oab;                 /* default 1 */
+	int clear_nicknames;           /* default 0 */
+	int cached_mode;               /* default KEEP */
+	int same_smtp_domain;          /* default 0 */
+	ps_strlist processed_domains;  /* empty = every domain */
+	char *autodiscover_source_url;
+	char *autodiscover_target_url;
+	int verify_autodiscover;       /* default 0 */
+	int repair_poisoned;           /* default 0 */
+	char *run_after;
+	unsigned global_timeout_seconds; /* default 300; 0 = none */
+} ps_config;
+
+/* Defaults. Returns PS_ENOMEM only. */
+int ps_config_init(ps_config *cfg);
+/* Parse over the defaults already in cfg.  Unknown section or key, bad
+ * value, duplicate key: PS_EFORMAT with "FILE:LINE: reason". */
+int ps_config_parse(ps_config *cfg, const char *filename, const char *data,
+		    size_t len);
+void ps_config_free(ps_config *cfg);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * The engine: update, rollback and cleanup over a store, profile by
+ * profile, all-or-nothing per profile (docs/architecture.md).
+ */
+#ifndef PS_ENGINE_H
+#define PS_ENGINE_H
+
+#include "ps_config.h"
+#include "ps_log.h"
+#include "ps_mapping.h"
+#include "ps_report.h"
+#include "ps_store.h"
+#include "ps_system.h"
+
+typedef struct ps_engine {
+	ps_store *store;
+	ps_system *sys;
+	const ps_config *cfg;
+	const ps_mapping *map;   /* update only */
+	ps_log *log;             /* may be NULL */
+	ps_report *report;
+	int dry_run;
+	int reprocess;
+	int all;                 /* rollback --all */
+} ps_engine;
+
+/* The profiles to work on: `names` (from --profile) when not empty, the
+ * default profile with default_only, else the configuration's Profiles.
+ * Names that do not exist are logged and skipped. */
+int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
+		       int default_only, ps_strlist *out);
+/* Each returns 0 when the run went through (statuses are in the report),
+ * or a negative code when the store could not be read at all. */
+int ps_engine_update(ps_engine *e, const ps_strlist *profiles);
+/* *nothing = 1 when no selected profile had a backup. */
+int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
+		       int *nothing);
+int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
+		      int *nothing);
+
+#endif

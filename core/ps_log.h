@@ -1,0 +1,33 @@
+/*
+ * The run log: one line per event, "TIME LEVEL profile=P account=A: what
+ * happened and why".  Lines are collected in memory and appended to the
+ * log file by ps_log_flush (through the system port); -v also echoes them.
+ * Never pass credentials to it.
+ */
+#ifndef PS_LOG_H
+#define PS_LOG_H
+
+#include <stdio.h>
+
+#include "ps_buf.h"
+#include "ps_error.h"
+#include "ps_system.h"
+
+enum { PS_LOG_DEBUG, PS_LOG_INFO, PS_LOG_WARN, PS_LOG_ERROR };
+
+typedef struct ps_log {
+	ps_system *sys;
+	char *path;       /* NULL: keep nothing but the echo */
+	FILE *echo;       /* NULL: no echo */
+	int echo_level;   /* lowest level echoed */
+	ps_buf lines;
+} ps_log;
+
+void ps_log_msg(ps_log *log, int level, const char *profile,
+		const char *account, const char *fmt, ...) PS_PRINTF(5, 6);
+int ps_log_flush(ps_log *log);
+void ps_log_free(ps_log *log);
+/* "YYYY-MM-DDTHH:MM:SSZ" for seconds since 1970 (out has 21 bytes). */
+void ps_format_time(long long secs, char out[21]);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * The migration mapping: which source mailbox (legacyExchangeDN) moved to
+ * which target.  Format in docs/formats.md and SPEC.md.  Lookups are by
+ * case-insensitive DN through a hash index (source and target side).
+ */
+#ifndef PS_MAPPING_H
+#define PS_MAPPING_H
+
+#include <stddef.h>
+
+#include "ps_str.h"
+
+typedef struct ps_map_entry {
+	char *source_dn;                /* never NULL */
+	char *target_dn;                /* NULL when the column is absent/empty */
+	char *target_smtp;
+	char *source_smtp;
+	char *target_server;
+	char *target_mailbox_guid;
+	char *target_autodiscover_url;
+	char *target_oab;
+	unsigned line;                  /* 1-based line in the file */
+} ps_map_entry;
+
+typedef struct ps_mapping ps_mapping;
+
+/*
+ * Parse a whole mapping file already in memory (UTF-8 with or without BOM,
+ * or UTF-16LE with BOM).  `filename` is used in messages only.
+ * On any bad line: PS_EFORMAT, *out untouched, ps_error_last() is the first
+ * "FILE:LINE: reason", and when `errors` is not NULL every bad line's
+ * message is appended to it (at most 100).
+ */
+int ps_mapping_parse(ps_mapping **out, const char *filename,
+		     const char *data, size_t len, ps_strlist *errors);
+const ps_map_entry *ps_mapping_find_source(const ps_mapping *m,
+					   const char *dn);
+const ps_map_entry *ps_mapping_find_target(const ps_mapping *m,
+					   const char *dn);
+size_t ps_mapping_count(const ps_mapping *m);
+const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i);
+void ps_mapping_free(ps_mapping *m);
+
+#endif

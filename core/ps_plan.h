@@ -1,0 +1,68 @@
+/*
+ * Planning one profile's update (docs/update-rules.md): find the mailbox
+ * units the way MAPI does, decide each unit's status, and compute for
+ * every section in scope its state after the rules.  Nothing is written.
+ */
+#ifndef PS_PLAN_H
+#define PS_PLAN_H
+
+#include "ps_config.h"
+#include "ps_log.h"
+#include "ps_mapping.h"
+#include "ps_report.h"
+#include "ps_store.h"
+
+enum { PS_UNIT_PRIMARY = 1, PS_UNIT_DELEGATE = 2 };
+
+typedef struct ps_secstate {
+	ps_uid uid;
+	int exists;
+	ps_proplist before;
+	ps_proplist after;
+	uint32_t *written;   /* tags set or deleted by R1..R7, R9 */
+	size_t nwritten, capwritten;
+	int order;           /* -1: not touched by an updated unit */
+} ps_secstate;
+
+typedef struct ps_unit {
+	int kind;
+	ps_uid service;
+	ps_uid emsmdb;
+	ps_uid provider;     /* delegate units */
+	ps_uid *scope;       /* sections in scope */
+	size_t nscope;
+	char *account;
+	char *dn;            /* the key DN ("" when missing) */
+	char *smtp;          /* current SMTP address or NULL */
+	const ps_map_entry *entry;
+	ps_status status;
+	char *detail;
+	int update;          /* selected for the rules */
+	size_t nset, ndel;   /* what the rules did */
+} ps_unit;
+
+typedef struct ps_pplan {
+	char *profile;
+	ps_secstate *secs;
+	size_t nsecs, capsecs;
+	ps_unit *units;
+	size_t nunits, capunits;
+	int next_order;
+} ps_pplan;
+
+typedef struct ps_plan_opts {
+	const ps_config *cfg;
+	const ps_mapping *map;
+	int reprocess;
+	ps_log *log;
+} ps_plan_opts;
+
+int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
+		  const ps_plan_opts *o);
+/* Sections whose state changes, in plan order (array of pointers into
+ * the plan; caller frees the array). */
+int ps_plan_changed(const ps_pplan *p, ps_secstate ***out, size_t *n);
+int ps_proplist_same(const ps_proplist *a, const ps_proplist *b);
+void ps_plan_free(ps_pplan *p);
+
+#endif

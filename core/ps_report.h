@@ -1,0 +1,60 @@
+/*
+ * The run's report: one row per (profile, mailbox unit), written as CSV
+ * (SPEC.md column order) or JSON, and the exit status derived from it.
+ */
+#ifndef PS_REPORT_H
+#define PS_REPORT_H
+
+#include <stddef.h>
+
+#include "ps_buf.h"
+
+typedef enum ps_status {
+	PS_ST_UPDATED,
+	PS_ST_WOULD_UPDATE,
+	PS_ST_ALREADY_UPDATED,
+	PS_ST_NOT_MIGRATED,
+	PS_ST_DEFERRED_RUNNING,
+	PS_ST_DEFERRED_LOCKED,
+	PS_ST_DEFERRED_TIMEOUT,
+	PS_ST_BLOCKED_POLICY,
+	PS_ST_BLOCKED_AMBIGUOUS,
+	PS_ST_BLOCKED_POISONED,
+	PS_ST_REPAIRED_POISONED,
+	PS_ST_FAILED,
+	PS_ST_ROLLED_BACK,
+	PS_ST_CLEANED,
+	PS_ST_COUNT
+} ps_status;
+
+typedef struct ps_row {
+	char *profile;
+	char *account;
+	char *source_dn;
+	char *target_dn;
+	ps_status status;
+	char *detail;
+} ps_row;
+
+typedef struct ps_report {
+	char *host;
+	char *user;
+	ps_row *v;
+	size_t n;
+	size_t cap;
+} ps_report;
+
+#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0 }
+
+const char *ps_status_name(ps_status st);
+/* NULL strings are stored as "". */
+int ps_report_add(ps_report *r, const char *profile, const char *account,
+		  const char *source_dn, const char *target_dn, ps_status st,
+		  const char *detail);
+/* Exit bits of SPEC.md: 1 failed, 2 deferred, 4 blocked. */
+int ps_report_exit_bits(const ps_report *r);
+int ps_report_csv(const ps_report *r, ps_buf *out);
+int ps_report_json(const ps_report *r, ps_buf *out);
+void ps_report_free(ps_report *r);
+
+#endif

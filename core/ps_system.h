@@ -1,0 +1,74 @@
+/*
+ * The system port: everything the core needs from the operating system.
+ * Same rules as the store port (ps_store.h): embed `ps_system` first,
+ * reach it only through the wrappers in core/system.c.
+ */
+#ifndef PS_SYSTEM_H
+#define PS_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps_str.h"
+
+typedef struct ps_system ps_system;
+
+#define PS_SYSTEM_OPS_VERSION 1
+
+/* Registry value types (winnt.h numbering) for policy reads. */
+#define PS_REG_SZ 1u
+#define PS_REG_EXPAND_SZ 2u
+#define PS_REG_BINARY 3u
+#define PS_REG_DWORD 4u
+#define PS_REG_MULTI_SZ 7u
+#define PS_REG_QWORD 11u
+
+typedef struct ps_system_ops {
+	int version;
+	/* Whole file.  PS_ENOTFOUND when absent, PS_ELIMIT when larger than
+	 * max bytes, PS_EIO otherwise.  *data is NUL-terminated (extra). */
+	int (*read_file)(ps_system *sys, const char *path, size_t max,
+			 uint8_t **data, size_t *len);
+	/* Replace a file atomically: temp file, flush, rename.  On failure
+	 * the old file is untouched. */
+	int (*write_file)(ps_system *sys, const char *path, const void *data,
+			  size_t len);
+	/* Append to a file, creating it. */
+	int (*append_file)(ps_system *sys, const char *path, const void *data,
+			   size_t len);
+	/* Seconds since 1970-01-01 UTC. */
+	int64_t (*now)(ps_system *sys);
+	/* Environment variable; PS_ENOTFOUND when unset. */
+	int (*get_env)(ps_system *sys, const char *name, char **out);
+	int (*host_name)(ps_system *sys, char **out);
+	int (*user_name)(ps_system *sys, char **out);
+	/* Image names of the current user's running processes. */
+	int (*list_processes)(ps_system *sys, ps_strlist *out);
+	/* A policy value: key relative to HKCU (e.g.
+	 * "Software\\Policies\\Microsoft\\Office\\16.0\\Outlook\\OST"),
+	 * value name; PS_ENOTFOUND when absent.  *data is owned by caller. */
+	int (*get_policy)(ps_system *sys, const char *key, const char *value,
+			  uint32_t *type, uint8_t **data, size_t *len);
+	void (*free)(ps_system *sys);
+} ps_system_ops;
+
+struct ps_system {
+	const ps_system_ops *ops;
+};
+
+int ps_sys_read_file(ps_system *sys, const char *path, size_t max,
+		     uint8_t **data, size_t *len);
+int ps_sys_write_file(ps_system *sys, const char *path, const void *data,
+		      size_t len);
+int ps_sys_append_file(ps_system *sys, const char *path, const void *data,
+		       size_t len);
+int64_t ps_sys_now(ps_system *sys);
+int ps_sys_get_env(ps_system *sys, const char *name, char **out);
+int ps_sys_host_name(ps_system *sys, char **out);
+int ps_sys_user_name(ps_system *sys, char **out);
+int ps_sys_list_processes(ps_system *sys, ps_strlist *out);
+int ps_sys_get_policy(ps_system *sys, const char *key, const char *value,
+		      uint32_t *type, uint8_t **data, size_t *len);
+void ps_sys_free(ps_system *sys);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * UTF-8 <-> UTF-16LE conversion (registry strings are UTF-16LE) and
+ * Windows-1252 for REGEDIT4 exports.  Written here because the core may
+ * not include iconv or any OS header.
+ */
+#ifndef PS_UTF_H
+#define PS_UTF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps_buf.h"
+
+/* Appends UTF-8 for nbytes of UTF-16LE (nbytes must be even).  An unpaired
+ * surrogate is PS_EFORMAT.  NUL code units are converted like others. */
+int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes);
+/* Appends UTF-16LE for len bytes of UTF-8; invalid UTF-8 is PS_EFORMAT. */
+int ps_utf8_to_utf16le(ps_buf *out, const char *in, size_t len);
+/* 1 when the bytes are valid UTF-8 (no overlongs, no surrogates). */
+int ps_utf8_valid(const char *s, size_t len);
+/* Windows-1252 <-> UTF-8.  Bytes 0x81 0x8D 0x8F 0x90 0x9D map to the C1
+ * controls of the same value so that every byte round-trips. */
+int ps_cp1252_to_utf8(ps_buf *out, const uint8_t *in, size_t len);
+/* PS_EFORMAT when a character has no Windows-1252 byte. */
+int ps_utf8_to_cp1252(ps_buf *out, const char *in, size_t len);
+
+#endif

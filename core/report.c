@@ -1,0 +1,204 @@
+#include "ps_report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_error.h"
+#include "ps_str.h"
+
+static const char *const status_names[PS_ST_COUNT] = {
+	"updated", "would-update", "already-updated", "not-migrated",
+	"deferred-running", "deferred-locked", "deferred-timeout",
+	"blocked-policy", "blocked-ambiguous", "blocked-poisoned",
+	"repaired-poisoned", "failed", "rolled-back", "cleaned",
+};
+
+const char *ps_status_name(ps_status st)
+{
+	return (unsigned)st < PS_ST_COUNT ? status_names[st] : "?";
+}
+
+int ps_report_add(ps_report *r, const char *profile, const char *account,
+		  const char *source_dn, const char *target_dn, ps_status st,
+		  const char *detail)
+{
+	ps_row row;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		ps_row *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		r->v = v;
+		r->cap = cap;
+	}
+	row.profile = ps_strdup(profile ? profile : "");
+	row.account = ps_strdup(account ? account : "");
+	row.source_dn = ps_strdup(source_dn ? source_dn : "");
+	row.target_dn = ps_strdup(target_dn ? target_dn : "");
+	row.detail = ps_strdup(detail ? detail : "");
+	row.status = st;
+	if (!row.profile || !row.account || !row.source_dn ||
+	    !row.target_dn || !row.detail) {
+		free(row.profile);
+		free(row.account);
+		free(row.source_dn);
+		free(row.target_dn);
+		free(row.detail);
+		return PS_ENOMEM;
+	}
+	r->v[r->n++] = row;
+	return 0;
+}
+
+int ps_report_exit_bits(const ps_report *r)
+{
+	int bits = 0;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		switch (r->v[i].status) {
+		case PS_ST_FAILED:
+			bits |= 1;
+			break;
+		case PS_ST_DEFERRED_RUNNING:
+		case PS_ST_DEFERRED_LOCKED:
+		case PS_ST_DEFERRED_TIMEOUT:
+			bits |= 2;
+			break;
+		case PS_ST_BLOCKED_POLICY:
+		case PS_ST_BLOCKED_AMBIGUOUS:
+		case PS_ST_BLOCKED_POISONED:
+			bits |= 4;
+			break;
+		default:
+			break;
+		}
+	}
+	return bits;
+}
+
+/* RFC 4180 field; also neutralises spreadsheet formulas. */
+static void csv_field(ps_buf *b, const char *s, int last)
+{
+	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+		      s[0] == '@';
+
+	if (quote || formula) {
+		ps_buf_putc(b, '"');
+		if (formula)
+			ps_buf_putc(b, '\'');
+		for (; *s; s++) {
+			if (*s == '"')
+				ps_buf_putc(b, '"');
+			ps_buf_putc(b, *s);
+		}
+		ps_buf_putc(b, '"');
+	} else {
+		ps_buf_puts(b, s);
+	}
+	ps_buf_puts(b, last ? "\r\n" : ",");
+}
+
+int ps_report_csv(const ps_report *r, ps_buf *out)
+{
+	size_t i;
+
+	ps_buf_puts(out, "host,user,profile,account,source_dn,target_dn,"
+		    "status,detail\r\n");
+	for (i = 0; i < r->n; i++) {
+		const ps_row *row = &r->v[i];
+
+		csv_field(out, r->host ? r->host : "", 0);
+		csv_field(out, r->user ? r->user : "", 0);
+		csv_field(out, row->profile, 0);
+		csv_field(out, row->account, 0);
+		csv_field(out, row->source_dn, 0);
+		csv_field(out, row->target_dn, 0);
+		csv_field(out, ps_status_name(row->status), 0);
+		csv_field(out, row->detail, 1);
+	}
+	return ps_buf_check(out);
+}
+
+static void json_str(ps_buf *b, const char *s)
+{
+	ps_buf_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			ps_buf_putc(b, '\\');
+			ps_buf_putc(b, c);
+		} else if (c < 0x20) {
+			ps_buf_printf(b, "\\u%04x", c);
+		} else {
+			ps_buf_putc(b, c);
+		}
+	}
+	ps_buf_putc(b, '"');
+}
+
+int ps_report_json(const ps_report *r, ps_buf *out)
+{
+	size_t i, counts[PS_ST_COUNT] = { 0 };
+	int first = 1, st;
+
+	ps_buf_puts(out, "{\n  \"host\": ");
+	json_str(out, r->host ? r->host : "");
+	ps_buf_puts(out, ",\n  \"user\": ");
+	json_str(out, r->user ? r->user : "");
+	ps_buf_puts(out, ",\n  \"rows\": [");
+	for (i = 0; i < r->n; i++) {
+		const ps_row *row = &r->v[i];
+
+		counts[row->status]++;
+		ps_buf_puts(out, i ? ",\n    {" : "\n    {");
+		ps_buf_puts(out, "\"profile\": ");
+		json_str(out, row->profile);
+		ps_buf_puts(out, ", \"account\": ");
+		json_str(out, row->account);
+		ps_buf_puts(out, ", \"source_dn\": ");
+		json_str(out, row->source_dn);
+		ps_buf_puts(out, ", \"target_dn\": ");
+		json_str(out, row->target_dn);
+		ps_buf_puts(out, ", \"status\": ");
+		json_str(out, ps_status_name(row->status));
+		ps_buf_puts(out, ", \"detail\": ");
+		json_str(out, row->detail);
+		ps_buf_putc(out, '}');
+	}
+	ps_buf_puts(out, r->n ? "\n  ],\n  \"summary\": {" :
+		    "],\n  \"summary\": {");
+	for (st = 0; st < PS_ST_COUNT; st++) {
+		if (!counts[st])
+			continue;
+		ps_buf_printf(out, "%s\"%s\": %zu", first ? "" : ", ",
+			      ps_status_name((ps_status)st), counts[st]);
+		first = 0;
+	}
+	ps_buf_printf(out, "},\n  \"exit_bits\": %d\n}\n",
+		      ps_report_exit_bits(r));
+	return ps_buf_check(out);
+}
+
+void ps_report_free(ps_report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free(r->v[i].profile);
+		free(r->v[i].account);
+		free(r->v[i].source_dn);
+		free(r->v[i].target_dn);
+		free(r->v[i].detail);
+	}
+	free(r->v);
+	free(r->host);
+	free(r->user);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,76 @@
+/*
+ * The system port's wrapper: the only file that calls ps_system_ops.
+ */
+#include "ps_system.h"
+
+#include <assert.h>
+
+#include "ps_error.h"
+
+int ps_sys_read_file(ps_system *sys, const char *path, size_t max,
+		     uint8_t **data, size_t *len)
+{
+	assert(sys && path && data && len);
+	return sys->ops->read_file(sys, path, max, data, len);
+}
+
+int ps_sys_write_file(ps_system *sys, const char *path, const void *data,
+		      size_t len)
+{
+	assert(sys && path && (data || !len));
+	return sys->ops->write_file(sys, path, data, len);
+}
+
+int ps_sys_append_file(ps_system *sys, const char *path, const void *data,
+		       size_t len)
+{
+	assert(sys && path && (data || !len));
+	return sys->ops->append_file(sys, path, data, len);
+}
+
+int64_t ps_sys_now(ps_system *sys)
+{
+	assert(sys);
+	return sys->ops->now(sys);
+}
+
+int ps_sys_get_env(ps_system *sys, const char *name, char **out)
+{
+	assert(sys && name && out);
+	return sys->ops->get_env(sys, name, out);
+}
+
+int ps_sys_host_name(ps_system *sys, char **out)
+{
+	assert(sys && out);
+	return sys->ops->host_name(sys, out);
+}
+
+int ps_sys_user_name(ps_system *sys, char **out)
+{
+	assert(sys && out);
+	return sys->ops->user_name(sys, out);
+}
+
+int ps_sys_list_processes(ps_system *sys, ps_strlist *out)
+{
+	assert(sys && out);
+	if (!sys->ops->list_processes)
+		return 0;
+	return sys->ops->list_processes(sys, out);
+}
+
+int ps_sys_get_policy(ps_system *sys, const char *key, const char *value,
+		      uint32_t *type, uint8_t **data, size_t *len)
+{
+	assert(sys && key && value && type && data && len);
+	if (!sys->ops->get_policy)
+		return PS_ENOTFOUND;
+	return sys->ops->get_policy(sys, key, value, type, data, len);
+}
+
+void ps_sys_free(ps_system *sys)
+{
+	if (sys && sys->ops->free)
+		sys->ops->free(sys);
+}

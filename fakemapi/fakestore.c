@@ -1,0 +1,574 @@
+/*
+ * The fake store port over a registry tree.
+ *
+ * A section handle keeps a working copy of the section's properties;
+ * set_props / delete_props change the copy, save_section writes it to the
+ * tree (so a failed save leaves the section as it was), flush writes the
+ * tree to its file atomically through the system port.
+ */
+#include "ps_fakestore.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/ps_error.h"
+#include "../core/ps_utf.h"
+
+#define SERVICES_SECTION "9207f3e0a3b11019908b08002b2a56c2"
+#define REG_BINARY 3u
+#define REG_SZ 1u
+
+typedef struct fakestore {
+	ps_store base;
+	ps_regtree tree;
+	ps_system *sys;
+	char *path;
+	int dirty;
+} fakestore;
+
+struct ps_section {
+	char *profile;
+	ps_uid uid;
+	ps_proplist props;
+};
+
+static const char *const hive_prefixes[] = { "HKEY_CURRENT_USER", NULL };
+
+static const char *const profile_roots[] = {
+	"Software\\Microsoft\\Office\\16.0\\Outlook\\Profiles",
+	"Software\\Microsoft\\Office\\15.0\\Outlook\\Profiles",
+	"Software\\Microsoft\\Windows NT\\CurrentVersion\\"
+	"Windows Messaging Subsystem\\Profiles",
+	NULL
+};
+
+static fakestore *fs_of(ps_store *s)
+{
+	return (fakestore *)s;
+}
+
+/* The user's hive key: HKEY_CURRENT_USER, or the single HKEY_USERS\SID. */
+static ps_regkey *user_hive(fakestore *fs)
+{
+	ps_regkey *k = NULL, *users;
+	size_t i;
+
+	for (i = 0; hive_prefixes[i] && !k; i++)
+		k = ps_regkey_find(fs->tree.root, hive_prefixes[i]);
+	if (k)
+		return k;
+	users = ps_regkey_find(fs->tree.root, "HKEY_USERS");
+	if (users && users->nsub == 1)
+		return users->sub[0];
+	return NULL;
+}
+
+static ps_regkey *profiles_root(fakestore *fs, int *legacy)
+{
+	ps_regkey *hive = user_hive(fs), *k;
+	size_t i;
+
+	if (!hive)
+		return NULL;
+	for (i = 0; profile_roots[i]; i++) {
+		k = ps_regkey_find(hive, profile_roots[i]);
+		if (k) {
+			if (legacy)
+				*legacy = i == 2;
+			return k;
+		}
+	}
+	return NULL;
+}
+
+static ps_regkey *profile_key(fakestore *fs, const char *profile)
+{
+	ps_regkey *root = profiles_root(fs, NULL);
+	size_t i;
+
+	if (!root)
+		return NULL;
+	for (i = 0; i < root->nsub; i++)
+		if (!ps_strcasecmp(root->sub[i]->name, profile))
+			return root->sub[i];
+	return NULL;
+}
+
+static ps_regkey *child(ps_regkey *k, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < k->nsub; i++)
+		if (!ps_strcasecmp(k->sub[i]->name, name))
+			return k->sub[i];
+	return NULL;
+}
+
+static int fs_list_profiles(ps_store *s, ps_strlist *out)
+{
+	ps_regkey *root = profiles_root(fs_of(s), NULL);
+	ps_strlist l = PS_STRLIST_INIT;
+	size_t i;
+
+	for (i = 0; root && i < root->nsub; i++) {
+		if (ps_strlist_add(&l, root->sub[i]->name) < 0) {
+			ps_strlist_free(&l);
+			return PS_ENOMEM;
+		}
+	}
+	*out = l;
+	return 0;
+}
+
+static int reg_sz_value(const ps_regval *v, char **out)
+{
+	ps_buf b = PS_BUF_INIT;
+	size_t len = v->len & ~(size_t)1;
+
+	while (len >= 2 && !v->data[len - 1] && !v->data[len - 2])
+		len -= 2;
+	if (ps_utf16le_to_utf8(&b, v->data, len) < 0) {
+		ps_buf_free(&b);
+		return PS_EFORMAT;
+	}
+	*out = ps_buf_detach(&b);
+	return *out ? 0 : PS_ENOMEM;
+}
+
+static int fs_default_profile(ps_store *s, char **out)
+{
+	fakestore *fs = fs_of(s);
+	int legacy = 0;
+	ps_regkey *root = profiles_root(fs, &legacy), *holder;
+	ps_regval *v;
+
+	if (!root)
+		return ps_error_setc(PS_ENOTFOUND, "no Outlook profiles");
+	/* 2013+: ...\Outlook\DefaultProfile; before: ...\Profiles. */
+	holder = legacy ? root : root->parent;
+	v = ps_regkey_value(holder, "DefaultProfile");
+	if (!v || (v->type != REG_SZ && v->type != 2u))
+		return ps_error_setc(PS_ENOTFOUND, "no default profile set");
+	return reg_sz_value(v, out);
+}
+
+/* Properties of a section key: REG_BINARY values named TTTTIIII. */
+static int key_props(const ps_regkey *k, ps_proplist *out)
+{
+	size_t i;
+	uint32_t tag;
+
+	for (i = 0; i < k->nval; i++) {
+		const ps_regval *v = &k->vals[i];
+
+		if (v->type != REG_BINARY ||
+		    ps_prop_parse_name(v->name, &tag) < 0)
+			continue;
+		if (ps_proplist_set(out, tag, v->data, v->len) < 0)
+			return PS_ENOMEM;
+	}
+	return 0;
+}
+
+static ps_regval *key_prop(const ps_regkey *k, uint32_t tag)
+{
+	char name[9];
+	ps_regval *v;
+
+	ps_prop_name(tag, name);
+	v = ps_regkey_value(k, name);
+	return v && v->type == REG_BINARY ? v : NULL;
+}
+
+static int string_of(const ps_regkey *k, uint16_t id, char **out)
+{
+	ps_regval *v = key_prop(k, PS_PROP_TAG(PS_PT_UNICODE, id));
+	ps_prop p;
+
+	if (v) {
+		p.tag = PS_PROP_TAG(PS_PT_UNICODE, id);
+	} else {
+		v = key_prop(k, PS_PROP_TAG(PS_PT_STRING8, id));
+		p.tag = PS_PROP_TAG(PS_PT_STRING8, id);
+	}
+	if (!v) {
+		*out = ps_strdup("");
+		return *out ? 0 : PS_ENOMEM;
+	}
+	p.data = v->data;
+	p.len = v->len;
+	if (ps_prop_string(&p, out) < 0) {
+		*out = ps_strdup("");
+		return *out ? 0 : PS_ENOMEM;
+	}
+	return 0;
+}
+
+static int add_service(ps_service **v, size_t *n, size_t *cap,
+		       const ps_uid *uid, const ps_regkey *sec)
+{
+	ps_service *svc;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		ps_service *nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		*v = nv;
+		*cap = c;
+	}
+	svc = &(*v)[*n];
+	memset(svc, 0, sizeof(*svc));
+	svc->uid = *uid;
+	if (!sec) {
+		svc->service_name = ps_strdup("");
+		svc->display_name = ps_strdup("");
+	} else {
+		if (string_of(sec, PS_ID_SERVICE_NAME, &svc->service_name))
+			return PS_ENOMEM;
+		if (string_of(sec, PS_ID_DISPLAY_NAME, &svc->display_name)) {
+			free(svc->service_name);
+			return PS_ENOMEM;
+		}
+	}
+	if (!svc->service_name || !svc->display_name) {
+		free(svc->service_name);
+		free(svc->display_name);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	(*n)++;
+	return 0;
+}
+
+static int fs_list_services(ps_store *s, const char *profile,
+			    ps_service **out, size_t *count)
+{
+	ps_regkey *prof = profile_key(fs_of(s), profile), *svcsec;
+	ps_service *v = NULL;
+	size_t n = 0, cap = 0, i;
+	ps_regval *list;
+	ps_uid uid;
+	char hex[33];
+	int error = 0;
+
+	if (!prof)
+		return ps_error_setc(PS_ENOTFOUND, "no profile '%s'", profile);
+	svcsec = child(prof, SERVICES_SECTION);
+	list = svcsec ? key_prop(svcsec, PS_PR_SERVICES) : NULL;
+	if (list) {
+		for (i = 0; i + 16 <= list->len && !error; i += 16) {
+			memcpy(uid.b, list->data + i, 16);
+			ps_uid_format(&uid, hex);
+			error = add_service(&v, &n, &cap, &uid,
+					    child(prof, hex));
+		}
+	} else {
+		/* No service list: sections that are their own service. */
+		for (i = 0; i < prof->nsub && !error; i++) {
+			ps_regkey *sec = prof->sub[i];
+			ps_regval *self = key_prop(sec, PS_PR_SERVICE_UID);
+
+			if (ps_uid_parse(&uid, sec->name) < 0 || !self ||
+			    self->len != 16 || memcmp(self->data, uid.b, 16))
+				continue;
+			error = add_service(&v, &n, &cap, &uid, sec);
+		}
+	}
+	if (error < 0) {
+		ps_services_free(v, n);
+		return error;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static int fs_open_section(ps_store *s, const char *profile,
+			   const ps_uid *uid, unsigned flags,
+			   ps_section **out)
+{
+	ps_regkey *prof = profile_key(fs_of(s), profile), *key;
+	ps_section *sec;
+	char hex[33];
+
+	if (!prof)
+		return ps_error_setc(PS_ENOTFOUND, "no profile '%s'", profile);
+	ps_uid_format(uid, hex);
+	key = child(prof, hex);
+	if (!key && !(flags & PS_OPEN_CREATE))
+		return ps_error_setc(PS_ENOTFOUND,
+			"profile '%s' has no section %s", profile, hex);
+	sec = calloc(1, sizeof(*sec));
+	if (!sec)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	sec->uid = *uid;
+	sec->profile = ps_strdup(prof->name);
+	if (!sec->profile || (key && key_props(key, &sec->props) < 0)) {
+		ps_proplist_free(&sec->props);
+		free(sec->profile);
+		free(sec);
+		return PS_ENOMEM;
+	}
+	*out = sec;
+	return 0;
+}
+
+static int fs_get_props(ps_store *s, ps_section *sec, ps_proplist *out)
+{
+	ps_proplist l = PS_PROPLIST_INIT;
+
+	(void)s;
+	if (ps_proplist_copy(&l, &sec->props) < 0) {
+		ps_proplist_free(&l);
+		return PS_ENOMEM;
+	}
+	*out = l;
+	return 0;
+}
+
+static int fs_set_props(ps_store *s, ps_section *sec, const ps_prop *props,
+			size_t n)
+{
+	size_t i;
+
+	(void)s;
+	for (i = 0; i < n; i++)
+		if (ps_proplist_set(&sec->props, props[i].tag, props[i].data,
+				    props[i].len) < 0)
+			return PS_ENOMEM;
+	return 0;
+}
+
+static int fs_delete_props(ps_store *s, ps_section *sec,
+			   const uint32_t *tags, size_t n)
+{
+	size_t i;
+
+	(void)s;
+	for (i = 0; i < n; i++)
+		ps_proplist_remove(&sec->props, tags[i]);
+	return 0;
+}
+
+static int value_equal(const ps_regval *v, const ps_prop *p)
+{
+	return v && v->type == REG_BINARY && v->len == p->len &&
+	       (!p->len || !memcmp(v->data, p->data, p->len));
+}
+
+static int fs_save_section(ps_store *s, ps_section *sec)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *prof = profile_key(fs, sec->profile), *key;
+	char hex[33], name[9];
+	size_t i;
+	uint32_t tag;
+
+	if (!prof)
+		return ps_error_setc(PS_ENOTFOUND, "profile '%s' is gone",
+				     sec->profile);
+	ps_uid_format(&sec->uid, hex);
+	key = child(prof, hex);
+	if (!key) {
+		if (!sec->props.n)
+			return 0;
+		if (ps_regkey_create(prof, hex, &key) < 0)
+			return PS_ENOMEM;
+		fs->dirty = 1;
+	}
+	/* Remove property values that the handle no longer has. */
+	for (i = key->nval; i-- > 0;) {
+		ps_regval *v = &key->vals[i];
+
+		if (v->type != REG_BINARY ||
+		    ps_prop_parse_name(v->name, &tag) < 0 ||
+		    ps_proplist_get(&sec->props, tag))
+			continue;
+		ps_regkey_unset(key, v->name);
+		fs->dirty = 1;
+	}
+	for (i = 0; i < sec->props.n; i++) {
+		const ps_prop *p = &sec->props.v[i];
+
+		ps_prop_name(p->tag, name);
+		if (value_equal(ps_regkey_value(key, name), p))
+			continue;
+		if (ps_regkey_set(key, name, REG_BINARY, p->data, p->len) < 0)
+			return PS_ENOMEM;
+		fs->dirty = 1;
+	}
+	return 0;
+}
+
+static void fs_close_section(ps_store *s, ps_section *sec)
+{
+	(void)s;
+	ps_proplist_free(&sec->props);
+	free(sec->profile);
+	free(sec);
+}
+
+static int fs_delete_section(ps_store *s, const char *profile,
+			     const ps_uid *uid)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *prof = profile_key(fs, profile);
+	char hex[33];
+
+	if (!prof)
+		return ps_error_setc(PS_ENOTFOUND, "no profile '%s'", profile);
+	ps_uid_format(uid, hex);
+	if (ps_regkey_delete(prof, hex) < 0)
+		return ps_error_setc(PS_ENOTFOUND,
+			"profile '%s' has no section %s", profile, hex);
+	fs->dirty = 1;
+	return 0;
+}
+
+static int fs_flush(ps_store *s)
+{
+	fakestore *fs = fs_of(s);
+	ps_buf b = PS_BUF_INIT;
+	int error;
+
+	if (!fs->dirty || !fs->path)
+		return 0;
+	error = ps_regtree_write(&fs->tree, &b);
+	if (!error)
+		error = ps_sys_write_file(fs->sys, fs->path, b.ptr, b.len);
+	ps_buf_free(&b);
+	if (!error)
+		fs->dirty = 0;
+	return error;
+}
+
+static int fs_owner(ps_store *s, char **user)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *hive = user_hive(fs), *env;
+	ps_regval *v = NULL;
+	const char *base, *dot;
+
+	env = hive ? ps_regkey_find(hive, "Volatile Environment") : NULL;
+	if (env)
+		v = ps_regkey_value(env, "USERNAME");
+	if (v && v->type == REG_SZ)
+		return reg_sz_value(v, user);
+	if (!fs->path)
+		return PS_ENOTFOUND;
+	/* Else the export's file name without folder and extension. */
+	base = strrchr(fs->path, '/');
+	base = base ? base + 1 : fs->path;
+	dot = strrchr(base, '.');
+	*user = ps_strndup(base, dot && dot != base ? (size_t)(dot - base)
+						    : strlen(base));
+	return *user ? 0 : PS_ENOMEM;
+}
+
+static void fs_free(ps_store *s)
+{
+	fakestore *fs = fs_of(s);
+
+	ps_regtree_free(&fs->tree);
+	free(fs->path);
+	free(fs);
+}
+
+static const ps_store_ops fakestore_ops = {
+	PS_STORE_OPS_VERSION,
+	fs_list_profiles,
+	fs_default_profile,
+	fs_list_services,
+	fs_open_section,
+	fs_get_props,
+	fs_set_props,
+	fs_delete_props,
+	fs_save_section,
+	fs_close_section,
+	fs_delete_section,
+	fs_flush,
+	fs_owner,
+	fs_free,
+};
+
+int ps_fakestore_from_tree(ps_store **out, ps_regtree *tree,
+			   ps_system *sys, const char *path)
+{
+	fakestore *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (path) {
+		fs->path = ps_strdup(path);
+		if (!fs->path) {
+			free(fs);
+			return PS_ENOMEM;
+		}
+	}
+	fs->base.ops = &fakestore_ops;
+	fs->tree = *tree;
+	memset(tree, 0, sizeof(*tree));
+	fs->sys = sys;
+	*out = &fs->base;
+	return 0;
+}
+
+int ps_fakestore_open(ps_store **out, ps_system *sys, const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	ps_regtree tree;
+	int error;
+
+	error = ps_sys_read_file(sys, path, PS_FAKESTORE_MAX_FILE, &data,
+				 &len);
+	if (error == PS_ELIMIT)
+		return ps_error_setc(PS_ELIMIT,
+			"%s: larger than the %u MiB an export may have", path,
+			PS_FAKESTORE_MAX_FILE >> 20);
+	if (error < 0)
+		return error;
+	error = ps_regtree_parse(&tree, path, data, len);
+	free(data);
+	if (error < 0)
+		return error;
+	error = ps_fakestore_from_tree(out, &tree, sys, path);
+	if (error < 0)
+		ps_regtree_free(&tree);
+	return error;
+}
+
+ps_regtree *ps_fakestore_tree(ps_store *s)
+{
+	return &fs_of(s)->tree;
+}
+
+int ps_fakestore_dirty(ps_store *s)
+{
+	return fs_of(s)->dirty;
+}
+
+int ps_fakestore_get_policy(void *ctx, const char *key, const char *value,
+			    uint32_t *type, uint8_t **data, size_t *len)
+{
+	fakestore *fs = fs_of(ctx);
+	ps_regkey *hive = user_hive(fs), *k;
+	ps_regval *v;
+	uint8_t *copy;
+
+	k = hive ? ps_regkey_find(hive, key) : NULL;
+	v = k ? ps_regkey_value(k, value) : NULL;
+	if (!v)
+		return PS_ENOTFOUND;
+	copy = malloc(v->len + 1);
+	if (!copy)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (v->len)
+		memcpy(copy, v->data, v->len);
+	copy[v->len] = 0;
+	*type = v->type;
+	*data = copy;
+	*len = v->len;
+	return 0;
+}

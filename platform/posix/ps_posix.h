@@ -1,0 +1,19 @@
+/*
+ * The system port on Linux/POSIX.  The fake store answers policy reads
+ * and `--simulate-running` says which processes run.
+ */
+#ifndef PS_POSIX_H
+#define PS_POSIX_H
+
+#include "../../core/ps_system.h"
+
+typedef int (*ps_policy_fn)(void *ctx, const char *key, const char *value,
+			    uint32_t *type, uint8_t **data, size_t *len);
+
+int ps_posix_system_new(ps_system **out);
+/* Where get_policy reads (NULL: no policies). */
+void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx);
+/* The processes list_processes reports (copied). */
+int ps_posix_set_processes(ps_system *sys, const ps_strlist *names);
+
+#endif
