@@ -432,7 +432,9 @@ static int fs_flush(ps_store *s)
 	ps_buf b = PS_BUF_INIT;
 	int error;
 
-	if (!fs->dirty || !fs->path)
+	if (!fs->path)
+		fs->dirty = 0;
+	if (!fs->dirty)
 		return 0;
 	error = ps_regtree_write(&fs->tree, &b);
 	if (!error)
