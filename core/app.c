@@ -412,7 +412,6 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	int is_update = !strcmp(o->command, "update");
 	int is_rollback = !strcmp(o->command, "rollback");
 	int status = 0, error, nothing = 0;
-	size_t i;
 
 	memset(&r, 0, sizeof(r));
 	r.log.sys = env->sys;
@@ -501,22 +500,9 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
 		goto done;
 	}
-	if (!o->dry_run && ps_store_flush(r.store) < 0) {
+	if (ps_engine_commit(&e) < 0)
 		fprintf(env->err, "profswitch: cannot write the store: %s\n",
 			ps_error_last());
-		for (i = 0; i < r.report.n; i++) {
-			ps_row *row = &r.report.v[i];
-
-			if (row->status != PS_ST_UPDATED &&
-			    row->status != PS_ST_ROLLED_BACK &&
-			    row->status != PS_ST_CLEANED)
-				continue;
-			row->status = PS_ST_FAILED;
-			free(row->detail);
-			row->detail = ps_strdup("the store could not be "
-						"written; nothing was changed");
-		}
-	}
 	if (nothing)
 		fprintf(env->err, "profswitch: nothing to %s in %s\n",
 			is_rollback ? "roll back" : "clean up", o->store);

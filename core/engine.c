@@ -22,49 +22,50 @@ static uint32_t gen_tag(unsigned number)
 	return PS_PROP_TAG(PS_PT_BINARY, PS_BACKUP_ID_BASE + number);
 }
 
-/* Make a section exactly equal to a snapshot. */
+static int same_in_order(const ps_proplist *a, const ps_proplist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].tag != b->v[i].tag || a->v[i].len != b->v[i].len ||
+		    memcmp(a->v[i].data, b->v[i].data, a->v[i].len))
+			return 0;
+	return 1;
+}
+
+/* Make a section exactly equal to a snapshot, values in its order: when
+ * anything differs, every property is deleted and set again in order. */
 static int restore_section(ps_store *s, const char *profile,
 			   const ps_uid *uid, const ps_proplist *snap)
 {
 	ps_section *sec = NULL;
 	ps_proplist cur = PS_PROPLIST_INIT;
 	uint32_t *dels = NULL;
-	ps_prop *sets = NULL;
-	size_t ndel = 0, nset = 0, i;
+	size_t i;
 	int error;
 
 	error = ps_store_open_section(s, profile, uid, PS_OPEN_CREATE, &sec);
 	if (error < 0)
 		return error;
 	error = ps_store_get_props(s, sec, &cur);
-	if (error < 0)
+	if (error < 0 || same_in_order(&cur, snap))
 		goto done;
 	dels = calloc(cur.n + 1, sizeof(*dels));
-	sets = calloc(snap->n + 1, sizeof(*sets));
-	if (!dels || !sets) {
+	if (!dels) {
 		error = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < cur.n; i++)
-		if (!ps_proplist_get(snap, cur.v[i].tag))
-			dels[ndel++] = cur.v[i].tag;
-	for (i = 0; i < snap->n; i++) {
-		ps_prop *c = ps_proplist_get(&cur, snap->v[i].tag);
-
-		if (!c || c->len != snap->v[i].len ||
-		    memcmp(c->data, snap->v[i].data, c->len))
-			sets[nset++] = snap->v[i];
-	}
-	if (!ndel && !nset)
-		goto done;
-	error = ps_store_delete_props(s, sec, dels, ndel);
+		dels[i] = cur.v[i].tag;
+	error = ps_store_delete_props(s, sec, dels, cur.n);
 	if (!error)
-		error = ps_store_set_props(s, sec, sets, nset);
+		error = ps_store_set_props(s, sec, snap->v, snap->n);
 	if (!error)
 		error = ps_store_save_section(s, sec);
 done:
 	free(dels);
-	free(sets);
 	ps_proplist_free(&cur);
 	ps_store_close_section(s, sec);
 	return error;
@@ -403,6 +404,33 @@ int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 	for (i = 0; i < profiles->n && !error; i++)
 		error = update_profile(e, profiles->v[i]);
 	return error;
+}
+
+int ps_engine_commit(ps_engine *e)
+{
+	size_t i;
+
+	if (e->dry_run || ps_store_flush(e->store) == 0)
+		return 0;
+	ps_log_msg(e->log, PS_LOG_ERROR, NULL, NULL, "cannot write the "
+		   "store: %s", ps_error_last());
+	for (i = 0; i < e->report->n; i++) {
+		ps_row *row = &e->report->v[i];
+		char *detail;
+
+		if (row->status != PS_ST_UPDATED &&
+		    row->status != PS_ST_ROLLED_BACK &&
+		    row->status != PS_ST_CLEANED)
+			continue;
+		detail = ps_strdup("the store could not be written; nothing "
+				   "was changed");
+		if (!detail)
+			return PS_ENOMEM;
+		row->status = PS_ST_FAILED;
+		free(row->detail);
+		row->detail = detail;
+	}
+	return PS_EIO;
 }
 
 static int report_gen(ps_engine *e, const char *profile,

@@ -38,4 +38,9 @@ int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
 int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
 		      int *nothing);
 
+/* Persist the run (flush the store).  When that fails, every row that
+ * said updated, rolled-back or cleaned becomes failed ("nothing was
+ * changed") and PS_EIO is returned. */
+int ps_engine_commit(ps_engine *e);
+
 #endif

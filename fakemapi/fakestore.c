@@ -357,6 +357,42 @@ static int value_equal(const ps_regval *v, const ps_prop *p)
 	       (!p->len || !memcmp(v->data, p->data, p->len));
 }
 
+/* Put the key's property values in the handle's order (other values
+ * first), so that restoring a snapshot restores the order too. */
+static int reorder_values(ps_regkey *key, const ps_proplist *props,
+			  int *moved)
+{
+	ps_regval *v = calloc(key->nval + 1, sizeof(*v));
+	size_t n = 0, i;
+	uint32_t tag;
+	char name[9];
+
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	for (i = 0; i < key->nval; i++)
+		if (key->vals[i].type != REG_BINARY ||
+		    ps_prop_parse_name(key->vals[i].name, &tag) < 0)
+			v[n++] = key->vals[i];
+	for (i = 0; i < props->n; i++) {
+		ps_regval *cur;
+
+		ps_prop_name(props->v[i].tag, name);
+		cur = ps_regkey_value(key, name);
+		if (cur)
+			v[n++] = *cur;
+	}
+	if (n != key->nval) {
+		free(v);
+		return ps_error_set("internal error: section values lost");
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].name != key->vals[i].name)
+			*moved = 1;
+	memcpy(key->vals, v, n * sizeof(*v));
+	free(v);
+	return 0;
+}
+
 static int fs_save_section(ps_store *s, ps_section *sec)
 {
 	fakestore *fs = fs_of(s);
@@ -364,6 +400,7 @@ static int fs_save_section(ps_store *s, ps_section *sec)
 	char hex[33], name[9];
 	size_t i;
 	uint32_t tag;
+	int moved = 0;
 
 	if (!prof)
 		return ps_error_setc(PS_ENOTFOUND, "profile '%s' is gone",
@@ -398,6 +435,10 @@ static int fs_save_section(ps_store *s, ps_section *sec)
 			return PS_ENOMEM;
 		fs->dirty = 1;
 	}
+	if (reorder_values(key, &sec->props, &moved) < 0)
+		return PS_ERROR;
+	if (moved)
+		fs->dirty = 1;
 	return 0;
 }
 

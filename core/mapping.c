@@ -1,0 +1,755 @@
+/*
+ * The migration mapping file (ps_mapping.h, SPEC.md "Mapping file").
+ *
+ * Memory: entries are one array of ps_map_entry in file order; their
+ * strings live in an arena of large blocks that is freed as a whole (no
+ * per-string malloc).  A value equal to the previous entry's value in the
+ * same column (TargetServer, TargetOAB... are often the same on every
+ * line) shares its bytes.  Two hash indexes, source DN and target DN,
+ * are open-addressing tables with linear probing, a power of two in size
+ * and at most half full.  A slot is 8 bytes: the entry index + 1 (0 =
+ * empty) and 32 bits of the case-insensitive hash, so that a probe only
+ * compares strings when the hashes agree (DNs share long prefixes such as
+ * "/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/").
+ *
+ * Errors: every bad line is "FILE:LINE: reason" (one reason per line, the
+ * first found).  A repeated source DN is accepted only when every column
+ * of the line equals the first one (case-insensitive); the repeat is not
+ * stored.  A bad header stops the reading (the columns are unknown).  The
+ * limits (line length, line count) stop the reading with PS_ELIMIT and
+ * that message, even after bad lines; it is appended to `errors` too.
+ */
+#include "ps_mapping.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_buf.h"
+#include "ps_error.h"
+#include "ps_ini.h"
+#include "ps_utf.h"
+
+#define MAP_MAX_LINES 10000000u
+#define MAP_MAX_ERRORS 100
+#define MAP_BLOCK (256u * 1024u)
+
+enum {
+	C_SOURCE_DN, C_TARGET_DN, C_TARGET_SMTP, C_SOURCE_SMTP,
+	C_TARGET_SERVER, C_TARGET_GUID, C_TARGET_AD_URL, C_TARGET_OAB,
+	NCOLS
+};
+
+static const char *const col_names[NCOLS] = {
+	"SourceLegacyDN", "TargetLegacyDN", "TargetSMTP", "SourceSMTP",
+	"TargetServer", "TargetMailboxGuid", "TargetAutodiscoverURL",
+	"TargetOAB"
+};
+
+static const size_t col_off[NCOLS] = {
+	offsetof(ps_map_entry, source_dn),
+	offsetof(ps_map_entry, target_dn),
+	offsetof(ps_map_entry, target_smtp),
+	offsetof(ps_map_entry, source_smtp),
+	offsetof(ps_map_entry, target_server),
+	offsetof(ps_map_entry, target_mailbox_guid),
+	offsetof(ps_map_entry, target_autodiscover_url),
+	offsetof(ps_map_entry, target_oab)
+};
+
+/* The columns of a file without a header, in order. */
+#define POSITIONAL_COLS 4
+
+typedef struct block {
+	struct block *next;
+	size_t used;
+	size_t cap;
+	char data[];
+} block;
+
+typedef struct slot {
+	uint32_t idx1;          /* entry index + 1; 0 = empty */
+	uint32_t tag;           /* folded hash of the key */
+} slot;
+
+typedef struct dn_index {
+	slot *s;
+	size_t mask;            /* size - 1; size is a power of two */
+	size_t n;
+} dn_index;
+
+struct ps_mapping {
+	ps_map_entry *v;
+	size_t n;
+	size_t cap;
+	block *blocks;
+	dn_index src;
+	dn_index tgt;
+};
+
+typedef struct parser {
+	const char *filename;
+	ps_mapping *m;
+	ps_strlist *errors;
+	char *first;            /* the first bad line's message */
+	unsigned nerr;
+	unsigned lineno;
+	int stop;               /* the header is bad: the rest is noise */
+	int started;            /* delimiter and header are known */
+	int header;             /* the file has a header line */
+	char delim;
+	unsigned ncols;
+	int cols[NCOLS];        /* column i of the file is field cols[i] */
+	char *line;             /* PS_INI_MAX_LINE + 1 bytes */
+} parser;
+
+static char **field(ps_map_entry *e, int c)
+{
+	return (char **)(void *)((char *)e + col_off[c]);
+}
+
+static const char *cfield(const ps_map_entry *e, int c)
+{
+	return *(char *const *)(const void *)((const char *)e + col_off[c]);
+}
+
+static char *arena_dup(ps_mapping *m, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	block *b = m->blocks;
+	char *p;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > MAP_BLOCK ? n : MAP_BLOCK;
+
+		b = malloc(sizeof(*b) + cap);
+		if (!b) {
+			ps_error_setc(PS_ENOMEM, "out of memory");
+			return NULL;
+		}
+		b->next = m->blocks;
+		b->used = 0;
+		b->cap = cap;
+		m->blocks = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, n);
+	b->used += n;
+	return p;
+}
+
+static uint32_t key_tag(const char *s)
+{
+	uint64_t h = ps_hash_nocase(s, strlen(s));
+
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static int index_alloc(dn_index *ix, size_t size)
+{
+	ix->s = calloc(size, sizeof(*ix->s));
+	if (!ix->s)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	ix->mask = size - 1;
+	ix->n = 0;
+	return 0;
+}
+
+static void index_put(dn_index *ix, uint32_t tag, size_t i)
+{
+	size_t pos = tag & ix->mask;
+
+	while (ix->s[pos].idx1)
+		pos = (pos + 1) & ix->mask;
+	ix->s[pos].idx1 = (uint32_t)(i + 1);
+	ix->s[pos].tag = tag;
+	ix->n++;
+}
+
+/* Room for one more key while staying at most half full. */
+static int index_reserve(dn_index *ix)
+{
+	dn_index bigger;
+	size_t i;
+	int rc;
+
+	if ((ix->n + 1) * 2 <= ix->mask + 1)
+		return 0;
+	rc = index_alloc(&bigger, (ix->mask + 1) * 2);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i <= ix->mask; i++)
+		if (ix->s[i].idx1)
+			index_put(&bigger, ix->s[i].tag,
+				  ix->s[i].idx1 - 1);
+	free(ix->s);
+	*ix = bigger;
+	return 0;
+}
+
+/* The first entry whose column c equals key (case-insensitive), or NULL. */
+static const ps_map_entry *index_find(const ps_mapping *m, const dn_index *ix,
+				      int c, const char *key)
+{
+	uint32_t tag;
+	size_t pos;
+
+	if (!m || !key || !ix->s)
+		return NULL;
+	tag = key_tag(key);
+	pos = tag & ix->mask;
+	while (ix->s[pos].idx1) {
+		const ps_map_entry *e = &m->v[ix->s[pos].idx1 - 1];
+
+		if (ix->s[pos].tag == tag && !ps_strcasecmp(cfield(e, c), key))
+			return e;
+		pos = (pos + 1) & ix->mask;
+	}
+	return NULL;
+}
+
+/* Record a bad line: "FILE:LINE: reason".  PS_EFORMAT, or PS_ENOMEM. */
+static int bad_line(parser *ps, const char *fmt, ...) PS_PRINTF(2, 3);
+
+static int bad_line(parser *ps, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s:%u: ", ps->filename, ps->lineno);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof(msg)) {
+		va_start(ap, fmt);
+		(void)vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	ps->nerr++;
+	if (!ps->first) {
+		ps->first = ps_strdup(msg);
+		if (!ps->first)
+			return PS_ENOMEM;
+	}
+	if (ps->errors && ps_strlist_add(ps->errors, msg) < 0)
+		return PS_ENOMEM;
+	return ps_error_setc(PS_EFORMAT, "%s", msg);
+}
+
+static int is_blank(char c, char delim)
+{
+	return c == ' ' || (c == '\t' && delim != '\t');
+}
+
+/*
+ * Split s in place into fields (CSV quoting: "a,b", "" for a quote).
+ * Unquoted fields are trimmed, quoted ones kept as written.  Stores at
+ * most maxf pointers but counts every field in *nf.  NULL, or the reason
+ * the line cannot be split.
+ */
+static const char *split_fields(char *s, char delim, char **f,
+				unsigned maxf, unsigned *nf)
+{
+	char *r = s;
+	unsigned n = 0;
+
+	for (;;) {
+		char *start, *w;
+		char c;
+
+		while (is_blank(*r, delim))
+			r++;
+		if (*r == '"') {
+			start = w = r++;
+			for (;;) {
+				if (!*r)
+					return "unterminated quoted field";
+				if (*r == '"' && r[1] == '"') {
+					*w++ = '"';
+					r += 2;
+				} else if (*r == '"') {
+					r++;
+					break;
+				} else {
+					*w++ = *r++;
+				}
+			}
+			while (is_blank(*r, delim))
+				r++;
+			if (*r && *r != delim)
+				return "text after the closing quote of a "
+				       "quoted field";
+		} else {
+			start = r;
+			while (*r && *r != delim)
+				r++;
+			w = r;
+			while (w > start && is_blank(w[-1], delim))
+				w--;
+		}
+		c = *r;
+		*w = '\0';
+		if (n < maxf)
+			f[n] = start;
+		n++;
+		if (!c)
+			break;
+		r++;
+	}
+	*nf = n;
+	return NULL;
+}
+
+/*
+ * The delimiter of the file, from its first line.  A legacyExchangeDN never
+ * holds '|' or a tab but may hold a comma (/o=Contoso, Inc/...), so '|',
+ * then tab, then ',' wins when several occur.  A line with none of them is
+ * a single column; '|' is as good as any then.
+ */
+static char detect_delim(const char *s)
+{
+	if (strchr(s, '|'))
+		return '|';
+	if (strchr(s, '\t'))
+		return '\t';
+	if (strchr(s, ','))
+		return ',';
+	return '|';
+}
+
+static int column_of(const char *name)
+{
+	int c;
+
+	for (c = 0; c < NCOLS; c++)
+		if (!ps_strcasecmp(name, col_names[c]))
+			return c;
+	return -1;
+}
+
+/* 1 when f looks like a header: one of its fields is a column name. */
+static int is_header(char **f, unsigned nf)
+{
+	unsigned i;
+
+	for (i = 0; i < nf; i++)
+		if (column_of(f[i]) >= 0)
+			return 1;
+	return 0;
+}
+
+static int header_line(parser *ps, char **f, unsigned nf)
+{
+	int seen[NCOLS] = { 0 };
+	unsigned i;
+
+	ps->stop = 1;
+	/* f holds NCOLS + 1 fields at most; with more, one of these is
+	 * unknown or a repeat. */
+	for (i = 0; i < nf && i <= NCOLS; i++) {
+		int c = column_of(f[i]);
+
+		if (!*f[i])
+			return bad_line(ps, "empty column name in the header "
+					"(column %u)", i + 1);
+		if (c < 0)
+			return bad_line(ps, "unknown column '%.200s' (known: "
+					"%s, %s, %s, %s, %s, %s, %s, %s)",
+					f[i], col_names[0], col_names[1],
+					col_names[2], col_names[3],
+					col_names[4], col_names[5],
+					col_names[6], col_names[7]);
+		if (seen[c])
+			return bad_line(ps, "column %s appears twice in the "
+					"header", col_names[c]);
+		seen[c] = 1;
+		ps->cols[i] = c;
+	}
+	if (!seen[C_SOURCE_DN])
+		return bad_line(ps, "the header has no %s column",
+				col_names[C_SOURCE_DN]);
+	ps->ncols = nf;
+	ps->header = 1;
+	ps->stop = 0;
+	return 0;
+}
+
+static int valid_dn(const char *s)
+{
+	return !ps_strncasecmp(s, "/o=", 3);
+}
+
+/* local@domain: one '@', no space, a dot inside the domain. */
+static int valid_smtp(const char *s)
+{
+	const char *at = strchr(s, '@');
+	const char *dom, *dot;
+	size_t n;
+
+	if (!at || at == s || strchr(at + 1, '@') || strchr(s, ' '))
+		return 0;
+	dom = at + 1;
+	n = strlen(dom);
+	dot = strchr(dom, '.');
+	return dot && dom[0] != '.' && dom[n - 1] != '.';
+}
+
+static int valid_url(const char *s)
+{
+	if (!ps_strncasecmp(s, "https://", 8))
+		return s[8] != '\0';
+	if (!ps_strncasecmp(s, "http://", 7))
+		return s[7] != '\0';
+	return 0;
+}
+
+/* 8-4-4-4-12 hex digits, optionally in braces. */
+static int valid_guid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 38 && s[0] == '{' && s[37] == '}') {
+		s++;
+		n -= 2;
+	}
+	if (n != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return 0;
+		} else if (!((c >= '0' && c <= '9') ||
+			     (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int same_value(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !ps_strcasecmp(a, b);
+}
+
+/* Check one field's value; bad_line and its code when bad. */
+static int check_field(parser *ps, int c, const char *v)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			return bad_line(ps, "%s contains a control character "
+					"(0x%02X)", col_names[c], *p);
+	switch (c) {
+	case C_SOURCE_DN:
+	case C_TARGET_DN:
+		if (!valid_dn(v))
+			return bad_line(ps, "%s '%.200s' does not start with "
+					"/o=", col_names[c], v);
+		break;
+	case C_TARGET_SMTP:
+	case C_SOURCE_SMTP:
+		if (!valid_smtp(v))
+			return bad_line(ps, "%s '%.200s' is not an SMTP "
+					"address (local@domain.tld)",
+					col_names[c], v);
+		break;
+	case C_TARGET_GUID:
+		if (!valid_guid(v))
+			return bad_line(ps, "%s '%.200s' is not a GUID "
+					"(8-4-4-4-12 hex digits)",
+					col_names[c], v);
+		break;
+	case C_TARGET_AD_URL:
+		if (!valid_url(v))
+			return bad_line(ps, "%s '%.200s' does not start with "
+					"https:// (or http://)",
+					col_names[c], v);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int add_entry(parser *ps, const char *const *vals)
+{
+	ps_mapping *m = ps->m;
+	const ps_map_entry *prev;
+	ps_map_entry *e;
+	int c, rc;
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		ps_map_entry *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		m->v = v;
+		m->cap = cap;
+	}
+	rc = index_reserve(&m->src);
+	if (rc < 0)
+		return rc;
+	prev = m->n ? &m->v[m->n - 1] : NULL;
+	e = &m->v[m->n];
+	memset(e, 0, sizeof(*e));
+	e->line = ps->lineno;
+	for (c = 0; c < NCOLS; c++) {
+		char **dst = field(e, c);
+		const char *old = prev ? cfield(prev, c) : NULL;
+
+		if (!vals[c])
+			continue;
+		if (c != C_SOURCE_DN && old && !strcmp(old, vals[c])) {
+			*dst = (char *)old;
+			continue;
+		}
+		*dst = arena_dup(m, vals[c]);
+		if (!*dst)
+			return PS_ENOMEM;
+	}
+	index_put(&m->src, key_tag(e->source_dn), m->n);
+	m->n++;
+	return 0;
+}
+
+static int data_line(parser *ps, char *s)
+{
+	char *f[NCOLS + 1];
+	const char *vals[NCOLS] = { NULL };
+	const char *why;
+	const ps_map_entry *dup;
+	unsigned nf = 0, i;
+	int c, rc;
+
+	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
+	if (why)
+		return bad_line(ps, "%s", why);
+	if (nf > ps->ncols) {
+		if (!ps->header)
+			return bad_line(ps, "%u fields, but a file without "
+					"a header has at most %u "
+					"(%s|%s|%s|%s)",
+					nf, POSITIONAL_COLS, col_names[0],
+					col_names[1], col_names[2],
+					col_names[4]);
+		return bad_line(ps, "%u fields, but the header has %u "
+				"columns", nf, ps->ncols);
+	}
+	for (i = 0; i < nf; i++)
+		if (*f[i])
+			vals[ps->cols[i]] = f[i];
+	if (!vals[C_SOURCE_DN])
+		return bad_line(ps, "%s is empty", col_names[C_SOURCE_DN]);
+	for (c = 0; c < NCOLS; c++) {
+		if (!vals[c])
+			continue;
+		rc = check_field(ps, c, vals[c]);
+		if (rc < 0)
+			return rc;
+	}
+	if (vals[C_TARGET_DN] &&
+	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN]))
+		return bad_line(ps, "source and target DN are the same: "
+				"nothing to change");
+	dup = index_find(ps->m, &ps->m->src, C_SOURCE_DN, vals[C_SOURCE_DN]);
+	if (dup) {
+		for (c = 0; c < NCOLS; c++)
+			if (!same_value(cfield(dup, c), vals[c]))
+				break;
+		if (c == NCOLS)
+			return 0;
+		return bad_line(ps, "source DN '%.200s' is mapped again, "
+				"differently (first at line %u)",
+				vals[C_SOURCE_DN], dup->line);
+	}
+	return add_entry(ps, vals);
+}
+
+/* One line of the file (n bytes, no CR LF). */
+static int one_line(parser *ps, const char *p, size_t n)
+{
+	char *f[NCOLS + 1];
+	char *s;
+	unsigned nf = 0, i;
+	const char *why;
+
+	if (n > PS_INI_MAX_LINE)
+		return ps_error_setc(PS_ELIMIT, "%s:%u: line longer than %u "
+				     "bytes", ps->filename, ps->lineno,
+				     (unsigned)PS_INI_MAX_LINE);
+	if (memchr(p, '\0', n))
+		return bad_line(ps, "NUL byte in the line (UTF-16 text "
+				"without a BOM?)");
+	memcpy(ps->line, p, n);
+	ps->line[n] = '\0';
+	s = ps->line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s || *s == '#')
+		return 0;
+	if (!ps_utf8_valid(p, n))
+		return bad_line(ps, "not valid UTF-8: save the file as UTF-8 "
+				"or Unicode (UTF-16LE)");
+	if (ps->started)
+		return data_line(ps, s);
+	ps->started = 1;
+	ps->delim = detect_delim(s);
+	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
+	if (!why && is_header(f, nf < NCOLS + 1 ? nf : NCOLS + 1))
+		return header_line(ps, f, nf);
+	/* Not a header: read it again, positionally. */
+	ps->ncols = POSITIONAL_COLS;
+	for (i = 0; i < POSITIONAL_COLS; i++)
+		ps->cols[i] = i == 3 ? C_TARGET_SERVER : (int)i;
+	memcpy(ps->line, p, n);
+	ps->line[n] = '\0';
+	return data_line(ps, s);
+}
+
+static int build_target_index(ps_mapping *m)
+{
+	size_t size = 16, i;
+	int rc;
+
+	while (size < m->n * 2)
+		size *= 2;
+	rc = index_alloc(&m->tgt, size);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		const char *t = m->v[i].target_dn;
+
+		if (t && !index_find(m, &m->tgt, C_TARGET_DN, t))
+			index_put(&m->tgt, key_tag(t), i);
+	}
+	return 0;
+}
+
+int ps_mapping_parse(ps_mapping **out, const char *filename,
+		     const char *data, size_t len, ps_strlist *errors)
+{
+	ps_buf utf8 = PS_BUF_INIT;
+	parser ps;
+	ps_mapping *m = NULL;
+	const char *text = NULL, *p, *end;
+	size_t textlen = 0;
+	int rc;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.filename = filename;
+	ps.errors = errors;
+	rc = ps_ini_decode(&utf8, &text, &textlen, filename, data, len);
+	if (rc < 0)
+		goto cleanup;
+	m = calloc(1, sizeof(*m));
+	ps.line = malloc(PS_INI_MAX_LINE + 1);
+	if (!m || !ps.line) {
+		rc = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	ps.m = m;
+	rc = index_alloc(&m->src, 1024);
+	if (rc < 0)
+		goto cleanup;
+	p = text;
+	end = text + textlen;
+	while (p < end && !ps.stop) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		ps.lineno++;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (ps.lineno > MAP_MAX_LINES)
+			rc = ps_error_setc(PS_ELIMIT, "%s:%u: more than %u "
+					   "lines", filename, ps.lineno,
+					   MAP_MAX_LINES);
+		else
+			rc = one_line(&ps, p, n);
+		if (rc == PS_ELIMIT && errors &&
+		    ps_strlist_add(errors, ps_error_last()) < 0)
+			rc = PS_ENOMEM;
+		if (rc == PS_EFORMAT) {
+			if (!errors || ps.nerr >= MAP_MAX_ERRORS)
+				break;
+		} else if (rc < 0) {
+			goto cleanup;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (ps.first) {
+		rc = ps_error_setc(PS_EFORMAT, "%s", ps.first);
+		goto cleanup;
+	}
+	rc = build_target_index(m);
+	if (rc < 0)
+		goto cleanup;
+	if (m->n && m->n < m->cap) {
+		/* Give back what the last doubling did not use. */
+		ps_map_entry *v = realloc(m->v, m->n * sizeof(*v));
+
+		if (v) {
+			m->v = v;
+			m->cap = m->n;
+		}
+	}
+	*out = m;
+	m = NULL;
+cleanup:
+	ps_mapping_free(m);
+	free(ps.line);
+	free(ps.first);
+	ps_buf_free(&utf8);
+	return rc;
+}
+
+const ps_map_entry *ps_mapping_find_source(const ps_mapping *m,
+					   const char *dn)
+{
+	return m ? index_find(m, &m->src, C_SOURCE_DN, dn) : NULL;
+}
+
+const ps_map_entry *ps_mapping_find_target(const ps_mapping *m,
+					   const char *dn)
+{
+	return m ? index_find(m, &m->tgt, C_TARGET_DN, dn) : NULL;
+}
+
+size_t ps_mapping_count(const ps_mapping *m)
+{
+	return m ? m->n : 0;
+}
+
+const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i)
+{
+	return m && i < m->n ? &m->v[i] : NULL;
+}
+
+void ps_mapping_free(ps_mapping *m)
+{
+	block *b;
+
+	if (!m)
+		return;
+	b = m->blocks;
+	while (b) {
+		block *next = b->next;
+
+		free(b);
+		b = next;
+	}
+	free(m->v);
+	free(m->src.s);
+	free(m->tgt.s);
+	free(m);
+}

@@ -1,0 +1,281 @@
+/*
+ * Backups, rollback, cleanup and recovery of interrupted updates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ps_backup.h"
+#include "ps_config.h"
+#include "ps_engine.h"
+#include "ps_error.h"
+#include "testutil.h"
+
+#define MAP_ALICE "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n" \
+	TU_ALICE_SRC "|" TU_ALICE_TGT "|alice@contoso.com\n"
+#define MAP_BOTH MAP_ALICE TU_BOB_SRC "|" TU_BOB_TGT "|bob@contoso.com\n"
+
+typedef struct ctx {
+	ps_store *store;   /* fault shim over the fake store */
+	ps_config cfg;
+	ps_report report;
+	ps_regtree original;
+} ctx;
+
+static void ctx_open(ctx *c)
+{
+	ps_regtree t;
+	ps_store *inner = NULL;
+
+	memset(c, 0, sizeof(*c));
+	tu_fixture(&t);
+	tu_tree_copy(&c->original, &t);
+	assert_int_equal(ps_fakestore_from_tree(&inner, &t, NULL, NULL), 0);
+	assert_int_equal(ps_faultstore_wrap(&c->store, inner), 0);
+	assert_int_equal(ps_config_init(&c->cfg), 0);
+}
+
+static void ctx_close(ctx *c)
+{
+	ps_store_free(c->store);
+	ps_config_free(&c->cfg);
+	ps_report_free(&c->report);
+	ps_regtree_free(&c->original);
+}
+
+static ps_regtree *tree(ctx *c)
+{
+	return ps_fakestore_tree(ps_faultstore_inner(c->store));
+}
+
+enum { UPDATE, ROLLBACK, ROLLBACK_ALL, CLEANUP };
+
+static int run(ctx *c, int what, const char *mapping, int *nothing)
+{
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	ps_mapping *map = mapping ? tu_mapping(mapping) : NULL;
+	int error, dummy;
+
+	memset(&e, 0, sizeof(e));
+	e.store = c->store;
+	e.cfg = &c->cfg;
+	e.map = map;
+	e.report = &c->report;
+	e.all = what == ROLLBACK_ALL;
+	ps_report_free(&c->report);
+	error = ps_engine_profiles(&e, NULL, 0, &profiles);
+	if (!error && what == UPDATE)
+		error = ps_engine_update(&e, &profiles);
+	else if (!error && what == CLEANUP)
+		error = ps_engine_cleanup(&e, &profiles,
+					  nothing ? nothing : &dummy);
+	else if (!error)
+		error = ps_engine_rollback(&e, &profiles,
+					   nothing ? nothing : &dummy);
+	ps_strlist_free(&profiles);
+	ps_mapping_free(map);
+	return error;
+}
+
+static void assert_tree(ctx *c, const ps_regtree *want)
+{
+	ps_buf diff = PS_BUF_INIT;
+
+	if (!ps_regkey_equal(want->root, tree(c)->root, &diff))
+		fail_msg("registry differs:\n%s", diff.ptr);
+	ps_buf_free(&diff);
+}
+
+static int has_backup(ctx *c)
+{
+	ps_buf path = PS_BUF_INIT;
+	int found;
+
+	ps_buf_printf(&path, "%s\\Outlook\\%s", TU_PROFILES,
+		      PS_BACKUP_SECTION);
+	found = ps_regkey_find(tree(c)->root, path.ptr) != NULL;
+	ps_buf_free(&path);
+	return found;
+}
+
+static void test_rollback_restores_exactly(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_BOTH, NULL), 0);
+	assert_true(has_backup(&c));
+	assert_int_equal(run(&c, ROLLBACK_ALL, NULL, NULL), 0);
+	assert_int_equal(c.report.n, 2);
+	assert_int_equal(c.report.v[0].status, PS_ST_ROLLED_BACK);
+	assert_string_equal(c.report.v[0].source_dn, TU_ALICE_SRC);
+	assert_false(has_backup(&c));
+	assert_tree(&c, &c.original);
+	ctx_close(&c);
+}
+
+static void test_rollback_after_outlook_changed_things(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	/* Outlook connects to the target and caches new values. */
+	tu_set_uni(tree(&c), "Outlook", TU_EMS_A, 0x6652,
+		   "https://outlook.office365.com/mapi/emsmdb/");
+	tu_set_uni(tree(&c), "Outlook", TU_EMS_A, 0x6641,
+		   "alice.smith@contoso.com");
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_tree(&c, &c.original);
+	ctx_close(&c);
+}
+
+static void test_rollback_newest_wave_only(void **state)
+{
+	ctx c;
+	ps_regtree wave1;
+	char *dn;
+
+	(void)state;
+	ctx_open(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	tu_tree_copy(&wave1, tree(&c));
+	assert_int_equal(run(&c, UPDATE, MAP_BOTH, NULL), 0);
+	dn = tu_get_string(tree(&c), "Outlook", TU_DEL_A,
+			   PS_PROP_TAG(PS_PT_STRING8, 0x660B));
+	assert_string_equal(dn, TU_BOB_TGT);
+	free(dn);
+	/* Without --all only wave 2 goes. */
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_int_equal(c.report.n, 1);
+	assert_string_equal(c.report.v[0].source_dn, TU_BOB_SRC);
+	assert_tree(&c, &wave1);
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_tree(&c, &c.original);
+	ps_regtree_free(&wave1);
+	ctx_close(&c);
+}
+
+static void test_cleanup_then_nothing_to_roll_back(void **state)
+{
+	ctx c;
+	ps_regtree updated;
+	int nothing = 0;
+
+	(void)state;
+	ctx_open(&c);
+	assert_int_equal(run(&c, CLEANUP, NULL, &nothing), 0);
+	assert_int_equal(nothing, 1);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(run(&c, CLEANUP, NULL, &nothing), 0);
+	assert_int_equal(nothing, 0);
+	assert_int_equal(c.report.n, 1);
+	assert_int_equal(c.report.v[0].status, PS_ST_CLEANED);
+	assert_false(has_backup(&c));
+	tu_tree_copy(&updated, tree(&c));
+	assert_int_equal(run(&c, ROLLBACK_ALL, NULL, &nothing), 0);
+	assert_int_equal(nothing, 1);
+	assert_int_equal(c.report.n, 0);
+	assert_tree(&c, &updated);
+	ps_regtree_free(&updated);
+	ctx_close(&c);
+}
+
+/* Writes fail from the 3rd on but the store is kept in memory: the
+ * restore fails too and leaves a pending generation behind. */
+static void make_interrupted(ctx *c)
+{
+	ps_faultstore_arm(c->store, PS_FAULT_SET_PROPS |
+			  PS_FAULT_DELETE_PROPS | PS_FAULT_SAVE |
+			  PS_FAULT_DELETE_SECTION, 3, 1);
+	assert_int_equal(run(c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(c->report.v[0].status, PS_ST_FAILED);
+	assert_non_null(strstr(c->report.v[0].detail, "next run"));
+	ps_faultstore_arm(c->store, PS_FAULT_WRITES, 0, 0);
+	assert_true(has_backup(c));
+}
+
+static void test_interrupted_update_recovered_by_next_update(void **state)
+{
+	ctx c, ref;
+
+	(void)state;
+	ctx_open(&c);
+	make_interrupted(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_UPDATED);
+	/* Same result as an update that was never interrupted. */
+	ctx_open(&ref);
+	assert_int_equal(run(&ref, UPDATE, MAP_ALICE, NULL), 0);
+	assert_tree(&c, tree(&ref));
+	ctx_close(&ref);
+	ctx_close(&c);
+}
+
+static void test_interrupted_update_rolled_back(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c);
+	make_interrupted(&c);
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_ROLLED_BACK);
+	assert_tree(&c, &c.original);
+	ctx_close(&c);
+}
+
+static void test_generation_roundtrip_and_damage(void **state)
+{
+	ps_generation g, back;
+	ps_gen_unit unit = { "acct", "/o=A/cn=x", "/o=B/cn=y" };
+	ps_gen_section sec;
+	ps_buf b = PS_BUF_INIT;
+	size_t cut;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(&sec, 0, sizeof(sec));
+	ps_uid_parse(&sec.uid, TU_EMS_A);
+	ps_proplist_set(&sec.props, 0x6603001E, "dn", 3);
+	g.state = PS_GEN_COMMITTED;
+	g.units = &unit;
+	g.nunits = 1;
+	g.secs = &sec;
+	g.nsecs = 1;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_string_equal(back.units[0].target_dn, "/o=B/cn=y");
+	assert_int_equal(back.secs[0].props.n, 1);
+	assert_memory_equal(back.secs[0].props.v[0].data, "dn", 3);
+	ps_gen_free(&back);
+	/* Every truncation is refused, never read past the end. */
+	for (cut = 0; cut < b.len; cut++)
+		assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, cut),
+				 PS_EFORMAT);
+	ps_proplist_free(&sec.props);
+	ps_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rollback_restores_exactly),
+		cmocka_unit_test(test_rollback_after_outlook_changed_things),
+		cmocka_unit_test(test_rollback_newest_wave_only),
+		cmocka_unit_test(test_cleanup_then_nothing_to_roll_back),
+		cmocka_unit_test(
+			test_interrupted_update_recovered_by_next_update),
+		cmocka_unit_test(test_interrupted_update_rolled_back),
+		cmocka_unit_test(test_generation_roundtrip_and_damage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
