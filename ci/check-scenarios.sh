@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The committed scenario inputs and expectations must be exactly what
+# scenarios/tools/mkscen.py writes (its expectations are hand-derived;
+# see scenarios/tools/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -r scenarios "$tmp/scenarios"
+python3 "$tmp/scenarios/tools/mkscen.py" >/dev/null
+if ! diff -r scenarios "$tmp/scenarios" >/dev/null; then
+	echo "scenario files differ from what scenarios/tools/mkscen.py writes:"
+	diff -rq scenarios "$tmp/scenarios" || true
+	exit 1
+fi
+echo "scenario data: up to date"
