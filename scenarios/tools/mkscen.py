@@ -1,0 +1,1210 @@
+#!/usr/bin/env python3
+"""Generate profswitch scenario folders (inputs and hand-derived expectations).
+
+Standard library only.  Run from anywhere:
+
+    python3 scenarios/tools/mkscen.py
+
+It (re)writes, for every scenario listed at the bottom of this file, the
+folder scenarios/NAME/ : HKCU.reg, mapping file(s), config.ini, scenario.ini
+and expect/*.reg.  Output is deterministic.
+
+IMPORTANT - how the expectations are made
+-----------------------------------------
+Nothing here implements the update rules of docs/update-rules.md.  Each
+scenario copies its input registry and then lists, by hand, every property
+that the rules R1..R9 must change, each edit with a comment naming the rule.
+The backup blob encoder (docs/update-rules.md "Backups") is shared code, but
+which sections go into a generation, in which order, and which units it
+lists are spelled out by hand per scenario; the snapshot *contents* are the
+input section's values, read from the input model in registry order.
+Never derive these files from the engine's output.
+"""
+
+import os
+import shutil
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCEN = os.path.dirname(HERE)
+
+HKCU = "HKEY_CURRENT_USER"
+OFFICE16 = HKCU + r"\Software\Microsoft\Office\16.0"
+OFFICE15 = HKCU + r"\Software\Microsoft\Office\15.0"
+
+# ---------------------------------------------------------------------------
+# Property encoders
+# ---------------------------------------------------------------------------
+
+PT_LONG, PT_BOOLEAN, PT_STRING8, PT_UNICODE, PT_BINARY = 0x0003, 0x000B, 0x001E, 0x001F, 0x0102
+PT_MV_STRING8 = 0x101E
+
+
+def u32(n):
+    return struct.pack("<I", n)
+
+
+def tag_name(tag):
+    """0x6641001F -> '001f6641' (type then id, 8 lowercase hex digits)."""
+    return "%04x%04x" % (tag & 0xFFFF, (tag >> 16) & 0xFFFF)
+
+
+def name_tag(name):
+    """'001f6641' -> 0x6641001F."""
+    return (int(name[4:8], 16) << 16) | int(name[0:4], 16)
+
+
+def enc_mv_string8(strings):
+    """PT_MV_STRING8 as stored in a profile value.  NOT verified against real
+    data (REFERENCE.md says so): u32 count, u32 offset of each string from
+    the start of the blob, then the NUL-terminated strings.  Only used for
+    101e6613, which R4 deletes, so the engine never has to parse it."""
+    head = 4 + 4 * len(strings)
+    offs, body = [], b""
+    for s in strings:
+        offs.append(head + len(body))
+        body += s.encode("cp1252") + b"\0"
+    return u32(len(strings)) + b"".join(u32(o) for o in offs) + body
+
+
+def encode_prop(tag, value):
+    t = tag & 0xFFFF
+    if t == PT_STRING8:
+        return value.encode("cp1252") + b"\0"
+    if t == PT_UNICODE:
+        return value.encode("utf-16-le") + b"\0\0"
+    if t == PT_LONG:
+        return struct.pack("<I", value)
+    if t == PT_BOOLEAN:
+        return struct.pack("<H", value)
+    if t == PT_BINARY:
+        assert isinstance(value, bytes)
+        return value
+    if t == PT_MV_STRING8:
+        return enc_mv_string8(value)
+    raise ValueError("no encoder for %08x" % tag)
+
+
+def uid(h):
+    b = bytes.fromhex(h)
+    assert len(b) == 16
+    return b
+
+
+def uids(*hs):
+    return b"".join(uid(h) for h in hs)
+
+
+# ---------------------------------------------------------------------------
+# Registry model and .reg writer
+# ---------------------------------------------------------------------------
+
+class Registry:
+    """Keys (full paths) -> ordered values [name, kind, data].
+    kind: 'sz' (str), 'dword' (int), 'bin' (bytes).
+    The export root is the key `reg export` was run on; every key between it
+    and a stored key exists (and is exported) too."""
+
+    def __init__(self, root):
+        self.root = root
+        self.keys = {}
+        self.add_key(root)
+
+    def copy(self):
+        r = Registry(self.root)
+        r.keys = {k: (p, [list(v) for v in vals]) for k, (p, vals) in self.keys.items()}
+        return r
+
+    def add_key(self, path):
+        assert path.upper().startswith(self.root.upper()), path
+        parts = path.split("\\")
+        rootn = len(self.root.split("\\"))
+        for i in range(rootn, len(parts) + 1):
+            p = "\\".join(parts[:i])
+            if p.upper() not in self.keys:
+                self.keys[p.upper()] = (p, [])
+        return path
+
+    def delete_key(self, path):
+        up = path.upper()
+        assert up in self.keys, path
+        for k in [k for k in self.keys if k == up or k.startswith(up + "\\")]:
+            del self.keys[k]
+
+    def has_key(self, path):
+        return path.upper() in self.keys
+
+    def _vals(self, path):
+        return self.keys[path.upper()][1]
+
+    def find(self, path, name):
+        for v in self._vals(path):
+            if v[0].lower() == name.lower():
+                return v
+        return None
+
+    def put(self, path, name, kind, data):
+        """Set a value; an existing value keeps its position, a new one is appended."""
+        self.add_key(path)
+        v = self.find(path, name)
+        if v:
+            v[1], v[2] = kind, data
+        else:
+            self._vals(path).append([name, kind, data])
+
+    def remove(self, path, name):
+        v = self.find(path, name)
+        assert v is not None, (path, name)
+        self._vals(path).remove(v)
+
+    # --- MAPI property view of a section key -----------------------------
+    def prop(self, path, tag, value):
+        """Input building: store property `tag` (new or replaced)."""
+        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+
+    def set(self, path, tag, value):
+        """Expected edit: property must already exist; value replaced in place."""
+        assert self.find(path, tag_name(tag)) is not None, ("set of absent", path, tag_name(tag))
+        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+
+    def add(self, path, tag, value):
+        """Expected edit: property must be absent; appended after the others."""
+        assert self.find(path, tag_name(tag)) is None, ("add of present", path, tag_name(tag))
+        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+
+    def delete(self, path, tag):
+        """Expected edit: property must exist; removed."""
+        self.remove(path, tag_name(tag))
+
+    def snapshot(self, path):
+        """[(tag, data)] of a section, in registry value order (backup blob)."""
+        out = []
+        for name, kind, data in self._vals(path):
+            assert kind == "bin" and len(name) == 8, (path, name)
+            out.append((name_tag(name), data))
+        return out
+
+    # --- export ------------------------------------------------------------
+    def sorted_keys(self):
+        return sorted(self.keys.values(), key=lambda kv: tuple(c.upper() for c in kv[0].split("\\")))
+
+
+MAX_HEX_CHARS = 77  # regedit / reg.exe: wrap once a line reaches 77 chars (+ "\" = at most 80)
+
+
+def _esc(s):
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render_value(name, kind, data):
+    head = '"%s"=' % _esc(name) if name else "@="
+    if kind == "sz":
+        return head + '"%s"' % _esc(data)
+    if kind == "dword":
+        return head + "dword:%08x" % data
+    assert kind == "bin"
+    out = head + "hex:"
+    line_len = len(out)
+    for i, b in enumerate(data):
+        out += "%02x" % b
+        if i == len(data) - 1:
+            break
+        out += ","
+        line_len += 3
+        if line_len >= MAX_HEX_CHARS:
+            out += "\\\r\n  "
+            line_len = 2
+    return out
+
+
+def render(reg, fmt="v5"):
+    """Exactly what `reg export` writes: header, then per key a blank line,
+    [key], its values; a final CRLF (so every key block ends in a blank line)."""
+    text = "Windows Registry Editor Version 5.00\r\n" if fmt == "v5" else "REGEDIT4\r\n"
+    for path, vals in reg.sorted_keys():
+        text += "\r\n[%s]\r\n" % path
+        for name, kind, data in vals:
+            text += render_value(name, kind, data) + "\r\n"
+    text += "\r\n"
+    if fmt == "v5":
+        return b"\xff\xfe" + text.encode("utf-16-le")
+    return text.encode("cp1252")
+
+
+# ---------------------------------------------------------------------------
+# Backup blob (docs/update-rules.md "Backups")
+# ---------------------------------------------------------------------------
+
+BACKUP_UID = "70726f66737769746368000000000b01"   # "profswitch" + 00.. + 0b01
+
+
+def backup_blob(state, units, sections):
+    """state: 1 pending / 2 committed.  units: [(account, source_dn, target_dn)]
+    in report order.  sections: [(uid_hex, [(tag, data), ...])] in change
+    order, each prop list = the section's every property before the change."""
+    b = b"PSB1" + u32(state) + u32(len(units))
+    for unit in units:
+        for s in unit:
+            e = s.encode("utf-8")
+            b += u32(len(e)) + e
+    b += u32(len(sections))
+    for u, props in sections:
+        b += uid(u) + u32(len(props))
+        for tag, data in props:
+            b += u32(tag) + u32(len(data)) + data
+    return b
+
+
+def gen_tag(n):
+    return 0x6F000102 | (n << 16)      # 01026f01, 01026f02, ...
+
+
+# ---------------------------------------------------------------------------
+# Organisation data
+# ---------------------------------------------------------------------------
+
+SRC_ADMIN = "/o=Fabrikam/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+TGT_ADMIN = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+
+
+def src_dn(cn):
+    return SRC_ADMIN + "/cn=Recipients/cn=" + cn
+
+
+def tgt_dn(cn):
+    return TGT_ADMIN + "/cn=Recipients/cn=" + cn
+
+
+ALICE_SRC = src_dn("alice")
+ALICE_TGT = tgt_dn("1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6-alice")
+BOB_SRC = src_dn("bob")
+BOB_TGT = tgt_dn("7e6d5c4b3a2948f1a0b9c8d7e6f5a4b3-bob")
+SALES_SRC = src_dn("sales")
+SALES_TGT = tgt_dn("0f1e2d3c4b5a49687f6e5d4c3b2a1908-sales")
+ASMITH_SRC = src_dn("asmith")
+CAROL_SRC, CAROL_TGT = src_dn("carol"), tgt_dn("5d4c3b2a19084f7e6d5c4b3a29180716-carol")
+DAVE_SRC, DAVE_TGT = src_dn("dave"), tgt_dn("c0ffee11223344556677889900aabbcc-dave")
+EXO = "outlook.office365.com"
+
+# Section UIDs (made up, distinct)
+SERVICES_SECT = "9207f3e0a3b11019908b08002b2a56c2"
+GLOBAL_SECT = "0a0d020000000000c000000000000046"
+ACCT_MGR = "9375CFF0413111d3B88A00104B2A6676"
+CLSID_EXCHANGE = "{ED475414-B0D6-11D2-8C3B-00104B2A6676}"
+
+A = dict(svc="4f2a9c1d7b3e4a6f8c5d0e1b2a3f4c5d", ems="b8e3d6a19c2f4e7d8a1b3c5d7e9f0a2b",
+         priv="1d7c4b9e2a5f4c8e9b3d6a0f1e2c4b7a", pub="e6a2f9d43b1c4d8a9e7f2b5c0d1a3e6f",
+         abp="5a9e1c7f3d2b4e6a8f0c1d3b5e7a9c2d", dlg="c3b7e1a95d4f4b2c8e6a9d0f2b4c6e8a")
+S = dict(svc="8b1e4d7a2c9f4e3b9a6d1c0f5e2b7a4d", ems="2e9c6f1b8d4a4c7e9f3b5a0d2c1e8b6f",
+         priv="f1d8a3c6e9b24d5f8a7c3e0b6d9f2a1c", abp="6c4a2e8f1b9d4a3c8e5f7b0a1d2c9e4f")
+M = dict(svc="3b8f2d6e1a7c4b9d8e0f5a2c4d6b8e1f", ems="d2a7c5e83f1b4a6c9d0e7b3f5a1c8d4e",
+         priv="7f3c9a1e5b2d4f8a9c6e0d1b3a5f7c2e", abp="a4e1b8d3c6f24e9a8b7d5c0e2f1a3b6d")
+PST = dict(svc="9a5d3f7c1e2b4d8f9c6a0b3e5d7f1a2c", prov="0b6e2a9d5c3f4e1a8d7b9c2f4a6e0d3b")
+
+EMSMDB_PROVIDER_UID = "38a1bb1005e5101aa1bb08002b2a56c2"
+WRAP_PRIVATE = "1b55fa20aa6611cd9bc800aa002fc45a"
+WRAP_PUBLIC = "1c830210aa6611cd9bc800aa002fc45a"
+
+
+def store_entryid(wrapped, wtype, server, dn):
+    """Exchange store entry ID (MS-OXCDATA 2.2.4.3 layout): flags, provider
+    UID, version, flag, "emsmdb.dll", wrapped flags/UID/type, server, DN.
+    It embeds the server name and the mailbox DN in ASCII."""
+    dll = b"emsmdb.dll\0" + b"\0" * 3
+    return (b"\0\0\0\0" + uid(EMSMDB_PROVIDER_UID) + b"\0\0" + dll + b"\0\0\0\0"
+            + uid(wrapped) + u32(wtype) + server.encode() + b"\0" + dn.encode() + b"\0")
+
+
+# ---------------------------------------------------------------------------
+# Input builders (what Outlook 2016 writes); these build INPUT only.
+# ---------------------------------------------------------------------------
+
+def T(i, t):
+    return (i << 16) | t
+
+
+def outlook_root(reg, office=OFFICE16, default=None):
+    out = reg.add_key(office + r"\Outlook")
+    if default is not None:
+        reg.put(out, "DefaultProfile", "sz", default)
+    reg.add_key(out + r"\Options\Mail")
+    reg.put(out + r"\Options\Mail", "EditorPreference", "dword", 0x00020001)
+    reg.add_key(out + r"\Profiles")
+    return out + r"\Profiles"
+
+
+def other_software(reg):
+    """Non-Outlook keys of a HKCU\\Software export."""
+    reg.put(HKCU + r"\Software\Fabrikam\LogonScript", "Script", "sz", r"\\fabrikam.local\NETLOGON\logon.cmd")
+    reg.put(HKCU + r"\Software\Fabrikam\LogonScript", "LastRun", "sz", "2024-03-04 08:12:55")
+    reg.put(OFFICE16 + r"\Common", "UI Theme", "dword", 3)
+    reg.put(OFFICE16 + r"\Common\General", "ShownFirstRunOptin", "dword", 1)
+    reg.put(OFFICE16 + r"\Common\Identity", "Version", "dword", 1)
+
+
+def profile(reg, profiles_key, name, service_uids, legacy_ems, accounts):
+    """accounts: [(service uid, smtp)] for the account manager."""
+    p = reg.add_key(profiles_key + "\\" + name)
+    sec = lambda u: p + "\\" + u
+    reg.prop(sec(GLOBAL_SECT), T(0x3D15, PT_BINARY), uid(legacy_ems))
+    reg.prop(sec(GLOBAL_SECT), T(0x041B, PT_LONG), 0)
+    reg.prop(sec(GLOBAL_SECT), T(0x0324, PT_BINARY), bytes.fromhex("0a000000"))
+    reg.prop(sec(SERVICES_SECT), T(0x3D0E, PT_BINARY), uids(*service_uids))
+    am = sec(ACCT_MGR)
+    reg.add_key(am)
+    reg.put(am, "{ED475418-B0D6-11D2-8C3B-00104B2A6676}", "bin", b"".join(u32(i + 1) for i in range(len(accounts))))
+    reg.put(am, "LastChangeVer", "bin", bytes.fromhex("0b00000000000000"))
+    reg.put(am, "NextAccountID", "dword", len(accounts) + 1)
+    for i, (svc, name) in enumerate(accounts):
+        k = am + "\\%08x" % (i + 1)
+        reg.put(k, "Account Name", "bin", name.encode("utf-16-le") + b"\0\0")
+        reg.put(k, "clsid", "sz", CLSID_EXCHANGE)
+        reg.put(k, "Mini UID", "dword", [0x5c3a91e2, 0x1f0b7d44, 0x6e2a0c93][i])
+        reg.put(k, "Service UID", "bin", uid(svc))
+    return p
+
+
+def exchange_service(reg, p, U, display, providers, ascii_display=False, unicode_display=True):
+    s = p + "\\" + U["svc"]
+    reg.prop(s, T(0x3D09, PT_STRING8), "MSEMS")
+    reg.prop(s, T(0x3D0A, PT_STRING8), "emsui.dll")
+    reg.prop(s, T(0x3D0B, PT_STRING8), "EMSCfg")
+    reg.prop(s, T(0x3D0C, PT_BINARY), uid(U["svc"]))
+    if ascii_display:
+        reg.prop(s, T(0x3001, PT_STRING8), display)
+    if unicode_display:
+        reg.prop(s, T(0x3001, PT_UNICODE), display)
+    reg.prop(s, T(0x3D15, PT_BINARY), uid(U["ems"]))
+    reg.prop(s, T(0x3D00, PT_BINARY), uids(*providers))
+    reg.prop(s, T(0x3D1A, PT_BINARY), uid(U["abp"]))
+    ab = p + "\\" + U["abp"]
+    reg.prop(ab, T(0x3D09, PT_STRING8), "MSEMS")
+    reg.prop(ab, T(0x300A, PT_STRING8), "emsabp.dll")
+    reg.prop(ab, T(0x3D0C, PT_BINARY), uid(U["svc"]))
+    reg.prop(ab, T(0x3001, PT_UNICODE), "Microsoft Exchange Address Book")
+    return s
+
+
+def store_provider(reg, p, U, puid, ptype, display, mailbox=None, server=None, smtp=None, entryid=None):
+    s = p + "\\" + puid
+    reg.prop(s, T(0x3D09, PT_STRING8), "MSEMS")
+    reg.prop(s, T(0x300A, PT_STRING8), "emsmdb.dll")
+    reg.prop(s, T(0x3D0C, PT_BINARY), uid(U["svc"]))
+    reg.prop(s, T(0x3001, PT_UNICODE), display)
+    reg.prop(s, T(0x660A, PT_LONG), ptype)
+    if mailbox:
+        reg.prop(s, T(0x660B, PT_STRING8), mailbox)
+    if server:
+        reg.prop(s, T(0x660C, PT_STRING8), server)
+    if smtp:
+        reg.prop(s, T(0x6641, PT_UNICODE), smtp)
+    if entryid:
+        reg.prop(s, T(0x0FFF, PT_BINARY), entryid)
+    return s
+
+
+def alice_emsmdb(reg, p, flags=0x00001180, ansi_ost=False, rpc_proxy=False):
+    """Alice's emsmdb section as Outlook 2016 leaves it (Exchange 2016 EXCH01)."""
+    e = p + "\\" + A["ems"]
+    reg.prop(e, T(0x6603, PT_STRING8), ALICE_SRC)
+    reg.prop(e, T(0x6641, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x6641, PT_STRING8), "alice@fabrikam.com")
+    reg.prop(e, T(0x6602, PT_STRING8), "EXCH01")
+    reg.prop(e, T(0x662A, PT_UNICODE), "exch01.fabrikam.local")
+    reg.prop(e, T(0x6608, PT_STRING8), "EXCH01")
+    reg.prop(e, T(0x6607, PT_STRING8), "alice")
+    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01")
+    reg.prop(e, T(0x6613, PT_MV_STRING8), ["ncacn_ip_tcp:exch01.fabrikam.local", "ncacn_http:exch01.fabrikam.local"])
+    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6601, PT_LONG), flags)
+    reg.prop(e, T(0x6619, PT_LONG), 9)
+    if ansi_ost:
+        reg.prop(e, T(0x6610, PT_STRING8), r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@fabrikam.com.ost")
+    reg.prop(e, T(0x6610, PT_UNICODE), r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@fabrikam.com.ost")
+    reg.prop(e, T(0x6630, PT_BOOLEAN), 1)
+    reg.prop(e, T(0x6617, PT_BINARY), bytes.fromhex("a73c19e4d25b0f8811c6e07d4b93f2a5"))
+    reg.prop(e, T(0x664A, PT_UNICODE), "https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml")
+    mbx = "?MailboxId=6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@fabrikam.com"
+    reg.prop(e, T(0x6652, PT_UNICODE), "https://exch01.fabrikam.local/mapi/emsmdb/" + mbx)
+    reg.prop(e, T(0x6653, PT_UNICODE), "https://mail.fabrikam.com/mapi/emsmdb/" + mbx)
+    reg.prop(e, T(0x6654, PT_UNICODE), "https://exch01.fabrikam.local/mapi/nspi/" + mbx)
+    reg.prop(e, T(0x6655, PT_UNICODE), "https://mail.fabrikam.com/mapi/nspi/" + mbx)
+    if rpc_proxy:
+        reg.prop(e, T(0x6622, PT_UNICODE), "mail.fabrikam.com")
+        reg.prop(e, T(0x6623, PT_LONG), 0x0000002B)
+        reg.prop(e, T(0x6625, PT_UNICODE), "msstd:mail.fabrikam.com")
+        reg.prop(e, T(0x6627, PT_LONG), 1)
+    reg.prop(e, T(0x6635, PT_LONG), 2)
+    reg.prop(e, T(0x6636, PT_LONG), 7)
+    reg.prop(e, T(0x660E, PT_UNICODE), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\Offline Address Books\\e1d8f1c3-2a94-4b7e-9c51-0b4f6e2d7a38\\")
+    reg.prop(e, T(0x663B, PT_BINARY), bytes.fromhex("0f000100c7070b00"))
+    # not in R1..R7 but names the source server (FQDN) -> R8 (c)
+    reg.prop(e, T(0x6620, PT_UNICODE), "exch01.fabrikam.local")
+    # not in R1..R7, names the source organisation only (an OAB DN) -> R8 (b)
+    reg.prop(e, T(0x6618, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Address Lists Container/cn=Default Offline Address Book")
+    # another server whose name merely starts with "exch01" -> must survive R8 (c)
+    reg.prop(e, T(0x6621, PT_UNICODE), "exch010.fabrikam.local")
+    reg.prop(e, T(0x3D0C, PT_BINARY), uid(A["svc"]))
+    return e
+
+
+def alice_account(reg, p, delegate=False, **kw):
+    provs = [A["priv"], A["pub"]] + ([A["dlg"]] if delegate else [])
+    svc = exchange_service(reg, p, A, "alice@fabrikam.com", provs, ascii_display=kw.pop("ascii_display", False))
+    ems = alice_emsmdb(reg, p, **kw)
+    priv = store_provider(reg, p, A, A["priv"], 1, "Mailbox - Alice Smith", ALICE_SRC, "EXCH01", "alice@fabrikam.com",
+                          store_entryid(WRAP_PRIVATE, 0x0C, "EXCH01", ALICE_SRC))
+    pub = store_provider(reg, p, A, A["pub"], 3, "Public Folders - alice@fabrikam.com", None, "EXCH01", None,
+                         store_entryid(WRAP_PUBLIC, 0x06, "EXCH01", SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Public MDB"))
+    dlg = None
+    if delegate:
+        dlg = store_provider(reg, p, A, A["dlg"], 2, "Mailbox - Bob Jones", BOB_SRC, "EXCH02", "bob@fabrikam.com",
+                             store_entryid(WRAP_PRIVATE, 0x0C, "EXCH02", BOB_SRC))
+    return dict(svc=svc, ems=ems, priv=priv, pub=pub, dlg=dlg)
+
+
+def second_account(reg, p, U, cn, smtp, display_name, server="EXCH02"):
+    """A second Exchange account (shared mailbox added as an account), on EXCH02.
+    Its emsmdb has only the PT_STRING8 SMTP (001e6641)."""
+    svc = exchange_service(reg, p, U, smtp, [U["priv"]])
+    e = p + "\\" + U["ems"]
+    fq = server.lower() + ".fabrikam.local"
+    reg.prop(e, T(0x6603, PT_STRING8), src_dn(cn))
+    reg.prop(e, T(0x6641, PT_STRING8), smtp)
+    reg.prop(e, T(0x6602, PT_STRING8), server)
+    reg.prop(e, T(0x662A, PT_UNICODE), fq)
+    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=" + server)
+    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=" + server + "/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6601, PT_LONG), 0x00000180)
+    reg.prop(e, T(0x6610, PT_UNICODE), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\" + smtp + ".ost")
+    reg.prop(e, T(0x664A, PT_UNICODE), "https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml")
+    reg.prop(e, T(0x6652, PT_UNICODE), "https://" + fq + "/mapi/emsmdb/?MailboxId=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a@fabrikam.com")
+    reg.prop(e, T(0x6654, PT_UNICODE), "https://" + fq + "/mapi/nspi/?MailboxId=0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a@fabrikam.com")
+    reg.prop(e, T(0x6635, PT_LONG), 1)
+    reg.prop(e, T(0x6636, PT_LONG), 0)
+    reg.prop(e, T(0x6619, PT_LONG), 9)
+    reg.prop(e, T(0x3D0C, PT_BINARY), uid(U["svc"]))
+    priv = store_provider(reg, p, U, U["priv"], 1, "Mailbox - " + display_name, src_dn(cn), server, None,
+                          store_entryid(WRAP_PRIVATE, 0x0C, server, src_dn(cn)))
+    return dict(svc=svc, ems=e, priv=priv)
+
+
+def pst_service(reg, p):
+    path = r"C:\Users\alice\Documents\Outlook Files\archive.pst"
+    s = p + "\\" + PST["svc"]
+    reg.prop(s, T(0x3D09, PT_STRING8), "MSUPST MS")
+    reg.prop(s, T(0x3D0A, PT_STRING8), "mspst.dll")
+    reg.prop(s, T(0x3D0B, PT_STRING8), "NSTServiceEntry")
+    reg.prop(s, T(0x3D0C, PT_BINARY), uid(PST["svc"]))
+    reg.prop(s, T(0x3001, PT_UNICODE), "Archive")
+    reg.prop(s, T(0x6700, PT_UNICODE), path)
+    reg.prop(s, T(0x3D00, PT_BINARY), uid(PST["prov"]))
+    v = p + "\\" + PST["prov"]
+    reg.prop(v, T(0x3D09, PT_STRING8), "MSUPST MS")
+    reg.prop(v, T(0x300A, PT_STRING8), "mspst.dll")
+    reg.prop(v, T(0x3D0C, PT_BINARY), uid(PST["svc"]))
+    reg.prop(v, T(0x3001, PT_UNICODE), "Archive")
+    reg.prop(v, T(0x6700, PT_UNICODE), path)
+    reg.prop(v, T(0x6702, PT_LONG), 0x20000000)
+    return s
+
+
+def sec(p, u):
+    return p + "\\" + u
+
+
+# ---------------------------------------------------------------------------
+# Hand-listed edits shared by scenarios whose alice sections are identical.
+# Each function is a literal list of edits, NOT a rule engine.
+# ---------------------------------------------------------------------------
+
+def edits_alice_to_exo(exp, p):
+    """alice, built by alice_account() with defaults; mapping line:
+    SRC=ALICE_SRC TGT=ALICE_TGT SMTP=alice@contoso.com SERVER=outlook.office365.com;
+    config ResetOAB=1, OST=keep, CachedMode=keep."""
+    svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    # service section
+    exp.set(svc, 0x3001001F, "alice@contoso.com")                  # R9: 3001 == old emsmdb SMTP
+    # emsmdb section
+    exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1: PR_PROFILE_USER == SRC
+    exp.set(ems, 0x6641001F, "alice@contoso.com")                   # R2
+    exp.set(ems, 0x6641001E, "alice@contoso.com")                   # R2 (every type present)
+    exp.set(ems, 0x6602001E, EXO)                                   # R3 home server
+    exp.set(ems, 0x662A001F, EXO)                                   # R3 home server FQDN
+    exp.set(ems, 0x6608001E, EXO)                                   # R3 unresolved server
+    exp.delete(ems, 0x6612001E)                                     # R4 home server DN
+    exp.delete(ems, 0x6613101E)                                     # R4 home server addrs
+    exp.delete(ems, 0x6614001E)                                     # R4 server DN
+    exp.delete(ems, 0x664A001F)                                     # R4 LKG autodiscover URL
+    exp.delete(ems, 0x6652001F)                                     # R4 MAPI/HTTP
+    exp.delete(ems, 0x6653001F)                                     # R4 MAPI/HTTP
+    exp.delete(ems, 0x6654001F)                                     # R4 MAPI/HTTP
+    exp.delete(ems, 0x6655001F)                                     # R4 MAPI/HTTP
+    exp.delete(ems, 0x66350003)                                     # R5 OAB full attempts
+    exp.delete(ems, 0x66360003)                                     # R5 OAB incr attempts
+    exp.delete(ems, 0x660E001F)                                     # R5 OAB folder
+    exp.delete(ems, 0x663B0102)                                     # R4 server full version
+    exp.delete(ems, 0x6620001F)                                     # R8 (c): "exch01.fabrikam.local"
+    exp.delete(ems, 0x6618001E)                                     # R8 (b): contains "/o=Fabrikam/"
+    # kept: 6607 "alice", 6601, 6619, 6610 (OST=keep, R8 exception), 6630, 6617,
+    #       6621 "exch010..." (R8 (c) boundary: "exch01" followed by a digit), 3d0c
+    # primary provider
+    exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    exp.set(priv, 0x660C001E, EXO)                                  # R3 provider server
+    exp.set(priv, 0x6641001F, "alice@contoso.com")                  # R2
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a): entry ID embeds SRC
+    # public folders provider
+    exp.set(pub, 0x660C001E, EXO)                                   # R3
+    exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c): /o=Fabrikam/, EXCH01
+    # "Public Folders - alice@fabrikam.com" stays: names no source DN/org/server
+
+
+def alice_gen1_sections(inp, p):
+    """Backup order for alice when R9 changed her service section:
+    service, emsmdb, then providers in PR_STORE_PROVIDERS order (priv, pub)."""
+    return [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"])]
+
+
+def add_backup(exp, p, gens):
+    """gens: [(n, blob)]; the backup section is a new key with one value per generation."""
+    b = sec(p, BACKUP_UID)
+    for n, blob in gens:
+        exp.put(b, tag_name(gen_tag(n)), "bin", blob)
+
+
+# ---------------------------------------------------------------------------
+# Scenario file writing
+# ---------------------------------------------------------------------------
+
+MAP_HEADER = "SourceLegacyDN|TargetLegacyDN|TargetSMTP|SourceSMTP|TargetServer"
+
+
+def mapline(*f):
+    return "|".join(f)
+
+
+def std_mapping(alice_server=EXO, extra=()):
+    lines = [MAP_HEADER,
+             mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+             mapline(ALICE_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com", alice_server),
+             mapline(DAVE_SRC, DAVE_TGT, "dave@contoso.com", "dave@fabrikam.com", EXO)]
+    lines += list(extra)
+    return "\n".join(lines) + "\n"
+
+
+def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False):
+    lines = ["[Settings]", "Profiles=%s" % profiles, "OutlookRunning=defer",
+             "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached] + list(extra)
+    nl = "\r\n" if crlf else "\n"
+    return nl.join(lines) + nl
+
+
+UPDATE = "update --store {store} --mapping %s --config config.ini --report {report}"
+
+
+class Step:
+    def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=()):
+        self.command, self.exit, self.rows = command, exit, list(rows)
+        self.unchanged, self.store, self.stderr = unchanged, store, list(stderr)
+
+
+def write_bytes(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None):
+    """expects: {"HKCU.reg": Registry, "HKCU.wave1.reg": Registry, ...} (under expect/);
+    files: {"mapping.puf": text, "config.ini": text} written as UTF-8."""
+    d = os.path.join(SCEN, name)
+    # expect/ is wholly generated; other hand-added content (e.g. autodiscover/) is left alone
+    if os.path.isdir(os.path.join(d, "expect")):
+        shutil.rmtree(os.path.join(d, "expect"))
+    os.makedirs(d, exist_ok=True)
+    write_bytes(os.path.join(d, "HKCU.reg"), raw_input if raw_input is not None else render(inp, fmt))
+    for fn, text in files.items():
+        write_bytes(os.path.join(d, fn), text.encode("utf-8"))
+    for fn, reg in expects.items():
+        write_bytes(os.path.join(d, "expect", fn), render(reg, fmt))
+    out = ["[Scenario]", "Description = " + description, "Keywords = " + ", ".join(keywords), ""]
+    for i, st in enumerate(steps, 1):
+        out.append("[Step %d]" % i)
+        out.append("Command = " + st.command)
+        out.append("Exit = %d" % st.exit)
+        for r in st.rows:
+            out.append("Row = " + " | ".join(r))
+        if st.unchanged is not None:
+            out.append("Unchanged = %d" % st.unchanged)
+        if st.store:
+            out.append("Store = " + st.store)
+        for s in st.stderr:
+            out.append("Stderr = " + s)
+        out.append("")
+    write_bytes(os.path.join(d, "scenario.ini"), "\n".join(out).encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------
+# Standard inputs
+# ---------------------------------------------------------------------------
+
+def basic_input(root=OFFICE16 + r"\Outlook", wide=False, name="Outlook", **kw):
+    """One profile, alice's Exchange account + nothing else."""
+    reg = Registry(HKCU + r"\Software" if wide else root)
+    if wide:
+        other_software(reg)
+    profs = outlook_root(reg, default=name)
+    p = profile(reg, profs, name, [A["svc"]], A["ems"], [(A["svc"], "alice@fabrikam.com")])
+    alice_account(reg, p, **kw)
+    return reg, p
+
+
+def multi_input(sales_smtp="sales@fabrikam.com"):
+    reg = Registry(HKCU + r"\Software")
+    other_software(reg)
+    profs = outlook_root(reg, default="Outlook")
+    p = profile(reg, profs, "Outlook", [A["svc"], S["svc"], PST["svc"]], A["ems"],
+                [(A["svc"], "alice@fabrikam.com"), (S["svc"], sales_smtp)])
+    alice_account(reg, p, ascii_display=True, rpc_proxy=True)
+    # provider section written by an old Outlook with the DN in capitals (R1 is case-insensitive)
+    reg.prop(sec(p, A["priv"]), 0x660B001E, ALICE_SRC.upper())
+    second_account(reg, p, S, "sales", sales_smtp, "Sales")
+    pst_service(reg, p)
+    return reg, p
+
+
+def edits_alice_multi(exp, p):
+    """alice in multi_input(): like edits_alice_to_exo plus 001e3001 and RPC/HTTP props."""
+    svc, ems = sec(p, A["svc"]), sec(p, A["ems"])
+    edits_alice_to_exo(exp, p)                                      # everything listed there, plus:
+    exp.set(svc, 0x3001001E, "alice@contoso.com")                   # R9 (PT_STRING8 copy too)
+    exp.delete(ems, 0x6622001F)                                     # R4 RPC proxy server
+    exp.delete(ems, 0x66230003)                                     # R4 RPC proxy flags
+    exp.delete(ems, 0x6625001F)                                     # R4 RPC proxy principal
+    exp.delete(ems, 0x66270003)                                     # R4 RPC proxy auth
+    # primary provider 660b is stored in capitals: R1 replaces it (done in edits_alice_to_exo)
+
+
+# ---------------------------------------------------------------------------
+# The scenarios
+# ---------------------------------------------------------------------------
+
+ROW_A = "alice@fabrikam.com"
+ROW_A_NEW = "alice@contoso.com"
+
+
+def sc_basic():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
+    add_backup(exp, p, [(1, blob)])
+    scenario("basic-update",
+             "One Outlook 2016 profile with alice's on-premises Exchange 2016 mailbox (EXCH01); the mapping moves her to "
+             "Exchange Online: DN, SMTP, servers and Autodiscover/OAB caches are repointed and a backup generation is stored.",
+             ["update", "R1", "R2", "R3", "R4", "R5", "R8", "R9", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+    return inp, exp
+
+
+def sc_already_updated(basic_after):
+    inp = basic_after.copy()
+    scenario("already-updated",
+             "Second logon after the migration: alice's profile already points at Exchange Online and holds a committed "
+             "backup; the same mapping must leave the profile byte-for-byte alone.",
+             ["update", "already-updated", "idempotent", "logon-script"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A_NEW, "already-updated")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_not_migrated():
+    inp, p = basic_input()
+    mapping = "\n".join([MAP_HEADER,
+                         mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+                         mapline(DAVE_SRC, DAVE_TGT, "dave@contoso.com", "dave@fabrikam.com", EXO)]) + "\n"
+    scenario("not-migrated",
+             "Alice's mailbox is not in this migration batch: her profile is reported not-migrated and not touched.",
+             ["update", "not-migrated", "batch"],
+             inp, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "not-migrated")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_dry_run():
+    inp, p = basic_input(wide=True)
+    scenario("dry-run",
+             "Pre-migration rehearsal with --dry-run on a full HKCU\\Software export: alice would be updated, nothing is written.",
+             ["update", "dry-run", "would-update", "rehearsal"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf" + " --dry-run", 0, [("Outlook", ROW_A, "would-update")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def multi_csv():
+    q = lambda *f: ",".join('"%s"' % x for x in f)
+    lines = [q("SourceLegacyDN", "TargetLegacyDN", "TargetSMTP", "SourceSMTP", "TargetServer"),
+             q(ALICE_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com", EXO),
+             q(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+             q(SALES_SRC, SALES_TGT, "sales@contoso.com", "sales@fabrikam.com", "")]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def edits_sales(exp, p):
+    """sales (second_account, EXCH02); mapping: SMTP sales@contoso.com, no TargetServer."""
+    svc, ems, priv = sec(p, S["svc"]), sec(p, S["ems"]), sec(p, S["priv"])
+    exp.set(svc, 0x3001001F, "sales@contoso.com")                   # R9
+    exp.set(ems, 0x6603001E, SALES_TGT)                             # R1
+    exp.set(ems, 0x6641001E, "sales@contoso.com")                   # R2 (only the 001e variant exists: no add)
+    exp.delete(ems, 0x6602001E)                                     # R3 no TargetServer -> deleted
+    exp.delete(ems, 0x662A001F)                                     # R3
+    exp.delete(ems, 0x6612001E)                                     # R4
+    exp.delete(ems, 0x6614001E)                                     # R4
+    exp.delete(ems, 0x664A001F)                                     # R4
+    exp.delete(ems, 0x6652001F)                                     # R4
+    exp.delete(ems, 0x6654001F)                                     # R4
+    exp.delete(ems, 0x66350003)                                     # R5
+    exp.delete(ems, 0x66360003)                                     # R5
+    # kept: 6601, 6610 (OST=keep), 6619, 3d0c
+    exp.set(priv, 0x660B001E, SALES_TGT)                            # R1
+    exp.delete(priv, 0x660C001E)                                    # R3 deleted
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a) entry ID embeds SRC
+    # "Mailbox - Sales" stays
+
+
+def sc_multi_both():
+    inp, p = multi_input()
+    exp = inp.copy()
+    edits_alice_multi(exp, p)
+    edits_sales(exp, p)
+    # PST service + provider: untouched (rule 2: non-MSEMS services are never touched)
+    secs = [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"], S["svc"], S["ems"], S["priv"])]
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT), ("sales@fabrikam.com", SALES_SRC, SALES_TGT)], secs)
+    add_backup(exp, p, [(1, blob)])
+    scenario("multi-account-both",
+             "A profile with two Exchange accounts (alice and the sales mailbox added as its own account) and an archive "
+             "PST; both mailboxes are migrated (CSV mapping from Excel), the PST stays as it was.",
+             ["update", "multi-account", "csv-mapping", "pst", "R1", "R2", "R3", "R4", "R9", "case-insensitive-dn", "rpc-over-http"],
+             inp, {"mapping.csv": multi_csv(), "config.ini": config()},
+             [Step(UPDATE % "mapping.csv", 0, [("Outlook", ROW_A, "updated"), ("Outlook", "sales@fabrikam.com", "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_multi_one():
+    inp, p = multi_input()
+    exp = inp.copy()
+    edits_alice_multi(exp, p)
+    # sales: not in the mapping -> every sales section byte-identical
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
+    add_backup(exp, p, [(1, blob)])
+    scenario("multi-account-one",
+             "Same two-account profile, but only alice is in this wave: alice is updated, the sales account is reported "
+             "not-migrated and its sections stay byte-identical.",
+             ["update", "multi-account", "partial", "not-migrated"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated"), ("Outlook", "sales@fabrikam.com", "not-migrated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def wave_inputs():
+    inp, p = basic_input(delegate=True)
+    w1 = inp.copy()
+    edits_alice_to_exo(w1, p)
+    # delegate provider (bob, type 2) is not in alice's scope: untouched in wave 1
+    blob1 = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
+    add_backup(w1, p, [(1, blob1)])
+    w2 = w1.copy()
+    dlg = sec(p, A["dlg"])
+    w2.set(dlg, 0x660B001E, BOB_TGT)                                 # R1 PR_PROFILE_MAILBOX == bob SRC
+    w2.set(dlg, 0x6641001F, "bob@contoso.com")                       # R2
+    w2.delete(dlg, 0x660C001E)                                       # R3 no TargetServer for bob
+    w2.delete(dlg, 0x0FFF0102)                                       # R8 (a) entry ID embeds bob SRC
+    # alice: already-updated, nothing changes.  Generation 2: unit bob, section = delegate provider
+    blob2 = backup_blob(2, [(ROW_A_NEW + " / Mailbox - Bob Jones", BOB_SRC, BOB_TGT)], [(A["dlg"], w1.snapshot(dlg))])
+    add_backup(w2, p, [(2, blob2)])
+    m1 = std_mapping()
+    m2 = std_mapping(extra=[mapline(BOB_SRC, BOB_TGT, "bob@contoso.com", "bob@fabrikam.com", "")])
+    return inp, p, w1, w2, m1, m2
+
+
+def sc_second_wave():
+    inp, p, w1, w2, m1, m2 = wave_inputs()
+    scenario("second-wave-delegate",
+             "Alice opens Bob's mailbox as an additional mailbox. Wave 1 migrates alice only (Bob's mailbox stays on "
+             "EXCH02); wave 2 migrates Bob and repoints just the delegate store, adding a second backup generation.",
+             ["update", "delegate", "additional-mailbox", "waves", "backup-generations"],
+             inp, {"mapping-wave1.puf": m1, "mapping-wave2.puf": m2, "config.ini": config()},
+             [Step(UPDATE % "mapping-wave1.puf", 0, [("Outlook", ROW_A, "updated"),
+                                                     ("Outlook", ROW_A + " / Mailbox - Bob Jones", "not-migrated")], 0,
+                   store="expect/HKCU.wave1.reg"),
+              Step(UPDATE % "mapping-wave2.puf", 0, [("Outlook", ROW_A_NEW, "already-updated"),
+                                                     ("Outlook", ROW_A_NEW + " / Mailbox - Bob Jones", "updated")], 0)],
+             {"HKCU.wave1.reg": w1, "HKCU.reg": w2})
+
+
+def sc_rollback_waves():
+    inp, p, w1, w2, m1, m2 = wave_inputs()
+    scenario("rollback-two-generations",
+             "After both migration waves the helpdesk rolls back twice: first only Bob's delegate store (newest "
+             "generation), then alice's account, ending exactly at the original profile.",
+             ["rollback", "backup-generations", "delegate"],
+             inp, {"mapping-wave1.puf": m1, "mapping-wave2.puf": m2, "config.ini": config()},
+             [Step(UPDATE % "mapping-wave1.puf", 0, [("Outlook", ROW_A, "updated"),
+                                                     ("Outlook", ROW_A + " / Mailbox - Bob Jones", "not-migrated")], 0,
+                   store="expect/HKCU.wave1.reg"),
+              Step(UPDATE % "mapping-wave2.puf", 0, [("Outlook", ROW_A_NEW, "already-updated"),
+                                                     ("Outlook", ROW_A_NEW + " / Mailbox - Bob Jones", "updated")], 0,
+                   store="expect/HKCU.wave2.reg"),
+              Step("rollback --store {store} --report {report}", 0,
+                   [("Outlook", ROW_A_NEW + " / Mailbox - Bob Jones", "rolled-back")], 0, store="expect/HKCU.wave1.reg"),
+              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+             {"HKCU.wave1.reg": w1, "HKCU.wave2.reg": w2, "HKCU.reg": inp.copy()})
+
+
+def sc_rollback():
+    inp, p = basic_input(wide=True)
+    upd = inp.copy()
+    edits_alice_to_exo(upd, p)
+    add_backup(upd, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    scenario("rollback",
+             "Alice is migrated, then the migration is called off: rollback --all restores every changed section from "
+             "the backup and removes the backup section, leaving the registry exactly as exported.",
+             ["update", "rollback", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
+def sc_cleanup():
+    inp, p = basic_input()
+    upd = inp.copy()
+    svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    # mapping without TargetServer: R3 deletes instead of setting
+    upd.set(svc, 0x3001001F, "alice@contoso.com")                   # R9
+    upd.set(ems, 0x6603001E, ALICE_TGT)                             # R1
+    upd.set(ems, 0x6641001F, "alice@contoso.com")                   # R2
+    upd.set(ems, 0x6641001E, "alice@contoso.com")                   # R2
+    upd.delete(ems, 0x6602001E)                                     # R3 (no TargetServer)
+    upd.delete(ems, 0x662A001F)                                     # R3
+    upd.delete(ems, 0x6608001E)                                     # R3
+    upd.delete(ems, 0x6612001E)                                     # R4
+    upd.delete(ems, 0x6613101E)                                     # R4
+    upd.delete(ems, 0x6614001E)                                     # R4
+    upd.delete(ems, 0x664A001F)                                     # R4
+    upd.delete(ems, 0x6652001F)                                     # R4
+    upd.delete(ems, 0x6653001F)                                     # R4
+    upd.delete(ems, 0x6654001F)                                     # R4
+    upd.delete(ems, 0x6655001F)                                     # R4
+    upd.delete(ems, 0x66350003)                                     # R5
+    upd.delete(ems, 0x66360003)                                     # R5
+    upd.delete(ems, 0x660E001F)                                     # R5
+    upd.delete(ems, 0x663B0102)                                     # R4
+    upd.delete(ems, 0x6620001F)                                     # R8 (c)
+    upd.delete(ems, 0x6618001E)                                     # R8 (b)
+    upd.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    upd.delete(priv, 0x660C001E)                                    # R3
+    upd.set(priv, 0x6641001F, "alice@contoso.com")                  # R2
+    upd.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    upd.delete(pub, 0x660C001E)                                     # R3
+    upd.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
+    cleaned = upd.copy()
+    add_backup(upd, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    mapping = std_mapping(alice_server="")
+    scenario("cleanup",
+             "Weeks after a successful migration (no TargetServer: servers left to Autodiscover) the admin runs cleanup: "
+             "the backup section goes, the updated profile stays; a later rollback has nothing to do.",
+             ["update", "cleanup", "rollback", "R3-delete"],
+             inp, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
+              Step("cleanup --store {store} --report {report}", 0, [("Outlook", ROW_A, "cleaned")], 0, store="expect/HKCU.reg"),
+              Step("rollback --store {store} --report {report}", 0, [], 1, stderr=["nothing to roll back"])],
+             {"HKCU.updated.reg": upd, "HKCU.reg": cleaned})
+
+
+def sc_bad_mapping():
+    inp, p = basic_input()
+    lines = [MAP_HEADER,
+             mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+             # line 3: the SMTP address pasted into the SourceLegacyDN column (not a DN: no leading /o=)
+             mapline("alice@fabrikam.com", ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com", EXO),
+             mapline(DAVE_SRC, DAVE_TGT, "dave@contoso.com", "dave@fabrikam.com", EXO)]
+    scenario("bad-mapping",
+             "The mapping's line 3 has alice's SMTP address in the SourceLegacyDN column; the whole run is refused "
+             "with the file and line named, and no profile is touched.",
+             ["update", "mapping", "validation", "exit-65"],
+             inp, {"mapping.puf": "\n".join(lines) + "\n", "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 65, [], 1, stderr=["mapping.puf:3:"])],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_truncated():
+    inp, p = basic_input()
+    full = render(inp)
+    text = full[2:].decode("utf-16-le")
+    # cut inside the continuation lines of the emsmdb section's 101e6613 value,
+    # in the middle of a byte ("...,6e,6" then end of file)
+    start = text.index('"101e6613"=hex:')
+    cont = text.index("\r\n  ", start) + 4           # first continuation line
+    cut = cont + 3 * 7 + 1                            # 7 whole bytes, then one hex digit
+    raw = b"\xff\xfe" + text[:cut].encode("utf-16-le")
+    d = os.path.join(SCEN, "truncated-export")
+    scenario("truncated-export",
+             "The export copied from the user's share was cut off in the middle of a hex value; the store is refused "
+             "as malformed (file and line named) and nothing is written.",
+             ["input", "malformed", "exit-66"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 66, [], 1, stderr=["HKCU.reg:"])],
+             {}, raw_input=raw)
+    assert not os.path.isdir(os.path.join(d, "expect"))
+
+
+def sc_pst_only():
+    reg = Registry(OFFICE16 + r"\Outlook")
+    profs = outlook_root(reg, default="Outlook")
+    p = reg.add_key(profs + r"\Outlook")
+    reg.prop(sec(p, GLOBAL_SECT), T(0x041B, PT_LONG), 0)
+    reg.prop(sec(p, SERVICES_SECT), T(0x3D0E, PT_BINARY), uid(PST["svc"]))
+    pst_service(reg, p)
+    scenario("pst-only",
+             "A home-user style profile with only a personal .pst file and no Exchange account: nothing to report, "
+             "nothing changed.",
+             ["update", "pst", "no-exchange"],
+             reg, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [], 1)],
+             {"HKCU.reg": reg.copy()})
+
+
+def sc_unicode():
+    name = "Outlook \u2013 M\u00fcller \u65e5\u672c"
+    inp, p = basic_input(name=name)
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    positional = mapline(ALICE_SRC, ALICE_TGT, "alice@contoso.com", EXO) + "\n" + \
+        mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", EXO) + "\n"
+    scenario("unicode-profile-name",
+             "The default profile is named 'Outlook \u2013 M\u00fcller \u65e5\u672c' (en dash, umlaut, CJK); it is "
+             "found, updated and written back under the same name. The mapping has no header (positional columns).",
+             ["update", "unicode", "profile-name", "positional-mapping"],
+             inp, {"mapping.puf": positional, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [(name, ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_regedit4():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    tab = "\r\n".join(["SourceLegacyDN\tTargetLegacyDN\tTargetSMTP\tTargetServer",
+                       "\t".join([ALICE_SRC, ALICE_TGT, "alice@contoso.com", EXO]),
+                       "\t".join([DAVE_SRC, DAVE_TGT, "dave@contoso.com", EXO])]) + "\r\n"
+    scenario("regedit4-export",
+             "Same as basic-update, but the profile was exported in the old REGEDIT4 (Windows-1252) format and the "
+             "mapping is tab-delimited with CRLF line ends; the store is written back as REGEDIT4.",
+             ["update", "regedit4", "ansi", "tab-mapping"],
+             inp, {"mapping.tsv": tab, "config.ini": config(crlf=True)},
+             [Step(UPDATE % "mapping.tsv", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp}, fmt="v4")
+
+
+def sc_ost_rename_cached_on():
+    inp, p = basic_input(flags=0x00000004, ansi_ost=True)
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)                                      # as basic-update, plus:
+    ems = sec(p, A["ems"])
+    new_ost = r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@contoso.com.ost"
+    exp.set(ems, 0x6610001E, new_ost)                               # R6 rename: DIR\SMTP.ost (every type)
+    exp.set(ems, 0x6610001F, new_ost)                               # R6
+    exp.set(ems, 0x66010003, 0x00000184)                            # R7 on: 0x4 | 0x180
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    scenario("ost-rename-cached-on",
+             "Alice worked online (no cached mode); the migration turns cached mode on and points the profile at a new "
+             "OST named after her new address, leaving the old .ost file on disk for a rollback.",
+             ["update", "R6", "R7", "ost", "cached-mode"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(ost="rename", cached="on")},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_no_smtp():
+    inp, p = basic_input()
+    exp = inp.copy()
+    ems, priv, pub = sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    # mapping has only SourceLegacyDN and TargetLegacyDN: no R2, no R9, R3 deletes
+    # service section: unchanged (R9 needs SMTP) -> not in the backup
+    exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1
+    exp.delete(ems, 0x6602001E)                                     # R3
+    exp.delete(ems, 0x662A001F)                                     # R3
+    exp.delete(ems, 0x6608001E)                                     # R3
+    exp.delete(ems, 0x6612001E)                                     # R4
+    exp.delete(ems, 0x6613101E)                                     # R4
+    exp.delete(ems, 0x6614001E)                                     # R4
+    exp.set(ems, 0x66010003, 0x00001000)                            # R7 off: 0x1180 & ~0x180
+    exp.set(ems, 0x6610001F, r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@fabrikam.com-migrated.ost")  # R6 rename, no SMTP
+    exp.delete(ems, 0x664A001F)                                     # R4
+    exp.delete(ems, 0x6652001F)                                     # R4
+    exp.delete(ems, 0x6653001F)                                     # R4
+    exp.delete(ems, 0x6654001F)                                     # R4
+    exp.delete(ems, 0x6655001F)                                     # R4
+    # ResetOAB=0: 6635, 6636, 660e kept (660e names no source)
+    exp.delete(ems, 0x663B0102)                                     # R4
+    exp.delete(ems, 0x6620001F)                                     # R8 (c)
+    exp.delete(ems, 0x6618001E)                                     # R8 (b)
+    # 6641 "alice@fabrikam.com" (both types) kept: no SMTP given, names no DN/org/server
+    exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    exp.delete(priv, 0x660C001E)                                    # R3
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    exp.delete(pub, 0x660C001E)                                     # R3
+    exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
+    secs = [(u, inp.snapshot(sec(p, u))) for u in (A["ems"], A["priv"], A["pub"])]
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], secs))])
+    mapping = "SourceLegacyDN|TargetLegacyDN\n" + mapline(ALICE_SRC, ALICE_TGT) + "\n" + mapline(DAVE_SRC, DAVE_TGT) + "\n"
+    scenario("dn-only-rename-cached-off",
+             "Cross-forest move where the admin only knows the new legacyExchangeDN: the SMTP address is kept, the OST "
+             "is renamed to '-migrated', cached mode is switched off and the OAB cache kept (ResetOAB=0).",
+             ["update", "R6", "R7", "no-smtp", "ResetOAB=0"],
+             inp, {"mapping.puf": mapping, "config.ini": config(ost="rename", reset_oab=0, cached="off")},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_legacy_15():
+    """Outlook 2013 (15.0) profile created long ago: the service display name is
+    'Microsoft Exchange Server' (PT_STRING8 only) and the emsmdb section has no 6641."""
+    reg = Registry(OFFICE15 + r"\Outlook")
+    profs = outlook_root(reg, office=OFFICE15, default="Outlook")
+    p = profile(reg, profs, "Outlook", [M["svc"]], M["ems"], [(M["svc"], "Microsoft Exchange Server")])
+    exchange_service(reg, p, M, "Microsoft Exchange Server", [M["priv"]], ascii_display=True, unicode_display=False)
+    e = sec(p, M["ems"])
+    reg.prop(e, T(0x6603, PT_STRING8), ALICE_SRC)
+    reg.prop(e, T(0x6602, PT_STRING8), "EXCH01")
+    reg.prop(e, T(0x6608, PT_STRING8), "exch01")
+    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01")
+    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6601, PT_LONG), 0x00001180)
+    reg.prop(e, T(0x6610, PT_STRING8), r"C:\Users\alice\AppData\Local\Microsoft\Outlook\Outlook.ost")
+    reg.prop(e, T(0x660E, PT_STRING8), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\Offline Address Books\\")
+    reg.prop(e, T(0x6635, PT_LONG), 4)
+    reg.prop(e, T(0x6636, PT_LONG), 12)
+    reg.prop(e, T(0x6619, PT_LONG), 10)
+    # old profile note: NetBIOS server name in a free-text prop -> R8 (c)
+    reg.prop(e, T(0x6620, PT_STRING8), "Connected to EXCH01 (Exchange 2010)")
+    reg.prop(e, T(0x3D0C, PT_BINARY), uid(M["svc"]))
+    priv = store_provider(reg, p, M, M["priv"], 1, "Mailbox - Alice Smith", ALICE_SRC, "EXCH01", None,
+                          store_entryid(WRAP_PRIVATE, 0x0C, "EXCH01", ALICE_SRC))
+    exp = reg.copy()
+    exp.set(e, 0x6603001E, ALICE_TGT)                               # R1
+    exp.set(e, 0x6602001E, EXO)                                     # R3
+    exp.set(e, 0x6608001E, EXO)                                     # R3
+    exp.delete(e, 0x6612001E)                                       # R4
+    exp.delete(e, 0x6614001E)                                       # R4
+    exp.delete(e, 0x660E001E)                                       # R5 (PT_STRING8 variant)
+    exp.delete(e, 0x66350003)                                       # R5
+    exp.delete(e, 0x66360003)                                       # R5
+    exp.delete(e, 0x6620001E)                                       # R8 (c): "EXCH01" between spaces
+    exp.add(e, 0x6641001F, "alice@contoso.com")                     # R2 add: emsmdb had no 6641 (appended last)
+    exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    exp.set(priv, 0x660C001E, EXO)                                  # R3
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    # service section: 001e3001 "Microsoft Exchange Server" != old SMTP (none) -> R9 no change
+    secs = [(u, reg.snapshot(sec(p, u))) for u in (M["ems"], M["priv"])]
+    add_backup(exp, p, [(1, backup_blob(2, [("Microsoft Exchange Server", ALICE_SRC, ALICE_TGT)], secs))])
+    scenario("outlook2013-legacy-profile",
+             "An Outlook 2013 profile (Office\\15.0) first created by Outlook 2007: service named 'Microsoft Exchange "
+             "Server', ANSI properties only and no SMTP property, so the account is named by its service and the new "
+             "SMTP address is added.",
+             ["update", "outlook-2013", "15.0", "R2-add", "account-name", "pt_string8"],
+             reg, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", "Microsoft Exchange Server", "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_processed_domains():
+    inp, p = multi_input(sales_smtp="sales@tailspintoys.com")
+    exp = inp.copy()
+    edits_alice_multi(exp, p)
+    # sales@tailspintoys.com: in the mapping, but its SMTP domain is not in ProcessedDomains -> not-migrated, untouched
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    mapping = std_mapping(extra=[mapline(SALES_SRC, SALES_TGT, "sales@tailspintoys.onmicrosoft.com", "sales@tailspintoys.com", EXO)])
+    scenario("processed-domains",
+             "Two accounts, both in the mapping, but this run is limited to fabrikam.com addresses (ProcessedDomains): "
+             "the tailspintoys.com mailbox waits for its own cut-over.",
+             ["update", "ProcessedDomains", "not-migrated", "multi-account"],
+             inp, {"mapping.puf": mapping, "config.ini": config(extra=["ProcessedDomains=fabrikam.com"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated"),
+                                               ("Outlook", "sales@tailspintoys.com", "not-migrated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_ambiguous():
+    reg = Registry(OFFICE16 + r"\Outlook")
+    profs = outlook_root(reg, default="Outlook")
+    p = profile(reg, profs, "Outlook", [A["svc"], S["svc"]], A["ems"],
+                [(A["svc"], "alice@fabrikam.com"), (S["svc"], "asmith@fabrikam.com")])
+    alice_account(reg, p)
+    second_account(reg, p, S, "asmith", "asmith@fabrikam.com", "Alice Smith (old)")
+    # both source mailboxes were (wrongly) mapped to the same target
+    mapping = std_mapping(extra=[mapline(ASMITH_SRC, ALICE_TGT, "alice@contoso.com", "asmith@fabrikam.com", EXO)])
+    scenario("ambiguous",
+             "Alice's profile also holds her old 'asmith' mailbox, and the mapping sends both to the same Exchange "
+             "Online mailbox; the profile is blocked for an administrator and left unchanged.",
+             ["update", "blocked-ambiguous", "exit-4", "multi-account"],
+             reg, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-ambiguous"),
+                                               ("Outlook", "asmith@fabrikam.com", "blocked-ambiguous")], 1)],
+             {"HKCU.reg": reg.copy()})
+
+
+def sc_default_only():
+    reg = Registry(HKCU + r"\Software")
+    other_software(reg)
+    profs = outlook_root(reg, default="Outlook")
+    p = profile(reg, profs, "Outlook", [A["svc"]], A["ems"], [(A["svc"], "alice@fabrikam.com")])
+    alice_account(reg, p)
+    q = profile(reg, profs, "Sales Desk", [S["svc"]], S["ems"], [(S["svc"], "sales@fabrikam.com")])
+    second_account(reg, q, S, "sales", "sales@fabrikam.com", "Sales")
+    exp = reg.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(reg, p)))])
+    # profile "Sales Desk" is not the default: not selected, no row, untouched (though sales is in the mapping)
+    mapping = std_mapping(extra=[mapline(SALES_SRC, SALES_TGT, "sales@contoso.com", "sales@fabrikam.com", "")])
+    scenario("default-profile-only",
+             "Two profiles (alice's default 'Outlook' and a 'Sales Desk' profile); Profiles=default updates only the "
+             "default one.",
+             ["update", "Profiles=default", "profile-selection"],
+             reg, {"mapping.puf": mapping, "config.ini": config(profiles="default")},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def main():
+    _, basic_after = sc_basic()
+    sc_already_updated(basic_after)
+    sc_not_migrated()
+    sc_dry_run()
+    sc_multi_both()
+    sc_multi_one()
+    sc_second_wave()
+    sc_rollback()
+    sc_rollback_waves()
+    sc_cleanup()
+    sc_bad_mapping()
+    sc_truncated()
+    sc_pst_only()
+    sc_unicode()
+    sc_regedit4()
+    sc_ost_rename_cached_on()
+    sc_no_smtp()
+    sc_legacy_15()
+    sc_processed_domains()
+    sc_ambiguous()
+    sc_default_only()
+
+
+if __name__ == "__main__":
+    main()
