@@ -1,0 +1,295 @@
+/*
+ * The command line through ps_app_main with the real POSIX system port
+ * and the fake store, on files in a temporary folder.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ps_app.h"
+#include "ps_error.h"
+#include "ps_posix.h"
+#include "testutil.h"
+
+typedef struct cli {
+	char dir[64];
+	char store[96], mapping[96], config[96], report[96], log[96];
+	ps_buf out, err;
+	ps_buf original;   /* what the store must still hold */
+	ps_buf pristine;   /* the fixture export */
+} cli;
+
+static cli C;
+
+static void put_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void get_file(const char *path, ps_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[4096];
+	size_t n;
+
+	ps_buf_clear(b);
+	if (!f)
+		return;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ps_buf_put(b, chunk, n);
+	fclose(f);
+}
+
+static int open_store(void *ctx, const char *path, ps_store **out)
+{
+	return ps_fakestore_open(out, ctx, path);
+}
+
+/* Run profswitch with a NULL-terminated argument list. */
+static int run(const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0, status;
+	va_list ap;
+	const char *a;
+	ps_system *sys = NULL;
+	ps_app_env env;
+	FILE *out = tmpfile(), *err = tmpfile();
+	char chunk[4096];
+	size_t n;
+
+	argv[argc++] = (char *)"profswitch";
+	va_start(ap, first);
+	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	memset(&env, 0, sizeof(env));
+	env.sys = sys;
+	env.open_store = open_store;
+	env.ctx = sys;
+	env.out = out;
+	env.err = err;
+	status = ps_app_main(&env, argc, argv);
+	ps_buf_clear(&C.out);
+	ps_buf_clear(&C.err);
+	rewind(out);
+	while ((n = fread(chunk, 1, sizeof(chunk), out)) > 0)
+		ps_buf_put(&C.out, chunk, n);
+	rewind(err);
+	while ((n = fread(chunk, 1, sizeof(chunk), err)) > 0)
+		ps_buf_put(&C.err, chunk, n);
+	fclose(out);
+	fclose(err);
+	ps_sys_free(sys);
+	return status;
+}
+
+static int store_unchanged(void)
+{
+	ps_buf now = PS_BUF_INIT;
+	int same;
+
+	get_file(C.store, &now);
+	same = now.len == C.original.len &&
+	       !memcmp(now.ptr, C.original.ptr, now.len);
+	ps_buf_free(&now);
+	return same;
+}
+
+static void expect_err(const char *text)
+{
+	if (!C.err.ptr || !strstr(C.err.ptr, text))
+		fail_msg("stderr lacks '%s':\n%s", text,
+			 C.err.ptr ? C.err.ptr : "");
+}
+
+static const char mapping_ok[] =
+	"SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+	TU_ALICE_SRC "|" TU_ALICE_TGT "|alice@contoso.com\n";
+
+static int setup(void **state)
+{
+	ps_regtree t;
+
+	(void)state;
+	memset(&C, 0, sizeof(C));
+	snprintf(C.dir, sizeof(C.dir), "/tmp/ps-cli-XXXXXX");
+	assert_non_null(mkdtemp(C.dir));
+	snprintf(C.store, sizeof(C.store), "%s/u.reg", C.dir);
+	snprintf(C.mapping, sizeof(C.mapping), "%s/mbm.puf", C.dir);
+	snprintf(C.config, sizeof(C.config), "%s/profswitch.ini", C.dir);
+	snprintf(C.report, sizeof(C.report), "%s/report.json", C.dir);
+	snprintf(C.log, sizeof(C.log), "%s/run.log", C.dir);
+	tu_fixture(&t);
+	assert_int_equal(ps_regtree_write(&t, &C.pristine), 0);
+	ps_regtree_free(&t);
+	return 0;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	ps_buf_clear(&C.original);
+	ps_buf_put(&C.original, C.pristine.ptr, C.pristine.len);
+	put_file(C.store, C.original.ptr, C.original.len);
+	put_file(C.mapping, mapping_ok, sizeof(mapping_ok) - 1);
+	put_file(C.config, "[Settings]\r\nOST=keep\r\n", 22);
+	unlink(C.report);
+	unlink(C.log);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(C.store);
+	unlink(C.mapping);
+	unlink(C.config);
+	unlink(C.report);
+	unlink(C.log);
+	rmdir(C.dir);
+	ps_buf_free(&C.out);
+	ps_buf_free(&C.err);
+	ps_buf_free(&C.original);
+	ps_buf_free(&C.pristine);
+	return 0;
+}
+
+static void test_usage_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(run(NULL), 64);
+	assert_int_equal(run("frobnicate", NULL), 64);
+	expect_err("unknown command 'frobnicate'");
+	assert_int_equal(run("update", "--store", C.store, "--bogus", NULL),
+			 64);
+	expect_err("unknown option '--bogus'");
+	assert_int_equal(run("rollback", "--store", C.store, "--dry-run",
+			     NULL), 64);
+	assert_int_equal(run("update", "--store", C.store, NULL), 64);
+	expect_err("no mapping");
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--report", "x.txt", NULL), 64);
+	expect_err(".csv or .json");
+	assert_int_equal(run("update", "--mapping", C.mapping, NULL), 64);
+	expect_err("--store");
+	assert_true(store_unchanged());
+	assert_int_equal(run("--version", NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "profswitch "));
+}
+
+static void test_bad_config_changes_nothing(void **state)
+{
+	static const char bad[] = "[Settings]\nOST=sometimes\n";
+
+	(void)state;
+	put_file(C.config, bad, sizeof(bad) - 1);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 64);
+	expect_err("profswitch.ini:2:");
+	expect_err("OST");
+	assert_true(store_unchanged());
+}
+
+static void test_bad_mapping_changes_nothing(void **state)
+{
+	static const char bad[] = "SourceLegacyDN|TargetLegacyDN\n"
+		TU_ALICE_SRC "|" TU_ALICE_TGT "\n"
+		"alice@fabrikam.com|" TU_BOB_TGT "\n";
+
+	(void)state;
+	put_file(C.mapping, bad, sizeof(bad) - 1);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, NULL), 65);
+	expect_err("mbm.puf:3:");
+	assert_true(store_unchanged());
+}
+
+static void test_unreadable_inputs(void **state)
+{
+	(void)state;
+	assert_int_equal(run("update", "--store", "/nonexistent/u.reg",
+			     "--mapping", C.mapping, NULL), 66);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     "/nonexistent/m.puf", NULL), 66);
+	put_file(C.store, C.original.ptr, C.original.len - 7);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, NULL), 66);
+	expect_err("u.reg:");
+	expect_err("nothing was changed");
+}
+
+static void test_update_json_report_and_log(void **state)
+{
+	ps_buf b = PS_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, "--report",
+			     C.report, "--log", C.log, NULL), 0);
+	assert_false(store_unchanged());
+	get_file(C.report, &b);
+	assert_non_null(strstr(b.ptr, "\"status\": \"updated\""));
+	assert_non_null(strstr(b.ptr, "\"updated\": 1"));
+	assert_non_null(strstr(b.ptr, "\"exit_bits\": 0"));
+	get_file(C.log, &b);
+	assert_non_null(strstr(b.ptr, "account=\"alice@fabrikam.com\": "
+				      "updated"));
+	/* Second run: already updated, the store is not rewritten. */
+	get_file(C.store, &C.original);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--report", C.report, NULL), 0);
+	assert_true(store_unchanged());
+	assert_non_null(strstr(C.out.ptr, "already-updated"));
+	/* Inspect shows the new DN and the backup generation. */
+	assert_int_equal(run("inspect", C.store, NULL), 0);
+	assert_non_null(strstr(C.out.ptr, TU_ALICE_TGT));
+	assert_non_null(strstr(C.out.ptr, "backup generation 01 "
+				      "(committed)"));
+	/* Rollback, then nothing left to roll back. */
+	assert_int_equal(run("rollback", "--store", C.store, "--all", NULL),
+			 0);
+	assert_int_equal(run("rollback", "--store", C.store, NULL), 0);
+	expect_err("nothing to roll back");
+	ps_buf_free(&b);
+}
+
+static void test_named_and_default_profiles(void **state)
+{
+	(void)state;
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--profile", "Other", "--dry-run",
+			     NULL), 0);
+	assert_null(strstr(C.out.ptr ? C.out.ptr : "", "would-update"));
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--default-profile", "--dry-run",
+			     NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "would-update"));
+	assert_true(store_unchanged());
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_usage_errors, reset),
+		cmocka_unit_test_setup(test_bad_config_changes_nothing, reset),
+		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
+		cmocka_unit_test_setup(test_unreadable_inputs, reset),
+		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
+		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
