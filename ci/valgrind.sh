@@ -2,7 +2,7 @@
 # Run every unit test and every scenario under valgrind: any invalid
 # access or leak fails the run.
 set -euo pipefail
-build=${1:-build/dev}
+build=$(realpath "${1:-build/dev}")
 vg=(valgrind -q --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 

@@ -9,6 +9,8 @@
  * Order: subkeys and values keep the order they were read in; a new value
  * is appended; a new subkey is inserted before the first sibling that
  * sorts after it (case-insensitive), so a sorted export stays sorted.
+ * (Sorting folds ASCII letters to upper case, as the registry does, so
+ * "_x" sorts after "a"; ps_regtree_parse places keys in file order.)
  */
 #ifndef PS_REG_H
 #define PS_REG_H
@@ -87,12 +89,18 @@ char *ps_regkey_path(const ps_regkey *k);
  * blank lines, [-key] and "v"=- deletions (applied to what was read
  * before), Unicode key and value names.  On any error: PS_EFORMAT, the
  * message "FILE:LINE: reason", *out untouched.  A file that ends inside a
- * continuation or an unterminated string/key line is an error.
+ * continuation or an unterminated string/key line is an error, and so is
+ * one whose last key or value line has no line end (a cut file).  Under
+ * the REGEDIT4 header, hex(1), hex(2) and hex(7) bytes are 8-bit text and
+ * are stored as UTF-16LE.  Limits above: PS_ELIMIT.  On success *out is a
+ * new tree (not freed first); free it with ps_regtree_free.  Details in
+ * regfile.c.
  */
 int ps_regtree_parse(ps_regtree *out, const char *filename,
 		     const uint8_t *data, size_t len);
 
 /*
+ * Appends the file to out (out unchanged on failure).
  * Write the tree in its encoding, byte for byte as regedit does: header,
  * blank line, then for every key that has values or no subkeys... (every
  * key, depth first, in order) "[path]" then its values, then a blank
@@ -107,6 +115,10 @@ int ps_regtree_write(const ps_regtree *t, ps_buf *out);
  * values ignored, types and data exact).  Returns 1 when equal, 0 when
  * not; when `diff` is not NULL, appends a readable description of up to
  * 20 differences, one per line, with full key paths and value names.
+ * `a` is taken as the expected side: "missing key/value" is in a and not
+ * in b, "extra key/value" is in b only, and "value K "v": A != B" shows
+ * a's data first (type, length, first 32 bytes, and the text when the
+ * data looks like a string).
  */
 int ps_regkey_equal(const ps_regkey *a, const ps_regkey *b, ps_buf *diff);
 
