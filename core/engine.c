@@ -316,6 +316,71 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 	return error;
 }
 
+/* A value for the log: strings decoded, numbers in hex, else a size. */
+static void describe(const ps_prop *p, char *out, size_t size)
+{
+	char *text = NULL;
+	uint32_t v;
+
+	if (PS_PROP_IS_STRING(p->tag) && ps_prop_string(p, &text) == 0) {
+		snprintf(out, size, "'%s'", text);
+		free(text);
+	} else if (PS_PROP_TYPE(p->tag) == PS_PT_LONG &&
+		   ps_prop_long(p, &v) == 0) {
+		snprintf(out, size, "0x%08x", (unsigned)v);
+	} else {
+		snprintf(out, size, "%zu bytes", p->len);
+	}
+}
+
+/* Log every planned change: section, value, old and new. */
+static void log_changes(ps_engine *e, const ps_pplan *p)
+{
+	ps_secstate **changed = NULL;
+	size_t n = 0, i, j;
+	char uid[33], name[9], was[512], now[512];
+
+	if (!e->log || ps_plan_changed(p, &changed, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		const ps_secstate *st = changed[i];
+
+		ps_uid_format(&st->uid, uid);
+		for (j = 0; j < st->before.n; j++) {
+			const ps_prop *b = &st->before.v[j];
+			const ps_prop *a = ps_proplist_get(&st->after, b->tag);
+
+			ps_prop_name(b->tag, name);
+			describe(b, was, sizeof(was));
+			if (!a) {
+				ps_log_msg(e->log, PS_LOG_INFO, p->profile,
+					   NULL, "%s %s: remove %s%s", uid,
+					   name, was, e->dry_run ?
+					   " (dry run)" : "");
+			} else if (a->len != b->len ||
+				   memcmp(a->data, b->data, a->len)) {
+				describe(a, now, sizeof(now));
+				ps_log_msg(e->log, PS_LOG_INFO, p->profile,
+					   NULL, "%s %s: %s -> %s%s", uid,
+					   name, was, now, e->dry_run ?
+					   " (dry run)" : "");
+			}
+		}
+		for (j = 0; j < st->after.n; j++) {
+			const ps_prop *a = &st->after.v[j];
+
+			if (ps_proplist_get(&st->before, a->tag))
+				continue;
+			ps_prop_name(a->tag, name);
+			describe(a, now, sizeof(now));
+			ps_log_msg(e->log, PS_LOG_INFO, p->profile, NULL,
+				   "%s %s: add %s%s", uid, name, now,
+				   e->dry_run ? " (dry run)" : "");
+		}
+	}
+	free(changed);
+}
+
 static int update_profile(ps_engine *e, const char *profile)
 {
 	ps_plan_opts o = { e->cfg, e->map, e->reprocess, e->log };
@@ -331,6 +396,7 @@ static int update_profile(ps_engine *e, const char *profile)
 	error = ps_plan_build(&plan, e->store, profile, &o);
 	if (error < 0)
 		return error;
+	log_changes(e, &plan);
 	if (!e->dry_run) {
 		error = apply_plan(e, &plan, &restored);
 		if (error < 0) {

@@ -46,7 +46,7 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 	if (!log)
 		return;
 	ps_format_time((long long)ps_sys_now(log->sys), when);
-	ps_buf_printf(&line, "%s %-5s", when, level_names[level & 3]);
+	ps_buf_printf(&line, "%s %s", when, level_names[level & 3]);
 	if (profile)
 		ps_buf_printf(&line, " profile=\"%s\"", profile);
 	if (account)
