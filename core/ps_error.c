@@ -5,6 +5,8 @@
 
 static _Thread_local char ps_errmsg[1024];
 
+static void ps_error_vset(const char *fmt, va_list ap) PS_PRINTF(1, 0);
+
 static void ps_error_vset(const char *fmt, va_list ap)
 {
 	vsnprintf(ps_errmsg, sizeof(ps_errmsg), fmt, ap);
