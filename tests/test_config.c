@@ -11,28 +11,7 @@
 
 #include "ps_config.h"
 #include "ps_error.h"
-
-static char *read_data(const char *rel, size_t *len)
-{
-	char path[1024];
-	char *p = NULL;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", PS_SOURCE_DIR, rel);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
+#include "testutil.h"
 
 /* Parse s over the defaults into *cfg (which the caller frees). */
 static int parse(ps_config *cfg, const char *s)
@@ -118,7 +97,7 @@ static void test_full_file(void **state)
 						"contoso.co.uk" };
 	ps_config cfg;
 	size_t len = 0;
-	char *data = read_data("config/full.ini", &len);
+	char *data = tu_read_data("config/full.ini", &len);
 
 	(void)state;
 	assert_int_equal(ps_config_init(&cfg), 0);
@@ -157,7 +136,7 @@ static void test_utf16_file(void **state)
 {
 	ps_config cfg;
 	size_t len = 0;
-	char *data = read_data("config/utf16.ini", &len);
+	char *data = tu_read_data("config/utf16.ini", &len);
 
 	(void)state;
 	assert_int_equal(ps_config_init(&cfg), 0);

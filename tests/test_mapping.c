@@ -11,6 +11,7 @@
 
 #include "ps_buf.h"
 #include "ps_error.h"
+#include "testutil.h"
 #include "ps_mapping.h"
 
 #define SRC "/o=Contoso/ou=Exchange Administrative Group " \
@@ -20,33 +21,11 @@
 #define OLDORG "/o=Contoso, Inc/ou=First Administrative Group/" \
 	"cn=Recipients/cn="
 
-static char *read_data(const char *rel, size_t *len)
-{
-	char path[1024];
-	char *p = NULL;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", PS_SOURCE_DIR, rel);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
-
 static ps_mapping *parse_file(const char *rel)
 {
 	ps_mapping *m = NULL;
 	size_t len = 0;
-	char *data = read_data(rel, &len);
+	char *data = tu_read_data(rel, &len);
 	int rc = ps_mapping_parse(&m, rel, data, len, NULL);
 
 	if (rc)
@@ -521,7 +500,7 @@ static void test_collect_errors(void **state)
 	ps_mapping *m = (ps_mapping *)(void *)&sentinel;
 	ps_strlist errors = PS_STRLIST_INIT;
 	size_t len = 0, i;
-	char *data = read_data("mapping/bad.txt", &len);
+	char *data = tu_read_data("mapping/bad.txt", &len);
 
 	(void)state;
 	assert_int_equal(ps_strlist_add(&errors, "earlier"), 0);

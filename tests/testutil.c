@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,29 @@ int tu_has(ps_regtree *t, const char *profile, const char *uid,
 	   uint32_t tag)
 {
 	return find_value(t, profile, uid, tag) != NULL;
+}
+
+char *tu_read_data(const char *rel, size_t *len)
+{
+	char path[1024];
+	char *p = NULL;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", PS_SOURCE_DIR, rel);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+	p = malloc((size_t)n + 1);
+	assert_non_null(p);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	p[n] = '\0';
+	*len = (size_t)n;
+	return p;
 }
 
 void tu_tree_copy(ps_regtree *dst, const ps_regtree *src)

@@ -28,6 +28,8 @@ char *tu_get_string(ps_regtree *t, const char *profile, const char *uid,
 		    uint32_t tag);
 int tu_has(ps_regtree *t, const char *profile, const char *uid,
 	   uint32_t tag);
+/* A file under tests/data (asserts it can be read); caller frees. */
+char *tu_read_data(const char *rel, size_t *len);
 /* Deep copy of a tree (through write + parse). */
 void tu_tree_copy(ps_regtree *dst, const ps_regtree *src);
 
