@@ -9,21 +9,35 @@ cd "$(dirname "$0")/.."
 ci/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+total=0
+
+# ctest, counting the tests it ran (it fails the script on any failure).
+run_ctest() {
+	ctest --preset "$1" -j "$jobs" | tee "$logs/$1.log"
+	n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' \
+		"$logs/$1.log" | tail -n 1)
+	total=$((total + ${n:-0}))
+}
 
 echo "== dev build and tests"
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
-ctest --preset dev -j "$jobs"
+run_ctest dev
 
 echo "== asan + ubsan build and tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
-ctest --preset asan -j "$jobs"
+run_ctest asan
 
 echo "== valgrind"
-ci/valgrind.sh build/dev
+ci/valgrind.sh build/dev | tee "$logs/valgrind.log"
+n=$(sed -n 's/^valgrind: \([0-9]*\) passed, 0 failed$/\1/p' "$logs/valgrind.log")
+total=$((total + ${n:-0}))
 
 echo "== scenario data matches its generator"
 ci/check-scenarios.sh
 
-echo "all test stages passed"
+echo "all test stages passed (dev, asan, valgrind, scenario data)"
+echo "ci: $total passed, 0 failed"
