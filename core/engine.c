@@ -297,7 +297,7 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		} else if (u->update && failed) {
 			st = PS_ST_FAILED;
 			snprintf(detail, sizeof(detail), "%s; %s", why,
-				 restored ? "the profile was restored"
+				 restored ? "the profile is as it was"
 					  : "the next run restores it");
 		} else if (u->update) {
 			st = PS_ST_UPDATED;
@@ -390,14 +390,19 @@ static int update_profile(ps_engine *e, const char *profile)
 
 	if (!e->dry_run) {
 		error = recover_pending(e, profile);
-		if (error < 0)
+		if (error == PS_ENOMEM)
 			return error;
+		if (error < 0) {
+			/* Plan anyway (read-only) so every unit gets a row. */
+			failed = 1;
+			snprintf(why, sizeof(why), "%s", ps_error_last());
+		}
 	}
 	error = ps_plan_build(&plan, e->store, profile, &o);
 	if (error < 0)
 		return error;
 	log_changes(e, &plan);
-	if (!e->dry_run) {
+	if (!e->dry_run && !failed) {
 		error = apply_plan(e, &plan, &restored);
 		if (error < 0) {
 			failed = 1;
@@ -407,6 +412,21 @@ static int update_profile(ps_engine *e, const char *profile)
 	error = report_plan(e, &plan, failed, restored, why);
 	ps_plan_free(&plan);
 	return error;
+}
+
+/* A profile the engine could not work on at all: one failed row, and
+ * the run goes on with the next profile. */
+static int profile_failed(ps_engine *e, const char *profile, int error)
+{
+	char detail[1100];
+
+	if (error == PS_ENOMEM)
+		return error;
+	snprintf(detail, sizeof(detail), "cannot process this profile: %s",
+		 ps_error_last());
+	ps_log_msg(e->log, PS_LOG_ERROR, profile, NULL, "%s", detail);
+	return ps_report_add(e->report, profile, NULL, NULL, NULL,
+			     PS_ST_FAILED, detail);
 }
 
 int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
@@ -467,8 +487,11 @@ int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 	size_t i;
 	int error = 0;
 
-	for (i = 0; i < profiles->n && !error; i++)
+	for (i = 0; i < profiles->n && !error; i++) {
 		error = update_profile(e, profiles->v[i]);
+		if (error < 0)
+			error = profile_failed(e, profiles->v[i], error);
+	}
 	return error;
 }
 
@@ -486,7 +509,8 @@ int ps_engine_commit(ps_engine *e)
 
 		if (row->status != PS_ST_UPDATED &&
 		    row->status != PS_ST_ROLLED_BACK &&
-		    row->status != PS_ST_CLEANED)
+		    row->status != PS_ST_CLEANED &&
+		    row->status != PS_ST_FAILED)
 			continue;
 		detail = ps_strdup("the store could not be written; nothing "
 				   "was changed");
@@ -517,72 +541,104 @@ static int report_gen(ps_engine *e, const char *profile,
 	return error;
 }
 
+/* Roll back one profile: interrupted (pending) generations first, then
+ * the newest committed generation, or every one with --all. */
+static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, k;
+	int error, committed = 0;
+	char detail[128];
+
+	error = ps_backup_list(e->store, profile, &gens, &n);
+	if (error < 0)
+		return error;
+	if (n)
+		*nothing = 0;
+	for (k = n; k-- > 0 && !error;) {
+		int pending = gens[k].state == PS_GEN_PENDING;
+
+		if (!pending && committed && !e->all)
+			continue;
+		committed |= !pending;
+		snprintf(detail, sizeof(detail), "restored backup generation "
+			 "%02x%s", gens[k].number,
+			 pending ? " (an interrupted update)" : "");
+		if (!e->dry_run)
+			error = undo_gen(e->store, profile, &gens[k]);
+		if (!error)
+			error = report_gen(e, profile, &gens[k],
+					   PS_ST_ROLLED_BACK, detail);
+	}
+	ps_gens_free(gens, n);
+	return error;
+}
+
 int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
 		       int *nothing)
 {
-	ps_generation *gens = NULL;
-	size_t n = 0, i, k, stop;
+	size_t i;
 	int error = 0;
-	char detail[128];
 
 	*nothing = 1;
 	for (i = 0; i < profiles->n && !error; i++) {
-		const char *profile = profiles->v[i];
-
-		error = ps_backup_list(e->store, profile, &gens, &n);
+		error = rollback_profile(e, profiles->v[i], nothing);
 		if (error < 0)
-			break;
-		if (n)
-			*nothing = 0;
-		stop = e->all || !n ? 0 : n - 1;
-		for (k = n; k-- > stop && !error;) {
-			snprintf(detail, sizeof(detail), "restored backup "
-				 "generation %02x%s", gens[k].number,
-				 gens[k].state == PS_GEN_PENDING
-				 ? " (an interrupted update)" : "");
-			if (!e->dry_run)
-				error = undo_gen(e->store, profile, &gens[k]);
-			if (!error)
-				error = report_gen(e, profile, &gens[k],
-						   PS_ST_ROLLED_BACK, detail);
-		}
-		ps_gens_free(gens, n);
-		gens = NULL;
+			error = profile_failed(e, profiles->v[i], error);
 	}
+	return error;
+}
+
+static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, k;
+	ps_uid uid;
+	int error = 0, damaged = 0;
+	char why[1024];
+
+	ps_backup_uid(&uid);
+	if (!e->dry_run)
+		error = recover_pending(e, profile);
+	if (!error)
+		error = ps_backup_list(e->store, profile, &gens, &n);
+	if (error == PS_EFORMAT) {
+		/* Cleanup forgets backups: a damaged one can go too. */
+		damaged = 1;
+		snprintf(why, sizeof(why), "damaged backup removed (%s)",
+			 ps_error_last());
+		error = 0;
+	}
+	if (error < 0)
+		return error;
+	if (n || damaged)
+		*nothing = 0;
+	if ((n || damaged) && !e->dry_run)
+		error = ps_store_delete_section(e->store, profile, &uid);
+	for (k = 0; k < n && !error; k++)
+		error = report_gen(e, profile, &gens[k], PS_ST_CLEANED,
+				   "backup removed; rollback is no longer "
+				   "possible");
+	if (!error && damaged) {
+		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL, "%s", why);
+		error = ps_report_add(e->report, profile, NULL, NULL, NULL,
+				      PS_ST_CLEANED, why);
+	}
+	ps_gens_free(gens, n);
 	return error;
 }
 
 int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
 		      int *nothing)
 {
-	ps_generation *gens = NULL;
-	size_t n = 0, i, k;
-	ps_uid uid;
+	size_t i;
 	int error = 0;
 
 	*nothing = 1;
-	ps_backup_uid(&uid);
 	for (i = 0; i < profiles->n && !error; i++) {
-		const char *profile = profiles->v[i];
-
-		if (!e->dry_run)
-			error = recover_pending(e, profile);
-		if (!error)
-			error = ps_backup_list(e->store, profile, &gens, &n);
+		error = cleanup_profile(e, profiles->v[i], nothing);
 		if (error < 0)
-			break;
-		if (n)
-			*nothing = 0;
-		if (n && !e->dry_run)
-			error = ps_store_delete_section(e->store, profile,
-							&uid);
-		for (k = 0; k < n && !error; k++)
-			error = report_gen(e, profile, &gens[k],
-					   PS_ST_CLEANED,
-					   "backup removed; rollback is no "
-					   "longer possible");
-		ps_gens_free(gens, n);
-		gens = NULL;
+			error = profile_failed(e, profiles->v[i], error);
 	}
 	return error;
 }

@@ -770,10 +770,12 @@ static int check_ambiguous(ps_pplan *p)
 
 			if (i == j || !*b->dn)
 				continue;
-			clash = a->kind == PS_UNIT_PRIMARY
-				? b->kind == PS_UNIT_PRIMARY
-				: b->kind == PS_UNIT_PRIMARY &&
-				  ps_uid_equal(&a->service, &b->service);
+			/* Two accounts, or an account and its own
+			 * additional mailbox, naming one mailbox. */
+			clash = (a->kind == PS_UNIT_PRIMARY &&
+				 b->kind == PS_UNIT_PRIMARY) ||
+				(a->kind != b->kind &&
+				 ps_uid_equal(&a->service, &b->service));
 			if (clash && !ps_strcasecmp(result_dn(a),
 						    result_dn(b)))
 				error = set_detail(a, PS_ST_BLOCKED_AMBIGUOUS,

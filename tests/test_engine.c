@@ -291,6 +291,24 @@ static void test_ambiguous_blocks(void **state)
 	ctx_close(&c);
 }
 
+static void test_ambiguous_with_own_delegate(void **state)
+{
+	ctx c;
+
+	(void)state;
+	/* Alice's account would be repointed to the mailbox she already
+	 * opens as an additional mailbox (bob's). */
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN\n"
+		 TU_ALICE_SRC "|" TU_BOB_SRC "\n");
+	assert_int_equal(run(&c, 0), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_BLOCKED_AMBIGUOUS);
+	/* Bob's DN is a target of this mapping. */
+	assert_row(&c, 1, "alice@fabrikam.com / Mailbox - Bob Jones",
+		   PS_ST_ALREADY_UPDATED);
+	assert_false(ps_fakestore_dirty(c.store));
+	ctx_close(&c);
+}
+
 static void test_processed_domains(void **state)
 {
 	ctx c;
@@ -390,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_second_run_is_noop),
 		cmocka_unit_test(test_second_wave_delegate),
 		cmocka_unit_test(test_ambiguous_blocks),
+		cmocka_unit_test(test_ambiguous_with_own_delegate),
 		cmocka_unit_test(test_processed_domains),
 		cmocka_unit_test(test_missing_target_dn_fails_only_that_unit),
 		cmocka_unit_test(test_ost_and_cached_mode),

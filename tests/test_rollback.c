@@ -13,6 +13,7 @@
 #include "ps_config.h"
 #include "ps_engine.h"
 #include "ps_error.h"
+#include "ps_prop.h"
 #include "testutil.h"
 
 #define MAP_ALICE "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n" \
@@ -232,6 +233,67 @@ static void test_interrupted_update_rolled_back(void **state)
 	ctx_close(&c);
 }
 
+static void test_rollback_through_interrupted_wave(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c);
+	/* Wave 1 committed, wave 2 interrupted on top of it. */
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	ps_faultstore_arm(c.store, PS_FAULT_SET_PROPS |
+			  PS_FAULT_DELETE_PROPS | PS_FAULT_SAVE |
+			  PS_FAULT_DELETE_SECTION, 3, 1);
+	assert_int_equal(run(&c, UPDATE, MAP_BOTH, NULL), 0);
+	ps_faultstore_arm(c.store, PS_FAULT_WRITES, 0, 0);
+	/* One plain rollback: the interrupted wave, then wave 1. */
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_int_equal(c.report.n, 2);
+	assert_non_null(strstr(c.report.v[0].detail, "interrupted"));
+	assert_string_equal(c.report.v[0].source_dn, TU_BOB_SRC);
+	assert_string_equal(c.report.v[1].source_dn, TU_ALICE_SRC);
+	assert_tree(&c, &c.original);
+	ctx_close(&c);
+}
+
+static void damage_backup(ctx *c)
+{
+	tu_set(tree(c), "Outlook", PS_BACKUP_SECTION,
+	       PS_PROP_TAG(PS_PT_BINARY, 0x6F01), "PSB1garbage", 11);
+}
+
+static void test_damaged_backup(void **state)
+{
+	ctx c;
+	ps_regtree damaged;
+	int nothing = 1;
+
+	(void)state;
+	ctx_open(&c);
+	damage_backup(&c);
+	tu_tree_copy(&damaged, tree(&c));
+	/* Update: the profile fails with the reason, nothing changes. */
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_FAILED);
+	assert_non_null(strstr(c.report.v[0].detail, "damaged"));
+	assert_tree(&c, &damaged);
+	/* Rollback cannot use it: one failed row, the run goes on. */
+	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
+	assert_int_equal(c.report.n, 1);
+	assert_int_equal(c.report.v[0].status, PS_ST_FAILED);
+	assert_string_equal(c.report.v[0].profile, "Outlook");
+	/* Cleanup removes it; then the update goes through. */
+	assert_int_equal(run(&c, CLEANUP, NULL, &nothing), 0);
+	assert_int_equal(nothing, 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_CLEANED);
+	assert_false(has_backup(&c));
+	assert_tree(&c, &c.original);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_UPDATED);
+	ps_regtree_free(&damaged);
+	ctx_close(&c);
+}
+
 static void test_generation_roundtrip_and_damage(void **state)
 {
 	ps_generation g, back;
@@ -274,6 +336,8 @@ int main(void)
 		cmocka_unit_test(
 			test_interrupted_update_recovered_by_next_update),
 		cmocka_unit_test(test_interrupted_update_rolled_back),
+		cmocka_unit_test(test_rollback_through_interrupted_wave),
+		cmocka_unit_test(test_damaged_backup),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 	};
 
