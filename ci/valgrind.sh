@@ -3,6 +3,7 @@
 # access or leak fails the run.
 set -euo pipefail
 build=$(realpath "${1:-build/dev}")
+cd "$(dirname "$0")/.."
 vg=(valgrind -q --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 

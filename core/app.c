@@ -444,10 +444,16 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	r.report_path = report == o->report || !report ? (report ?
 			ps_strdup(report) : NULL)
 			: config_relative(o->config, report);
-	if (o->log || r.cfg.log_file) {
-		logpath = expand_path(env, o->log ? o->log : r.cfg.log_file);
-		r.log.path = logpath;
+	if (o->log) {
+		logpath = expand_path(env, o->log);
+	} else if (r.cfg.log_file) {
+		char *expanded = expand_path(env, r.cfg.log_file);
+
+		logpath = expanded ? config_relative(o->config, expanded)
+				   : NULL;
+		free(expanded);
 	}
+	r.log.path = logpath;
 	if (is_update) {
 		status = load_mapping(env, o, &r);
 		if (status)
@@ -509,8 +515,11 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
 		print_rows(env, &r.report);
+	/* A report that cannot be written is an error on stderr and in
+	 * the log, but the status still says what happened to the store. */
 	if (r.report_path && write_report(env, r.report_path, &r.report) < 0)
-		status = EX_SOFTWARE;
+		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "report %s not "
+			   "written: %s", r.report_path, ps_error_last());
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 done:
 	if (ps_log_flush(&r.log) < 0)

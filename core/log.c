@@ -35,6 +35,21 @@ void ps_format_time(long long secs, char out[21])
 		 (unsigned)rem % 60u);
 }
 
+/* name="value" with quotes and backslashes escaped, so that a profile
+ * called a"b cannot forge fields. */
+static void put_quoted(ps_buf *b, const char *name, const char *value)
+{
+	ps_buf_puts(b, name);
+	ps_buf_putc(b, '"');
+	for (; *value; value++) {
+		if (*value == '"' || *value == '\\')
+			ps_buf_putc(b, '\\');
+		ps_buf_putc(b, *value == '\n' || *value == '\r' ? ' '
+							     : *value);
+	}
+	ps_buf_putc(b, '"');
+}
+
 void ps_log_msg(ps_log *log, int level, const char *profile,
 		const char *account, const char *fmt, ...)
 {
@@ -48,9 +63,9 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 	ps_format_time((long long)ps_sys_now(log->sys), when);
 	ps_buf_printf(&line, "%s %s", when, level_names[level & 3]);
 	if (profile)
-		ps_buf_printf(&line, " profile=\"%s\"", profile);
+		put_quoted(&line, " profile=", profile);
 	if (account)
-		ps_buf_printf(&line, " account=\"%s\"", account);
+		put_quoted(&line, " account=", account);
 	ps_buf_puts(&line, ": ");
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);

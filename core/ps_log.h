@@ -1,6 +1,7 @@
 /*
- * The run log: one line per event, "TIME LEVEL profile=P account=A: what
- * happened and why".  Lines are collected in memory and appended to the
+ * The run log: one line per event,
+ * `TIME LEVEL profile="P" account="A": what happened and why` (quotes and
+ * backslashes in names escaped).  Lines are collected in memory and appended to the
  * log file by ps_log_flush (through the system port); -v also echoes them.
  * Never pass credentials to it.
  */

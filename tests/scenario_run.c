@@ -76,10 +76,16 @@ static int on_key(void *ctx, const char *section, const char *key,
 	if (n > sc->nsteps)
 		sc->nsteps = n;
 	st = &sc->steps[n - 1];
-	if (!ps_strcasecmp(key, "Command"))
+	if (!ps_strcasecmp(key, "Command")) {
+		free(st->command);
 		st->command = ps_strdup(value);
-	else if (!ps_strcasecmp(key, "Exit")) {
-		st->exit_status = (int)strtol(value, NULL, 10);
+	} else if (!ps_strcasecmp(key, "Exit")) {
+		char *end;
+
+		st->exit_status = (int)strtol(value, &end, 10);
+		if (end == value || *end)
+			return ps_error_setc(PS_EFORMAT, "scenario.ini:%u: "
+					     "Exit must be a number", line);
 		st->has_exit = 1;
 	} else if (!ps_strcasecmp(key, "Row"))
 		ps_strlist_add(&st->rows, value);
@@ -87,8 +93,10 @@ static int on_key(void *ctx, const char *section, const char *key,
 		ps_strlist_add(&st->stderr_has, value);
 	else if (!ps_strcasecmp(key, "Unchanged"))
 		st->unchanged = (int)strtol(value, NULL, 10);
-	else if (!ps_strcasecmp(key, "Store"))
+	else if (!ps_strcasecmp(key, "Store")) {
+		free(st->store);
 		st->store = ps_strdup(value);
+	}
 	else
 		return ps_error_setc(PS_EFORMAT, "scenario.ini:%u: unknown "
 				     "key %s", line, key);
@@ -359,6 +367,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tmp = mkdtemp(tmpl);
+	if (!tmp) {
+		fprintf(stderr, "FAIL %s: mkdtemp: %s\n", name,
+			strerror(errno));
+		return 1;
+	}
 	ps_buf_printf(&store, "%s/HKCU.reg", tmp);
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/HKCU.reg", dir);
@@ -373,7 +386,7 @@ int main(int argc, char **argv)
 		ps_buf report = PS_BUF_INIT, out = PS_BUF_INIT;
 		ps_buf err = PS_BUF_INIT, errtext = PS_BUF_INIT;
 		size_t k;
-		int status;
+		int status, failed_before = fail_count;
 
 		if (!st->command) {
 			failf(name, i + 1, "no Command");
@@ -415,7 +428,7 @@ int main(int argc, char **argv)
 			ps_buf_printf(&path, "%s/%s", dir, st->store);
 			check_store(name, i + 1, store.ptr, path.ptr);
 		}
-		if (fail_count && errtext.len)
+		if (fail_count > failed_before && errtext.len)
 			fprintf(stderr, "--- stderr of step %d:\n%s", i + 1,
 				errtext.ptr);
 		ps_strlist_free(&args);

@@ -231,6 +231,21 @@ static void test_unreadable_inputs(void **state)
 	expect_err("nothing was changed");
 }
 
+static void test_symlinked_store_refused(void **state)
+{
+	char link[128];
+
+	(void)state;
+	snprintf(link, sizeof(link), "%s/link.reg", C.dir);
+	unlink(link);
+	assert_int_equal(symlink(C.store, link), 0);
+	assert_int_equal(run("update", "--store", link, "--mapping",
+			     C.mapping, NULL), 66);
+	expect_err("symbolic link");
+	assert_true(store_unchanged());
+	unlink(link);
+}
+
 static void test_update_json_report_and_log(void **state)
 {
 	ps_buf b = PS_BUF_INIT;
@@ -287,6 +302,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_config_changes_nothing, reset),
 		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
 		cmocka_unit_test_setup(test_unreadable_inputs, reset),
+		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
 	};

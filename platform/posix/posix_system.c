@@ -38,7 +38,12 @@ static int px_read_file(ps_system *sys, const char *path, size_t max,
 	int fd, error = 0;
 
 	(void)sys;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NOFOLLOW: a store or configuration is never read through a
+	 * symbolic link someone else may have planted. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP)
+		return ps_error_setc(PS_EIO, "%s: is a symbolic link; give "
+				     "the file itself", path);
 	if (fd < 0)
 		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
 				     "%s: cannot open: %s", path,
@@ -97,6 +102,25 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Make the rename durable: fsync the folder (best effort). */
+static void sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? ps_strndup(path, slash == path ? 1 :
+				       (size_t)(slash - path))
+			  : ps_strdup(".");
+	int fd;
+
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 /* Write a temp file beside the target, fsync, rename over it. */
 static int px_write_file(ps_system *sys, const char *path, const void *data,
 			 size_t len)
@@ -106,6 +130,9 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 	int fd = -1, error = 0;
 
 	(void)sys;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return ps_error_setc(PS_EIO, "%s: is a symbolic link; refusing "
+				     "to replace it", path);
 	if (ps_buf_printf(&tmp, "%s.XXXXXX", path) < 0)
 		return PS_ENOMEM;
 	fd = mkstemp(tmp.ptr);
@@ -115,8 +142,11 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 				      strerror(errno));
 		goto done;
 	}
-	if (stat(path, &st) == 0)
-		fchmod(fd, st.st_mode & 07777);
+	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot keep its mode: %s",
+				      path, strerror(errno));
+		goto done;
+	}
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		error = ps_error_setc(PS_EIO, "%s: write failed: %s", path,
 				      strerror(errno));
@@ -134,6 +164,7 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 				      strerror(errno));
 		goto done;
 	}
+	sync_parent(path);
 done:
 	if (fd >= 0)
 		close(fd);
