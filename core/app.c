@@ -464,8 +464,12 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 				     "platform");
 		goto done;
 	}
-	if (o->running.n && env->simulate_running &&
-	    env->simulate_running(env->ctx, &o->running) < 0) {
+	if (o->running.n && !env->simulate_running) {
+		status = usage_error(env, "--simulate-running works only "
+				     "with the fake profile store");
+		goto done;
+	}
+	if (o->running.n && env->simulate_running(env->ctx, &o->running) < 0) {
 		status = EX_SOFTWARE;
 		goto done;
 	}

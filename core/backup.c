@@ -103,6 +103,7 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 	ps_generation g;
 	reader r = { data, len };
 	const uint8_t *bytes;
+	ps_uid self;
 	uint32_t n, np, tag, plen, i, j;
 	int error = PS_EFORMAT;
 
@@ -128,7 +129,8 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 			goto done;
 		}
 	}
-	if (get_u32(&r, &n) < 0 || n > r.left / 20)
+	if (get_u32(&r, &n) < 0 || n > r.left / 20 ||
+	    n > PS_GEN_MAX_SECTIONS)
 		goto done;
 	g.secs = calloc(n ? n : 1, sizeof(*g.secs));
 	if (!g.secs) {
@@ -140,11 +142,19 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 		if (get_bytes(&r, 16, &bytes) < 0)
 			goto done;
 		memcpy(g.secs[i].uid.b, bytes, 16);
-		if (get_u32(&r, &np) < 0)
+		ps_backup_uid(&self);
+		if (ps_uid_equal(&g.secs[i].uid, &self))
+			goto done;
+		for (j = 0; j < i; j++)
+			if (ps_uid_equal(&g.secs[j].uid, &g.secs[i].uid))
+				goto done;
+		if (get_u32(&r, &np) < 0 || np > PS_GEN_MAX_PROPS)
 			goto done;
 		for (j = 0; j < np; j++) {
 			if (get_u32(&r, &tag) < 0 || get_u32(&r, &plen) < 0 ||
 			    get_bytes(&r, plen, &bytes) < 0)
+				goto done;
+			if (ps_proplist_get(&g.secs[i].props, tag))
 				goto done;
 			if (ps_proplist_set(&g.secs[i].props, tag, bytes,
 					    plen) < 0) {
@@ -226,12 +236,14 @@ int ps_backup_list(ps_store *s, const char *profile, ps_generation **out,
 		if (!p)
 			continue;
 		error = ps_gen_decode(&v[count], p->data, p->len);
-		if (error < 0) {
-			ps_error_setc(error, "profile '%s': backup generation "
-				      "%02x is damaged; it cannot be restored",
-				      profile, num);
-			goto done;
+		if (error == PS_EFORMAT) {
+			/* Kept, flagged: callers decide what it means. */
+			memset(&v[count], 0, sizeof(v[count]));
+			v[count].damaged = 1;
+			error = 0;
 		}
+		if (error < 0)
+			goto done;
 		v[count++].number = num;
 	}
 	*out = v;

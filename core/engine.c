@@ -71,11 +71,45 @@ done:
 	return error;
 }
 
-/* Write one section's planned state (only the differences). */
+/* Write one section's planned state: only the differences (changed and
+ * new values in plan order, then removals). */
 static int write_section(ps_store *s, const char *profile,
 			 const ps_secstate *st)
 {
-	return restore_section(s, profile, &st->uid, &st->after);
+	ps_section *sec = NULL;
+	ps_prop *sets = NULL;
+	uint32_t *dels = NULL;
+	size_t nset = 0, ndel = 0, i;
+	int error;
+
+	sets = calloc(st->after.n + 1, sizeof(*sets));
+	dels = calloc(st->before.n + 1, sizeof(*dels));
+	if (!sets || !dels) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < st->after.n; i++) {
+		const ps_prop *a = &st->after.v[i];
+		const ps_prop *b = ps_proplist_get(&st->before, a->tag);
+
+		if (!b || b->len != a->len || memcmp(b->data, a->data, a->len))
+			sets[nset++] = *a;
+	}
+	for (i = 0; i < st->before.n; i++)
+		if (!ps_proplist_get(&st->after, st->before.v[i].tag))
+			dels[ndel++] = st->before.v[i].tag;
+	error = ps_store_open_section(s, profile, &st->uid, 0, &sec);
+	if (!error)
+		error = ps_store_set_props(s, sec, sets, nset);
+	if (!error)
+		error = ps_store_delete_props(s, sec, dels, ndel);
+	if (!error)
+		error = ps_store_save_section(s, sec);
+done:
+	ps_store_close_section(s, sec);
+	free(sets);
+	free(dels);
+	return error;
 }
 
 static int write_gen(ps_store *s, const char *profile,
@@ -154,9 +188,13 @@ static int recover_pending(ps_engine *e, const char *profile)
 	size_t n = 0, i;
 	int error;
 
+	unsigned damaged = 0;
+
 	error = ps_backup_list(e->store, profile, &gens, &n);
 	for (i = n; i-- > 0 && !error;) {
-		if (gens[i].state != PS_GEN_PENDING)
+		if (gens[i].damaged)
+			damaged = gens[i].number;
+		if (gens[i].damaged || gens[i].state != PS_GEN_PENDING)
 			continue;
 		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL,
 			   "restoring backup generation %02x left by an "
@@ -164,6 +202,12 @@ static int recover_pending(ps_engine *e, const char *profile)
 		error = undo_gen(e->store, profile, &gens[i]);
 	}
 	ps_gens_free(gens, n);
+	if (!error && damaged)
+		error = ps_error_setc(PS_EFORMAT, "backup generation %02x of "
+			"this profile is damaged, so profswitch cannot tell "
+			"whether an update was interrupted; check the profile, "
+			"then run 'profswitch cleanup' to remove the damaged "
+			"backup", damaged);
 	return error;
 }
 
@@ -323,6 +367,12 @@ static void describe(const ps_prop *p, char *out, size_t size)
 	uint32_t v;
 
 	if (PS_PROP_IS_STRING(p->tag) && ps_prop_string(p, &text) == 0) {
+		char *c;
+
+		/* A value cannot forge log lines. */
+		for (c = text; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?';
 		snprintf(out, size, "'%s'", text);
 		free(text);
 	} else if (PS_PROP_TYPE(p->tag) == PS_PT_LONG &&
@@ -381,6 +431,25 @@ static void log_changes(ps_engine *e, const ps_pplan *p)
 	free(changed);
 }
 
+/* A dry run restores nothing: say what a real run would do first. */
+static void warn_pending(ps_engine *e, const char *profile)
+{
+	ps_generation *gens = NULL;
+	size_t n = 0, i;
+
+	if (ps_backup_list(e->store, profile, &gens, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (gens[i].damaged || gens[i].state == PS_GEN_PENDING)
+			ps_log_msg(e->log, PS_LOG_WARN, profile, NULL,
+				   "backup generation %02x is %s: a real run "
+				   "%s before planning", gens[i].number,
+				   gens[i].damaged ? "damaged" : "pending",
+				   gens[i].damaged ? "stops"
+						   : "restores it");
+	ps_gens_free(gens, n);
+}
+
 static int update_profile(ps_engine *e, const char *profile)
 {
 	ps_plan_opts o = { e->cfg, e->map, e->reprocess, e->log };
@@ -389,20 +458,19 @@ static int update_profile(ps_engine *e, const char *profile)
 	char why[1024] = "";
 
 	if (!e->dry_run) {
+		/* Never plan on a profile an interrupted update may have
+		 * left half-changed: the error fails the whole profile. */
 		error = recover_pending(e, profile);
-		if (error == PS_ENOMEM)
+		if (error < 0)
 			return error;
-		if (error < 0) {
-			/* Plan anyway (read-only) so every unit gets a row. */
-			failed = 1;
-			snprintf(why, sizeof(why), "%s", ps_error_last());
-		}
+	} else {
+		warn_pending(e, profile);
 	}
 	error = ps_plan_build(&plan, e->store, profile, &o);
 	if (error < 0)
 		return error;
 	log_changes(e, &plan);
-	if (!e->dry_run && !failed) {
+	if (!e->dry_run) {
 		error = apply_plan(e, &plan, &restored);
 		if (error < 0) {
 			failed = 1;
@@ -422,11 +490,16 @@ static int profile_failed(ps_engine *e, const char *profile, int error)
 
 	if (error == PS_ENOMEM)
 		return error;
-	snprintf(detail, sizeof(detail), "cannot process this profile: %s",
+	/* Damaged data needs an administrator (bit 4); anything else is a
+	 * failure the next run may not have (bit 1). */
+	snprintf(detail, sizeof(detail), "%s: %s",
+		 error == PS_EFORMAT ? "damaged profile"
+				     : "cannot process this profile",
 		 ps_error_last());
 	ps_log_msg(e->log, PS_LOG_ERROR, profile, NULL, "%s", detail);
 	return ps_report_add(e->report, profile, NULL, NULL, NULL,
-			     PS_ST_FAILED, detail);
+			     error == PS_EFORMAT ? PS_ST_BLOCKED_POISONED
+						 : PS_ST_FAILED, detail);
 }
 
 int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
@@ -441,6 +514,9 @@ int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
 	error = ps_store_list_profiles(e->store, &all);
 	if (error < 0)
 		return error;
+	if (!all.n)
+		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "no Outlook "
+			   "profiles in this store");
 	if (names && names->n)
 		want = names;
 	else if (!default_only && e->cfg->profiles_mode == PS_PROFILES_NAMED)
@@ -482,10 +558,66 @@ int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
 	return 0;
 }
 
+/* The first running process named in StopProcesses, or NULL. */
+static char *running_client(ps_engine *e)
+{
+	ps_strlist procs = PS_STRLIST_INIT;
+	char *found = NULL;
+	size_t i;
+
+	if (!e->sys || ps_sys_list_processes(e->sys, &procs) < 0)
+		return NULL;
+	for (i = 0; i < procs.n && !found; i++)
+		if (ps_strlist_contains_nocase(&e->cfg->stop_processes,
+					       procs.v[i]))
+			found = ps_strdup(procs.v[i]);
+	ps_strlist_free(&procs);
+	return found;
+}
+
+/*
+ * A MAPI client holds the profiles: defer every profile (exit bit 2).
+ * OutlookRunning=wait and =close come with the logon-guards work; until
+ * then they defer too, which is the safe choice.
+ */
+static int defer_all(ps_engine *e, const ps_strlist *profiles,
+		     const char *client)
+{
+	char detail[512];
+	size_t i;
+	int error = 0;
+
+	if (e->cfg->outlook_running != PS_RUNNING_DEFER)
+		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "OutlookRunning="
+			   "%s is not available yet; deferring instead",
+			   e->cfg->outlook_running == PS_RUNNING_WAIT
+			   ? "wait" : "close");
+	snprintf(detail, sizeof(detail), "%s is running; nothing was "
+		 "changed; retry at the next logon", client);
+	for (i = 0; i < profiles->n && !error; i++) {
+		ps_log_msg(e->log, PS_LOG_WARN, profiles->v[i], NULL, "%s",
+			   detail);
+		error = ps_report_add(e->report, profiles->v[i], NULL, NULL,
+				      NULL, PS_ST_DEFERRED_RUNNING, detail);
+	}
+	return error;
+}
+
 int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 {
 	size_t i;
 	int error = 0;
+	char *client = running_client(e);
+
+	if (client && !e->dry_run) {
+		error = defer_all(e, profiles, client);
+		free(client);
+		return error;
+	}
+	if (client)
+		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "%s is running: "
+			   "a real run would defer", client);
+	free(client);
 
 	for (i = 0; i < profiles->n && !error; i++) {
 		error = update_profile(e, profiles->v[i]);
@@ -512,8 +644,17 @@ int ps_engine_commit(ps_engine *e)
 		    row->status != PS_ST_CLEANED &&
 		    row->status != PS_ST_FAILED)
 			continue;
-		detail = ps_strdup("the store could not be written; nothing "
-				   "was changed");
+		if (row->status == PS_ST_FAILED) {
+			ps_buf b = PS_BUF_INIT;
+
+			ps_buf_printf(&b, "%s; the store could not be written "
+				      "either; nothing was changed",
+				      row->detail);
+			detail = ps_buf_detach(&b);
+		} else {
+			detail = ps_strdup("the store could not be written; "
+					   "nothing was changed");
+		}
 		if (!detail)
 			return PS_ENOMEM;
 		row->status = PS_ST_FAILED;
@@ -558,6 +699,13 @@ static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
 	for (k = n; k-- > 0 && !error;) {
 		int pending = gens[k].state == PS_GEN_PENDING;
 
+		if (gens[k].damaged) {
+			error = ps_error_setc(PS_EFORMAT, "backup generation "
+				"%02x is damaged; nothing older can be rolled "
+				"back ('profswitch cleanup' removes the backup)",
+				gens[k].number);
+			break;
+		}
 		if (!pending && committed && !e->all)
 			continue;
 		committed |= !pending;
@@ -594,32 +742,33 @@ static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
 	ps_generation *gens = NULL;
 	size_t n = 0, k;
 	ps_uid uid;
-	int error = 0, damaged = 0;
-	char why[1024];
+	int error = 0;
+	char why[128];
 
 	ps_backup_uid(&uid);
+	/* Interrupted updates are restored first; a damaged generation
+	 * cannot be, and cleanup (forgetting backups) removes it. */
 	if (!e->dry_run)
 		error = recover_pending(e, profile);
+	if (error == PS_EFORMAT)
+		error = 0;
 	if (!error)
 		error = ps_backup_list(e->store, profile, &gens, &n);
-	if (error == PS_EFORMAT) {
-		/* Cleanup forgets backups: a damaged one can go too. */
-		damaged = 1;
-		snprintf(why, sizeof(why), "damaged backup removed (%s)",
-			 ps_error_last());
-		error = 0;
-	}
 	if (error < 0)
 		return error;
-	if (n || damaged)
+	if (n)
 		*nothing = 0;
-	if ((n || damaged) && !e->dry_run)
+	if (n && !e->dry_run)
 		error = ps_store_delete_section(e->store, profile, &uid);
-	for (k = 0; k < n && !error; k++)
-		error = report_gen(e, profile, &gens[k], PS_ST_CLEANED,
-				   "backup removed; rollback is no longer "
-				   "possible");
-	if (!error && damaged) {
+	for (k = 0; k < n && !error; k++) {
+		if (!gens[k].damaged) {
+			error = report_gen(e, profile, &gens[k], PS_ST_CLEANED,
+					   "backup removed; rollback is no "
+					   "longer possible");
+			continue;
+		}
+		snprintf(why, sizeof(why), "damaged backup generation %02x "
+			 "removed", gens[k].number);
 		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL, "%s", why);
 		error = ps_report_add(e->report, profile, NULL, NULL, NULL,
 				      PS_ST_CLEANED, why);

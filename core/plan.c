@@ -369,12 +369,20 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 		st->nwritten = 0;
 	}
 
-	/* R8 (c) needs the server names before anything changes. */
+	/* R8 (c): the server names as the profile had them, every
+	 * string variant of every server property. */
 	for (i = 0; i < u->nscope && !error; i++) {
 		st = sec(p, &u->scope[i]);
-		for (k = 0; server_ids[k] && !error; k++) {
-			char *name = first_string(&st->after, server_ids[k]);
+		for (j = 0; j < st->before.n && !error; j++) {
+			const ps_prop *pr = &st->before.v[j];
+			char *name;
 
+			for (k = 0; server_ids[k]; k++)
+				if (PS_PROP_ID(pr->tag) == server_ids[k])
+					break;
+			if (!server_ids[k])
+				continue;
+			name = string_value(pr);
 			if (name)
 				error = add_server_name(&servers, name,
 							server);
@@ -518,10 +526,12 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 			    cfg->ost == PS_OST_KEEP)
 				continue;
 			if (names_source(pr, &texts, &servers)) {
+				char vname[9];
+
+				ps_prop_name(pr->tag, vname);
 				ps_log_msg(o->log, PS_LOG_DEBUG, p->profile,
-					   u->account, "removing %08x: it "
-					   "still names the source",
-					   (unsigned)pr->tag);
+					   u->account, "removing %s: it "
+					   "still names the source", vname);
 				error = del_prop(u, st, pr->tag);
 			}
 		}
@@ -573,6 +583,16 @@ static const char *smtp_domain(const char *smtp)
 	return at ? at + 1 : NULL;
 }
 
+/* 1 when the text can be written to a PT_STRING8 (Windows-1252) value. */
+static int storable(const char *utf8)
+{
+	ps_buf b = PS_BUF_INIT;
+	int ok = ps_utf8_to_cp1252(&b, utf8, strlen(utf8)) == 0;
+
+	ps_buf_free(&b);
+	return ok;
+}
+
 /* Status of a unit from the mapping (table "Status of a unit"). */
 static int classify(ps_unit *u, const ps_plan_opts *o)
 {
@@ -607,6 +627,12 @@ static int classify(ps_unit *u, const ps_plan_opts *o)
 		return set_detail(u, PS_ST_FAILED,
 			"mapping line %u has no TargetLegacyDN: nothing "
 			"to repoint to", u->entry->line);
+	if (!storable(u->entry->target_dn) ||
+	    (u->entry->target_smtp && !storable(u->entry->target_smtp)) ||
+	    (u->entry->target_server && !storable(u->entry->target_server)))
+		return set_detail(u, PS_ST_FAILED, "mapping line %u: a target "
+			"value has characters that an 8-bit (PT_STRING8) "
+			"profile value cannot hold", u->entry->line);
 	u->update = 1;
 	return set_detail(u, PS_ST_WOULD_UPDATE, "mapping line %u",
 			  u->entry->line);
@@ -651,13 +677,24 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 	ps_uid *provs = NULL, emsmdb;
 	size_t nprov = 0, i, primary_index;
 	ps_unit *u;
-	ps_prop *ep;
+	ps_prop *ep, *pp;
 	int error;
+	char damage[256] = "", hex[33];
 
 	error = sec_get(p, s, &svc->uid, &st);
 	if (error < 0)
 		return error;
 	ep = ps_proplist_get(&st->before, PS_PR_EMSMDB_SECTION_UID);
+	pp = ps_proplist_get(&st->before, PS_PR_STORE_PROVIDERS);
+	/* Structure values of the wrong size mean a damaged profile: the
+	 * account is then never changed (a partial update would follow). */
+	if (ep && ep->len != 16)
+		snprintf(damage, sizeof(damage), "01023d15 (emsmdb section) "
+			 "is %zu bytes, not 16", ep->len);
+	if (pp && pp->len % 16)
+		snprintf(damage, sizeof(damage), "01023d00 (store "
+			 "providers) is %zu bytes, not a multiple of 16",
+			 pp->len);
 	error = uid_list(&st->before, PS_PR_STORE_PROVIDERS, &provs, &nprov);
 	if (error < 0)
 		return error;
@@ -686,6 +723,13 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		error = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (!em && damage[0]) {
+		/* Which mailbox it is cannot be known: it may be migrated. */
+		error = set_detail(u, PS_ST_BLOCKED_POISONED, "damaged "
+				   "profile: %s; the account is not changed",
+				   damage);
+		goto done;
+	}
 	if (!em) {
 		error = set_detail(u, PS_ST_NOT_MIGRATED, "the Exchange "
 				   "service has no emsmdb section");
@@ -699,6 +743,13 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 
 		st = sec(p, &provs[i]);
 		tp = ps_proplist_get(&st->before, PS_PR_PROFILE_TYPE);
+		ps_uid_format(&provs[i], hex);
+		if (!st->exists)
+			snprintf(damage, sizeof(damage), "store provider "
+				 "section %s is missing", hex);
+		else if (tp && tp->len != 4)
+			snprintf(damage, sizeof(damage), "provider %s: "
+				 "0003660a is %zu bytes, not 4", hex, tp->len);
 		if (!tp || ps_prop_long(tp, &type) < 0)
 			continue;
 		if (type == PS_PROFILE_TYPE_PRIMARY ||
@@ -707,6 +758,13 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 				p->units[primary_index].nscope++] = provs[i];
 	}
 	error = classify(&p->units[primary_index], o);
+	u = &p->units[primary_index];
+	if (!error && damage[0] && u->update) {
+		u->update = 0;
+		error = set_detail(u, PS_ST_BLOCKED_POISONED, "damaged "
+				   "profile: %s; the account is not changed",
+				   damage);
+	}
 
 	for (i = 0; i < nprov && !error; i++) {
 		ps_prop *tp;
@@ -792,6 +850,60 @@ static int check_ambiguous(ps_pplan *p)
 	return error;
 }
 
+/* Sections that no unit may change: the profile's own bookkeeping. */
+static const char *const reserved_sections[] = {
+	SERVICES_SECTION,
+	"0a0d020000000000c000000000000046",
+	"13dbb0c8aa05101a9bb000aa002fc45a",
+	"9375cff0413111d3b88a00104b2a6676",
+	"70726f66737769746368000000000b01",
+	NULL
+};
+
+static int scope_has(const ps_unit *u, const ps_uid *uid)
+{
+	size_t i;
+
+	for (i = 0; i < u->nscope; i++)
+		if (ps_uid_equal(&u->scope[i], uid))
+			return 1;
+	return 0;
+}
+
+/* A section in the scope of two units, or a reserved section in scope,
+ * means a damaged profile: the units involved are not changed. */
+static int check_shared(ps_pplan *p)
+{
+	size_t i, j, k;
+	int error = 0;
+	char hex[33];
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		ps_unit *a = &p->units[i];
+
+		for (k = 0; k < a->nscope && !error; k++) {
+			const char *why = NULL;
+			size_t r;
+
+			ps_uid_format(&a->scope[k], hex);
+			for (r = 0; reserved_sections[r]; r++)
+				if (!ps_strcasecmp(hex, reserved_sections[r]))
+					why = "is not a mailbox section";
+			for (j = 0; j < p->nunits && !why; j++)
+				if (j != i && scope_has(&p->units[j],
+							&a->scope[k]))
+					why = "belongs to two accounts";
+			if (!why || !a->update)
+				continue;
+			a->update = 0;
+			error = set_detail(a, PS_ST_BLOCKED_POISONED,
+				"damaged profile: section %s %s; the account "
+				"is not changed", hex, why);
+		}
+	}
+	return error;
+}
+
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		  const ps_plan_opts *o)
 {
@@ -805,11 +917,25 @@ int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 	if (!p.profile)
 		return PS_ENOMEM;
 	error = ps_store_list_services(s, profile, &svcs, &nsvc);
-	for (i = 0; i < nsvc && !error; i++)
+	for (i = 0; i < nsvc && !error; i++) {
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			if (ps_uid_equal(&svcs[k].uid, &svcs[i].uid))
+				break;
+		if (k < i) {
+			ps_log_msg(o->log, PS_LOG_WARN, profile, NULL,
+				   "service %s is listed twice; the second "
+				   "entry is ignored", svcs[i].display_name);
+			continue;
+		}
 		if (!ps_strcasecmp(svcs[i].service_name, "MSEMS"))
 			error = discover_account(&p, s, &svcs[i], o);
+	}
 	if (!error)
 		error = check_ambiguous(&p);
+	if (!error)
+		error = check_shared(&p);
 	for (i = 0; i < p.nunits && !error; i++)
 		if (p.units[i].update)
 			error = apply_rules(&p, &p.units[i], o);

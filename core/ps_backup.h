@@ -18,6 +18,9 @@
 #define PS_BACKUP_MAX_GEN 0xFFu
 #define PS_GEN_PENDING 1u
 #define PS_GEN_COMMITTED 2u
+/* Decoding limits: a generation larger than this is damaged. */
+#define PS_GEN_MAX_SECTIONS 1024u
+#define PS_GEN_MAX_PROPS 4096u
 
 typedef struct ps_gen_unit {
 	char *account;
@@ -33,6 +36,7 @@ typedef struct ps_gen_section {
 typedef struct ps_generation {
 	unsigned number;          /* NN of 01026fNN */
 	uint32_t state;           /* PS_GEN_PENDING or PS_GEN_COMMITTED */
+	int damaged;              /* could not be decoded: no content */
 	ps_gen_unit *units;
 	size_t nunits;
 	ps_gen_section *secs;
@@ -41,11 +45,13 @@ typedef struct ps_generation {
 
 void ps_backup_uid(ps_uid *out);
 int ps_gen_encode(const ps_generation *g, ps_buf *out);
-/* PS_EFORMAT on anything malformed (never reads out of bounds). */
+/* PS_EFORMAT on anything malformed (never reads out of bounds), over
+ * the limits above, or listing a section twice or the backup section. */
 int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len);
 void ps_gen_free(ps_generation *g);
 void ps_gens_free(ps_generation *v, size_t n);
-/* The profile's generations, ascending by number (none: *n = 0). */
+/* The profile's generations, ascending by number (none: *n = 0).  A
+ * generation that cannot be decoded is returned with `damaged` set. */
 int ps_backup_list(ps_store *s, const char *profile, ps_generation **out,
 		   size_t *n);
 

@@ -256,6 +256,10 @@ static int fs_list_services(ps_store *s, const char *profile,
 		return ps_error_setc(PS_ENOTFOUND, "no profile '%s'", profile);
 	svcsec = child(prof, SERVICES_SECTION);
 	list = svcsec ? key_prop(svcsec, PS_PR_SERVICES) : NULL;
+	if (list && list->len % 16)
+		return ps_error_setc(PS_EFORMAT, "profile '%s': 01023d0e "
+				     "(service list) is %zu bytes, not a "
+				     "multiple of 16", profile, list->len);
 	if (list) {
 		for (i = 0; i + 16 <= list->len && !error; i += 16) {
 			memcpy(uid.b, list->data + i, 16);
@@ -413,6 +417,19 @@ static int fs_save_section(ps_store *s, ps_section *sec)
 		if (ps_regkey_create(prof, hex, &key) < 0)
 			return PS_ENOMEM;
 		fs->dirty = 1;
+	}
+	/* A value with a property's name but another registry type is not
+	 * a property MAPI knows: never overwrite it (the caller undoes). */
+	for (i = 0; i < sec->props.n; i++) {
+		ps_regval *v;
+
+		ps_prop_name(sec->props.v[i].tag, name);
+		v = ps_regkey_value(key, name);
+		if (v && v->type != REG_BINARY)
+			return ps_error_setc(PS_EFORMAT, "section %s: value "
+				"%s has registry type %u, not REG_BINARY; "
+				"refusing to overwrite it", hex, name,
+				(unsigned)v->type);
 	}
 	/* Remove property values that the handle no longer has. */
 	for (i = key->nval; i-- > 0;) {

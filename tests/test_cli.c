@@ -55,6 +55,11 @@ static int open_store(void *ctx, const char *path, ps_store **out)
 	return ps_fakestore_open(out, ctx, path);
 }
 
+static int simulate_running(void *ctx, const ps_strlist *names)
+{
+	return ps_posix_set_processes(ctx, names);
+}
+
 /* Run profswitch with a NULL-terminated argument list. */
 static int run(const char *first, ...)
 {
@@ -78,6 +83,7 @@ static int run(const char *first, ...)
 	memset(&env, 0, sizeof(env));
 	env.sys = sys;
 	env.open_store = open_store;
+	env.simulate_running = simulate_running;
 	env.ctx = sys;
 	env.out = out;
 	env.err = err;
@@ -231,6 +237,21 @@ static void test_unreadable_inputs(void **state)
 	expect_err("nothing was changed");
 }
 
+static void test_outlook_running_defers(void **state)
+{
+	(void)state;
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--simulate-running", "OUTLOOK.EXE",
+			     "--report", C.report, NULL), 2);
+	assert_non_null(strstr(C.out.ptr, "deferred-running"));
+	assert_true(store_unchanged());
+	/* Not a MAPI client: no effect. */
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--simulate-running", "notepad.exe",
+			     NULL), 0);
+	assert_false(store_unchanged());
+}
+
 static void test_symlinked_store_refused(void **state)
 {
 	char link[128];
@@ -302,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_config_changes_nothing, reset),
 		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
 		cmocka_unit_test_setup(test_unreadable_inputs, reset),
+		cmocka_unit_test_setup(test_outlook_running_defers, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),

@@ -309,6 +309,82 @@ static void test_ambiguous_with_own_delegate(void **state)
 	ctx_close(&c);
 }
 
+/* Review findings: damaged structure values block the account. */
+static void damaged_case(const char *uid, uint32_t tag, const void *data,
+			 size_t len, size_t row, ps_status want)
+{
+	ctx c;
+
+	ctx_open(&c, MAP_ALICE);
+	tu_set(tree(&c), "Outlook", uid, tag, data, len);
+	assert_int_equal(run(&c, 0), 0);
+	if (c.report.v[row].status != want)
+		fail_msg("%s %08x len %zu: %s (%s)", uid, (unsigned)tag, len,
+			 ps_status_name(c.report.v[row].status),
+			 c.report.v[row].detail);
+	if (want == PS_ST_BLOCKED_POISONED) {
+		assert_non_null(strstr(c.report.v[row].detail, "damaged"));
+		assert_false(ps_fakestore_dirty(c.store));
+	}
+	ctx_close(&c);
+}
+
+static void test_damaged_structure_blocks(void **state)
+{
+	static const uint8_t junk[31] = { 0x33 };
+
+	(void)state;
+	/* Store provider list cut to 31 bytes. */
+	damaged_case(TU_SVC_A, PS_PR_STORE_PROVIDERS, junk, 31, 0,
+		     PS_ST_BLOCKED_POISONED);
+	/* emsmdb UID of 15 bytes. */
+	damaged_case(TU_SVC_A, PS_PR_EMSMDB_SECTION_UID, junk, 15, 0,
+		     PS_ST_BLOCKED_POISONED);
+	/* A provider type of 2 bytes. */
+	damaged_case(TU_PUB_A, PS_PR_PROFILE_TYPE, junk, 2, 0,
+		     PS_ST_BLOCKED_POISONED);
+	/* Service list of 15 bytes: one row for the whole profile. */
+	damaged_case("9207f3e0a3b11019908b08002b2a56c2", PS_PR_SERVICES, junk,
+		     15, 0, PS_ST_BLOCKED_POISONED);
+}
+
+static void test_shared_provider_blocks(void **state)
+{
+	ctx c;
+	ps_uid provs[2];
+
+	(void)state;
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN\n"
+		 TU_ALICE_SRC "|" TU_ALICE_TGT "\n"
+		 TU_SALES_SRC "|" TU_SALES_TGT "\n");
+	/* Sales' service also lists alice's primary provider. */
+	ps_uid_parse(&provs[0], TU_PRI_S);
+	ps_uid_parse(&provs[1], TU_PRI_A);
+	tu_set(tree(&c), "Outlook", TU_SVC_S, PS_PR_STORE_PROVIDERS, provs,
+	       32);
+	assert_int_equal(run(&c, 0), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_BLOCKED_POISONED);
+	assert_row(&c, 2, "sales@fabrikam.com", PS_ST_BLOCKED_POISONED);
+	assert_non_null(strstr(c.report.v[0].detail, "two accounts"));
+	assert_false(ps_fakestore_dirty(c.store));
+	ctx_close(&c);
+}
+
+static void test_unstorable_target_fails_only_that_unit(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN\n"
+		 TU_ALICE_SRC "|" TU_ALICE_TGT "\xc5\x81\n"
+		 TU_SALES_SRC "|" TU_SALES_TGT "\n");
+	assert_int_equal(run(&c, 0), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_FAILED);
+	assert_non_null(strstr(c.report.v[0].detail, "mapping line 2"));
+	assert_row(&c, 2, "sales@fabrikam.com", PS_ST_UPDATED);
+	ctx_close(&c);
+}
+
 static void test_processed_domains(void **state)
 {
 	ctx c;
@@ -409,6 +485,9 @@ int main(void)
 		cmocka_unit_test(test_second_wave_delegate),
 		cmocka_unit_test(test_ambiguous_blocks),
 		cmocka_unit_test(test_ambiguous_with_own_delegate),
+		cmocka_unit_test(test_damaged_structure_blocks),
+		cmocka_unit_test(test_shared_provider_blocks),
+		cmocka_unit_test(test_unstorable_target_fails_only_that_unit),
 		cmocka_unit_test(test_processed_domains),
 		cmocka_unit_test(test_missing_target_dn_fails_only_that_unit),
 		cmocka_unit_test(test_ost_and_cached_mode),

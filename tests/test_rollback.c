@@ -272,25 +272,53 @@ static void test_damaged_backup(void **state)
 	ctx_open(&c);
 	damage_backup(&c);
 	tu_tree_copy(&damaged, tree(&c));
-	/* Update: the profile fails with the reason, nothing changes. */
+	/* Update: the profile is blocked (bit 4) with the reason and
+	 * nothing changes: it may hide an interrupted update. */
 	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
-	assert_int_equal(c.report.v[0].status, PS_ST_FAILED);
-	assert_non_null(strstr(c.report.v[0].detail, "damaged"));
-	assert_tree(&c, &damaged);
-	/* Rollback cannot use it: one failed row, the run goes on. */
-	assert_int_equal(run(&c, ROLLBACK, NULL, NULL), 0);
 	assert_int_equal(c.report.n, 1);
-	assert_int_equal(c.report.v[0].status, PS_ST_FAILED);
+	assert_int_equal(c.report.v[0].status, PS_ST_BLOCKED_POISONED);
+	assert_non_null(strstr(c.report.v[0].detail, "damaged"));
+	assert_non_null(strstr(c.report.v[0].detail, "cleanup"));
+	assert_int_equal(ps_report_exit_bits(&c.report), 4);
+	assert_tree(&c, &damaged);
+	/* Rollback cannot use it either. */
+	assert_int_equal(run(&c, ROLLBACK, NULL, &nothing), 0);
+	assert_int_equal(nothing, 0);
+	assert_int_equal(c.report.n, 1);
+	assert_int_equal(c.report.v[0].status, PS_ST_BLOCKED_POISONED);
 	assert_string_equal(c.report.v[0].profile, "Outlook");
 	/* Cleanup removes it; then the update goes through. */
 	assert_int_equal(run(&c, CLEANUP, NULL, &nothing), 0);
 	assert_int_equal(nothing, 0);
 	assert_int_equal(c.report.v[0].status, PS_ST_CLEANED);
+	assert_non_null(strstr(c.report.v[0].detail, "damaged"));
 	assert_false(has_backup(&c));
 	assert_tree(&c, &c.original);
 	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
 	assert_int_equal(c.report.v[0].status, PS_ST_UPDATED);
 	ps_regtree_free(&damaged);
+	ctx_close(&c);
+}
+
+/* Review finding: a valid interrupted update next to a damaged
+ * generation must be restored by cleanup, not thrown away. */
+static void test_cleanup_restores_pending_beside_damage(void **state)
+{
+	ctx c;
+
+	(void)state;
+	ctx_open(&c);
+	make_interrupted(&c);
+	tu_set(tree(&c), "Outlook", PS_BACKUP_SECTION,
+	       PS_PROP_TAG(PS_PT_BINARY, 0x6F02), "junk", 4);
+	/* Update refuses (it cannot tell what generation 02 was)... */
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	assert_int_equal(c.report.v[0].status, PS_ST_BLOCKED_POISONED);
+	/* ...but it already restored the valid pending generation, and
+	 * cleanup removes the damaged one: back to the original. */
+	assert_int_equal(run(&c, CLEANUP, NULL, NULL), 0);
+	assert_false(has_backup(&c));
+	assert_tree(&c, &c.original);
 	ctx_close(&c);
 }
 
@@ -338,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_interrupted_update_rolled_back),
 		cmocka_unit_test(test_rollback_through_interrupted_wave),
 		cmocka_unit_test(test_damaged_backup),
+		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 	};
 
