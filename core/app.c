@@ -15,6 +15,7 @@
 #include "ps_log.h"
 #include "ps_mapping.h"
 #include "ps_plan.h"
+#include "ps_policy.h"
 #include "ps_report.h"
 
 #ifndef PS_VERSION
@@ -194,16 +195,16 @@ static char *config_relative(const char *config, const char *path)
 }
 
 /* LogFile / --log expansion: #H host, #D date, #T time, %VAR%. */
-static char *expand_path(ps_app_env *env, const char *in)
+char *ps_expand_path(ps_system *sys, const char *in)
 {
 	ps_buf b = PS_BUF_INIT;
 	char when[21], *v = NULL;
 	const char *end;
 
-	ps_format_time((long long)ps_sys_now(env->sys), when);
+	ps_format_time((long long)ps_sys_now(sys), when);
 	for (; *in; in++) {
 		if (in[0] == '#' && (in[1] == 'H' || in[1] == 'h')) {
-			if (ps_sys_host_name(env->sys, &v) == 0)
+			if (ps_sys_host_name(sys, &v) == 0)
 				ps_buf_puts(&b, v);
 			free(v);
 			v = NULL;
@@ -220,7 +221,7 @@ static char *expand_path(ps_app_env *env, const char *in)
 			   end > in + 1) {
 			char *name = ps_strndup(in + 1, (size_t)(end - in - 1));
 
-			if (name && ps_sys_get_env(env->sys, name, &v) == 0)
+			if (name && ps_sys_get_env(sys, name, &v) == 0)
 				ps_buf_puts(&b, v);
 			else if (name)
 				ps_buf_put(&b, in, (size_t)(end - in + 1));
@@ -323,6 +324,8 @@ typedef struct run {
 	ps_report report;
 	char *report_path;
 	ps_strlist selected;
+	void *lock;
+	int ran_after;
 } run;
 
 static void run_free(run *r)
@@ -334,6 +337,117 @@ static void run_free(run *r)
 	ps_report_free(&r->report);
 	free(r->report_path);
 	ps_strlist_free(&r->selected);
+}
+
+/* The store lock, waiting up to WaitSeconds (and the deadline). */
+static int take_lock(ps_app_env *env, run *r, const char *store,
+		     long long deadline)
+{
+	unsigned waited = 0;
+	int error;
+
+	for (;;) {
+		error = ps_sys_lock(env->sys, store, &r->lock);
+		if (error != PS_ELOCKED || waited >= r->cfg.wait_seconds ||
+		    (deadline && ps_sys_now(env->sys) >= deadline))
+			break;
+		if (!waited)
+			ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "%s; "
+				   "waiting up to %u s", ps_error_last(),
+				   r->cfg.wait_seconds);
+		ps_sys_sleep(env->sys, 1);
+		waited++;
+	}
+	return error;
+}
+
+/* Another run holds the store: every selected profile is deferred. */
+static int locked_rows(ps_engine *e, const ps_strlist *profiles,
+		       const char *store)
+{
+	char detail[600];
+	size_t i;
+	int error = 0;
+
+	snprintf(detail, sizeof(detail), "another profswitch is working on "
+		 "%s; nothing was changed; retry at the next logon", store);
+	for (i = 0; i < profiles->n && !error; i++) {
+		ps_log_msg(e->log, PS_LOG_WARN, profiles->v[i], NULL, "%s",
+			   detail);
+		error = ps_report_add(e->report, profiles->v[i], NULL, NULL,
+				      NULL, PS_ST_DEFERRED_LOCKED, detail);
+	}
+	return error;
+}
+
+/* RunAfter: started (or, on the fake store, recorded) once. */
+static void run_after(ps_app_env *env, run *r)
+{
+	char *how = NULL;
+
+	if (!r->cfg.run_after || r->ran_after)
+		return;
+	r->ran_after = 1;
+	if (ps_sys_start_process(env->sys, r->cfg.run_after, &how) < 0) {
+		ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL, "RunAfter '%s' "
+			   "could not be started: %s", r->cfg.run_after,
+			   ps_error_last());
+		return;
+	}
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "RunAfter '%s': %s",
+		   r->cfg.run_after, how);
+	free(r->report.run_after);
+	free(r->report.run_after_how);
+	r->report.run_after = ps_strdup(r->cfg.run_after);
+	r->report.run_after_how = how;
+}
+
+/* Append the log; when its folder cannot be written (a share that is not
+ * reachable), write it to the local log folder instead and say so. */
+static void flush_log(ps_app_env *env, run *r)
+{
+	ps_buf fallback = PS_BUF_INIT;
+	char *dir = NULL, why[600];
+	const char *base;
+
+	if (!r->log.path || !r->log.lines.len)
+		return;
+	if (ps_sys_append_file(env->sys, r->log.path, r->log.lines.ptr,
+			       r->log.lines.len) == 0) {
+		ps_buf_clear(&r->log.lines);
+		if (!r->report.log_path)
+			r->report.log_path = ps_strdup(r->log.path);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", ps_error_last());
+	base = strrchr(r->log.path, '/');
+	if (!base || strrchr(r->log.path, '\\') > base)
+		base = strrchr(r->log.path, '\\');
+	base = base ? base + 1 : r->log.path;
+	if (ps_sys_local_log_dir(env->sys, &dir) < 0) {
+		fprintf(env->err, "profswitch: cannot write the log %s (%s) "
+			"and there is no local folder for it: %s\n",
+			r->log.path, why, ps_error_last());
+		ps_buf_clear(&r->log.lines);
+		return;
+	}
+	ps_buf_printf(&fallback, "%s/%s", dir, base);
+	fprintf(env->err, "profswitch: cannot write the log %s (%s); "
+		"writing it to %s instead\n", r->log.path, why, fallback.ptr);
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "log %s cannot be "
+		   "written (%s); this log is in %s", r->log.path, why,
+		   fallback.ptr);
+	if (ps_sys_append_file(env->sys, fallback.ptr, r->log.lines.ptr,
+			       r->log.lines.len) < 0)
+		fprintf(env->err, "profswitch: cannot write the log %s "
+			"either: %s\n", fallback.ptr, ps_error_last());
+	ps_buf_clear(&r->log.lines);
+	free(r->log.path);
+	r->log.path = ps_buf_detach(&fallback);
+	free(r->report.log_path);
+	r->report.log_path = r->log.path ? ps_strdup(r->log.path) : NULL;
+	r->report.log_fallback = 1;
+	free(dir);
 }
 
 static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
@@ -411,7 +525,8 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	const char *report = o->report;
 	int is_update = !strcmp(o->command, "update");
 	int is_rollback = !strcmp(o->command, "rollback");
-	int status = 0, error, nothing = 0;
+	int status = 0, error, nothing = 0, locked = 0;
+	long long deadline = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.log.sys = env->sys;
@@ -445,9 +560,9 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 			ps_strdup(report) : NULL)
 			: config_relative(o->config, report);
 	if (o->log) {
-		logpath = expand_path(env, o->log);
+		logpath = ps_expand_path(env->sys, o->log);
 	} else if (r.cfg.log_file) {
-		char *expanded = expand_path(env, r.cfg.log_file);
+		char *expanded = ps_expand_path(env->sys, r.cfg.log_file);
 
 		logpath = expanded ? config_relative(o->config, expanded)
 				   : NULL;
@@ -469,9 +584,28 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 				     "with the fake profile store");
 		goto done;
 	}
-	if (o->running.n && env->simulate_running(env->ctx, &o->running) < 0) {
-		status = EX_SOFTWARE;
-		goto done;
+	if (o->running.n) {
+		error = env->simulate_running(env->ctx, &o->running);
+		if (error < 0) {
+			status = error == PS_EFORMAT
+				? usage_error(env, "%s", ps_error_last())
+				: EX_SOFTWARE;
+			goto done;
+		}
+	}
+	/* The clock starts now (simulated with --simulate-running). */
+	if (r.cfg.global_timeout_seconds)
+		deadline = (long long)ps_sys_now(env->sys) +
+			   r.cfg.global_timeout_seconds;
+	/* One writer per store: wait for another run, then defer. */
+	if (!o->dry_run) {
+		error = take_lock(env, &r, o->store, deadline);
+		if (error == PS_ELOCKED)
+			locked = 1;
+		else if (error < 0 && error != PS_ENOTFOUND) {
+			status = store_error(env, error);
+			goto done;
+		}
 	}
 	error = env->open_store(env->ctx, o->store, &r.store);
 	if (error < 0) {
@@ -492,12 +626,15 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	e.dry_run = o->dry_run;
 	e.reprocess = o->reprocess;
 	e.all = o->all;
+	e.deadline = deadline;
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "profswitch %s %s%s on "
 		   "%s", PS_VERSION, o->command, o->dry_run ? " (dry run)"
 		   : "", o->store);
 	error = ps_engine_profiles(&e, &o->profiles, o->default_profile,
 				   &r.selected);
-	if (!error && is_update)
+	if (!error && locked)
+		error = locked_rows(&e, &r.selected, o->store);
+	else if (!error && is_update)
 		error = ps_engine_update(&e, &r.selected);
 	else if (!error && is_rollback)
 		error = ps_engine_rollback(&e, &r.selected, &nothing);
@@ -510,25 +647,33 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
 		goto done;
 	}
-	if (ps_engine_commit(&e) < 0)
+	if (!locked && ps_engine_commit(&e) < 0)
 		fprintf(env->err, "profswitch: cannot write the store: %s\n",
 			ps_error_last());
+	if (is_update)
+		run_after(env, &r);
 	if (nothing)
 		fprintf(env->err, "profswitch: nothing to %s in %s\n",
 			is_rollback ? "roll back" : "clean up", o->store);
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
 		print_rows(env, &r.report);
+	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
+	/* The log first, so that the report can say where it went. */
+	flush_log(env, &r);
 	/* A report that cannot be written is an error on stderr and in
 	 * the log, but the status still says what happened to the store. */
 	if (r.report_path && write_report(env, r.report_path, &r.report) < 0)
 		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "report %s not "
 			   "written: %s", r.report_path, ps_error_last());
-	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 done:
-	if (ps_log_flush(&r.log) < 0)
-		fprintf(env->err, "profswitch: cannot write the log: %s\n",
-			ps_error_last());
+	/* RunAfter starts whatever the outcome, once the settings are
+	 * known (docs/guards.md). */
+	if (is_update && status >= 64 && r.cfg.run_after)
+		run_after(env, &r);
+	flush_log(env, &r);
+	if (r.lock)
+		ps_sys_unlock(env->sys, r.lock);
 	run_free(&r);
 	return status;
 }
@@ -676,6 +821,13 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	for (i = 0; i < names.n; i++)
 		inspect_profile(env, s, names.v[i],
 				def && !ps_strcasecmp(def, names.v[i]));
+	ps_strlist_free(&names);
+	/* The Outlook policies in force and what they would block. */
+	if (ps_policy_list(env->sys, &names) == 0) {
+		fprintf(env->out, "policies: %s\n", names.n ? "" : "none");
+		for (i = 0; i < names.n; i++)
+			fprintf(env->out, "  %s\n", names.v[i]);
+	}
 	free(def);
 	ps_strlist_free(&names);
 	ps_store_free(s);

@@ -16,6 +16,7 @@
 #include "ps_backup.h"
 #include "ps_error.h"
 #include "ps_plan.h"
+#include "ps_policy.h"
 
 static uint32_t gen_tag(unsigned number)
 {
@@ -431,6 +432,50 @@ static void log_changes(ps_engine *e, const ps_pplan *p)
 	free(changed);
 }
 
+/* A planned change that a policy locks blocks the whole profile. */
+static int check_policies(ps_engine *e, ps_pplan *plan)
+{
+	ps_strlist found = PS_STRLIST_INIT;
+	char detail[1200];
+	size_t i;
+	int error;
+
+	error = ps_policy_conflicts(e->sys, e->cfg, plan, &found);
+	if (error < 0 || !found.n)
+		goto done;
+	for (i = 0; i < found.n; i++)
+		ps_log_msg(e->log, PS_LOG_WARN, plan->profile, NULL, "%s",
+			   found.v[i]);
+	snprintf(detail, sizeof(detail), "%s%s; nothing changed in this "
+		 "profile", found.v[0], found.n > 1 ? " (and more: see the "
+		 "log)" : "");
+	for (i = 0; i < plan->nunits && !error; i++) {
+		ps_unit *u = &plan->units[i];
+		char *copy;
+
+		if (!u->update)
+			continue;
+		copy = ps_strdup(detail);
+		if (!copy) {
+			error = PS_ENOMEM;
+			break;
+		}
+		u->update = 0;
+		u->status = PS_ST_BLOCKED_POLICY;
+		free(u->detail);
+		u->detail = copy;
+	}
+	/* Nothing of this plan may be written. */
+	for (i = 0; i < plan->nsecs && !error; i++) {
+		ps_proplist_free(&plan->secs[i].after);
+		error = ps_proplist_copy(&plan->secs[i].after,
+					 &plan->secs[i].before);
+	}
+done:
+	ps_strlist_free(&found);
+	return error;
+}
+
 /* A dry run restores nothing: say what a real run would do first. */
 static void warn_pending(ps_engine *e, const char *profile)
 {
@@ -469,6 +514,11 @@ static int update_profile(ps_engine *e, const char *profile)
 	error = ps_plan_build(&plan, e->store, profile, &o);
 	if (error < 0)
 		return error;
+	error = check_policies(e, &plan);
+	if (error < 0) {
+		ps_plan_free(&plan);
+		return error;
+	}
 	log_changes(e, &plan);
 	if (!e->dry_run) {
 		error = apply_plan(e, &plan, &restored);
@@ -558,73 +608,139 @@ int ps_engine_profiles(ps_engine *e, const ps_strlist *names,
 	return 0;
 }
 
-/* The first running process named in StopProcesses, or NULL. */
-static char *running_client(ps_engine *e)
+/* The running processes named in StopProcesses. */
+static int running_clients(ps_engine *e, ps_strlist *out)
 {
 	ps_strlist procs = PS_STRLIST_INIT;
-	char *found = NULL;
-	size_t i;
-
-	if (!e->sys || ps_sys_list_processes(e->sys, &procs) < 0)
-		return NULL;
-	for (i = 0; i < procs.n && !found; i++)
-		if (ps_strlist_contains_nocase(&e->cfg->stop_processes,
-					       procs.v[i]))
-			found = ps_strdup(procs.v[i]);
-	ps_strlist_free(&procs);
-	return found;
-}
-
-/*
- * A MAPI client holds the profiles: defer every profile (exit bit 2).
- * OutlookRunning=wait and =close come with the logon-guards work; until
- * then they defer too, which is the safe choice.
- */
-static int defer_all(ps_engine *e, const ps_strlist *profiles,
-		     const char *client)
-{
-	char detail[512];
 	size_t i;
 	int error = 0;
 
-	if (e->cfg->outlook_running != PS_RUNNING_DEFER)
-		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "OutlookRunning="
-			   "%s is not available yet; deferring instead",
-			   e->cfg->outlook_running == PS_RUNNING_WAIT
-			   ? "wait" : "close");
-	snprintf(detail, sizeof(detail), "%s is running; nothing was "
-		 "changed; retry at the next logon", client);
-	for (i = 0; i < profiles->n && !error; i++) {
-		ps_log_msg(e->log, PS_LOG_WARN, profiles->v[i], NULL, "%s",
-			   detail);
+	if (!e->sys || ps_sys_list_processes(e->sys, &procs) < 0)
+		return 0;
+	for (i = 0; i < procs.n && !error; i++)
+		if (ps_strlist_contains_nocase(&e->cfg->stop_processes,
+					       procs.v[i]) &&
+		    !ps_strlist_contains_nocase(out, procs.v[i]))
+			error = ps_strlist_add(out, procs.v[i]);
+	ps_strlist_free(&procs);
+	return error;
+}
+
+static int timed_out(ps_engine *e)
+{
+	return e->deadline && e->sys && ps_sys_now(e->sys) >= e->deadline;
+}
+
+static int defer_all(ps_engine *e, const ps_strlist *profiles, size_t from,
+		     ps_status st, const char *detail)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = from; i < profiles->n && !error; i++) {
+		ps_log_msg(e->log, PS_LOG_WARN, profiles->v[i], NULL, "%s: %s",
+			   ps_status_name(st), detail);
 		error = ps_report_add(e->report, profiles->v[i], NULL, NULL,
-				      NULL, PS_ST_DEFERRED_RUNNING, detail);
+				      NULL, st, detail);
 	}
 	return error;
+}
+
+/*
+ * Before touching any profile (docs/guards.md): MAPI clients running are
+ * waited for, asked to close, or the run defers.  *go = 0 when the run
+ * must not go on (rows are in the report).
+ */
+static int guard(ps_engine *e, const ps_strlist *profiles, int *go)
+{
+	ps_strlist clients = PS_STRLIST_INIT;
+	unsigned waited = 0;
+	size_t i;
+	int error, mode = e->cfg->outlook_running;
+	char detail[600];
+
+	*go = 1;
+	error = running_clients(e, &clients);
+	if (error < 0 || !clients.n)
+		goto done;
+	if (e->dry_run) {
+		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "%s is running: a "
+			   "real run would %s", clients.v[0],
+			   mode == PS_RUNNING_DEFER ? "defer"
+			   : mode == PS_RUNNING_WAIT ? "wait for it"
+						     : "ask it to close");
+		goto done;
+	}
+	if (mode == PS_RUNNING_CLOSE) {
+		for (i = 0; i < clients.n; i++) {
+			ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "asking %s "
+				   "to close", clients.v[i]);
+			ps_sys_close_process(e->sys, clients.v[i]);
+		}
+	}
+	while (mode != PS_RUNNING_DEFER && clients.n &&
+	       waited < e->cfg->wait_seconds) {
+		if (timed_out(e))
+			break;
+		ps_sys_sleep(e->sys, 1);
+		waited++;
+		ps_strlist_free(&clients);
+		error = running_clients(e, &clients);
+		if (error < 0)
+			goto done;
+	}
+	if (!clients.n) {
+		ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "no MAPI client "
+			   "runs any more after %u s; going on", waited);
+		goto done;
+	}
+	*go = 0;
+	if (timed_out(e)) {
+		snprintf(detail, sizeof(detail), "GlobalTimeoutSeconds ran out "
+			 "while %s was running; nothing was changed; retry at "
+			 "the next logon", clients.v[0]);
+		error = defer_all(e, profiles, 0, PS_ST_DEFERRED_TIMEOUT,
+				  detail);
+	} else {
+		snprintf(detail, sizeof(detail), "%s is running%s; nothing "
+			 "was changed; retry at the next logon", clients.v[0],
+			 mode == PS_RUNNING_DEFER ? "" : mode ==
+			 PS_RUNNING_WAIT ? " (waited WaitSeconds)"
+			 : " (asked to close, waited WaitSeconds)");
+		error = defer_all(e, profiles, 0, PS_ST_DEFERRED_RUNNING,
+				  detail);
+	}
+done:
+	ps_strlist_free(&clients);
+	return error;
+}
+
+/* Profiles not reached before the deadline are deferred. */
+static int out_of_time(ps_engine *e, const ps_strlist *profiles, size_t i)
+{
+	if (!timed_out(e))
+		return 0;
+	return defer_all(e, profiles, i, PS_ST_DEFERRED_TIMEOUT,
+			 "GlobalTimeoutSeconds ran out before this profile; "
+			 "nothing was changed; retry at the next logon") < 0
+		? -1 : 1;
 }
 
 int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 {
 	size_t i;
-	int error = 0;
-	char *client = running_client(e);
+	int error, go, late = 0;
 
-	if (client && !e->dry_run) {
-		error = defer_all(e, profiles, client);
-		free(client);
-		return error;
-	}
-	if (client)
-		ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL, "%s is running: "
-			   "a real run would defer", client);
-	free(client);
-
-	for (i = 0; i < profiles->n && !error; i++) {
+	error = guard(e, profiles, &go);
+	for (i = 0; i < profiles->n && !error && go && !late; i++) {
+		late = out_of_time(e, profiles, i);
+		if (late)
+			break;
 		error = update_profile(e, profiles->v[i]);
 		if (error < 0)
 			error = profile_failed(e, profiles->v[i], error);
 	}
-	return error;
+	return late < 0 ? PS_ENOMEM : error;
 }
 
 int ps_engine_commit(ps_engine *e)
@@ -728,13 +844,23 @@ int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
 	size_t i;
 	int error = 0;
 
+	int go, late = 0;
+
 	*nothing = 1;
-	for (i = 0; i < profiles->n && !error; i++) {
+	error = guard(e, profiles, &go);
+	if (!go)
+		*nothing = 0;
+	for (i = 0; i < profiles->n && !error && go; i++) {
+		late = out_of_time(e, profiles, i);
+		if (late) {
+			*nothing = 0;
+			break;
+		}
 		error = rollback_profile(e, profiles->v[i], nothing);
 		if (error < 0)
 			error = profile_failed(e, profiles->v[i], error);
 	}
-	return error;
+	return late < 0 ? PS_ENOMEM : error;
 }
 
 static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
@@ -783,11 +909,21 @@ int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
 	size_t i;
 	int error = 0;
 
+	int go, late = 0;
+
 	*nothing = 1;
-	for (i = 0; i < profiles->n && !error; i++) {
+	error = guard(e, profiles, &go);
+	if (!go)
+		*nothing = 0;
+	for (i = 0; i < profiles->n && !error && go; i++) {
+		late = out_of_time(e, profiles, i);
+		if (late) {
+			*nothing = 0;
+			break;
+		}
 		error = cleanup_profile(e, profiles->v[i], nothing);
 		if (error < 0)
 			error = profile_failed(e, profiles->v[i], error);
 	}
-	return error;
+	return late < 0 ? PS_ENOMEM : error;
 }

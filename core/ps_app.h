@@ -23,6 +23,11 @@ typedef struct ps_app_env {
 	FILE *err;
 } ps_app_env;
 
+/* LogFile expansion: #H host, #D date (YYYYMMDD), #T time (HHMMSS), both
+ * UTC from the system clock, %VAR% environment variables (an unset one
+ * is kept as written).  Caller frees. */
+char *ps_expand_path(ps_system *sys, const char *in);
+
 /* Returns the process exit status of SPEC.md. */
 int ps_app_main(ps_app_env *env, int argc, char **argv);
 

@@ -22,6 +22,8 @@ typedef struct ps_engine {
 	int dry_run;
 	int reprocess;
 	int all;                 /* rollback --all */
+	long long deadline;      /* GlobalTimeoutSeconds: 0 = none, else
+	                            the clock value the run must end by */
 } ps_engine;
 
 /* The profiles to work on: `names` (from --profile) when not empty, the

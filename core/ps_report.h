@@ -42,9 +42,13 @@ typedef struct ps_report {
 	ps_row *v;
 	size_t n;
 	size_t cap;
+	char *log_path;       /* where the log went (JSON "log") */
+	int log_fallback;     /* 1: the local folder, not LogFile */
+	char *run_after;      /* RunAfter command (JSON "run_after") */
+	char *run_after_how;  /* "started", "recorded, not executed" */
 } ps_report;
 
-#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0 }
+#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 
 const char *ps_status_name(ps_status st);
 /* NULL strings are stored as "". */

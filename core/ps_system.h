@@ -13,7 +13,7 @@
 
 typedef struct ps_system ps_system;
 
-#define PS_SYSTEM_OPS_VERSION 1
+#define PS_SYSTEM_OPS_VERSION 2
 
 /* Registry value types (winnt.h numbering) for policy reads. */
 #define PS_REG_SZ 1u
@@ -50,6 +50,25 @@ typedef struct ps_system_ops {
 	int (*get_policy)(ps_system *sys, const char *key, const char *value,
 			  uint32_t *type, uint8_t **data, size_t *len);
 	void (*free)(ps_system *sys);
+	/* ---- version 2 (logon-time guards, docs/guards.md) ---- */
+	/* Wait this many seconds (a simulated clock just advances). */
+	void (*sleep)(ps_system *sys, unsigned seconds);
+	/* Ask every process of the current user with this image name to
+	 * close (WM_CLOSE to its top-level windows; never a kill).  0 when
+	 * a request was made; PS_ENOTFOUND when none runs. */
+	int (*close_process)(ps_system *sys, const char *name);
+	/* Exclusive lock for one writer per store (key: the store's path
+	 * or a per-user name).  PS_ELOCKED at once when another holder has
+	 * it; *token is released with unlock. */
+	int (*lock)(ps_system *sys, const char *key, void **token);
+	void (*unlock)(ps_system *sys, void *token);
+	/* Start a command and do not wait (RunAfter).  A backend that must
+	 * not run anything (the fake store) records it and says so in *how
+	 * ("recorded, not executed"); caller frees *how. */
+	int (*start_process)(ps_system *sys, const char *command, char **how);
+	/* A local folder for logs when the configured one cannot be
+	 * written; created when missing. */
+	int (*local_log_dir)(ps_system *sys, char **out);
 } ps_system_ops;
 
 struct ps_system {
@@ -70,5 +89,11 @@ int ps_sys_list_processes(ps_system *sys, ps_strlist *out);
 int ps_sys_get_policy(ps_system *sys, const char *key, const char *value,
 		      uint32_t *type, uint8_t **data, size_t *len);
 void ps_sys_free(ps_system *sys);
+void ps_sys_sleep(ps_system *sys, unsigned seconds);
+int ps_sys_close_process(ps_system *sys, const char *name);
+int ps_sys_lock(ps_system *sys, const char *key, void **token);
+void ps_sys_unlock(ps_system *sys, void *token);
+int ps_sys_start_process(ps_system *sys, const char *command, char **how);
+int ps_sys_local_log_dir(ps_system *sys, char **out);
 
 #endif

@@ -179,7 +179,21 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 			      ps_status_name((ps_status)st), counts[st]);
 		first = 0;
 	}
-	ps_buf_printf(out, "},\n  \"exit_bits\": %d\n}\n",
+	ps_buf_puts(out, "},\n");
+	if (r->log_path) {
+		ps_buf_puts(out, "  \"log\": {\"path\": ");
+		json_str(out, r->log_path);
+		ps_buf_printf(out, ", \"fallback\": %s},\n",
+			      r->log_fallback ? "true" : "false");
+	}
+	if (r->run_after) {
+		ps_buf_puts(out, "  \"run_after\": {\"command\": ");
+		json_str(out, r->run_after);
+		ps_buf_puts(out, ", \"how\": ");
+		json_str(out, r->run_after_how ? r->run_after_how : "");
+		ps_buf_puts(out, "},\n");
+	}
+	ps_buf_printf(out, "  \"exit_bits\": %d\n}\n",
 		      ps_report_exit_bits(r));
 	return ps_buf_check(out);
 }
@@ -200,5 +214,8 @@ void ps_report_free(ps_report *r)
 	free(r->v);
 	free(r->host);
 	free(r->user);
+	free(r->log_path);
+	free(r->run_after);
+	free(r->run_after_how);
 	memset(r, 0, sizeof(*r));
 }

@@ -74,3 +74,55 @@ void ps_sys_free(ps_system *sys)
 	if (sys && sys->ops->free)
 		sys->ops->free(sys);
 }
+
+/* Version-2 methods: a version-1 backend gets safe defaults. */
+#define HAS(sys, method) ((sys)->ops->version >= 2 && (sys)->ops->method)
+
+void ps_sys_sleep(ps_system *sys, unsigned seconds)
+{
+	assert(sys);
+	if (HAS(sys, sleep) && seconds)
+		sys->ops->sleep(sys, seconds);
+}
+
+int ps_sys_close_process(ps_system *sys, const char *name)
+{
+	assert(sys && name);
+	if (!HAS(sys, close_process))
+		return PS_ENOTFOUND;
+	return sys->ops->close_process(sys, name);
+}
+
+int ps_sys_lock(ps_system *sys, const char *key, void **token)
+{
+	assert(sys && key && token);
+	if (!HAS(sys, lock)) {
+		*token = NULL;
+		return 0;
+	}
+	return sys->ops->lock(sys, key, token);
+}
+
+void ps_sys_unlock(ps_system *sys, void *token)
+{
+	assert(sys);
+	if (token && HAS(sys, unlock))
+		sys->ops->unlock(sys, token);
+}
+
+int ps_sys_start_process(ps_system *sys, const char *command, char **how)
+{
+	assert(sys && command && how);
+	if (!HAS(sys, start_process))
+		return ps_error_setc(PS_ERROR, "starting programs is not "
+				     "supported here");
+	return sys->ops->start_process(sys, command, how);
+}
+
+int ps_sys_local_log_dir(ps_system *sys, char **out)
+{
+	assert(sys && out);
+	if (!HAS(sys, local_log_dir))
+		return PS_ENOTFOUND;
+	return sys->ops->local_log_dir(sys, out);
+}

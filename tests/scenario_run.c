@@ -9,12 +9,14 @@
  * exit status, the report rows, stderr, whether the store changed, and the
  * whole registry against the expected export.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ typedef struct step {
 	ps_strlist rows;
 	ps_strlist stderr_has;
 	int unchanged;
+	int locked;
 	char *store;
 } step;
 
@@ -91,6 +94,8 @@ static int on_key(void *ctx, const char *section, const char *key,
 		ps_strlist_add(&st->rows, value);
 	else if (!ps_strcasecmp(key, "Stderr"))
 		ps_strlist_add(&st->stderr_has, value);
+	else if (!ps_strcasecmp(key, "Locked"))
+		st->locked = (int)strtol(value, NULL, 10);
 	else if (!ps_strcasecmp(key, "Unchanged"))
 		st->unchanged = (int)strtol(value, NULL, 10);
 	else if (!ps_strcasecmp(key, "Store")) {
@@ -293,6 +298,31 @@ done:
 	ps_strlist_free(&rows);
 }
 
+/* The fallback log folder ($XDG_STATE_HOME/profswitch) in the work
+ * folder. */
+static void remove_logs(const char *tmp)
+{
+	ps_buf path = PS_BUF_INIT;
+	struct dirent *ent;
+	DIR *d;
+
+	ps_buf_printf(&path, "%s/profswitch", tmp);
+	d = opendir(path.ptr);
+	while (d && (ent = readdir(d))) {
+		ps_buf file = PS_BUF_INIT;
+
+		if (ent->d_name[0] == '.')
+			continue;
+		ps_buf_printf(&file, "%s/%s", path.ptr, ent->d_name);
+		unlink(file.ptr);
+		ps_buf_free(&file);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path.ptr);
+	ps_buf_free(&path);
+}
+
 static int load_tree(const char *path, ps_regtree *t)
 {
 	ps_buf b = PS_BUF_INIT;
@@ -380,13 +410,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wrap = getenv("PS_SCENARIO_WRAP");
+	/* A log that falls back to the local folder lands in the work
+	 * folder, never in the home of whoever runs the tests. */
+	setenv("XDG_STATE_HOME", tmp, 1);
 	for (i = 0; i < sc.nsteps; i++) {
 		step *st = &sc.steps[i];
 		ps_strlist args = PS_STRLIST_INIT, words = PS_STRLIST_INIT;
 		ps_buf report = PS_BUF_INIT, out = PS_BUF_INIT;
 		ps_buf err = PS_BUF_INIT, errtext = PS_BUF_INIT;
 		size_t k;
-		int status, failed_before = fail_count;
+		int status, failed_before = fail_count, lockfd;
 
 		if (!st->command) {
 			failf(name, i + 1, "no Command");
@@ -404,7 +437,16 @@ int main(int argc, char **argv)
 					store.ptr, report.ptr));
 		ps_buf_clear(&before);
 		read_all(store.ptr, &before);
+		/* Locked: another profswitch holds the store meanwhile. */
+		lockfd = -1;
+		if (st->locked) {
+			lockfd = open(store.ptr, O_RDONLY);
+			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
+				failf(name, i + 1, "cannot lock the store");
+		}
 		status = run_command(dir, &args, out.ptr, err.ptr);
+		if (lockfd >= 0)
+			close(lockfd);
 		read_all(err.ptr, &errtext);
 		ps_buf_clear(&after);
 		read_all(store.ptr, &after);
@@ -463,6 +505,7 @@ int main(int argc, char **argv)
 			}
 		}
 		unlink(store.ptr);
+		remove_logs(tmp);
 		rmdir(tmp);
 	} else {
 		fprintf(stderr, "work files kept in %s\n", tmp);

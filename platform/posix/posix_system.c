@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,11 +18,23 @@
 #include "../../core/ps_buf.h"
 #include "../../core/ps_error.h"
 
+/* A simulated process (fake store, --simulate-running). */
+typedef struct sim_process {
+	char *name;
+	long exit_after;     /* simulated seconds; -1 = runs on */
+	int close_accept;    /* exits when asked to close */
+	int gone;
+} sim_process;
+
 typedef struct posix_system {
 	ps_system base;
 	ps_policy_fn policy;
 	void *policy_ctx;
-	ps_strlist processes;
+	sim_process *procs;
+	size_t nprocs;
+	int simulated;       /* simulated clock and processes */
+	int64_t start;       /* simulated clock: start and elapsed */
+	int64_t elapsed;
 } posix_system;
 
 static posix_system *px_of(ps_system *s)
@@ -193,8 +206,143 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 
 static int64_t px_now(ps_system *sys)
 {
-	(void)sys;
+	posix_system *px = px_of(sys);
+
+	if (px->simulated)
+		return px->start + px->elapsed;
 	return (int64_t)time(NULL);
+}
+
+static void px_sleep(ps_system *sys, unsigned seconds)
+{
+	posix_system *px = px_of(sys);
+	struct timespec ts;
+
+	if (px->simulated) {
+		px->elapsed += seconds;
+		return;
+	}
+	ts.tv_sec = (time_t)seconds;
+	ts.tv_nsec = 0;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int running(const posix_system *px, const sim_process *p)
+{
+	return !p->gone && (p->exit_after < 0 || px->elapsed < p->exit_after);
+}
+
+static int px_close_process(ps_system *sys, const char *name)
+{
+	posix_system *px = px_of(sys);
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < px->nprocs; i++) {
+		sim_process *p = &px->procs[i];
+
+		if (!running(px, p) || ps_strcasecmp(p->name, name))
+			continue;
+		found = 1;
+		if (p->close_accept)
+			p->gone = 1;
+	}
+	return found ? 0 : PS_ENOTFOUND;
+}
+
+typedef struct lock_token {
+	int fd;
+} lock_token;
+
+static int px_lock(ps_system *sys, const char *key, void **token)
+{
+	lock_token *t;
+	int fd;
+
+	(void)sys;
+	fd = open(key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
+				     "%s: cannot open: %s", key,
+				     strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int busy = errno == EWOULDBLOCK;
+
+		close(fd);
+		return ps_error_setc(busy ? PS_ELOCKED : PS_EIO,
+				     "%s: %s", key, busy ? "another profswitch "
+				     "is working on it" : strerror(errno));
+	}
+	t = malloc(sizeof(*t));
+	if (!t) {
+		close(fd);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	t->fd = fd;
+	*token = t;
+	return 0;
+}
+
+static void px_unlock(ps_system *sys, void *token)
+{
+	lock_token *t = token;
+
+	(void)sys;
+	flock(t->fd, LOCK_UN);
+	close(t->fd);
+	free(t);
+}
+
+static int px_start_process(ps_system *sys, const char *command, char **how)
+{
+	(void)sys;
+	(void)command;
+	/* The Linux build works on exports: it never starts Outlook. */
+	*how = ps_strdup("recorded, not executed (fake store)");
+	return *how ? 0 : PS_ENOMEM;
+}
+
+static int make_dir(const char *path)
+{
+	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static int px_local_log_dir(ps_system *sys, char **out)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	ps_buf b = PS_BUF_INIT;
+	int error = 0;
+
+	(void)sys;
+	if (state && *state) {
+		ps_buf_puts(&b, state);
+		if (make_dir(b.ptr) < 0)
+			error = -1;
+	} else if (home && *home) {
+		ps_buf_printf(&b, "%s/.local", home);
+		if (make_dir(b.ptr) < 0)
+			error = -1;
+		ps_buf_puts(&b, "/state");
+		if (!error && make_dir(b.ptr) < 0)
+			error = -1;
+	} else {
+		ps_buf_free(&b);
+		return ps_error_setc(PS_ENOTFOUND, "neither XDG_STATE_HOME "
+				     "nor HOME is set");
+	}
+	ps_buf_puts(&b, "/profswitch");
+	if (!error && make_dir(b.ptr) < 0)
+		error = -1;
+	if (error || ps_buf_check(&b)) {
+		error = ps_error_setc(PS_EIO, "%s: cannot create: %s",
+				      b.ptr ? b.ptr : "?", strerror(errno));
+		ps_buf_free(&b);
+		return error;
+	}
+	*out = ps_buf_detach(&b);
+	return 0;
 }
 
 static int px_get_env(ps_system *sys, const char *name, char **out)
@@ -237,8 +385,10 @@ static int px_list_processes(ps_system *sys, ps_strlist *out)
 	ps_strlist l = PS_STRLIST_INIT;
 	size_t i;
 
-	for (i = 0; i < px->processes.n; i++) {
-		if (ps_strlist_add(&l, px->processes.v[i]) < 0) {
+	for (i = 0; i < px->nprocs; i++) {
+		if (!running(px, &px->procs[i]))
+			continue;
+		if (ps_strlist_add(&l, px->procs[i].name) < 0) {
 			ps_strlist_free(&l);
 			return PS_ENOMEM;
 		}
@@ -257,11 +407,22 @@ static int px_get_policy(ps_system *sys, const char *key, const char *value,
 	return px->policy(px->policy_ctx, key, value, type, data, len);
 }
 
+static void free_procs(posix_system *px)
+{
+	size_t i;
+
+	for (i = 0; i < px->nprocs; i++)
+		free(px->procs[i].name);
+	free(px->procs);
+	px->procs = NULL;
+	px->nprocs = 0;
+}
+
 static void px_free(ps_system *sys)
 {
 	posix_system *px = px_of(sys);
 
-	ps_strlist_free(&px->processes);
+	free_procs(px);
 	free(px);
 }
 
@@ -277,6 +438,12 @@ static const ps_system_ops posix_ops = {
 	px_list_processes,
 	px_get_policy,
 	px_free,
+	px_sleep,
+	px_close_process,
+	px_lock,
+	px_unlock,
+	px_start_process,
+	px_local_log_dir,
 };
 
 int ps_posix_system_new(ps_system **out)
@@ -296,14 +463,74 @@ void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx)
 	px_of(sys)->policy_ctx = ctx;
 }
 
+/* NAME[:exit-after=N][:close=accept|refuse] */
+static int parse_spec(const char *spec, sim_process *p)
+{
+	const char *colon = strchr(spec, ':');
+	const char *opt;
+	char *end;
+
+	memset(p, 0, sizeof(*p));
+	p->exit_after = -1;
+	p->name = ps_strndup(spec, colon ? (size_t)(colon - spec)
+					 : strlen(spec));
+	if (!p->name)
+		return PS_ENOMEM;
+	if (!*p->name)
+		goto bad;
+	for (opt = colon; opt; opt = strchr(opt + 1, ':')) {
+		const char *o = opt + 1;
+
+		if (!strncmp(o, "exit-after=", 11)) {
+			errno = 0;
+			p->exit_after = strtol(o + 11, &end, 10);
+			if (errno || end == o + 11 || p->exit_after < 0 ||
+			    (*end && *end != ':'))
+				goto bad;
+		} else if (!strncmp(o, "close=accept", 12) &&
+			   (!o[12] || o[12] == ':')) {
+			p->close_accept = 1;
+		} else if (!strncmp(o, "close=refuse", 12) &&
+			   (!o[12] || o[12] == ':')) {
+			p->close_accept = 0;
+		} else {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	free(p->name);
+	p->name = NULL;
+	return ps_error_setc(PS_EFORMAT, "--simulate-running '%s': expected "
+			     "NAME[:exit-after=SECONDS][:close=accept|refuse]",
+			     spec);
+}
+
 int ps_posix_set_processes(ps_system *sys, const ps_strlist *names)
 {
 	posix_system *px = px_of(sys);
+	sim_process *v;
 	size_t i;
+	int error;
 
-	ps_strlist_free(&px->processes);
-	for (i = 0; i < names->n; i++)
-		if (ps_strlist_add(&px->processes, names->v[i]) < 0)
-			return PS_ENOMEM;
+	free_procs(px);
+	v = calloc(names->n + 1, sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	for (i = 0; i < names->n; i++) {
+		error = parse_spec(names->v[i], &v[i]);
+		if (error < 0) {
+			while (i-- > 0)
+				free(v[i].name);
+			free(v);
+			return error;
+		}
+	}
+	px->procs = v;
+	px->nprocs = names->n;
+	/* Simulated processes come with a simulated clock. */
+	px->simulated = names->n > 0;
+	px->start = (int64_t)time(NULL);
+	px->elapsed = 0;
 	return 0;
 }
