@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -252,6 +254,116 @@ static void test_outlook_running_defers(void **state)
 	assert_false(store_unchanged());
 }
 
+static void put_config(const char *text)
+{
+	put_file(C.config, text, strlen(text));
+}
+
+static int guarded(const char *spec)
+{
+	return run("update", "--store", C.store, "--mapping", C.mapping,
+		   "--config", C.config, "--simulate-running", spec,
+		   "--report", C.report, NULL);
+}
+
+static void test_guard_wait_and_close(void **state)
+{
+	(void)state;
+	put_config("[Settings]\nOutlookRunning=wait\nWaitSeconds=60\n");
+	assert_int_equal(guarded("outlook.exe:exit-after=20"), 0);
+	assert_false(store_unchanged());
+	assert_non_null(strstr(C.out.ptr, "updated"));
+
+	reset(NULL);
+	put_config("[Settings]\nOutlookRunning=wait\nWaitSeconds=10\n");
+	assert_int_equal(guarded("outlook.exe:exit-after=30"), 2);
+	assert_non_null(strstr(C.out.ptr, "deferred-running"));
+	assert_true(store_unchanged());
+
+	reset(NULL);
+	put_config("[Settings]\nOutlookRunning=close\nWaitSeconds=10\n");
+	assert_int_equal(guarded("OUTLOOK.EXE:close=accept"), 0);
+	assert_false(store_unchanged());
+
+	reset(NULL);
+	put_config("[Settings]\nOutlookRunning=close\nWaitSeconds=10\n");
+	assert_int_equal(guarded("outlook.exe:close=refuse"), 2);
+	assert_true(store_unchanged());
+}
+
+static void test_guard_global_timeout(void **state)
+{
+	(void)state;
+	put_config("[Settings]\nOutlookRunning=wait\nWaitSeconds=60\n"
+		   "GlobalTimeoutSeconds=5\n");
+	assert_int_equal(guarded("outlook.exe:exit-after=30"), 2);
+	assert_non_null(strstr(C.out.ptr, "deferred-timeout"));
+	assert_true(store_unchanged());
+}
+
+static void test_guard_bad_spec(void **state)
+{
+	(void)state;
+	assert_int_equal(guarded("outlook.exe:exit-after=soon"), 64);
+	expect_err("NAME[:exit-after=SECONDS]");
+	assert_true(store_unchanged());
+}
+
+static void test_locked_store_defers(void **state)
+{
+	int fd = open(C.store, O_RDONLY);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	put_config("[Settings]\nWaitSeconds=0\n");
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 2);
+	assert_non_null(strstr(C.out.ptr, "deferred-locked"));
+	assert_true(store_unchanged());
+	/* A dry run does not need the lock. */
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--dry-run", NULL), 0);
+	close(fd);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 0);
+	assert_false(store_unchanged());
+}
+
+static void test_run_after_and_log_fallback(void **state)
+{
+	ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT;
+
+	(void)state;
+	setenv("XDG_STATE_HOME", C.dir, 1);
+	put_config("[Settings]\nRunAfter=outlook.exe /recycle\n"
+		   "LogFile=/nonexistent-share/logs/run.log\n");
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, "--report",
+			     C.report, NULL), 0);
+	expect_err("cannot write the log /nonexistent-share/logs/run.log");
+	get_file(C.report, &b);
+	assert_non_null(strstr(b.ptr, "\"fallback\": true"));
+	assert_non_null(strstr(b.ptr, "\"command\": \"outlook.exe "
+				      "/recycle\""));
+	assert_non_null(strstr(b.ptr, "not executed"));
+	ps_buf_printf(&path, "%s/profswitch/run.log", C.dir);
+	get_file(path.ptr, &b);
+	assert_non_null(strstr(b.ptr, "RunAfter 'outlook.exe /recycle'"));
+	unlink(path.ptr);
+	ps_buf_clear(&path);
+	ps_buf_printf(&path, "%s/profswitch", C.dir);
+	rmdir(path.ptr);
+	/* A bad mapping still starts RunAfter: the user gets Outlook. */
+	put_file(C.mapping, "junk\n", 5);
+	put_config("[Settings]\nRunAfter=outlook.exe\n");
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, "-v", NULL), 65);
+	expect_err("RunAfter 'outlook.exe'");
+	ps_buf_free(&b);
+	ps_buf_free(&path);
+}
+
 static void test_symlinked_store_refused(void **state)
 {
 	char link[128];
@@ -324,6 +436,11 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
 		cmocka_unit_test_setup(test_unreadable_inputs, reset),
 		cmocka_unit_test_setup(test_outlook_running_defers, reset),
+		cmocka_unit_test_setup(test_guard_wait_and_close, reset),
+		cmocka_unit_test_setup(test_guard_global_timeout, reset),
+		cmocka_unit_test_setup(test_guard_bad_spec, reset),
+		cmocka_unit_test_setup(test_locked_store_defers, reset),
+		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
