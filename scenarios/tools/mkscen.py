@@ -102,7 +102,7 @@ def uids(*hs):
 
 class Registry:
     """Keys (full paths) -> ordered values [name, kind, data].
-    kind: 'sz' (str), 'dword' (int), 'bin' (bytes).
+    kind: 'sz' (str), 'expand' (str, REG_EXPAND_SZ), 'dword' (int), 'bin' (bytes).
     The export root is the key `reg export` was run on; every key between it
     and a stored key exists (and is exported) too."""
 
@@ -203,8 +203,15 @@ def render_value(name, kind, data):
         return head + '"%s"' % _esc(data)
     if kind == "dword":
         return head + "dword:%08x" % data
+    if kind == "expand":
+        # reg export writes REG_EXPAND_SZ as hex(2): the string's bytes with
+        # its terminating NUL (version 5 = UTF-16LE; only used in v5 exports)
+        return _render_hex(head + "hex(2):", data.encode("utf-16-le") + b"\0\0")
     assert kind == "bin"
-    out = head + "hex:"
+    return _render_hex(head + "hex:", data)
+
+
+def _render_hex(out, data):
     line_len = len(out)
     for i, b in enumerate(data):
         out += "%02x" % b
@@ -593,8 +600,8 @@ def std_mapping(alice_server=EXO, extra=()):
     return "\n".join(lines) + "\n"
 
 
-def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False):
-    lines = ["[Settings]", "Profiles=%s" % profiles, "OutlookRunning=defer",
+def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False, running="defer"):
+    lines = ["[Settings]", "Profiles=%s" % profiles, "OutlookRunning=%s" % running,
              "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached] + list(extra)
     nl = "\r\n" if crlf else "\n"
     return nl.join(lines) + nl
@@ -604,9 +611,10 @@ UPDATE = "update --store {store} --mapping %s --config config.ini --report {repo
 
 
 class Step:
-    def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=()):
+    def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=(), locked=None):
         self.command, self.exit, self.rows = command, exit, list(rows)
         self.unchanged, self.store, self.stderr = unchanged, store, list(stderr)
+        self.locked = locked            # 1: the runner holds a flock on the store during the step
 
 
 def write_bytes(path, data):
@@ -632,6 +640,8 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
     for i, st in enumerate(steps, 1):
         out.append("[Step %d]" % i)
         out.append("Command = " + st.command)
+        if st.locked is not None:
+            out.append("Locked = %d" % st.locked)
         out.append("Exit = %d" % st.exit)
         for r in st.rows:
             out.append("Row = " + " | ".join(r))
@@ -1182,6 +1192,216 @@ def sc_default_only():
              {"HKCU.reg": exp})
 
 
+# ---------------------------------------------------------------------------
+# Logon-time guards (docs/guards.md): MAPI clients running, Group Policy,
+# single instance, time budget, log fallback, RunAfter.
+# Inputs are basic-update's; a run that may go on has basic-update's expected
+# result (same edit list, same backup), a run that must not touch anything has
+# the input as its expectation and Unchanged = 1.
+# ---------------------------------------------------------------------------
+
+ROW_PROFILE = ""        # the account column of a profile-level row (deferred-*) is empty
+
+
+def basic_updated(inp, p):
+    """basic-update's expectation for an input built by basic_input(): the
+    literal edit list plus generation 1 (same sections, same order)."""
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    return exp
+
+
+def running(spec):
+    return UPDATE % "mapping.puf" + " --simulate-running " + spec
+
+
+DEFERRED_RUNNING = [("Outlook", ROW_PROFILE, "deferred-running")]
+
+
+def sc_running_defer():
+    inp, p = basic_input()
+    scenario("running-defer",
+             "Alice logs on while Outlook is still open (process name in capitals): with the default "
+             "OutlookRunning=defer nothing is touched, the profile is reported deferred-running for the next logon.",
+             ["update", "outlook-running", "defer", "deferred-running", "exit-2", "case-insensitive-process"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(running("OUTLOOK.EXE"), 2, DEFERRED_RUNNING, 1)],   # names compare case-insensitively
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_running_wait_proceed():
+    inp, p = basic_input()
+    exp = basic_updated(inp, p)                                     # Outlook gone after 20 s of 60: normal update
+    scenario("running-wait-proceed",
+             "Outlook is closing when the logon script starts (it exits after 20 simulated seconds); with "
+             "OutlookRunning=wait and WaitSeconds=60 the run waits for it and then updates alice as in basic-update.",
+             ["update", "outlook-running", "wait", "simulated-clock", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(running="wait", extra=["WaitSeconds=60"])},
+             [Step(running("outlook.exe:exit-after=20"), 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_running_wait_defer():
+    inp, p = basic_input()
+    scenario("running-wait-defer",
+             "Outlook keeps running for 30 simulated seconds but the run only waits 10 (OutlookRunning=wait, "
+             "WaitSeconds=10): the profile is deferred-running and left unchanged.",
+             ["update", "outlook-running", "wait", "deferred-running", "exit-2", "simulated-clock"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(running="wait", extra=["WaitSeconds=10"])},
+             [Step(running("outlook.exe:exit-after=30"), 2, DEFERRED_RUNNING, 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_running_close_accepted():
+    inp, p = basic_input()
+    exp = basic_updated(inp, p)                                     # Outlook closes when asked: normal update
+    scenario("running-close-accepted",
+             "OutlookRunning=close: the run asks Outlook to close, Outlook accepts and exits, and alice is updated as "
+             "in basic-update.",
+             ["update", "outlook-running", "close", "simulated-clock", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(running="close", extra=["WaitSeconds=10"])},
+             [Step(running("outlook.exe:close=accept"), 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_running_close_refused():
+    inp, p = basic_input()
+    scenario("running-close-refused",
+             "OutlookRunning=close, but Outlook ignores the close request (an unsaved draft): after WaitSeconds=10 the "
+             "profile is deferred-running and unchanged; nothing is killed.",
+             ["update", "outlook-running", "close", "deferred-running", "exit-2", "simulated-clock"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(running="close", extra=["WaitSeconds=10"])},
+             [Step(running("outlook.exe:close=refuse"), 2, DEFERRED_RUNNING, 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_running_lync_only():
+    inp, p = basic_input()
+    exp = basic_updated(inp, p)                                     # step 2: normal update
+    scenario("running-lync-only",
+             "Outlook is closed but Skype for Business (lync.exe, in the default StopProcesses) holds the profile: "
+             "deferred-running. At the next logon only Notepad runs, which is not a MAPI client: alice is updated.",
+             ["update", "outlook-running", "StopProcesses", "lync", "deferred-running", "exit-2"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(running("lync.exe"), 2, DEFERRED_RUNNING, 1),
+              Step(running("notepad.exe"), 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+POLICY_OUTLOOK16 = HKCU + r"\Software\Policies\Microsoft\Office\16.0\Outlook"
+
+
+def gpo_input(values):
+    """basic_input over a HKCU\\Software export, plus Outlook policy values
+    [(subkey under ...\\Policies\\Microsoft\\Office\\16.0\\Outlook or "", name, kind, data)]."""
+    inp, p = basic_input(wide=True)
+    for sub, name, kind, data in values:
+        inp.put(POLICY_OUTLOOK16 + ("\\" + sub if sub else ""), name, kind, data)
+    return inp, p
+
+
+def sc_gpo_cached_mode_enforced():
+    inp, p = gpo_input([("Cached Mode", "Enable", "dword", 1)])
+    # alice's 00036601 = 0x1180: CachedMode=off would clear 0x180 (R7), which
+    # Cached Mode\Enable=1 locks -> the whole profile is blocked, nothing changes
+    scenario("gpo-cached-mode-enforced",
+             "The admin configured CachedMode=off, but a Group Policy (Cached Mode\\Enable=1) enforces cached mode "
+             "and alice's profile has the cached bits set: the update is blocked-policy for an administrator and "
+             "nothing in the profile changes.",
+             ["update", "gpo-lock", "blocked-policy", "exit-4", "R7", "cached-mode"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(cached="off")},
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-policy")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_gpo_forceostpath():
+    inp, p = gpo_input([("", "ForceOSTPath", "expand", r"%LOCALAPPDATA%\Fabrikam\OST")])
+    # OST=rename would set 001f6610 to ...\alice@contoso.com.ost (R6): the OST
+    # path changes, ForceOSTPath (non-empty) locks it -> blocked, nothing changes
+    scenario("gpo-forceostpath-vs-rename",
+             "A Group Policy forces the OST folder (ForceOSTPath, REG_EXPAND_SZ) while the configuration asks for "
+             "OST=rename: the new OST path would conflict with the policy, so the profile is blocked-policy and left "
+             "unchanged.",
+             ["update", "gpo-lock", "blocked-policy", "exit-4", "R6", "ost", "ForceOSTPath", "reg-expand-sz"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(ost="rename")},
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-policy")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_gpo_no_conflict():
+    inp, p = gpo_input([("Cached Mode", "Enable", "dword", 1),
+                        ("Cached Mode", "SyncWindowSetting", "dword", 12),
+                        ("", "ForceOSTPath", "expand", r"%LOCALAPPDATA%\Fabrikam\OST"),
+                        ("RPC", "ProxyServerName", "sz", "mail.fabrikam.com")])
+    # CachedMode=keep (6601 untouched), OST=keep (6610 untouched), alice has
+    # no RPC/HTTP proxy values (6622/6623/6625/6627) to remove: no policy locks
+    # a planned change -> the normal basic-update result; policy keys untouched
+    exp = basic_updated(inp, p)
+    scenario("gpo-no-conflict",
+             "Group Policies enforce cached mode (with a 12-month sync window), an OST folder and an RPC/HTTP proxy, "
+             "but the update changes none of these (CachedMode=keep, OST=keep, no proxy values in the profile): "
+             "alice is updated as in basic-update and the policy keys stay as they were.",
+             ["update", "gpo-lock", "no-conflict", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_locked_store():
+    inp, p = basic_input()
+    scenario("locked-store",
+             "Another profswitch (a second logon script) holds the store while this run starts; with WaitSeconds=0 it "
+             "does not wait: the profile is deferred-locked and nothing is read or written.",
+             ["update", "single-instance", "flock", "deferred-locked", "exit-2"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["WaitSeconds=0"])},
+             [Step(UPDATE % "mapping.puf", 2, [("Outlook", ROW_PROFILE, "deferred-locked")], 1, locked=1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_global_timeout():
+    inp, p = basic_input()
+    # the wait for Outlook (up to 60 s, Outlook exits at 30 s) is cut at 5 s by
+    # the time budget: the profile is not reached in time -> deferred-timeout
+    scenario("global-timeout",
+             "The logon must not hang: OutlookRunning=wait with WaitSeconds=60, but GlobalTimeoutSeconds=5 cuts the "
+             "wait for Outlook (which would exit after 30 s); the profile is deferred-timeout and unchanged.",
+             ["update", "time-budget", "GlobalTimeoutSeconds", "deferred-timeout", "exit-2", "simulated-clock"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": config(running="wait", extra=["WaitSeconds=60", "GlobalTimeoutSeconds=5"])},
+             [Step(running("outlook.exe:exit-after=30"), 2, [("Outlook", ROW_PROFILE, "deferred-timeout")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_log_fallback():
+    inp, p = basic_input()
+    exp = basic_updated(inp, p)                                     # the log does not change the outcome
+    scenario("log-fallback",
+             "LogFile points at a share that is not reachable at logon (/nonexistent-share/logs/#H.log): the log goes "
+             "to the local profswitch folder under XDG_STATE_HOME, stderr says so naming both, and the update and "
+             "exit status are as in basic-update.",
+             ["update", "logs", "LogFile", "fallback", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["LogFile=/nonexistent-share/logs/#H.log"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   stderr=["/nonexistent-share/logs/", "profswitch/"])],
+             {"HKCU.reg": exp})
+
+
+def sc_run_after():
+    inp, p = basic_input()
+    exp = basic_updated(inp, p)
+    # on the fake store RunAfter is recorded in the log (not executed); -v
+    # echoes every log line to stderr
+    scenario("run-after",
+             "A desktop shortcut runs profswitch before Outlook (RunAfter=outlook.exe /recycle): alice is updated as "
+             "in basic-update and the start of Outlook is recorded in the log (echoed to stderr with -v).",
+             ["update", "logs", "RunAfter", "verbose", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["RunAfter=outlook.exe /recycle"])},
+             [Step(UPDATE % "mapping.puf" + " -v", 0, [("Outlook", ROW_A, "updated")], 0,
+                   stderr=["outlook.exe /recycle"])],
+             {"HKCU.reg": exp})
+
+
 def main():
     _, basic_after = sc_basic()
     sc_already_updated(basic_after)
@@ -1204,6 +1424,19 @@ def main():
     sc_processed_domains()
     sc_ambiguous()
     sc_default_only()
+    sc_running_defer()
+    sc_running_wait_proceed()
+    sc_running_wait_defer()
+    sc_running_close_accepted()
+    sc_running_close_refused()
+    sc_running_lync_only()
+    sc_gpo_cached_mode_enforced()
+    sc_gpo_forceostpath()
+    sc_gpo_no_conflict()
+    sc_locked_store()
+    sc_global_timeout()
+    sc_log_fallback()
+    sc_run_after()
 
 
 if __name__ == "__main__":
