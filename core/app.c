@@ -56,7 +56,7 @@ static const char usage_text[] =
 	"  update    [common] [--dry-run] [--reprocess]\n"
 	"  rollback  [common] [--all]\n"
 	"  cleanup   [common]\n"
-	"  inspect   STORE\n"
+	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  --version | --help\n"
 	"\n"
 	"common options:\n"
@@ -794,14 +794,58 @@ next:
 	ps_gens_free(gens, ngen);
 }
 
+/* inspect --config/--mapping: plan each profile (nothing is written)
+ * and show which planned changes the policies block. */
+static int inspect_conflicts(ps_app_env *env, const opts *o, ps_store *s,
+			     const ps_strlist *profiles)
+{
+	run r;
+	ps_plan_opts po;
+	size_t i, j;
+	int status;
+
+	memset(&r, 0, sizeof(r));
+	r.log.sys = env->sys;
+	if (ps_config_init(&r.cfg) < 0)
+		return EX_SOFTWARE;
+	status = load_config(env, o, &r.cfg);
+	if (!status)
+		status = load_mapping(env, o, &r);
+	for (i = 0; !status && i < profiles->n; i++) {
+		ps_pplan plan;
+		ps_strlist found = PS_STRLIST_INIT;
+
+		memset(&po, 0, sizeof(po));
+		po.cfg = &r.cfg;
+		po.map = r.map;
+		if (ps_plan_build(&plan, s, profiles->v[i], &po) < 0) {
+			fprintf(env->out, "profile %s: cannot plan: %s\n",
+				profiles->v[i], ps_error_last());
+			continue;
+		}
+		if (ps_policy_conflicts(env->sys, &r.cfg, &plan, &found) == 0)
+			for (j = 0; j < found.n; j++)
+				fprintf(env->out, "profile %s: blocked: %s\n",
+					profiles->v[i], found.v[j]);
+		if (!found.n)
+			fprintf(env->out, "profile %s: no planned change is "
+				"blocked by a policy\n", profiles->v[i]);
+		ps_strlist_free(&found);
+		ps_plan_free(&plan);
+	}
+	r.store = NULL;
+	run_free(&r);
+	return status;
+}
+
 static int cmd_inspect(ps_app_env *env, const opts *o)
 {
 	ps_store *s = NULL;
-	ps_strlist names = PS_STRLIST_INIT;
+	ps_strlist names = PS_STRLIST_INIT, pols = PS_STRLIST_INIT;
 	char *def = NULL;
 	const char *path = o->store;
 	size_t i;
-	int error;
+	int error, status = 0;
 
 	if (o->positional.n == 1 && !path)
 		path = o->positional.v[0];
@@ -821,17 +865,21 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	for (i = 0; i < names.n; i++)
 		inspect_profile(env, s, names.v[i],
 				def && !ps_strcasecmp(def, names.v[i]));
-	ps_strlist_free(&names);
 	/* The Outlook policies in force and what they would block. */
-	if (ps_policy_list(env->sys, &names) == 0) {
-		fprintf(env->out, "policies: %s\n", names.n ? "" : "none");
-		for (i = 0; i < names.n; i++)
-			fprintf(env->out, "  %s\n", names.v[i]);
+	ps_strlist_free(&pols);
+	if (ps_policy_list(env->sys, &pols) == 0) {
+		fprintf(env->out, "policies: %s\n", pols.n ? "" : "none");
+		for (i = 0; i < pols.n; i++)
+			fprintf(env->out, "  %s\n", pols.v[i]);
 	}
-	free(def);
+	/* With a configuration and mapping: what they block in the plan. */
+	if (pols.n && (o->config || o->mapping))
+		status = inspect_conflicts(env, o, s, &names);
+	ps_strlist_free(&pols);
 	ps_strlist_free(&names);
+	free(def);
 	ps_store_free(s);
-	return 0;
+	return status;
 }
 
 int ps_app_main(ps_app_env *env, int argc, char **argv)

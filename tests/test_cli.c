@@ -52,9 +52,14 @@ static void get_file(const char *path, ps_buf *b)
 	fclose(f);
 }
 
+/* As cli/main_posix.c: the fake store also answers policy reads. */
 static int open_store(void *ctx, const char *path, ps_store **out)
 {
-	return ps_fakestore_open(out, ctx, path);
+	int error = ps_fakestore_open(out, ctx, path);
+
+	if (!error)
+		ps_posix_set_policy_source(ctx, ps_fakestore_get_policy, *out);
+	return error;
 }
 
 static int simulate_running(void *ctx, const ps_strlist *names)
@@ -364,6 +369,39 @@ static void test_run_after_and_log_fallback(void **state)
 	ps_buf_free(&path);
 }
 
+static void test_inspect_policies(void **state)
+{
+	ps_regtree t;
+	ps_regkey *k = NULL;
+	ps_buf b = PS_BUF_INIT;
+	uint8_t one[4] = { 1, 0, 0, 0 };
+
+	(void)state;
+	tu_fixture(&t);
+	assert_int_equal(ps_regkey_create(t.root, "HKEY_CURRENT_USER\\"
+		"Software\\Policies\\Microsoft\\Office\\16.0\\"
+		"Outlook\\Cached Mode", &k), 0);
+	ps_regkey_set(k, "Enable", 4, one, 4);
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	put_config("[Settings]\nCachedMode=off\n");
+	assert_int_equal(run("inspect", C.store, NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "Cached Mode\\Enable = 1: "
+				      "enforces cached mode on"));
+	assert_null(strstr(C.out.ptr, "profile Outlook: blocked"));
+	assert_int_equal(run("inspect", C.store, "--config", C.config,
+			     "--mapping", C.mapping, NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "profile Outlook: blocked: policy"));
+	/* And the update itself is blocked, nothing written. */
+	get_file(C.store, &C.original);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 4);
+	assert_non_null(strstr(C.out.ptr, "blocked-policy"));
+	assert_true(store_unchanged());
+	ps_buf_free(&b);
+}
+
 static void test_symlinked_store_refused(void **state)
 {
 	char link[128];
@@ -441,6 +479,7 @@ int main(void)
 		cmocka_unit_test_setup(test_guard_bad_spec, reset),
 		cmocka_unit_test_setup(test_locked_store_defers, reset),
 		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
+		cmocka_unit_test_setup(test_inspect_policies, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
