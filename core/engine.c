@@ -726,21 +726,45 @@ static int out_of_time(ps_engine *e, const ps_strlist *profiles, size_t i)
 		? -1 : 1;
 }
 
-int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
+/* One command over the selected profiles: the guards first, then each
+ * profile while the time budget lasts.  A profile's own failure is a row;
+ * only running out of memory stops the run. */
+typedef int (*profile_fn)(ps_engine *e, const char *profile, int *nothing);
+
+static int each_profile(ps_engine *e, const ps_strlist *profiles,
+			profile_fn fn, int *nothing)
 {
 	size_t i;
 	int error, go, late = 0;
 
+	*nothing = 1;
 	error = guard(e, profiles, &go);
-	for (i = 0; i < profiles->n && !error && go && !late; i++) {
+	if (!go)
+		*nothing = 0;
+	for (i = 0; i < profiles->n && !error && go; i++) {
 		late = out_of_time(e, profiles, i);
-		if (late)
+		if (late) {
+			*nothing = 0;
 			break;
-		error = update_profile(e, profiles->v[i]);
+		}
+		error = fn(e, profiles->v[i], nothing);
 		if (error < 0)
 			error = profile_failed(e, profiles->v[i], error);
 	}
 	return late < 0 ? PS_ENOMEM : error;
+}
+
+static int update_one(ps_engine *e, const char *profile, int *nothing)
+{
+	*nothing = 0;
+	return update_profile(e, profile);
+}
+
+int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
+{
+	int nothing;
+
+	return each_profile(e, profiles, update_one, &nothing);
 }
 
 int ps_engine_commit(ps_engine *e)
@@ -841,26 +865,7 @@ static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
 int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
 		       int *nothing)
 {
-	size_t i;
-	int error = 0;
-
-	int go, late = 0;
-
-	*nothing = 1;
-	error = guard(e, profiles, &go);
-	if (!go)
-		*nothing = 0;
-	for (i = 0; i < profiles->n && !error && go; i++) {
-		late = out_of_time(e, profiles, i);
-		if (late) {
-			*nothing = 0;
-			break;
-		}
-		error = rollback_profile(e, profiles->v[i], nothing);
-		if (error < 0)
-			error = profile_failed(e, profiles->v[i], error);
-	}
-	return late < 0 ? PS_ENOMEM : error;
+	return each_profile(e, profiles, rollback_profile, nothing);
 }
 
 static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
@@ -906,24 +911,5 @@ static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
 int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
 		      int *nothing)
 {
-	size_t i;
-	int error = 0;
-
-	int go, late = 0;
-
-	*nothing = 1;
-	error = guard(e, profiles, &go);
-	if (!go)
-		*nothing = 0;
-	for (i = 0; i < profiles->n && !error && go; i++) {
-		late = out_of_time(e, profiles, i);
-		if (late) {
-			*nothing = 0;
-			break;
-		}
-		error = cleanup_profile(e, profiles->v[i], nothing);
-		if (error < 0)
-			error = profile_failed(e, profiles->v[i], error);
-	}
-	return late < 0 ? PS_ENOMEM : error;
+	return each_profile(e, profiles, cleanup_profile, nothing);
 }
