@@ -173,50 +173,46 @@ static unsigned plan_changes(const ps_pplan *p)
 	return ch;
 }
 
-int ps_policy_conflicts(ps_system *sys, const ps_config *cfg,
-			const ps_pplan *plan, ps_strlist *out)
+/* Every rule that applies and locks something in `mask` (all rules
+ * with mask 0), as a message for a plan or for inspect. */
+static int collect(ps_system *sys, unsigned mask, int for_plan,
+		   ps_strlist *out)
 {
-	unsigned ch = plan_changes(plan);
 	char path[512], shown[256], msg[1024];
 	size_t r, v;
 	int error = 0;
 
-	(void)cfg;
-	if (!ch || !sys)
-		return 0;
 	for (v = 0; versions[v] && !error; v++) {
 		for (r = 0; r < sizeof(rules) / sizeof(rules[0]) && !error;
 		     r++) {
-			if (!(rules[r].blocks & ch) ||
+			if ((mask && !(rules[r].blocks & mask)) ||
 			    !rule_applies(sys, &rules[r], versions[v], path,
 					  sizeof(path), shown, sizeof(shown)))
 				continue;
-			snprintf(msg, sizeof(msg), "policy %s = %s enforces "
-				 "%s; the update would be %s", path, shown,
-				 rules[r].enforces, rules[r].blocks_text);
+			snprintf(msg, sizeof(msg), for_plan
+				 ? "policy %s = %s enforces %s; the update "
+				   "would be %s"
+				 : "%s = %s: enforces %s; would block %s",
+				 path, shown, rules[r].enforces,
+				 rules[r].blocks_text);
 			error = ps_strlist_add(out, msg);
 		}
 	}
 	return error;
 }
 
+int ps_policy_conflicts(ps_system *sys, const ps_config *cfg,
+			const ps_pplan *plan, ps_strlist *out)
+{
+	unsigned ch = plan_changes(plan);
+
+	(void)cfg;
+	if (!ch || !sys)
+		return 0;
+	return collect(sys, ch, 1, out);
+}
+
 int ps_policy_list(ps_system *sys, ps_strlist *out)
 {
-	char path[512], shown[256], msg[1024];
-	size_t r, v;
-	int error = 0;
-
-	for (v = 0; versions[v] && !error; v++) {
-		for (r = 0; r < sizeof(rules) / sizeof(rules[0]) && !error;
-		     r++) {
-			if (!rule_applies(sys, &rules[r], versions[v], path,
-					  sizeof(path), shown, sizeof(shown)))
-				continue;
-			snprintf(msg, sizeof(msg), "%s = %s: enforces %s; "
-				 "would block %s", path, shown,
-				 rules[r].enforces, rules[r].blocks_text);
-			error = ps_strlist_add(out, msg);
-		}
-	}
-	return error;
+	return collect(sys, 0, 0, out);
 }

@@ -52,21 +52,6 @@ static void get_file(const char *path, ps_buf *b)
 	fclose(f);
 }
 
-/* As cli/main_posix.c: the fake store also answers policy reads. */
-static int open_store(void *ctx, const char *path, ps_store **out)
-{
-	int error = ps_fakestore_open(out, ctx, path);
-
-	if (!error)
-		ps_posix_set_policy_source(ctx, ps_fakestore_get_policy, *out);
-	return error;
-}
-
-static int simulate_running(void *ctx, const ps_strlist *names)
-{
-	return ps_posix_set_processes(ctx, names);
-}
-
 /* Run profswitch with a NULL-terminated argument list. */
 static int run(const char *first, ...)
 {
@@ -87,13 +72,8 @@ static int run(const char *first, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	assert_int_equal(ps_posix_system_new(&sys), 0);
-	memset(&env, 0, sizeof(env));
-	env.sys = sys;
-	env.open_store = open_store;
-	env.simulate_running = simulate_running;
-	env.ctx = sys;
-	env.out = out;
-	env.err = err;
+	/* The same environment as cli/main_posix.c. */
+	ps_posix_app_env(&env, sys, out, err);
 	status = ps_app_main(&env, argc, argv);
 	ps_buf_clear(&C.out);
 	ps_buf_clear(&C.err);

@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../core/ps_app.h"
 #include "../../core/ps_buf.h"
 #include "../../core/ps_error.h"
+#include "../../fakemapi/ps_fakestore.h"
 
 /* A simulated process (fake store, --simulate-running). */
 typedef struct sim_process {
@@ -533,4 +535,35 @@ int ps_posix_set_processes(ps_system *sys, const ps_strlist *names)
 	px->start = (int64_t)time(NULL);
 	px->elapsed = 0;
 	return 0;
+}
+
+static int env_open_store(void *ctx, const char *path, ps_store **out)
+{
+	ps_system *sys = ctx;
+	int error;
+
+	if (!path)
+		return ps_error_setc(PS_ERROR, "no store: on Linux give "
+				     "--store with a .reg export");
+	error = ps_fakestore_open(out, sys, path);
+	if (error == 0)
+		ps_posix_set_policy_source(sys, ps_fakestore_get_policy, *out);
+	return error;
+}
+
+static int env_simulate_running(void *ctx, const ps_strlist *names)
+{
+	return ps_posix_set_processes(ctx, names);
+}
+
+void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
+		      FILE *err)
+{
+	memset(env, 0, sizeof(*env));
+	env->sys = sys;
+	env->open_store = env_open_store;
+	env->simulate_running = env_simulate_running;
+	env->ctx = sys;
+	env->out = out;
+	env->err = err;
 }

@@ -5,6 +5,8 @@
 #ifndef PS_POSIX_H
 #define PS_POSIX_H
 
+#include <stdio.h>
+
 #include "../../core/ps_system.h"
 
 typedef int (*ps_policy_fn)(void *ctx, const char *key, const char *value,
@@ -15,5 +17,12 @@ int ps_posix_system_new(ps_system **out);
 void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx);
 /* The processes list_processes reports (copied). */
 int ps_posix_set_processes(ps_system *sys, const ps_strlist *names);
+
+/* The app environment of the Linux build: the fake store (which also
+ * answers policy reads) and simulated processes over `sys`.  out and err
+ * are the streams the commands print to. */
+struct ps_app_env;
+void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
+		      FILE *err);
 
 #endif
