@@ -3,7 +3,8 @@
 # any is missing.  Runs apt-get as root (or through sudo).
 set -euo pipefail
 
-packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3)
+packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
+	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

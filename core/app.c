@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ps_autodiscover.h"
 #include "ps_backup.h"
 #include "ps_config.h"
 #include "ps_engine.h"
@@ -38,6 +39,8 @@ typedef struct opts {
 	const char *store;
 	const char *log;
 	const char *report;
+	const char *url;
+	const char *ca_file;
 	ps_strlist profiles;
 	ps_strlist running;
 	ps_strlist positional;
@@ -57,6 +60,7 @@ static const char usage_text[] =
 	"  rollback  [common] [--all]\n"
 	"  cleanup   [common]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
+	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
 	"  --version | --help\n"
 	"\n"
 	"common options:\n"
@@ -69,6 +73,7 @@ static const char usage_text[] =
 	"  --log FILE          append the run log to FILE\n"
 	"  --report FILE       write the report (.csv or .json)\n"
 	"  --simulate-running NAME   a process that runs (fake store)\n"
+	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, "
@@ -100,7 +105,7 @@ static void opts_free(opts *o)
 
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
-	"--simulate-running", NULL
+	"--simulate-running", "--url", "--ca-file", NULL
 };
 
 static int takes_value(const char *arg)
@@ -139,6 +144,10 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->log = v;
 		else if (!strcmp(a, "--report"))
 			o->report = v;
+		else if (!strcmp(a, "--url"))
+			o->url = v;
+		else if (!strcmp(a, "--ca-file"))
+			o->ca_file = v;
 		else if (!strcmp(a, "--profile")) {
 			if (ps_strlist_add(&o->profiles, v) < 0)
 				return EX_SOFTWARE;
@@ -326,10 +335,14 @@ typedef struct run {
 	ps_strlist selected;
 	void *lock;
 	int ran_after;
+	ps_http *http;
+	ps_xml *xml;
 } run;
 
 static void run_free(run *r)
 {
+	ps_http_free(r->http);
+	ps_xml_free(r->xml);
 	ps_config_free(&r->cfg);
 	ps_mapping_free(r->map);
 	ps_store_free(r->store);
@@ -616,8 +629,31 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	if (ps_store_owner(r.store, &r.report.user) < 0)
 		ps_sys_user_name(env->sys, &r.report.user);
 
+	/* Autodiscover: the xml port reads cached answers in every update;
+	 * the http port only when the configuration asks the network. */
+	if (is_update && env->open_xml && env->open_xml(env->ctx, &r.xml) < 0)
+		r.xml = NULL;
+	if (is_update && env->open_http && (r.cfg.verify_autodiscover ||
+	    r.cfg.same_smtp_domain || r.cfg.repair_poisoned)) {
+		const char *ca = o->ca_file;
+		char *rel = NULL;
+
+		if (!ca && r.cfg.autodiscover_ca_file)
+			ca = rel = config_relative(o->config,
+						   r.cfg.autodiscover_ca_file);
+		error = env->open_http(env->ctx, ca, &r.http);
+		free(rel);
+		if (error < 0) {
+			fprintf(env->err, "profswitch: %s\n", ps_error_last());
+			status = error == PS_ENOMEM ? EX_SOFTWARE
+						    : EX_NOINPUT;
+			goto done;
+		}
+	}
 	memset(&e, 0, sizeof(e));
 	e.store = r.store;
+	e.http = r.http;
+	e.xml = r.xml;
 	e.sys = env->sys;
 	e.cfg = &r.cfg;
 	e.map = r.map;
@@ -640,6 +676,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		error = ps_engine_rollback(&e, &r.selected, &nothing);
 	else if (!error)
 		error = ps_engine_cleanup(&e, &r.selected, &nothing);
+	ps_engine_free(&e);
 	if (error < 0) {
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "%s",
@@ -882,6 +919,108 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	return status;
 }
 
+/* ---- autodiscover ------------------------------------------------------- */
+
+static void print_hop(void *ctx, const char *line)
+{
+	ps_app_env *env = ctx;
+
+	fprintf(env->out, "%s\n", line);
+	fflush(env->out);
+}
+
+static void print_setting(ps_app_env *env, const char *name, const char *v)
+{
+	if (v && *v)
+		fprintf(env->out, "  %-26s %s\n", name, v);
+}
+
+static void print_settings(ps_app_env *env, const ps_ad_result *res)
+{
+	const ps_ad_response *s = &res->settings;
+	const ps_ad_protocol *p;
+	size_t i;
+
+	fprintf(env->out, "settings from %s for %s:\n", res->url, res->email);
+	print_setting(env, "display name", s->display_name);
+	print_setting(env, "LegacyDN", s->legacy_dn);
+	print_setting(env, "SMTP", s->smtp);
+	print_setting(env, "deployment", s->deployment_id);
+	if ((p = ps_ad_protocol_find(s, "mapiHttp")) != NULL) {
+		print_setting(env, "MAPI/HTTP mail store (int)",
+			      p->mailstore_internal);
+		print_setting(env, "MAPI/HTTP mail store (ext)",
+			      p->mailstore_external);
+		print_setting(env, "MAPI/HTTP address book (int)",
+			      p->addressbook_internal);
+		print_setting(env, "MAPI/HTTP address book (ext)",
+			      p->addressbook_external);
+	}
+	for (i = 0; i < s->nprotocols; i++) {
+		p = &s->protocols[i];
+		if (!p->type || !ps_strcasecmp(p->type, "mapiHttp"))
+			continue;
+		fprintf(env->out, "  protocol %s\n", p->type);
+		print_setting(env, "  server", p->server);
+		print_setting(env, "  server DN", p->server_dn);
+		print_setting(env, "  mailbox database DN", p->mdb_dn);
+		print_setting(env, "  EWS", p->ews_url);
+		print_setting(env, "  OAB", p->oab_url);
+	}
+}
+
+static int cmd_autodiscover(ps_app_env *env, const opts *o)
+{
+	ps_http *http = NULL;
+	ps_xml *xml = NULL;
+	ps_ad_opts ao;
+	ps_ad_result res;
+	int error, status;
+
+	if (o->positional.n != 1)
+		return usage_error(env, "autodiscover takes one EMAIL");
+	if (o->store || o->mapping || o->config || o->profiles.n ||
+	    o->dry_run || o->all || o->reprocess || o->default_profile)
+		return usage_error(env, "autodiscover takes only --url and "
+				   "--ca-file");
+	if (!env->open_http || !env->open_xml)
+		return usage_error(env, "no http client on this platform");
+	if ((error = env->open_http(env->ctx, o->ca_file, &http)) < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		return error == PS_ENOTFOUND || error == PS_EIO ? EX_NOINPUT
+		       : EX_SOFTWARE;
+	}
+	if ((error = env->open_xml(env->ctx, &xml)) < 0) {
+		ps_http_free(http);
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		return EX_SOFTWARE;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.url = o->url;
+	ao.send_credentials = 1;
+	ao.trace = o->quiet ? NULL : print_hop;
+	ao.trace_ctx = env;
+	error = ps_ad_discover(http, xml, o->positional.v[0], &ao, &res);
+	if (error == PS_EFORMAT) {
+		status = usage_error(env, "%s", ps_error_last());
+	} else if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		status = EX_SOFTWARE;
+	} else if (res.found) {
+		print_settings(env, &res);
+		status = 0;
+	} else {
+		fprintf(env->err, "profswitch: no Autodiscover settings for "
+			"%s: %s\n", o->positional.v[0], res.reason);
+		status = 8;
+	}
+	if (error >= 0)
+		ps_ad_result_free(&res);
+	ps_xml_free(xml);
+	ps_http_free(http);
+	return status;
+}
+
 int ps_app_main(ps_app_env *env, int argc, char **argv)
 {
 	opts o;
@@ -904,6 +1043,8 @@ int ps_app_main(ps_app_env *env, int argc, char **argv)
 		status = cmd_engine(env, &o);
 	else if (!strcmp(o.command, "inspect"))
 		status = cmd_inspect(env, &o);
+	else if (!strcmp(o.command, "autodiscover"))
+		status = cmd_autodiscover(env, &o);
 	else
 		status = usage_error(env, "unknown command '%s'", o.command);
 done:

@@ -9,6 +9,7 @@
 #include "ps_error.h"
 
 #define GEN_MAGIC "PSB1"
+#define EXTRA_MAGIC "PSX1"
 
 void ps_backup_uid(ps_uid *out)
 {
@@ -58,6 +59,29 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 			ps_buf_put(out, p->v[j].data, p->v[j].len);
 		}
 	}
+	if (!g->nvals && !g->nfiles)
+		return ps_buf_check(out);
+	ps_buf_put(out, EXTRA_MAGIC, 4);
+	put_u32(out, (uint32_t)g->nvals);
+	for (i = 0; i < g->nvals; i++) {
+		const ps_gen_value *v = &g->vals[i];
+
+		put_str(out, v->subkey);
+		put_str(out, v->name);
+		put_u32(out, (uint32_t)v->existed);
+		put_u32(out, v->type);
+		put_u32(out, (uint32_t)v->len);
+		ps_buf_put(out, v->data, v->len);
+	}
+	put_u32(out, (uint32_t)g->nfiles);
+	for (i = 0; i < g->nfiles; i++) {
+		const ps_gen_file *f = &g->files[i];
+
+		put_str(out, f->path);
+		put_u32(out, (uint32_t)f->existed | (uint32_t)f->written << 1);
+		put_u32(out, (uint32_t)f->len);
+		ps_buf_put(out, f->data, f->len);
+	}
 	return ps_buf_check(out);
 }
 
@@ -96,6 +120,70 @@ static int get_str(reader *r, char **out)
 		return PS_EFORMAT;
 	*out = ps_strndup((const char *)s, n);
 	return *out ? 0 : PS_ENOMEM;
+}
+
+static int get_blob(reader *r, uint8_t **out, size_t *len)
+{
+	uint32_t n;
+	const uint8_t *b;
+
+	if (get_u32(r, &n) < 0 || get_bytes(r, n, &b) < 0)
+		return PS_EFORMAT;
+	*out = malloc(n ? n : 1);
+	if (!*out)
+		return PS_ENOMEM;
+	memcpy(*out, b, n);
+	*len = n;
+	return 0;
+}
+
+/* The "PSX1" trailer: values and files changed outside the profile. */
+static int decode_extra(ps_generation *g, reader *r)
+{
+	const uint8_t *bytes;
+	uint32_t n, i, flags;
+	int error;
+
+	if (get_bytes(r, 4, &bytes) < 0 || memcmp(bytes, EXTRA_MAGIC, 4))
+		return PS_EFORMAT;
+	if (get_u32(r, &n) < 0 || n > PS_GEN_MAX_VALUES || n > r->left / 20)
+		return PS_EFORMAT;
+	g->vals = calloc(n ? n : 1, sizeof(*g->vals));
+	if (!g->vals)
+		return PS_ENOMEM;
+	for (i = 0; i < n; i++) {
+		ps_gen_value *v = &g->vals[i];
+
+		g->nvals++;
+		if ((error = get_str(r, &v->subkey)) < 0 ||
+		    (error = get_str(r, &v->name)) < 0)
+			return error;
+		if (get_u32(r, &flags) < 0 || flags > 1 ||
+		    get_u32(r, &v->type) < 0)
+			return PS_EFORMAT;
+		v->existed = (int)flags;
+		if ((error = get_blob(r, &v->data, &v->len)) < 0)
+			return error;
+	}
+	if (get_u32(r, &n) < 0 || n > PS_GEN_MAX_FILES || n > r->left / 12)
+		return PS_EFORMAT;
+	g->files = calloc(n ? n : 1, sizeof(*g->files));
+	if (!g->files)
+		return PS_ENOMEM;
+	for (i = 0; i < n; i++) {
+		ps_gen_file *f = &g->files[i];
+
+		g->nfiles++;
+		if ((error = get_str(r, &f->path)) < 0)
+			return error;
+		if (get_u32(r, &flags) < 0 || flags > 3)
+			return PS_EFORMAT;
+		f->existed = (int)(flags & 1);
+		f->written = (int)(flags >> 1);
+		if ((error = get_blob(r, &f->data, &f->len)) < 0)
+			return error;
+	}
+	return 0;
 }
 
 int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
@@ -163,6 +251,9 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 			}
 		}
 	}
+	if (r.left && (error = decode_extra(&g, &r)) != 0)
+		goto done;
+	error = PS_EFORMAT;
 	if (r.left)
 		goto done;
 	*out = g;
@@ -189,6 +280,17 @@ void ps_gen_free(ps_generation *g)
 	for (i = 0; i < g->nsecs; i++)
 		ps_proplist_free(&g->secs[i].props);
 	free(g->secs);
+	for (i = 0; i < g->nvals; i++) {
+		free(g->vals[i].subkey);
+		free(g->vals[i].name);
+		free(g->vals[i].data);
+	}
+	free(g->vals);
+	for (i = 0; i < g->nfiles; i++) {
+		free(g->files[i].path);
+		free(g->files[i].data);
+	}
+	free(g->files);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -69,6 +69,8 @@ static const key_def keys[] = {
 	  NULL, NULL },
 	{ "AutodiscoverTargetURL", K_STRING, OFF(autodiscover_target_url), 0,
 	  NULL, NULL },
+	{ "AutodiscoverCAFile", K_STRING, OFF(autodiscover_ca_file), 0,
+	  NULL, NULL },
 	{ "VerifyAutodiscover", K_BOOL, OFF(verify_autodiscover), 0, NULL,
 	  NULL },
 	{ "RepairPoisoned", K_BOOL, OFF(repair_poisoned), 0, NULL, NULL },
@@ -104,6 +106,7 @@ void ps_config_free(ps_config *cfg)
 	ps_strlist_free(&cfg->processed_domains);
 	free(cfg->autodiscover_source_url);
 	free(cfg->autodiscover_target_url);
+	free(cfg->autodiscover_ca_file);
 	free(cfg->run_after);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ps_autodiscover.h"
 #include "ps_backup.h"
 #include "ps_error.h"
 #include "ps_plan.h"
@@ -168,11 +169,128 @@ static int remove_gen(ps_store *s, const char *profile, unsigned number)
 	return error;
 }
 
-/* Restore every section of a generation, then drop the generation. */
-static int undo_gen(ps_store *s, const char *profile, const ps_generation *g)
+/* ---- changes outside the profile (docs/autodiscover.md) ---------------- */
+
+/* Put the recorded values back as they were before the generation; files
+ * too (cleanup: only delete the files profswitch wrote). */
+static int restore_outside(ps_engine *e, const ps_generation *g,
+			   int cleanup)
 {
 	size_t i;
 	int error = 0;
+
+	for (i = g->nvals; i-- > 0 && !error;) {
+		const ps_gen_value *v = &g->vals[i];
+
+		if (v->existed)
+			error = ps_store_set_value(e->store, v->subkey,
+						   v->name, v->type, v->data,
+						   v->len);
+		else
+			error = ps_store_delete_value(e->store, v->subkey,
+						      v->name);
+	}
+	for (i = g->nfiles; i-- > 0 && !error;) {
+		const ps_gen_file *f = &g->files[i];
+
+		if (cleanup && !f->written)
+			continue;
+		if (f->existed && !cleanup)
+			error = ps_sys_write_file(e->sys, f->path, f->data,
+						  f->len);
+		else if (f->written || !f->existed) {
+			error = ps_sys_delete_file(e->sys, f->path);
+			if (error == PS_ENOTFOUND)
+				error = 0;
+		}
+		if (!error)
+			ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "%s %s",
+				   f->existed && !cleanup ? "restored"
+							  : "removed",
+				   f->path);
+	}
+	return error;
+}
+
+/* Record the state before of what a plan changes outside the profile. */
+static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
+{
+	size_t i;
+	int error = 0;
+
+	g->vals = calloc(p->nvals + 1, sizeof(*g->vals));
+	g->files = calloc(p->nfiles + 1, sizeof(*g->files));
+	if (!g->vals || !g->files)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	for (i = 0; i < p->nvals && !error; i++) {
+		ps_gen_value *v = &g->vals[g->nvals++];
+
+		v->subkey = ps_strdup(p->vals[i].subkey);
+		v->name = ps_strdup(p->vals[i].name);
+		if (!v->subkey || !v->name)
+			return PS_ENOMEM;
+		error = ps_store_get_value(e->store, v->subkey, v->name,
+					   &v->type, &v->data, &v->len);
+		v->existed = error == 0;
+		if (error == PS_ENOTFOUND)
+			error = 0;
+	}
+	for (i = 0; i < p->nfiles && !error; i++) {
+		ps_gen_file *f = &g->files[g->nfiles++];
+
+		f->path = ps_strdup(p->files[i].path);
+		if (!f->path)
+			return PS_ENOMEM;
+		f->written = !p->files[i].del;
+		error = ps_sys_read_file(e->sys, f->path, 4u << 20, &f->data,
+					 &f->len);
+		f->existed = error == 0;
+		if (error == PS_ENOTFOUND)
+			error = 0;
+	}
+	return error;
+}
+
+static int apply_outside(ps_engine *e, const ps_pplan *p)
+{
+	size_t i;
+	int error = 0;
+
+	for (i = 0; i < p->nvals && !error; i++) {
+		const ps_valchange *v = &p->vals[i];
+
+		error = v->del ? ps_store_delete_value(e->store, v->subkey,
+						       v->name)
+			       : ps_store_set_value(e->store, v->subkey,
+						    v->name, v->type, v->data,
+						    v->len);
+	}
+	for (i = 0; i < p->nfiles && !error; i++) {
+		const ps_filechange *f = &p->files[i];
+
+		if (f->del) {
+			error = ps_sys_delete_file(e->sys, f->path);
+			if (error == PS_ENOTFOUND)
+				error = 0;
+		} else {
+			error = ps_sys_write_file(e->sys, f->path, f->data,
+						  f->len);
+		}
+		if (!error)
+			ps_log_msg(e->log, PS_LOG_INFO, p->profile, NULL,
+				   "%s %s", f->del ? "deleted" : "wrote",
+				   f->path);
+	}
+	return error;
+}
+
+/* Restore every section of a generation, then drop the generation. */
+static int undo_gen(ps_engine *e, const char *profile,
+		    const ps_generation *g)
+{
+	ps_store *s = e->store;
+	size_t i;
+	int error = restore_outside(e, g, 0);
 
 	for (i = g->nsecs; i-- > 0 && !error;)
 		error = restore_section(s, profile, &g->secs[i].uid,
@@ -200,7 +318,7 @@ static int recover_pending(ps_engine *e, const char *profile)
 		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL,
 			   "restoring backup generation %02x left by an "
 			   "interrupted update", gens[i].number);
-		error = undo_gen(e->store, profile, &gens[i]);
+		error = undo_gen(e, profile, &gens[i]);
 	}
 	ps_gens_free(gens, n);
 	if (!error && damaged)
@@ -274,11 +392,14 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 
 	*restored = 1;
 	error = ps_plan_changed(p, &changed, &n);
-	if (error < 0 || !n)
+	if (error < 0 || (!n && !p->nvals && !p->nfiles))
 		goto out;
 	error = plan_gen(p, changed, n, &g);
 	if (error < 0)
 		goto out;
+	error = gen_outside(e, p, &g);
+	if (error < 0)
+		goto free_gen;
 	error = next_gen_number(e->store, p->profile, &g.number);
 	if (error < 0)
 		goto free_gen;
@@ -286,6 +407,8 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	error = write_gen(e->store, p->profile, &g);
 	for (i = 0; i < n && !error; i++)
 		error = write_section(e->store, p->profile, changed[i]);
+	if (!error)
+		error = apply_outside(e, p);
 	if (!error) {
 		g.state = PS_GEN_COMMITTED;
 		error = write_gen(e->store, p->profile, &g);
@@ -295,7 +418,7 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 		ps_log_msg(e->log, PS_LOG_ERROR, p->profile, NULL,
 			   "update failed (%s); restoring the profile",
 			   first);
-		undo = 0;
+		undo = restore_outside(e, &g, 0);
 		for (i = n; i-- > 0 && !undo;)
 			undo = restore_section(e->store, p->profile,
 					       &changed[i]->uid,
@@ -313,9 +436,14 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 		ps_error_setc(error, "%s", first);
 	}
 free_gen:
-	/* The generation borrowed every string and list: free the arrays. */
+	/* The generation borrowed every string and list: free the arrays;
+	 * what it says outside the profile is its own. */
 	free(g.units);
 	free(g.secs);
+	g.units = NULL;
+	g.secs = NULL;
+	g.nunits = g.nsecs = 0;
+	ps_gen_free(&g);
 out:
 	free(changed);
 	return error;
@@ -338,16 +466,21 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (u->update && e->dry_run) {
 			st = PS_ST_WOULD_UPDATE;
 			snprintf(detail, sizeof(detail), "%zu values to set, "
-				 "%zu to remove", u->nset, u->ndel);
+				 "%zu to remove%s%s", u->nset, u->ndel,
+				 u->repair ? "; RepairPoisoned would repair: "
+					   : "", u->repair ? u->detail : "");
 		} else if (u->update && failed) {
 			st = PS_ST_FAILED;
 			snprintf(detail, sizeof(detail), "%s; %s", why,
 				 restored ? "the profile is as it was"
 					  : "the next run restores it");
 		} else if (u->update) {
-			st = PS_ST_UPDATED;
+			st = u->repair ? PS_ST_REPAIRED_POISONED
+				       : PS_ST_UPDATED;
 			snprintf(detail, sizeof(detail), "%zu values set, %zu "
-				 "removed", u->nset, u->ndel);
+				 "removed%s%s", u->nset, u->ndel,
+				 u->repair ? "; was " : "",
+				 u->repair ? u->detail : "");
 		}
 		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
 			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
@@ -357,6 +490,8 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 			   ps_status_name(st), u->dn, detail);
 		error = ps_report_add(e->report, p->profile, u->account,
 				      u->dn, tgt, st, detail);
+		if (!error && u->ad_failed)
+			e->report->v[e->report->n - 1].ad_failed = 1;
 	}
 	return error;
 }
@@ -466,6 +601,17 @@ static int check_policies(ps_engine *e, ps_pplan *plan)
 		u->detail = copy;
 	}
 	/* Nothing of this plan may be written. */
+	for (i = 0; i < plan->nvals; i++) {
+		free(plan->vals[i].subkey);
+		free(plan->vals[i].name);
+		free(plan->vals[i].data);
+	}
+	plan->nvals = 0;
+	for (i = 0; i < plan->nfiles; i++) {
+		free(plan->files[i].path);
+		free(plan->files[i].data);
+	}
+	plan->nfiles = 0;
 	for (i = 0; i < plan->nsecs && !error; i++) {
 		ps_proplist_free(&plan->secs[i].after);
 		error = ps_proplist_copy(&plan->secs[i].after,
@@ -495,9 +641,193 @@ static void warn_pending(ps_engine *e, const char *profile)
 	ps_gens_free(gens, n);
 }
 
+/* ---- Autodiscover: verification cache and cached files ----------------- */
+
+typedef struct ad_entry {
+	char *smtp;
+	char *url;            /* "" for none */
+	ps_ad_result res;
+} ad_entry;
+
+struct ps_engine_ad {
+	ad_entry *v;
+	size_t n;
+};
+
+static void log_hop(void *ctx, const char *line)
+{
+	ps_engine *e = ctx;
+
+	ps_log_msg(e->log, PS_LOG_DEBUG, NULL, NULL, "autodiscover: %s",
+		   line);
+}
+
+static int ad_verify(void *ctx, const char *smtp, const char *url,
+		     const ps_ad_result **res)
+{
+	ps_engine *e = ctx;
+	struct ps_engine_ad *c = e->ad;
+	ps_ad_opts ao;
+	ad_entry *v;
+	size_t i;
+	int error;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		e->ad = c;
+	}
+	for (i = 0; i < c->n; i++)
+		if (!ps_strcasecmp(c->v[i].smtp, smtp) &&
+		    !strcmp(c->v[i].url, url ? url : "")) {
+			*res = &c->v[i].res;
+			return 0;
+		}
+	v = realloc(c->v, (c->n + 1) * sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	c->v = v;
+	v = &c->v[c->n];
+	memset(v, 0, sizeof(*v));
+	memset(&ao, 0, sizeof(ao));
+	ao.url = url;
+	ao.send_credentials = 1;
+	ao.trace = log_hop;
+	ao.trace_ctx = e;
+	ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "Autodiscover for %s%s%s",
+		   smtp, url ? " at " : "", url ? url : "");
+	error = ps_ad_discover(e->http, e->xml, smtp, &ao, &v->res);
+	if (error == PS_EFORMAT) {
+		/* a bad address is this unit's failure, not the run's */
+		memset(&v->res, 0, sizeof(v->res));
+		v->res.reason = ps_strdup(ps_error_last());
+		error = v->res.reason ? 0 : PS_ENOMEM;
+	}
+	if (error < 0)
+		return error;
+	v->smtp = ps_strdup(smtp);
+	v->url = ps_strdup(url ? url : "");
+	if (!v->smtp || !v->url) {
+		free(v->smtp);
+		free(v->url);
+		ps_ad_result_free(&v->res);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	c->n++;
+	*res = &v->res;
+	return 0;
+}
+
+static int is_cache_name(const char *name, int in16)
+{
+	size_t n = strlen(name);
+
+	if (in16)
+		return n > 10 && !ps_strncasecmp(name, "AutoD.", 6) &&
+		       !ps_strcasecmp(name + n - 4, ".xml");
+	return n >= 16 && !ps_strcasecmp(name + n - 16, "autodiscover.xml");
+}
+
+/* The cached Autodiscover files of the user (docs/autodiscover.md). */
+static int scan_cached(ps_engine *e)
+{
+	static const char *const dirs[] = { "\\Microsoft\\Outlook",
+					    "\\Microsoft\\Outlook\\16", NULL };
+	size_t d, i;
+	int error = 0;
+
+	if (ps_sys_known_folder(e->sys, "LocalAppData",
+				&e->local_appdata) < 0) {
+		e->local_appdata = NULL;
+		return 0;
+	}
+	for (d = 0; dirs[d] && !error; d++) {
+		ps_strlist names = PS_STRLIST_INIT;
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s%s", e->local_appdata, dirs[d]);
+		if (ps_sys_list_dir(e->sys, dir, &names) < 0)
+			continue;
+		for (i = 0; i < names.n && !error; i++) {
+			ps_adcache_file *f;
+			ps_ad_response r;
+			uint8_t *data = NULL;
+			size_t len = 0;
+			char path[1400];
+
+			if (!is_cache_name(names.v[i], d == 1))
+				continue;
+			snprintf(path, sizeof(path), "%s\\%s", dir,
+				 names.v[i]);
+			if (ps_sys_read_file(e->sys, path, PS_AD_MAX_BODY,
+					     &data, &len) < 0)
+				continue;
+			memset(&r, 0, sizeof(r));
+			if (ps_ad_parse(e->xml, (const char *)data, len,
+					&r) < 0) {
+				ps_log_msg(e->log, PS_LOG_DEBUG, NULL, NULL,
+					   "cached Autodiscover file %s not "
+					   "read: %s", path, ps_error_last());
+				free(data);
+				continue;
+			}
+			free(data);
+			f = realloc(e->cached, (e->ncached + 1) * sizeof(*f));
+			if (!f) {
+				ps_ad_response_free(&r);
+				error = ps_error_setc(PS_ENOMEM,
+						      "out of memory");
+				break;
+			}
+			e->cached = f;
+			f = &e->cached[e->ncached];
+			f->path = ps_strdup(path);
+			f->legacy_dn = ps_strdup(r.legacy_dn ? r.legacy_dn
+							     : "");
+			ps_ad_response_free(&r);
+			if (!f->path || !f->legacy_dn) {
+				free(f->path);
+				free(f->legacy_dn);
+				error = ps_error_setc(PS_ENOMEM,
+						      "out of memory");
+				break;
+			}
+			e->ncached++;
+		}
+		ps_strlist_free(&names);
+	}
+	return error;
+}
+
+void ps_engine_free(ps_engine *e)
+{
+	size_t i;
+
+	if (e->ad) {
+		for (i = 0; i < e->ad->n; i++) {
+			free(e->ad->v[i].smtp);
+			free(e->ad->v[i].url);
+			ps_ad_result_free(&e->ad->v[i].res);
+		}
+		free(e->ad->v);
+		free(e->ad);
+		e->ad = NULL;
+	}
+	for (i = 0; i < e->ncached; i++) {
+		free(e->cached[i].path);
+		free(e->cached[i].legacy_dn);
+	}
+	free(e->cached);
+	e->cached = NULL;
+	e->ncached = 0;
+	free(e->local_appdata);
+	e->local_appdata = NULL;
+}
+
 static int update_profile(ps_engine *e, const char *profile)
 {
-	ps_plan_opts o = { e->cfg, e->map, e->reprocess, e->log };
+	ps_plan_opts o;
 	ps_pplan plan;
 	int error, restored = 1, failed = 0;
 	char why[1024] = "";
@@ -511,6 +841,18 @@ static int update_profile(ps_engine *e, const char *profile)
 	} else {
 		warn_pending(e, profile);
 	}
+	memset(&o, 0, sizeof(o));
+	o.cfg = e->cfg;
+	o.map = e->map;
+	o.reprocess = e->reprocess;
+	o.log = e->log;
+	if (e->http && e->xml) {
+		o.verify = ad_verify;
+		o.verify_ctx = e;
+	}
+	o.local_appdata = e->local_appdata;
+	o.cached = e->cached;
+	o.ncached = e->ncached;
 	error = ps_plan_build(&plan, e->store, profile, &o);
 	if (error < 0)
 		return error;
@@ -764,6 +1106,9 @@ int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 {
 	int nothing;
 
+	if (!e->local_appdata && e->xml && scan_cached(e) < 0)
+		return PS_ENOMEM;
+
 	return each_profile(e, profiles, update_one, &nothing);
 }
 
@@ -853,7 +1198,7 @@ static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
 			 "%02x%s", gens[k].number,
 			 pending ? " (an interrupted update)" : "");
 		if (!e->dry_run)
-			error = undo_gen(e->store, profile, &gens[k]);
+			error = undo_gen(e, profile, &gens[k]);
 		if (!error)
 			error = report_gen(e, profile, &gens[k],
 					   PS_ST_ROLLED_BACK, detail);
@@ -889,7 +1234,10 @@ static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
 		return error;
 	if (n)
 		*nothing = 0;
-	if (n && !e->dry_run)
+	for (k = n; k-- > 0 && !error && !e->dry_run;)
+		if (!gens[k].damaged)
+			error = restore_outside(e, &gens[k], 1);
+	if (n && !e->dry_run && !error)
 		error = ps_store_delete_section(e->store, profile, &uid);
 	for (k = 0; k < n && !error; k++) {
 		if (!gens[k].damaged) {

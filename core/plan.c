@@ -10,9 +10,12 @@
 #include <string.h>
 
 #include "ps_error.h"
+#include "ps_system.h"
 #include "ps_utf.h"
 
 #define SERVICES_SECTION "9207f3e0a3b11019908b08002b2a56c2"
+
+static int storable(const char *utf8);
 
 /* ---- section cache ---------------------------------------------------- */
 
@@ -342,14 +345,56 @@ static char *renamed_ost(const char *old, const char *smtp)
 	return ps_buf_detach(&b);
 }
 
+/* ---- Autodiscover answers (docs/autodiscover.md) ----------------------- */
+
+/* The server of a verified answer: EXCH, else EXPR; NULL when none or
+ * not storable in an 8-bit value. */
+static const char *ad_server(const ps_ad_result *r)
+{
+	static const char *const types[] = { "EXCH", "EXPR", NULL };
+	size_t i;
+
+	for (i = 0; types[i]; i++) {
+		const ps_ad_protocol *pr = ps_ad_protocol_find(&r->settings,
+							       types[i]);
+
+		if (pr && pr->server && *pr->server && storable(pr->server))
+			return pr->server;
+	}
+	return NULL;
+}
+
+static int set_mapihttp(ps_unit *u, ps_secstate *st)
+{
+	const ps_ad_protocol *pr = ps_ad_protocol_find(&u->ad->settings,
+						       "mapiHttp");
+	const char *v[4];
+	size_t i;
+	int error = 0;
+
+	if (!pr)
+		return 0;
+	v[0] = pr->mailstore_internal;
+	v[1] = pr->mailstore_external;
+	v[2] = pr->addressbook_internal;
+	v[3] = pr->addressbook_external;
+	for (i = 0; i < 4 && !error; i++)
+		if (v[i] && *v[i])
+			error = set_string(u, st, PS_PROP_TAG(PS_PT_UNICODE,
+				(uint16_t)(PS_ID_MAPIHTTP_FIRST + i)), v[i]);
+	return error;
+}
+
 static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 {
 	const ps_config *cfg = o->cfg;
 	const ps_map_entry *m = u->entry;
 	const char *src = u->dn, *tgt = m->target_dn;
 	const char *smtp = m->target_smtp, *server = m->target_server;
+	/* R8 (a)(b) scrub the source; a repaired target-DN unit too. */
+	const char *scrub = u->repair ? m->source_dn : src;
 	int primary = u->kind == PS_UNIT_PRIMARY;
-	int same = !ps_strcasecmp(src, tgt);
+	int same = !ps_strcasecmp(scrub, tgt);
 	ps_strlist texts = PS_STRLIST_INIT, servers = PS_STRLIST_INIT;
 	ps_secstate *st;
 	size_t i, j, k;
@@ -368,6 +413,10 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 			st->order = p->next_order++;
 		st->nwritten = 0;
 	}
+
+	/* R3 with a verified answer and no TargetServer: its server. */
+	if ((!server || !*server) && u->ad)
+		server = ad_server(u->ad);
 
 	/* R8 (c): the server names as the profile had them, every
 	 * string variant of every server property. */
@@ -391,16 +440,16 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 	}
 	/* R8 (a) and (b). */
 	if (!error && !same) {
-		const char *slash = strlen(src) > 3 ? strchr(src + 1, '/')
-						    : NULL;
+		const char *slash = strlen(scrub) > 3
+				    ? strchr(scrub + 1, '/') : NULL;
 
-		error = ps_strlist_add(&texts, src);
+		error = ps_strlist_add(&texts, scrub);
 		if (!error && slash) {
-			size_t olen = (size_t)(slash - src) + 1;
+			size_t olen = (size_t)(slash - scrub) + 1;
 
-			if (ps_strncasecmp(tgt, src, olen))
+			if (ps_strncasecmp(tgt, scrub, olen))
 				error = ps_strlist_take(&texts,
-						ps_strndup(src, olen));
+						ps_strndup(scrub, olen));
 		}
 	}
 
@@ -443,9 +492,12 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 					error = del_prop(u, st, tag);
 			}
 		}
-		/* R4: rediscovered values. */
+		/* R4: rediscovered values; a verified answer's MAPI/HTTP
+		 * URLs go into the emsmdb section. */
 		for (k = 0; rediscover_ids[k] && !error; k++)
 			error = del_id(u, st, rediscover_ids[k]);
+		if (!error && is_emsmdb && u->ad)
+			error = set_mapihttp(u, st);
 		/* R5: OAB. */
 		if (!error && is_emsmdb && cfg->reset_oab) {
 			error = del_id(u, st, PS_ID_OAB_ATTEMPTED_FULLDN);
@@ -904,6 +956,516 @@ static int check_shared(ps_pplan *p)
 	return error;
 }
 
+
+/* ---- poisoned profiles (docs/autodiscover.md) --------------------------- */
+
+/* The host a value names: a URL's host, the part after '@' of a
+ * GUID@domain server name, else the value itself; lowercase. */
+static char *value_host(const char *v)
+{
+	const char *p = strstr(v, "://"), *end;
+	char *h;
+	size_t i;
+
+	if (p) {
+		p += 3;
+		end = p + strcspn(p, ":/?#");
+	} else {
+		const char *at = strrchr(v, '@');
+
+		p = at ? at + 1 : v;
+		end = p + strlen(p);
+	}
+	h = ps_strndup(p, (size_t)(end - p));
+	for (i = 0; h && h[i]; i++)
+		h[i] = (char)ps_tolower((unsigned char)h[i]);
+	return h;
+}
+
+static int host_on_side(const char *host, const ps_strlist *side)
+{
+	size_t i, h = strlen(host);
+
+	for (i = 0; i < side->n; i++) {
+		size_t d = strlen(side->v[i]);
+
+		if (!d)
+			continue;
+		if (!ps_strcasecmp(host, side->v[i]) ||
+		    (h > d && host[h - d - 1] == '.' &&
+		     !ps_strcasecmp(host + h - d, side->v[i])))
+			return 1;
+	}
+	return 0;
+}
+
+static int add_host(ps_strlist *l, const char *v)
+{
+	char *h;
+
+	if (!v || !*v)
+		return 0;
+	h = value_host(v);
+	if (!h)
+		return PS_ENOMEM;
+	if (!*h || ps_strlist_contains_nocase(l, h)) {
+		free(h);
+		return 0;
+	}
+	return ps_strlist_take(l, h) < 0 ? PS_ENOMEM : 0;
+}
+
+/* "/o=NAME/" of a DN (copy), or NULL. */
+static char *dn_org(const char *dn)
+{
+	const char *slash = dn && strlen(dn) > 3 ? strchr(dn + 1, '/') : NULL;
+
+	return slash ? ps_strndup(dn, (size_t)(slash - dn) + 1) : NULL;
+}
+
+typedef struct sides {
+	ps_strlist src, tgt;  /* hosts */
+	char *src_org, *tgt_org;
+} sides;
+
+static int make_sides(sides *sd, const ps_unit *u, const ps_map_entry *m,
+		      int on_source, const ps_config *cfg)
+{
+	const char *sdom = smtp_domain(m->source_smtp ? m->source_smtp
+				       : on_source ? u->smtp : NULL);
+	const char *tdom = smtp_domain(m->target_smtp);
+	int same = cfg->same_smtp_domain ||
+		   (sdom && tdom && !ps_strcasecmp(sdom, tdom));
+	int error;
+
+	memset(sd, 0, sizeof(*sd));
+	error = add_host(&sd->tgt, m->target_autodiscover_url ?
+			 m->target_autodiscover_url
+			 : cfg->autodiscover_target_url);
+	if (!error)
+		error = add_host(&sd->tgt, m->target_server);
+	if (!error && !same)
+		error = add_host(&sd->tgt, tdom);
+	if (!error)
+		error = add_host(&sd->src, cfg->autodiscover_source_url);
+	if (!error && !same)
+		error = add_host(&sd->src, sdom);
+	sd->src_org = dn_org(m->source_dn);
+	sd->tgt_org = m->target_dn ? dn_org(m->target_dn) : NULL;
+	if (sd->src_org && sd->tgt_org &&
+	    !ps_strcasecmp(sd->src_org, sd->tgt_org)) {
+		free(sd->src_org);
+		free(sd->tgt_org);
+		sd->src_org = sd->tgt_org = NULL;
+	}
+	return error;
+}
+
+static void sides_free(sides *sd)
+{
+	ps_strlist_free(&sd->src);
+	ps_strlist_free(&sd->tgt);
+	free(sd->src_org);
+	free(sd->tgt_org);
+}
+
+static const struct {
+	uint16_t id;
+	int kind;            /* 0 host or URL, 1 DN */
+	const char *name;
+} evidence_ids[] = {
+	{ PS_ID_PROFILE_HOME_SERVER, 0, "home server" },
+	{ PS_ID_PROFILE_HOME_SERVER_FQDN, 0, "home server FQDN" },
+	{ PS_ID_PROFILE_UNRESOLVED_SERVER, 0, "unresolved server" },
+	{ 0x6652, 0, "MAPI/HTTP mail store internal URL" },
+	{ 0x6653, 0, "MAPI/HTTP mail store external URL" },
+	{ 0x6654, 0, "MAPI/HTTP address book internal URL" },
+	{ 0x6655, 0, "MAPI/HTTP address book external URL" },
+	{ PS_ID_PROFILE_LKG_AUTODISCOVER_URL, 0,
+	  "last known good Autodiscover URL" },
+	{ PS_ID_PROFILE_HOME_SERVER_DN, 1, "home server DN" },
+	{ PS_ID_PROFILE_SERVER_DN, 1, "server DN" },
+	{ 0, 0, NULL }
+};
+
+static int add_evidence(ps_unit *u, const char *fmt, ...) PS_PRINTF(2, 3);
+static int add_evidence(ps_unit *u, const char *fmt, ...)
+{
+	char text[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return ps_strlist_add(&u->poison, text) < 0 ? PS_ENOMEM : 0;
+}
+
+static int find_evidence(ps_pplan *p, ps_unit *u, const ps_map_entry *m,
+			 int on_source, const ps_plan_opts *o)
+{
+	ps_secstate *st = sec(p, &u->emsmdb);
+	const char *wrong = on_source ? "target" : "source";
+	const char *other_dn = on_source ? m->target_dn : m->source_dn;
+	sides sd;
+	size_t i, k;
+	int error;
+
+	error = make_sides(&sd, u, m, on_source, o->cfg);
+	for (i = 0; st && i < st->before.n && !error; i++) {
+		const ps_prop *pr = &st->before.v[i];
+		char *v, *h, vname[9];
+		int hit = 0;
+
+		for (k = 0; evidence_ids[k].id; k++)
+			if (PS_PROP_ID(pr->tag) == evidence_ids[k].id)
+				break;
+		if (!evidence_ids[k].id || !(v = string_value(pr)))
+			continue;
+		if (evidence_ids[k].kind == 1) {
+			const char *org = on_source ? sd.tgt_org : sd.src_org;
+
+			hit = org && !ps_strncasecmp(v, org, strlen(org));
+		} else if ((h = value_host(v)) != NULL) {
+			hit = *h && host_on_side(h, on_source ? &sd.tgt
+							      : &sd.src);
+			free(h);
+		} else {
+			error = PS_ENOMEM;
+		}
+		ps_prop_name(pr->tag, vname);
+		if (hit)
+			error = add_evidence(u, "%s (%s) = %s points to the %s",
+					     vname, evidence_ids[k].name, v,
+					     wrong);
+		free(v);
+	}
+	for (i = 0; i < o->ncached && !error && other_dn; i++)
+		if (!ps_strcasecmp(o->cached[i].legacy_dn, other_dn))
+			error = add_evidence(u, "cached Autodiscover file %s "
+					     "names the %s mailbox",
+					     o->cached[i].path, wrong);
+	sides_free(&sd);
+	return error;
+}
+
+static int join_poison(const ps_unit *u, char *out, size_t size)
+{
+	size_t i, at = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < u->poison.n && at < size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%s%s",
+				       i ? "; " : "", u->poison.v[i]);
+	return 0;
+}
+
+static int check_poisoned(ps_pplan *p, const ps_plan_opts *o)
+{
+	size_t i;
+	int error = 0;
+	char text[900];
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		ps_unit *u = &p->units[i];
+		const ps_map_entry *m;
+		int on_source;
+
+		if (u->kind != PS_UNIT_PRIMARY)
+			continue;
+		if (u->update && u->status == PS_ST_WOULD_UPDATE) {
+			m = u->entry;
+			on_source = !ps_strcasecmp(u->dn, m->source_dn);
+		} else if (u->status == PS_ST_ALREADY_UPDATED) {
+			m = ps_mapping_find_target(o->map, u->dn);
+			on_source = 0;
+		} else {
+			continue;
+		}
+		if (!m || !m->target_dn)
+			continue;
+		error = find_evidence(p, u, m, on_source, o);
+		if (error || !u->poison.n)
+			continue;
+		join_poison(u, text, sizeof(text));
+		ps_log_msg(o->log, PS_LOG_WARN, p->profile, u->account,
+			   "poisoned by Autodiscover: %s", text);
+		if (!o->cfg->repair_poisoned) {
+			u->update = 0;
+			error = set_detail(u, PS_ST_BLOCKED_POISONED,
+				"poisoned: %s; set RepairPoisoned=1 to repair",
+				text);
+			continue;
+		}
+		u->entry = m;
+		u->update = 1;
+		u->repair = 1;
+		error = set_detail(u, PS_ST_WOULD_UPDATE, "poisoned: %s", text);
+	}
+	return error;
+}
+
+/* ---- Autodiscover verification ----------------------------------------- */
+
+static int ad_fail(ps_unit *u, const char *text)
+{
+	u->update = 0;
+	u->ad_failed = 1;
+	if (u->repair)
+		return set_detail(u, PS_ST_BLOCKED_POISONED,
+				  "repair refused: %s", text);
+	return set_detail(u, PS_ST_FAILED, "%s", text);
+}
+
+static int verify_units(ps_pplan *p, const ps_plan_opts *o)
+{
+	const ps_config *cfg = o->cfg;
+	size_t i;
+	int error = 0;
+	char text[1000];
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		ps_unit *u = &p->units[i];
+		const ps_map_entry *m = u->entry;
+		const ps_ad_result *res = NULL;
+		const char *url;
+
+		if (!u->update || !(cfg->verify_autodiscover ||
+				    cfg->same_smtp_domain || u->repair))
+			continue;
+		url = m->target_autodiscover_url && *m->target_autodiscover_url
+		      ? m->target_autodiscover_url
+		      : cfg->autodiscover_target_url;
+		if (url && !*url)
+			url = NULL;
+		if (cfg->same_smtp_domain && !url) {
+			error = ad_fail(u, "SameSmtpDomain=1 needs "
+				"AutodiscoverTargetURL or the mapping's "
+				"TargetAutodiscoverURL");
+			continue;
+		}
+		if (!m->target_smtp || !*m->target_smtp) {
+			snprintf(text, sizeof(text), "Autodiscover "
+				 "verification needs TargetSMTP (mapping line "
+				 "%u)", m->line);
+			error = ad_fail(u, text);
+			continue;
+		}
+		if (!o->verify) {
+			error = ad_fail(u, "no Autodiscover client on this "
+				       "platform");
+			continue;
+		}
+		error = o->verify(o->verify_ctx, m->target_smtp, url, &res);
+		if (error < 0)
+			break;
+		if (!res->found) {
+			snprintf(text, sizeof(text), "Autodiscover for %s "
+				 "found no settings: %s", m->target_smtp,
+				 res->reason ? res->reason : "");
+			error = ad_fail(u, text);
+		} else if (!res->settings.legacy_dn ||
+			   ps_strcasecmp(res->settings.legacy_dn,
+					 m->target_dn)) {
+			snprintf(text, sizeof(text), "Autodiscover URL points "
+				 "to wrong Exchange server: %s returned "
+				 "LegacyDN %s, the mapping says %s", res->url,
+				 res->settings.legacy_dn
+				 ? res->settings.legacy_dn : "(none)",
+				 m->target_dn);
+			error = ad_fail(u, text);
+		} else {
+			u->ad = res;
+			u->ad_url = url;
+			ps_log_msg(o->log, PS_LOG_INFO, p->profile, u->account,
+				   "Autodiscover at %s confirms %s", res->url,
+				   m->target_dn);
+		}
+	}
+	return error;
+}
+
+/* ---- changes outside the profile --------------------------------------- */
+
+static int add_val(ps_pplan *p, ps_store *s, const char *name,
+		   uint32_t type, const uint8_t *data, size_t len)
+{
+	uint32_t t = 0;
+	uint8_t *old = NULL;
+	size_t olen = 0, i;
+	ps_valchange *v;
+	int error;
+
+	for (i = 0; i < p->nvals; i++)
+		if (!ps_strcasecmp(p->vals[i].name, name))
+			return 0;
+	error = ps_store_get_value(s, "AutoDiscover", name, &t, &old, &olen);
+	if (error == 0 && t == type && olen == len && !memcmp(old, data, len)) {
+		free(old);
+		return 0;
+	}
+	free(old);
+	if (error < 0 && error != PS_ENOTFOUND)
+		return error;
+	v = realloc(p->vals, (p->nvals + 1) * sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	p->vals = v;
+	v = &p->vals[p->nvals];
+	memset(v, 0, sizeof(*v));
+	v->subkey = ps_strdup("AutoDiscover");
+	v->name = ps_strdup(name);
+	v->type = type;
+	v->data = malloc(len ? len : 1);
+	if (!v->subkey || !v->name || !v->data) {
+		free(v->subkey);
+		free(v->name);
+		free(v->data);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	memcpy(v->data, data, len);
+	v->len = len;
+	p->nvals++;
+	return 0;
+}
+
+static int add_file(ps_pplan *p, const char *path, int del, const char *data)
+{
+	ps_filechange *f;
+	size_t i;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (!ps_strcasecmp(p->files[i].path, path))
+			return 0;
+	f = realloc(p->files, (p->nfiles + 1) * sizeof(*f));
+	if (!f)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	p->files = f;
+	f = &p->files[p->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->path = ps_strdup(path);
+	f->del = del;
+	f->data = del ? NULL : ps_strdup(data);
+	if (!f->path || (!del && !f->data)) {
+		free(f->path);
+		free(f->data);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	f->len = del ? 0 : strlen(data);
+	p->nfiles++;
+	return 0;
+}
+
+static void xml_escape(ps_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': ps_buf_puts(b, "&amp;"); break;
+		case '<': ps_buf_puts(b, "&lt;"); break;
+		case '>': ps_buf_puts(b, "&gt;"); break;
+		case '"': ps_buf_puts(b, "&quot;"); break;
+		default: ps_buf_putc(b, *s); break;
+		}
+	}
+}
+
+static const char *const exclude_values[] = {
+	"PreferLocalXML", "ExcludeHttpsRootDomain",
+	"ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
+	"ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL",
+	NULL
+};
+
+const char *const *ps_plan_same_domain_values(void)
+{
+	return exclude_values;
+}
+
+/* SameSmtpDomain=1: the local XML and the values that pin Outlook to it,
+ * once per domain. */
+static int plan_local_xml(ps_pplan *p, ps_store *s, ps_unit *u,
+			  const ps_plan_opts *o)
+{
+	const char *dom = smtp_domain(u->entry->target_smtp);
+	ps_buf path = PS_BUF_INIT, xml = PS_BUF_INIT, wide = PS_BUF_INIT;
+	static const uint8_t one[4] = { 1, 0, 0, 0 };
+	size_t i;
+	int error;
+
+	if (!o->local_appdata)
+		return ad_fail(u, "SameSmtpDomain=1: the user's LocalAppData "
+			       "folder is unknown");
+	ps_buf_printf(&path, "%s\\Microsoft\\Outlook\\profswitch-",
+		      o->local_appdata);
+	for (i = 0; dom[i]; i++)
+		ps_buf_putc(&path, ps_tolower((unsigned char)dom[i]));
+	ps_buf_puts(&path, ".xml");
+	ps_buf_puts(&xml, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
+		"<Autodiscover xmlns=\"" PS_AD_NS_RESPONSE "\">\r\n"
+		"  <Response xmlns=\"" PS_AD_NS_OUTLOOK "\">\r\n"
+		"    <Account>\r\n"
+		"      <AccountType>email</AccountType>\r\n"
+		"      <Action>redirectUrl</Action>\r\n"
+		"      <RedirectUrl>");
+	xml_escape(&xml, u->ad_url);
+	ps_buf_puts(&xml, "</RedirectUrl>\r\n"
+		"    </Account>\r\n"
+		"  </Response>\r\n"
+		"</Autodiscover>\r\n");
+	error = ps_buf_check(&path);
+	if (!error)
+		error = ps_buf_check(&xml);
+	if (!error)
+		error = ps_utf8_to_utf16le(&wide, path.ptr, path.len);
+	if (!error)
+		error = ps_buf_put(&wide, "\0\0", 2);
+	if (!error)
+		error = add_file(p, path.ptr, 0, xml.ptr);
+	if (!error) {
+		char *name = ps_strdup(dom);
+
+		for (i = 0; name && name[i]; i++)
+			name[i] = (char)ps_tolower((unsigned char)name[i]);
+		error = name ? add_val(p, s, name, PS_REG_SZ,
+				       (const uint8_t *)wide.ptr, wide.len)
+			     : PS_ENOMEM;
+		free(name);
+	}
+	for (i = 0; exclude_values[i] && !error; i++)
+		error = add_val(p, s, exclude_values[i], PS_REG_DWORD, one, 4);
+	ps_buf_free(&path);
+	ps_buf_free(&xml);
+	ps_buf_free(&wide);
+	return error;
+}
+
+static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
+{
+	size_t i, k;
+	int error = 0;
+
+	for (i = 0; i < p->nunits && !error; i++) {
+		ps_unit *u = &p->units[i];
+
+		if (!u->update)
+			continue;
+		if (u->repair)
+			for (k = 0; k < o->ncached && !error; k++) {
+				const char *other = ps_strcasecmp(u->dn,
+					u->entry->source_dn) ? u->entry->source_dn
+					: u->entry->target_dn;
+
+				if (!ps_strcasecmp(o->cached[k].legacy_dn,
+						   other))
+					error = add_file(p, o->cached[k].path,
+							 1, NULL);
+			}
+		if (!error && o->cfg->same_smtp_domain &&
+		    u->kind == PS_UNIT_PRIMARY && u->ad && u->ad_url)
+			error = plan_local_xml(p, s, u, o);
+	}
+	return error;
+}
+
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		  const ps_plan_opts *o)
 {
@@ -936,9 +1498,15 @@ int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		error = check_ambiguous(&p);
 	if (!error)
 		error = check_shared(&p);
+	if (!error)
+		error = check_poisoned(&p, o);
+	if (!error)
+		error = verify_units(&p, o);
 	for (i = 0; i < p.nunits && !error; i++)
 		if (p.units[i].update)
 			error = apply_rules(&p, &p.units[i], o);
+	if (!error)
+		error = plan_outside(&p, s, o);
 	ps_services_free(svcs, nsvc);
 	if (error < 0) {
 		ps_plan_free(&p);
@@ -1001,8 +1569,20 @@ void ps_plan_free(ps_pplan *p)
 		free(p->units[i].dn);
 		free(p->units[i].smtp);
 		free(p->units[i].detail);
+		ps_strlist_free(&p->units[i].poison);
 	}
 	free(p->units);
+	for (i = 0; i < p->nvals; i++) {
+		free(p->vals[i].subkey);
+		free(p->vals[i].name);
+		free(p->vals[i].data);
+	}
+	free(p->vals);
+	for (i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].data);
+	}
+	free(p->files);
 	free(p->profile);
 	memset(p, 0, sizeof(*p));
 }

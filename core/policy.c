@@ -16,7 +16,8 @@ enum {
 	CH_CACHED_ON = 1,     /* sets the cached-mode bits */
 	CH_CACHED_OFF = 2,    /* clears them */
 	CH_OST = 4,           /* changes or removes the OST path */
-	CH_RPC_PROXY = 8      /* removes RPC/HTTP proxy values */
+	CH_RPC_PROXY = 8,     /* removes RPC/HTTP proxy values */
+	CH_AUTODISCOVER = 16  /* SameSmtpDomain: Outlook\AutoDiscover values */
 };
 
 typedef struct rule {
@@ -28,7 +29,7 @@ typedef struct rule {
 	const char *blocks_text;
 } rule;
 
-enum { K_DWORD_1, K_DWORD_0, K_ANY, K_STRING, K_NOOST };
+enum { K_DWORD_1, K_DWORD_0, K_ANY, K_STRING, K_NOOST, K_NOT_1 };
 
 static const rule rules[] = {
 	{ "Cached Mode", "Enable", K_DWORD_1, "cached mode on",
@@ -48,13 +49,19 @@ static const rule rules[] = {
 	{ "RPC", "ProxyAuthenticationService", K_ANY, "the RPC/HTTP proxy",
 	  CH_RPC_PROXY, "removing the account's RPC/HTTP values" },
 	{ "AutoDiscover", "ZeroConfigExchange", K_ANY, "Autodiscover", 0,
-	  "Autodiscover changes (none made yet)" },
-	{ "AutoDiscover", "PreferLocalXML", K_ANY, "Autodiscover", 0,
-	  "Autodiscover changes (none made yet)" },
-	{ "AutoDiscover", "ExcludeHttpsRootDomain", K_ANY, "Autodiscover",
-	  0, "Autodiscover changes (none made yet)" },
-	{ "AutoDiscover", "ExcludeLastKnownGoodURL", K_ANY, "Autodiscover",
-	  0, "Autodiscover changes (none made yet)" },
+	  "nothing profswitch changes" },
+#define AD_PIN(name) \
+	{ "AutoDiscover", name, K_NOT_1, "Autodiscover's " name, \
+	  CH_AUTODISCOVER, "SameSmtpDomain=1 (pinning Outlook to the " \
+	  "local Autodiscover XML needs " name "=1)" }
+	AD_PIN("PreferLocalXML"),
+	AD_PIN("ExcludeHttpsRootDomain"),
+	AD_PIN("ExcludeHttpsAutodiscoverDomain"),
+	AD_PIN("ExcludeHttpRedirect"),
+	AD_PIN("ExcludeSrvRecord"),
+	AD_PIN("ExcludeScpLookup"),
+	AD_PIN("ExcludeLastKnownGoodURL"),
+#undef AD_PIN
 };
 
 static const char *const versions[] = { "16.0", "15.0", NULL };
@@ -88,6 +95,9 @@ static int rule_applies(ps_system *sys, const rule *r, const char *ver,
 		break;
 	case K_NOOST:
 		applies = have_dw && (dw == 2 || dw == 3);
+		break;
+	case K_NOT_1:
+		applies = !(have_dw && dw == 1);
 		break;
 	case K_STRING:
 		applies = (type == 1 || type == 2) && len > 2 &&
@@ -153,6 +163,9 @@ static unsigned plan_changes(const ps_pplan *p)
 	unsigned ch = 0;
 	size_t i;
 
+	for (i = 0; i < p->nvals; i++)
+		if (!ps_strcasecmp(p->vals[i].subkey, "AutoDiscover"))
+			ch |= CH_AUTODISCOVER;
 	for (i = 0; i < p->nsecs; i++) {
 		const ps_secstate *st = &p->secs[i];
 		uint32_t was = cached_bits(&st->before);

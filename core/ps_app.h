@@ -8,7 +8,9 @@
 #include <stdio.h>
 
 #include "ps_store.h"
+#include "ps_http.h"
 #include "ps_system.h"
+#include "ps_xml.h"
 
 typedef struct ps_app_env {
 	ps_system *sys;
@@ -18,6 +20,10 @@ typedef struct ps_app_env {
 	int (*open_store)(void *ctx, const char *path, ps_store **out);
 	/* --simulate-running names (fake store only; may be NULL). */
 	int (*simulate_running)(void *ctx, const ps_strlist *names);
+	/* The http and xml ports (NULL: none on this platform).  ca_file
+	 * (may be NULL) is a CA trusted in addition to the system's. */
+	int (*open_http)(void *ctx, const char *ca_file, ps_http **out);
+	int (*open_xml)(void *ctx, ps_xml **out);
 	void *ctx;
 	FILE *out;
 	FILE *err;

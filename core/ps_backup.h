@@ -33,6 +33,27 @@ typedef struct ps_gen_section {
 	ps_proplist props;
 } ps_gen_section;
 
+/* What an update changed outside the profile (trailer "PSX1"). */
+typedef struct ps_gen_value {
+	char *subkey;             /* under Outlook's key */
+	char *name;
+	int existed;              /* 0: absent before */
+	uint32_t type;
+	uint8_t *data;
+	size_t len;
+} ps_gen_value;
+
+typedef struct ps_gen_file {
+	char *path;
+	int existed;              /* 0: absent before */
+	int written;              /* 1: profswitch wrote it, 0: deleted it */
+	uint8_t *data;            /* content before */
+	size_t len;
+} ps_gen_file;
+
+#define PS_GEN_MAX_VALUES 256u
+#define PS_GEN_MAX_FILES 256u
+
 typedef struct ps_generation {
 	unsigned number;          /* NN of 01026fNN */
 	uint32_t state;           /* PS_GEN_PENDING or PS_GEN_COMMITTED */
@@ -41,6 +62,10 @@ typedef struct ps_generation {
 	size_t nunits;
 	ps_gen_section *secs;
 	size_t nsecs;
+	ps_gen_value *vals;
+	size_t nvals;
+	ps_gen_file *files;
+	size_t nfiles;
 } ps_generation;
 
 void ps_backup_uid(ps_uid *out);

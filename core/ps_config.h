@@ -30,6 +30,7 @@ typedef struct ps_config {
 	ps_strlist processed_domains;  /* empty = every domain */
 	char *autodiscover_source_url;
 	char *autodiscover_target_url;
+	char *autodiscover_ca_file;    /* a CA trusted for Autodiscover too */
 	int verify_autodiscover;       /* default 0 */
 	int repair_poisoned;           /* default 0 */
 	char *run_after;

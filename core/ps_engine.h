@@ -6,6 +6,8 @@
 #define PS_ENGINE_H
 
 #include "ps_config.h"
+#include "ps_http.h"
+#include "ps_xml.h"
 #include "ps_log.h"
 #include "ps_mapping.h"
 #include "ps_report.h"
@@ -24,7 +26,16 @@ typedef struct ps_engine {
 	int all;                 /* rollback --all */
 	long long deadline;      /* GlobalTimeoutSeconds: 0 = none, else
 	                            the clock value the run must end by */
+	ps_http *http;           /* Autodiscover (may be NULL) */
+	ps_xml *xml;             /* cached files, Autodiscover (may be NULL) */
+	/* Engine state (ps_engine_free releases it). */
+	struct ps_engine_ad *ad;
+	char *local_appdata;
+	struct ps_adcache_file *cached;
+	size_t ncached;
 } ps_engine;
+
+void ps_engine_free(ps_engine *e);
 
 /* The profiles to work on: `names` (from --profile) when not empty, the
  * default profile with default_only, else the configuration's Profiles.

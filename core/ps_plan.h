@@ -6,6 +6,7 @@
 #ifndef PS_PLAN_H
 #define PS_PLAN_H
 
+#include "ps_autodiscover.h"
 #include "ps_config.h"
 #include "ps_log.h"
 #include "ps_mapping.h"
@@ -39,7 +40,37 @@ typedef struct ps_unit {
 	char *detail;
 	int update;          /* selected for the rules */
 	size_t nset, ndel;   /* what the rules did */
+	/* docs/autodiscover.md */
+	int ad_failed;       /* verification failed: exit bit 8 */
+	const ps_ad_result *ad; /* verified answer (owned by the verifier) */
+	const char *ad_url;  /* the configured URL asked, or NULL */
+	int repair;          /* poisoned, being repaired */
+	ps_strlist poison;   /* evidence of poisoning */
 } ps_unit;
+
+/* A change outside the profile (docs/autodiscover.md): an Outlook
+ * registry value (subkey of Outlook's key) or a file. */
+typedef struct ps_valchange {
+	char *subkey;
+	char *name;
+	int del;             /* delete instead of set */
+	uint32_t type;       /* PS_REG_* */
+	uint8_t *data;
+	size_t len;
+} ps_valchange;
+
+typedef struct ps_filechange {
+	char *path;
+	int del;             /* delete instead of write */
+	char *data;
+	size_t len;
+} ps_filechange;
+
+/* A cached Autodiscover file found on the machine. */
+typedef struct ps_adcache_file {
+	char *path;
+	char *legacy_dn;     /* its User/LegacyDN ("" when none) */
+} ps_adcache_file;
 
 typedef struct ps_pplan {
 	char *profile;
@@ -48,6 +79,10 @@ typedef struct ps_pplan {
 	ps_unit *units;
 	size_t nunits, capunits;
 	int next_order;
+	ps_valchange *vals;
+	size_t nvals;
+	ps_filechange *files;
+	size_t nfiles;
 } ps_pplan;
 
 typedef struct ps_plan_opts {
@@ -55,12 +90,24 @@ typedef struct ps_plan_opts {
 	const ps_mapping *map;
 	int reprocess;
 	ps_log *log;
+	/* Autodiscover (NULL when not available): ask for `smtp` at `url`
+	 * (NULL: the address's domain).  0 with *res owned by the verifier
+	 * for the whole run, or a negative fatal error. */
+	int (*verify)(void *ctx, const char *smtp, const char *url,
+		      const ps_ad_result **res);
+	void *verify_ctx;
+	const char *local_appdata;      /* known folder, or NULL */
+	const ps_adcache_file *cached;  /* cached Autodiscover files */
+	size_t ncached;
 } ps_plan_opts;
 
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		  const ps_plan_opts *o);
 /* Sections whose state changes, in plan order (array of pointers into
  * the plan; caller frees the array). */
+/* The REG_DWORD values SameSmtpDomain=1 sets to 1 under Outlook's
+ * AutoDiscover key, NULL-terminated. */
+const char *const *ps_plan_same_domain_values(void);
 int ps_plan_changed(const ps_pplan *p, ps_secstate ***out, size_t *n);
 int ps_proplist_same(const ps_proplist *a, const ps_proplist *b);
 void ps_plan_free(ps_pplan *p);

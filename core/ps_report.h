@@ -34,6 +34,7 @@ typedef struct ps_row {
 	char *target_dn;
 	ps_status status;
 	char *detail;
+	int ad_failed;        /* Autodiscover verification failed: bit 8 */
 } ps_row;
 
 typedef struct ps_report {
@@ -55,7 +56,8 @@ const char *ps_status_name(ps_status st);
 int ps_report_add(ps_report *r, const char *profile, const char *account,
 		  const char *source_dn, const char *target_dn, ps_status st,
 		  const char *detail);
-/* Exit bits of SPEC.md: 1 failed, 2 deferred, 4 blocked. */
+/* Exit bits of SPEC.md: 1 failed, 2 deferred, 4 blocked, 8 Autodiscover
+ * verification failed (rows with ad_failed). */
 int ps_report_exit_bits(const ps_report *r);
 int ps_report_csv(const ps_report *r, ps_buf *out);
 int ps_report_json(const ps_report *r, ps_buf *out);

@@ -29,7 +29,7 @@ typedef struct ps_service {
 
 #define PS_OPEN_CREATE 1u /* create the section when missing */
 
-#define PS_STORE_OPS_VERSION 1
+#define PS_STORE_OPS_VERSION 2
 
 typedef struct ps_store_ops {
 	int version;
@@ -71,6 +71,20 @@ typedef struct ps_store_ops {
 	/* Optional: the user the store belongs to (for reports). */
 	int (*owner)(ps_store *s, char **user);
 	void (*free)(ps_store *s);
+	/* ---- version 2 (Autodiscover, docs/autodiscover.md) ---- */
+	/* Values of Outlook's own registry key, HKCU\Software\Microsoft\
+	 * Office\<version>\Outlook for the version whose profiles this
+	 * store uses; subkey is relative to it ("AutoDiscover").  Types are
+	 * PS_REG_* (ps_system.h).  get: PS_ENOTFOUND when absent; *data is
+	 * the caller's.  set creates the key.  delete of a missing value is
+	 * not an error.  Changes persist like sections (at flush for the
+	 * fake store, at once for the registry). */
+	int (*get_value)(ps_store *s, const char *subkey, const char *name,
+			 uint32_t *type, uint8_t **data, size_t *len);
+	int (*set_value)(ps_store *s, const char *subkey, const char *name,
+			 uint32_t type, const uint8_t *data, size_t len);
+	int (*delete_value)(ps_store *s, const char *subkey,
+			    const char *name);
 } ps_store_ops;
 
 struct ps_store {
@@ -101,6 +115,14 @@ int ps_store_delete_section(ps_store *s, const char *profile,
 int ps_store_flush(ps_store *s);
 int ps_store_owner(ps_store *s, char **user);
 void ps_store_free(ps_store *s);
+
+/* Version 2; PS_ENOTFOUND (get) or PS_ERROR (set, delete) with a message
+ * when the backend has no such method. */
+int ps_store_get_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t *type, uint8_t **data, size_t *len);
+int ps_store_set_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t type, const uint8_t *data, size_t len);
+int ps_store_delete_value(ps_store *s, const char *subkey, const char *name);
 
 /* Convenience: read all props of one section (open, get, close). */
 int ps_store_read_section(ps_store *s, const char *profile,

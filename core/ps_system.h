@@ -13,7 +13,7 @@
 
 typedef struct ps_system ps_system;
 
-#define PS_SYSTEM_OPS_VERSION 2
+#define PS_SYSTEM_OPS_VERSION 3
 
 /* Registry value types (winnt.h numbering) for policy reads. */
 #define PS_REG_SZ 1u
@@ -69,6 +69,15 @@ typedef struct ps_system_ops {
 	/* A local folder for logs when the configured one cannot be
 	 * written; created when missing. */
 	int (*local_log_dir)(ps_system *sys, char **out);
+	/* ---- version 3 (Autodiscover files, docs/autodiscover.md) ---- */
+	/* A known folder as the user's Windows sees it: "LocalAppData"
+	 * (C:\Users\NAME\AppData\Local).  PS_ENOTFOUND when unknown. */
+	int (*known_folder)(ps_system *sys, const char *name, char **out);
+	/* Names (not paths) of the regular files in a folder, sorted by
+	 * byte order; PS_ENOTFOUND when the folder is missing. */
+	int (*list_dir)(ps_system *sys, const char *path, ps_strlist *out);
+	/* Delete one file; PS_ENOTFOUND when absent. */
+	int (*delete_file)(ps_system *sys, const char *path);
 } ps_system_ops;
 
 struct ps_system {
@@ -95,5 +104,8 @@ int ps_sys_lock(ps_system *sys, const char *key, void **token);
 void ps_sys_unlock(ps_system *sys, void *token);
 int ps_sys_start_process(ps_system *sys, const char *command, char **how);
 int ps_sys_local_log_dir(ps_system *sys, char **out);
+int ps_sys_known_folder(ps_system *sys, const char *name, char **out);
+int ps_sys_list_dir(ps_system *sys, const char *path, ps_strlist *out);
+int ps_sys_delete_file(ps_system *sys, const char *path);
 
 #endif

@@ -1,21 +1,67 @@
 /*
- * The xml port (placeholder): a pull reader (libxml2's xmlTextReader on
- * Linux, XmlLite on Windows) with no network, no DTD, no entities.  It
- * arrives with the Autodiscover issue.
+ * The xml port: a pull reader over a document in memory.
+ *
+ * Backends: libxml2's xmlTextReader on Linux (platform/posix/posix_xml.c),
+ * XmlLite on Windows.  Both must read with no network access, no DTD
+ * (a document with a DOCTYPE is refused), no entity substitution (an
+ * entity reference other than the five predefined ones and character
+ * references is refused) and a size cap (max_len given to open).
+ * The core reaches the port only through core/xml.c.
  */
 #ifndef PS_XML_H
 #define PS_XML_H
 
-typedef struct ps_xml ps_xml;
+#include <stddef.h>
 
-#define PS_XML_OPS_VERSION 0
+typedef struct ps_xml ps_xml;
+typedef struct ps_xml_reader ps_xml_reader; /* backend-defined */
+
+#define PS_XML_OPS_VERSION 1
+
+enum {
+	PS_XML_START = 1,  /* start tag (also for an empty element <a/>,
+	                      which then has empty = 1 and no PS_XML_END) */
+	PS_XML_END = 2,    /* end tag */
+	PS_XML_TEXT = 3    /* text or CDATA content (whitespace-only text
+	                      between elements may be skipped) */
+};
+
+typedef struct ps_xml_node {
+	int type;          /* PS_XML_* */
+	int depth;         /* root element = 0 */
+	int empty;         /* PS_XML_START of <a/> */
+	const char *ns;    /* namespace URI ("" when none); START/END */
+	const char *local; /* local name; START/END ("" for TEXT) */
+	const char *text;  /* TEXT: the content, UTF-8, entities decoded */
+} ps_xml_node;
 
 typedef struct ps_xml_ops {
 	int version;
+	/* Start reading a UTF-8 (or BOM-marked UTF-16) document.
+	 * PS_ELIMIT when len > max_len. */
+	int (*open)(ps_xml *x, const char *data, size_t len, size_t max_len,
+		    ps_xml_reader **out);
+	/* Next node: 1 and *node filled (pointers valid until the next call),
+	 * 0 at the end of a well-formed document, or PS_EFORMAT with the
+	 * message "line L: reason" (not well-formed, DOCTYPE, entity
+	 * reference, depth over 64...). */
+	int (*next)(ps_xml *x, ps_xml_reader *r, ps_xml_node *node);
+	/* The value of an attribute (no namespace) of the current START
+	 * node, or NULL.  Valid until the next call to next. */
+	const char *(*attr)(ps_xml *x, ps_xml_reader *r, const char *local);
+	void (*close)(ps_xml *x, ps_xml_reader *r);
+	void (*free)(ps_xml *x);
 } ps_xml_ops;
 
 struct ps_xml {
 	const ps_xml_ops *ops;
 };
+
+int ps_xml_open(ps_xml *x, const char *data, size_t len, size_t max_len,
+		ps_xml_reader **out);
+int ps_xml_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node);
+const char *ps_xml_attr(ps_xml *x, ps_xml_reader *r, const char *local);
+void ps_xml_close(ps_xml *x, ps_xml_reader *r);
+void ps_xml_free(ps_xml *x);
 
 #endif

@@ -33,6 +33,7 @@ int ps_report_add(ps_report *r, const char *profile, const char *account,
 		r->v = v;
 		r->cap = cap;
 	}
+	memset(&row, 0, sizeof(row));
 	row.profile = ps_strdup(profile ? profile : "");
 	row.account = ps_strdup(account ? account : "");
 	row.source_dn = ps_strdup(source_dn ? source_dn : "");
@@ -75,6 +76,8 @@ int ps_report_exit_bits(const ps_report *r)
 		default:
 			break;
 		}
+		if (r->v[i].ad_failed)
+			bits |= 8;
 	}
 	return bits;
 }
@@ -168,6 +171,8 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 		json_str(out, ps_status_name(row->status));
 		ps_buf_puts(out, ", \"detail\": ");
 		json_str(out, row->detail);
+		if (row->ad_failed)
+			ps_buf_puts(out, ", \"autodiscover_failed\": true");
 		ps_buf_putc(out, '}');
 	}
 	ps_buf_puts(out, r->n ? "\n  ],\n  \"summary\": {" :

@@ -176,3 +176,35 @@ int ps_store_read_section(ps_store *s, const char *profile,
 	ps_store_close_section(s, sec);
 	return error;
 }
+
+#define HAS2(s, m) ((s)->ops->version >= 2 && (s)->ops->m)
+
+int ps_store_get_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t *type, uint8_t **data, size_t *len)
+{
+	assert(s && subkey && name && type && data && len);
+	if (!HAS2(s, get_value))
+		return PS_ENOTFOUND;
+	return s->ops->get_value(s, subkey, name, type, data, len);
+}
+
+int ps_store_set_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t type, const uint8_t *data, size_t len)
+{
+	assert(s && subkey && name && (data || !len));
+	trace(s, "set_value", "");
+	if (!HAS2(s, set_value))
+		return ps_error_setc(PS_ERROR, "this profile store cannot "
+				     "write Outlook settings");
+	return s->ops->set_value(s, subkey, name, type, data, len);
+}
+
+int ps_store_delete_value(ps_store *s, const char *subkey, const char *name)
+{
+	assert(s && subkey && name);
+	trace(s, "delete_value", "");
+	if (!HAS2(s, delete_value))
+		return ps_error_setc(PS_ERROR, "this profile store cannot "
+				     "write Outlook settings");
+	return s->ops->delete_value(s, subkey, name);
+}

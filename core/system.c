@@ -126,3 +126,30 @@ int ps_sys_local_log_dir(ps_system *sys, char **out)
 		return PS_ENOTFOUND;
 	return sys->ops->local_log_dir(sys, out);
 }
+
+#define HAS3(sys, m) ((sys)->ops->version >= 3 && (sys)->ops->m)
+
+int ps_sys_known_folder(ps_system *sys, const char *name, char **out)
+{
+	assert(sys && name && out);
+	if (!HAS3(sys, known_folder))
+		return PS_ENOTFOUND;
+	return sys->ops->known_folder(sys, name, out);
+}
+
+int ps_sys_list_dir(ps_system *sys, const char *path, ps_strlist *out)
+{
+	assert(sys && path && out);
+	if (!HAS3(sys, list_dir))
+		return PS_ENOTFOUND;
+	return sys->ops->list_dir(sys, path, out);
+}
+
+int ps_sys_delete_file(ps_system *sys, const char *path)
+{
+	assert(sys && path);
+	if (!HAS3(sys, delete_file))
+		return ps_error_setc(PS_ERROR, "%s: cannot delete files on "
+				     "this platform", path);
+	return sys->ops->delete_file(sys, path);
+}

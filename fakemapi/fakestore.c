@@ -526,6 +526,85 @@ static int fs_owner(ps_store *s, char **user)
 	return *user ? 0 : PS_ENOMEM;
 }
 
+/* Outlook's key: the parent of the Profiles key in use (16.0 for the
+ * pre-2013 layout, which has no Outlook key of its own). */
+static ps_regkey *outlook_key(fakestore *fs, const char *subkey, int create)
+{
+	ps_regkey *hive = user_hive(fs), *root, *k = NULL;
+	int legacy = 0;
+
+	if (!hive)
+		return NULL;
+	root = profiles_root(fs, &legacy);
+	if (root && !legacy)
+		k = root->parent;
+	if (!k) {
+		if (!create)
+			k = ps_regkey_find(hive,
+				"Software\\Microsoft\\Office\\16.0\\Outlook");
+		else if (ps_regkey_create(hive,
+				"Software\\Microsoft\\Office\\16.0\\Outlook",
+				&k) < 0)
+			return NULL;
+	}
+	if (!k || !*subkey)
+		return k;
+	if (!create)
+		return ps_regkey_find(k, subkey);
+	if (ps_regkey_create(k, subkey, &root) < 0)
+		return NULL;
+	return root;
+}
+
+static int fs_get_value(ps_store *s, const char *subkey, const char *name,
+			uint32_t *type, uint8_t **data, size_t *len)
+{
+	ps_regkey *k = outlook_key(fs_of(s), subkey, 0);
+	ps_regval *v = k ? ps_regkey_value(k, name) : NULL;
+	uint8_t *copy;
+
+	if (!v)
+		return PS_ENOTFOUND;
+	copy = malloc(v->len + 1);
+	if (!copy)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (v->len)
+		memcpy(copy, v->data, v->len);
+	copy[v->len] = 0;
+	*type = v->type;
+	*data = copy;
+	*len = v->len;
+	return 0;
+}
+
+static int fs_set_value(ps_store *s, const char *subkey, const char *name,
+			uint32_t type, const uint8_t *data, size_t len)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *k = outlook_key(fs, subkey, 1);
+	int error;
+
+	if (!k)
+		return ps_error_setc(PS_ENOMEM, "cannot create Outlook key "
+				     "%s", subkey);
+	error = ps_regkey_set(k, name, type, data, len);
+	if (!error)
+		fs->dirty = 1;
+	return error;
+}
+
+static int fs_delete_value(ps_store *s, const char *subkey,
+			   const char *name)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *k = outlook_key(fs, subkey, 0);
+
+	if (!k || ps_regkey_unset(k, name) == PS_ENOTFOUND)
+		return 0;
+	fs->dirty = 1;
+	return 0;
+}
+
 static void fs_free(ps_store *s)
 {
 	fakestore *fs = fs_of(s);
@@ -550,6 +629,9 @@ static const ps_store_ops fakestore_ops = {
 	fs_flush,
 	fs_owner,
 	fs_free,
+	fs_get_value,
+	fs_set_value,
+	fs_delete_value,
 };
 
 int ps_fakestore_from_tree(ps_store **out, ps_regtree *tree,

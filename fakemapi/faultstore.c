@@ -139,6 +139,32 @@ static int f_owner(ps_store *s, char **user)
 	return ps_store_owner(fault_of(s)->inner, user);
 }
 
+static int f_get_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t *type, uint8_t **data, size_t *len)
+{
+	return ps_store_get_value(fault_of(s)->inner, subkey, name, type,
+				  data, len);
+}
+
+static int f_set_value(ps_store *s, const char *subkey, const char *name,
+		       uint32_t type, const uint8_t *data, size_t len)
+{
+	faultstore *f = fault_of(s);
+
+	if (should_fail(f, PS_FAULT_VALUES, "set_value"))
+		return PS_EIO;
+	return ps_store_set_value(f->inner, subkey, name, type, data, len);
+}
+
+static int f_delete_value(ps_store *s, const char *subkey, const char *name)
+{
+	faultstore *f = fault_of(s);
+
+	if (should_fail(f, PS_FAULT_VALUES, "delete_value"))
+		return PS_EIO;
+	return ps_store_delete_value(f->inner, subkey, name);
+}
+
 static void f_free(ps_store *s)
 {
 	faultstore *f = fault_of(s);
@@ -162,6 +188,9 @@ static const ps_store_ops faultstore_ops = {
 	f_flush,
 	f_owner,
 	f_free,
+	f_get_value,
+	f_set_value,
+	f_delete_value,
 };
 
 int ps_faultstore_wrap(ps_store **out, ps_store *inner)

@@ -4,6 +4,7 @@
 #include "ps_posix.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -44,8 +45,8 @@ static posix_system *px_of(ps_system *s)
 	return (posix_system *)s;
 }
 
-static int px_read_file(ps_system *sys, const char *path, size_t max,
-			uint8_t **data, size_t *len)
+static int native_read_file(ps_system *sys, const char *path, size_t max,
+			    uint8_t **data, size_t *len)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -137,8 +138,8 @@ static void sync_parent(const char *path)
 }
 
 /* Write a temp file beside the target, fsync, rename over it. */
-static int px_write_file(ps_system *sys, const char *path, const void *data,
-			 size_t len)
+static int native_write_file(ps_system *sys, const char *path,
+			     const void *data, size_t len)
 {
 	ps_buf tmp = PS_BUF_INIT;
 	struct stat st;
@@ -189,8 +190,8 @@ done:
 	return error;
 }
 
-static int px_append_file(ps_system *sys, const char *path, const void *data,
-			  size_t len)
+static int native_append_file(ps_system *sys, const char *path,
+			      const void *data, size_t len)
 {
 	int fd, error = 0;
 
@@ -203,6 +204,165 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 		error = ps_error_setc(PS_EIO, "%s: write failed: %s", path,
 				      strerror(errno));
 	close(fd);
+	return error;
+}
+
+
+/* ---- Windows paths (system port v3) ------------------------------------- */
+
+/*
+ * A path that starts with a drive ("C:\...") names a file of the user's
+ * Windows view; it lives under $PROFSWITCH_DRIVE_C, the way Wine keeps
+ * drive_c.  Other paths are native.  *out is the caller's.
+ */
+static int map_path(const char *path, int create_dirs, char **out)
+{
+	const char *root = getenv("PROFSWITCH_DRIVE_C");
+	ps_buf b = PS_BUF_INIT;
+	size_t i, start;
+
+	if (!(((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
+	      path[1] == ':' && (path[2] == '\\' || path[2] == '/'))) {
+		*out = ps_strdup(path);
+		return *out ? 0 : PS_ENOMEM;
+	}
+	if ((path[0] | 0x20) != 'c' || !root || !*root)
+		return ps_error_setc(PS_ENOTFOUND, "%s: no drive %c: on this "
+				     "system (set PROFSWITCH_DRIVE_C)", path,
+				     path[0]);
+	ps_buf_puts(&b, root);
+	start = b.len;
+	for (i = 2; path[i]; i++)
+		ps_buf_putc(&b, path[i] == '\\' ? '/' : path[i]);
+	if (ps_buf_check(&b) < 0)
+		return PS_ENOMEM;
+	if (strstr(b.ptr + start, "/../") ||
+	    (b.len >= 3 && !strcmp(b.ptr + b.len - 3, "/.."))) {
+		ps_buf_free(&b);
+		return ps_error_setc(PS_EFORMAT, "%s: '..' in a path", path);
+	}
+	if (create_dirs) {
+		char *slash = b.ptr + start;
+
+		while ((slash = strchr(slash + 1, '/')) != NULL) {
+			*slash = '\0';
+			if (mkdir(b.ptr, 0700) < 0 && errno != EEXIST) {
+				*slash = '/';
+				break;
+			}
+			*slash = '/';
+		}
+	}
+	*out = ps_buf_detach(&b);
+	return 0;
+}
+
+static int px_read_file(ps_system *sys, const char *path, size_t max,
+			uint8_t **data, size_t *len)
+{
+	char *real;
+	int error = map_path(path, 0, &real);
+
+	if (error < 0)
+		return error;
+	error = native_read_file(sys, real, max, data, len);
+	free(real);
+	return error;
+}
+
+static int px_write_file(ps_system *sys, const char *path, const void *data,
+			 size_t len)
+{
+	char *real;
+	int error = map_path(path, 1, &real);
+
+	if (error < 0)
+		return error;
+	error = native_write_file(sys, real, data, len);
+	free(real);
+	return error;
+}
+
+static int px_append_file(ps_system *sys, const char *path, const void *data,
+			  size_t len)
+{
+	char *real;
+	int error = map_path(path, 1, &real);
+
+	if (error < 0)
+		return error;
+	error = native_append_file(sys, real, data, len);
+	free(real);
+	return error;
+}
+
+static int px_known_folder(ps_system *sys, const char *name, char **out)
+{
+	const char *v = getenv("LOCALAPPDATA");
+
+	(void)sys;
+	if (ps_strcasecmp(name, "LocalAppData") || !v || !*v)
+		return PS_ENOTFOUND;
+	*out = ps_strdup(v);
+	return *out ? 0 : PS_ENOMEM;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int px_list_dir(ps_system *sys, const char *path, ps_strlist *out)
+{
+	char *real;
+	DIR *d;
+	struct dirent *de;
+	int error = map_path(path, 0, &real);
+
+	(void)sys;
+	if (error < 0)
+		return error;
+	d = opendir(real);
+	if (!d) {
+		error = errno == ENOENT || errno == ENOTDIR
+			? PS_ENOTFOUND
+			: ps_error_setc(PS_EIO, "%s: cannot list: %s", path,
+					strerror(errno));
+		free(real);
+		return error;
+	}
+	while ((de = readdir(d)) != NULL && !error) {
+		struct stat st;
+		ps_buf full = PS_BUF_INIT;
+
+		ps_buf_printf(&full, "%s/%s", real, de->d_name);
+		if (ps_buf_check(&full) < 0)
+			error = PS_ENOMEM;
+		else if (lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode))
+			error = ps_strlist_add(out, de->d_name) < 0 ? PS_ENOMEM
+								    : 0;
+		ps_buf_free(&full);
+	}
+	closedir(d);
+	free(real);
+	if (!error && out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_names);
+	return error;
+}
+
+static int px_delete_file(ps_system *sys, const char *path)
+{
+	char *real;
+	int error = map_path(path, 0, &real);
+
+	(void)sys;
+	if (error < 0)
+		return error;
+	if (unlink(real) < 0)
+		error = errno == ENOENT ? PS_ENOTFOUND
+			: ps_error_setc(PS_EIO, "%s: cannot delete: %s", path,
+					strerror(errno));
+	free(real);
 	return error;
 }
 
@@ -446,6 +606,9 @@ static const ps_system_ops posix_ops = {
 	px_unlock,
 	px_start_process,
 	px_local_log_dir,
+	px_known_folder,
+	px_list_dir,
+	px_delete_file,
 };
 
 int ps_posix_system_new(ps_system **out)
@@ -556,6 +719,18 @@ static int env_simulate_running(void *ctx, const ps_strlist *names)
 	return ps_posix_set_processes(ctx, names);
 }
 
+static int env_open_http(void *ctx, const char *ca_file, ps_http **out)
+{
+	(void)ctx;
+	return ps_posix_http_new(ca_file, out);
+}
+
+static int env_open_xml(void *ctx, ps_xml **out)
+{
+	(void)ctx;
+	return ps_posix_xml_new(out);
+}
+
 void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 		      FILE *err)
 {
@@ -563,6 +738,8 @@ void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	env->sys = sys;
 	env->open_store = env_open_store;
 	env->simulate_running = env_simulate_running;
+	env->open_http = env_open_http;
+	env->open_xml = env_open_xml;
 	env->ctx = sys;
 	env->out = out;
 	env->err = err;

@@ -13,6 +13,14 @@ typedef int (*ps_policy_fn)(void *ctx, const char *key, const char *value,
 			    uint32_t *type, uint8_t **data, size_t *len);
 
 int ps_posix_system_new(ps_system **out);
+
+/* The http port over libcurl (posix_http.c).  ca_file (may be NULL): a CA
+ * trusted in addition to the system store. */
+struct ps_http;
+int ps_posix_http_new(const char *ca_file, struct ps_http **out);
+/* The xml port over libxml2's xmlTextReader (posix_xml.c). */
+struct ps_xml;
+int ps_posix_xml_new(struct ps_xml **out);
 /* Where get_policy reads (NULL: no policies). */
 void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx);
 /* The processes list_processes reports (copied). */

@@ -1,0 +1,547 @@
+/*
+ * The Autodiscover discovery client: which URLs to ask, in which order,
+ * which redirects to follow, and when credentials may go along.
+ *
+ * The rules (docs/autodiscover.md), from MS-OXDSCLI and from the 2021
+ * "Autodiscovering the Great Leak" lesson:
+ *   - a configured URL is asked first and alone (then its redirects);
+ *     otherwise https://DOMAIN/..., https://autodiscover.DOMAIN/..., then
+ *     the unauthenticated GET on http://autodiscover.DOMAIN/... whose
+ *     Location must be https in the user's domain or an allowed host;
+ *   - never a shortened domain;
+ *   - at most PS_AD_MAX_HOPS requests, no URL asked twice for the same
+ *     address;
+ *   - plain http only to loopback hosts (and the GET probe above);
+ *   - credentials only over https to the user's own domain, the configured
+ *     URL's host or an allowed host, decided anew at every hop, so they are
+ *     dropped when a redirect changes the host.
+ */
+#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_autodiscover.h"
+#include "ps_buf.h"
+#include "ps_error.h"
+
+#define AD_PATH "/autodiscover/autodiscover.xml"
+
+typedef struct adrun {
+	ps_http *http;
+	ps_xml *xml;
+	const ps_ad_opts *o;
+	ps_ad_result *out;
+	char *email;          /* address being asked */
+	char *domain;         /* its domain, lowercase */
+	char *config_host;    /* host of the configured URL, or NULL */
+	ps_strlist visited;   /* "email url" pairs, lowercase */
+	ps_strlist reasons;
+	unsigned hops;
+} adrun;
+
+/* Host of an http(s) URL, lowercase, without port or brackets. */
+static char *url_host(const char *url)
+{
+	const char *p = strstr(url, "://"), *end;
+	char *h;
+	size_t i;
+
+	if (!p)
+		return NULL;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	if (memchr(p, '@', (size_t)(end - p)))
+		return NULL;  /* user info in a URL: refused */
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+
+		if (!rb)
+			return NULL;
+		h = ps_strndup(p + 1, (size_t)(rb - p - 1));
+	} else {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+
+		h = ps_strndup(p, (size_t)((colon ? colon : end) - p));
+	}
+	if (!h)
+		return NULL;
+	for (i = 0; h[i]; i++)
+		h[i] = (char)ps_tolower((unsigned char)h[i]);
+	return h;
+}
+
+static int is_https(const char *url)
+{
+	return ps_strncasecmp(url, "https://", 8) == 0;
+}
+
+static int is_http(const char *url)
+{
+	return ps_strncasecmp(url, "http://", 7) == 0;
+}
+
+static int is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+	       strncmp(host, "127.", 4) == 0;
+}
+
+/* host is the domain itself or below it. */
+static int in_domain(const char *host, const char *domain)
+{
+	size_t h = strlen(host), d = strlen(domain);
+
+	if (h == d)
+		return strcmp(host, domain) == 0;
+	return h > d && host[h - d - 1] == '.' &&
+	       strcmp(host + h - d, domain) == 0;
+}
+
+static int trusted_host(adrun *r, const char *host)
+{
+	return in_domain(host, r->domain) ||
+	       (r->config_host && strcmp(host, r->config_host) == 0) ||
+	       (r->o->allow_hosts &&
+		ps_strlist_contains_nocase(r->o->allow_hosts, host));
+}
+
+static int valid_hostname(const char *d)
+{
+	size_t i, n = strlen(d);
+
+	if (n == 0 || n > 253 || d[0] == '.' || d[0] == '-' ||
+	    d[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (!(c == '.' || c == '-' || (c >= '0' && c <= '9') ||
+		      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return 0;
+		if (c == '.' && d[i + 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+static int set_email(adrun *r, const char *email)
+{
+	const char *at = strchr(email, '@');
+	char *e, *d;
+	size_t i;
+
+	if (!at || at == email || strchr(at + 1, '@') ||
+	    !valid_hostname(at + 1) || strlen(email) > 320 ||
+	    strpbrk(email, " \t\r\n<>\"&'"))
+		return ps_error_setc(PS_EFORMAT,
+				     "'%s' is not an SMTP address (user@domain)",
+				     email);
+	e = ps_strdup(email);
+	d = ps_strdup(at + 1);
+	if (!e || !d) {
+		free(e);
+		free(d);
+		return PS_ENOMEM;
+	}
+	for (i = 0; d[i]; i++)
+		d[i] = (char)ps_tolower((unsigned char)d[i]);
+	free(r->email);
+	free(r->domain);
+	r->email = e;
+	r->domain = d;
+	return 0;
+}
+
+static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
+static int hop(adrun *r, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->o->trace)
+		r->o->trace(r->o->trace_ctx, line);
+	return ps_strlist_add(&r->out->hops, line) < 0 ? PS_ENOMEM : 0;
+}
+
+static int reason(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
+static int reason(adrun *r, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (ps_strlist_add(&r->reasons, line) < 0)
+		return PS_ENOMEM;
+	return hop(r, "  failed: %s", line);
+}
+
+/* Mark (email, url) visited; 1 when it was already. */
+static int visit(adrun *r, const char *url)
+{
+	ps_buf key = PS_BUF_INIT;
+	size_t i;
+	int rc;
+
+	ps_buf_printf(&key, "%s %s", r->email, url);
+	if ((rc = ps_buf_check(&key)) < 0) {
+		ps_buf_free(&key);
+		return rc;
+	}
+	for (i = 0; i < key.len; i++)
+		key.ptr[i] = (char)ps_tolower((unsigned char)key.ptr[i]);
+	if (ps_strlist_contains_nocase(&r->visited, key.ptr)) {
+		ps_buf_free(&key);
+		return 1;
+	}
+	rc = ps_strlist_take(&r->visited, ps_buf_detach(&key));
+	return rc < 0 ? PS_ENOMEM : 0;
+}
+
+/*
+ * Whether a URL may be asked with POST: https anywhere (credentials
+ * decided separately), http only to loopback.  Sets a reason when not.
+ */
+static int post_allowed(adrun *r, const char *url, const char *why)
+{
+	char *host;
+	int ok;
+
+	if (!is_https(url) && !is_http(url)) {
+		reason(r, "%s: not an http(s) URL (%s)", url, why);
+		return 0;
+	}
+	host = url_host(url);
+	if (!host || !*host) {
+		free(host);
+		reason(r, "%s: no host in URL (%s)", url, why);
+		return 0;
+	}
+	ok = is_https(url) || is_loopback(host);
+	free(host);
+	if (!ok)
+		reason(r, "refused plain HTTP to %s (%s): only https, or "
+		       "http to this machine", url, why);
+	return ok;
+}
+
+enum { NEXT = 0, DONE = 1 };
+
+static int post(adrun *r, const char *url, int depth);
+
+/* Follow a redirect URL from a 3xx or redirectUrl. */
+static int follow(adrun *r, const char *url, const char *why, int depth)
+{
+	if (!post_allowed(r, url, why))
+		return NEXT;
+	return post(r, url, depth + 1);
+}
+
+static int count_hop(adrun *r)
+{
+	if (r->hops >= PS_AD_MAX_HOPS) {
+		if (r->reasons.n == 0 ||
+		    !strstr(r->reasons.v[r->reasons.n - 1], "hops"))
+			reason(r, "more than %d hops", PS_AD_MAX_HOPS);
+		return 0;
+	}
+	r->hops++;
+	return 1;
+}
+
+static int restart_with(adrun *r, const char *addr, int depth);
+
+static int on_answer(adrun *r, const char *url, ps_http_response *rs,
+		     int depth)
+{
+	ps_ad_response ad;
+	char code[16];
+	int rc;
+
+	if (rs->status >= 300 && rs->status < 400) {
+		snprintf(code, sizeof(code), "%d", rs->status);
+		if (!rs->location) {
+			reason(r, "%s: HTTP %s redirect without Location",
+			       url, code);
+			return NEXT;
+		}
+		hop(r, "  -> HTTP redirect to %s", rs->location);
+		return follow(r, rs->location, "HTTP redirect", depth);
+	}
+	if (rs->status != 200) {
+		snprintf(code, sizeof(code), "%d", rs->status);
+		reason(r, "%s: HTTP %s", url, code);
+		return NEXT;
+	}
+	memset(&ad, 0, sizeof(ad));
+	rc = ps_ad_parse(r->xml, rs->body, rs->body_len, &ad);
+	if (rc == PS_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		reason(r, "%s: unusable answer: %s", url, ps_error_last());
+		return NEXT;
+	}
+	switch (ad.kind) {
+	case PS_AD_SETTINGS:
+		hop(r, "  -> settings for %s",
+		    ad.legacy_dn ? ad.legacy_dn : "(no LegacyDN)");
+		r->out->found = 1;
+		r->out->settings = ad;
+		r->out->url = ps_strdup(url);
+		r->out->email = ps_strdup(r->email);
+		if (!r->out->url || !r->out->email)
+			return PS_ENOMEM;
+		return DONE;
+	case PS_AD_REDIRECT_ADDR:
+		hop(r, "  -> redirectAddr %s", ad.redirect);
+		rc = restart_with(r, ad.redirect, depth);
+		ps_ad_response_free(&ad);
+		return rc;
+	case PS_AD_REDIRECT_URL:
+		hop(r, "  -> redirectUrl %s", ad.redirect);
+		rc = follow(r, ad.redirect, "redirectUrl", depth);
+		ps_ad_response_free(&ad);
+		return rc;
+	default: {
+		ps_buf m = PS_BUF_INIT;
+
+		ps_buf_printf(&m, "Autodiscover error %s%s%s",
+			      ad.error_code ? ad.error_code : "(no code)",
+			      ad.error_message ? ": " : "",
+			      ad.error_message ? ad.error_message : "");
+		rc = ps_buf_check(&m);
+		if (rc == 0)
+			reason(r, "%s: %s", url, m.ptr);
+		ps_buf_free(&m);
+		ps_ad_response_free(&ad);
+		return rc < 0 ? rc : NEXT;
+	}
+	}
+}
+
+static int post(adrun *r, const char *url, int depth)
+{
+	ps_http_request rq;
+	ps_http_response rs;
+	const char *headers[4];
+	char anchor[400];
+	char *body, *host;
+	int rc;
+
+	if ((rc = visit(r, url)) != 0) {
+		if (rc < 0)
+			return rc;
+		reason(r, "redirect loop: %s asked again", url);
+		return NEXT;
+	}
+	if (!count_hop(r))
+		return NEXT;
+	host = url_host(url);
+	body = ps_ad_request_body(r->email, 0);
+	if (!host || !body) {
+		free(host);
+		free(body);
+		return PS_ENOMEM;
+	}
+	snprintf(anchor, sizeof(anchor), "X-AnchorMailbox: %s", r->email);
+	headers[0] = "Content-Type: text/xml; charset=utf-8";
+	headers[1] = "X-MapiHttpCapability: 1";
+	headers[2] = anchor;
+	headers[3] = NULL;
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	rq.method = "POST";
+	rq.url = url;
+	rq.headers = headers;
+	rq.body = body;
+	rq.body_len = strlen(body);
+	rq.timeout_ms = r->o->timeout_ms;
+	rq.max_body = PS_AD_MAX_BODY;
+	rq.send_credentials = r->o->send_credentials && is_https(url) &&
+			      trusted_host(r, host);
+	hop(r, rq.send_credentials ? "POST %s (credentials allowed)"
+				   : "POST %s", url);
+	rc = ps_http_perform(r->http, &rq, &rs);
+	free(body);
+	free(host);
+	if (rc == PS_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		reason(r, "%s", ps_error_last());
+		return NEXT;
+	}
+	rc = on_answer(r, url, &rs, depth);
+	ps_http_response_free(&rs);
+	return rc;
+}
+
+/* The unauthenticated GET on http://autodiscover.DOMAIN/. */
+static int probe(adrun *r, int depth)
+{
+	ps_http_request rq;
+	ps_http_response rs;
+	ps_buf url = PS_BUF_INIT;
+	char *host = NULL;
+	int rc;
+
+	ps_buf_printf(&url, "http://autodiscover.%s" AD_PATH, r->domain);
+	if ((rc = ps_buf_check(&url)) < 0)
+		goto out;
+	if ((rc = visit(r, url.ptr)) != 0) {
+		rc = rc < 0 ? rc : NEXT;
+		goto out;
+	}
+	if (!count_hop(r)) {
+		rc = NEXT;
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	rq.method = "GET";
+	rq.url = url.ptr;
+	rq.timeout_ms = r->o->timeout_ms;
+	rq.max_body = PS_AD_MAX_BODY;
+	hop(r, "GET %s (redirect probe)", url.ptr);
+	rc = ps_http_perform(r->http, &rq, &rs);
+	if (rc == PS_ENOMEM)
+		goto out;
+	if (rc < 0) {
+		reason(r, "%s", ps_error_last());
+		rc = NEXT;
+		goto out;
+	}
+	rc = NEXT;
+	if ((rs.status != 301 && rs.status != 302 && rs.status != 307 &&
+	     rs.status != 308) || !rs.location) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "%d", rs.status);
+		reason(r, "%s: HTTP %s, not a redirect", url.ptr, code);
+	} else if (!is_https(rs.location)) {
+		reason(r, "refused redirect to %s: not https", rs.location);
+	} else if (!(host = url_host(rs.location)) ||
+		   !trusted_host(r, host)) {
+		reason(r, "refused redirect to %s: host not in the user's "
+		       "domain and not allowed", rs.location);
+	} else {
+		hop(r, "  -> redirect to %s", rs.location);
+		rc = post(r, rs.location, depth + 1);
+	}
+	ps_http_response_free(&rs);
+out:
+	free(host);
+	ps_buf_free(&url);
+	return rc;
+}
+
+/* Ask every candidate for the current address until one answers. */
+static int run_candidates(adrun *r, int depth)
+{
+	ps_buf u = PS_BUF_INIT;
+	int rc;
+
+	if (depth > (int)PS_AD_MAX_HOPS)
+		return NEXT;
+	if (r->o->url && *r->o->url) {
+		if (!post_allowed(r, r->o->url, "configured URL"))
+			return NEXT;
+		return post(r, r->o->url, depth);
+	}
+	ps_buf_printf(&u, "https://%s" AD_PATH, r->domain);
+	if ((rc = ps_buf_check(&u)) < 0)
+		goto out;
+	if ((rc = post(r, u.ptr, depth)) != NEXT)
+		goto out;
+	ps_buf_clear(&u);
+	ps_buf_printf(&u, "https://autodiscover.%s" AD_PATH, r->domain);
+	if ((rc = ps_buf_check(&u)) < 0)
+		goto out;
+	if ((rc = post(r, u.ptr, depth)) != NEXT)
+		goto out;
+	rc = probe(r, depth);
+out:
+	ps_buf_free(&u);
+	return rc;
+}
+
+static int restart_with(adrun *r, const char *addr, int depth)
+{
+	int rc;
+
+	if (ps_strcasecmp(addr, r->email) == 0) {
+		reason(r, "redirect loop: redirectAddr to the same address %s",
+		       addr);
+		return NEXT;
+	}
+	if ((rc = set_email(r, addr)) < 0) {
+		if (rc == PS_ENOMEM)
+			return rc;
+		reason(r, "redirectAddr: %s", ps_error_last());
+		return NEXT;
+	}
+	return run_candidates(r, depth + 1);
+}
+
+int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
+		   const ps_ad_opts *opts, ps_ad_result *out)
+{
+	static const ps_ad_opts none;
+	adrun r;
+	int rc;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.http = http;
+	r.xml = xml;
+	r.o = opts ? opts : &none;
+	r.out = out;
+	if ((rc = set_email(&r, email)) < 0)
+		return rc;
+	if (r.o->url && *r.o->url && !(r.config_host = url_host(r.o->url))) {
+		free(r.email);
+		free(r.domain);
+		return ps_error_setc(PS_EFORMAT, "'%s' is not a URL",
+				     r.o->url);
+	}
+	rc = run_candidates(&r, 0);
+	if (rc >= 0 && !out->found) {
+		ps_buf m = PS_BUF_INIT;
+
+		for (i = 0; i < r.reasons.n; i++)
+			ps_buf_printf(&m, "%s%s", i ? "; " : "",
+				      r.reasons.v[i]);
+		if (r.reasons.n == 0)
+			ps_buf_puts(&m, "no Autodiscover server answered");
+		if ((rc = ps_buf_check(&m)) == 0)
+			out->reason = ps_buf_detach(&m);
+		ps_buf_free(&m);
+	}
+	free(r.email);
+	free(r.domain);
+	free(r.config_host);
+	ps_strlist_free(&r.visited);
+	ps_strlist_free(&r.reasons);
+	if (rc < 0) {
+		ps_ad_result_free(out);
+		return rc;
+	}
+	return 0;
+}
+
+void ps_ad_result_free(ps_ad_result *r)
+{
+	if (!r)
+		return;
+	ps_ad_response_free(&r->settings);
+	free(r->url);
+	free(r->email);
+	free(r->reason);
+	ps_strlist_free(&r->hops);
+	memset(r, 0, sizeof(*r));
+}
