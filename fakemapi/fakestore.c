@@ -602,6 +602,9 @@ static int fs_delete_value(ps_store *s, const char *subkey,
 	if (!k || ps_regkey_unset(k, name) == PS_ENOTFOUND)
 		return 0;
 	fs->dirty = 1;
+	/* A key profswitch emptied goes too (as reg delete leaves none). */
+	if (!k->nval && !k->nsub && *subkey && k->parent)
+		ps_regkey_delete(k->parent, k->name);
 	return 0;
 }
 

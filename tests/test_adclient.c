@@ -1,0 +1,796 @@
+/*
+ * The Autodiscover client and what update does with it, over an
+ * in-process http port that answers from a table (no network): candidate
+ * order, redirects, loops, hop limit, refusals, credentials, hostile XML,
+ * and VerifyAutodiscover / SameSmtpDomain / poisoned profiles in the
+ * engine (docs/autodiscover.md).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ps_autodiscover.h"
+#include "ps_backup.h"
+#include "ps_config.h"
+#include "ps_engine.h"
+#include "ps_error.h"
+#include "ps_posix.h"
+#include "ps_prop.h"
+#include "ps_report.h"
+#include "testutil.h"
+
+/* ---- a table-driven http port ------------------------------------------ */
+
+typedef struct answer {
+	const char *method;
+	const char *url;
+	int status;             /* 0: transport error */
+	const char *location;
+	const char *body;
+} answer;
+
+typedef struct fake_http {
+	ps_http base;
+	const answer *table;
+	char log[64][300];      /* "METHOD URL [cred]" */
+	int n;
+} fake_http;
+
+static int fh_perform(ps_http *h, const ps_http_request *rq,
+		      ps_http_response *rs)
+{
+	fake_http *f = (fake_http *)h;
+	const answer *a;
+
+	if (f->n < 64)
+		snprintf(f->log[f->n++], sizeof(f->log[0]), "%s %s%s",
+			 rq->method, rq->url,
+			 rq->send_credentials ? " cred" : "");
+	for (a = f->table; a->url; a++) {
+		if (strcmp(a->url, rq->url) || strcmp(a->method, rq->method))
+			continue;
+		if (!a->status)
+			return ps_error_setc(PS_EIO, "%s: unreachable",
+					     rq->url);
+		memset(rs, 0, sizeof(*rs));
+		rs->status = a->status;
+		rs->location = a->location ? strdup(a->location) : NULL;
+		rs->body = strdup(a->body ? a->body : "");
+		rs->body_len = strlen(rs->body);
+		return 0;
+	}
+	return ps_error_setc(PS_EIO, "%s: host not found", rq->url);
+}
+
+static void fh_free(ps_http *h)
+{
+	(void)h;
+}
+
+static const ps_http_ops fh_ops = { PS_HTTP_OPS_VERSION, fh_perform,
+				    fh_free };
+
+static void fh_init(fake_http *f, const answer *table)
+{
+	memset(f, 0, sizeof(*f));
+	f->base.ops = &fh_ops;
+	f->table = table;
+}
+
+#define RS "<Autodiscover xmlns=\"" PS_AD_NS_RESPONSE "\">" \
+	"<Response xmlns=\"" PS_AD_NS_OUTLOOK "\">"
+#define RE "</Response></Autodiscover>"
+
+#define SETTINGS(dn) RS "<User><DisplayName>Alice</DisplayName>" \
+	"<LegacyDN>" dn "</LegacyDN>" \
+	"<AutoDiscoverSMTPAddress>alice@contoso.com</AutoDiscoverSMTPAddress>" \
+	"</User><Account><AccountType>email</AccountType>" \
+	"<Action>settings</Action><Protocol><Type>EXCH</Type>" \
+	"<Server>6c1d2e3f@contoso.com</Server>" \
+	"<ServerDN>/o=ExchangeLabs/cn=Servers/cn=x</ServerDN></Protocol>" \
+	"<Protocol Type=\"mapiHttp\" Version=\"1\"><MailStore>" \
+	"<InternalUrl>https://outlook.office365.com/mapi/emsmdb/?a</InternalUrl>" \
+	"<ExternalUrl>https://outlook.office365.com/mapi/emsmdb/?b</ExternalUrl>" \
+	"</MailStore><AddressBook>" \
+	"<InternalUrl>https://outlook.office365.com/mapi/nspi/?c</InternalUrl>" \
+	"<ExternalUrl>https://outlook.office365.com/mapi/nspi/?d</ExternalUrl>" \
+	"</AddressBook></Protocol></Account>" RE
+
+#define U_ROOT "https://contoso.com/autodiscover/autodiscover.xml"
+#define U_AUTOD "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"
+#define U_PROBE "http://autodiscover.contoso.com/autodiscover/autodiscover.xml"
+#define U_EXO "https://autodiscover-s.outlook.com/autodiscover/autodiscover.xml"
+
+typedef struct client {
+	fake_http http;
+	ps_xml *xml;
+	ps_ad_result res;
+} client;
+
+static int discover(client *c, const answer *table, const char *email,
+		    const char *url)
+{
+	ps_ad_opts o;
+
+	fh_init(&c->http, table);
+	assert_int_equal(ps_posix_xml_new(&c->xml), 0);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.send_credentials = 1;
+	return ps_ad_discover(&c->http.base, c->xml, email, &o, &c->res);
+}
+
+static void client_done(client *c)
+{
+	ps_ad_result_free(&c->res);
+	ps_xml_free(c->xml);
+}
+
+static void test_candidates_in_order(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 0, NULL, NULL },
+		{ "POST", U_AUTOD, 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_string_equal(c.res.settings.legacy_dn, "/o=T/cn=alice");
+	assert_string_equal(c.res.url, U_AUTOD);
+	assert_int_equal(c.http.n, 2);
+	assert_string_equal(c.http.log[0], "POST " U_ROOT " cred");
+	assert_string_equal(c.http.log[1], "POST " U_AUTOD " cred");
+	assert_non_null(ps_ad_protocol_find(&c.res.settings, "mapiHttp"));
+	assert_string_equal(ps_ad_protocol_find(&c.res.settings, "MAPIHTTP")
+			    ->addressbook_external,
+			    "https://outlook.office365.com/mapi/nspi/?d");
+	client_done(&c);
+}
+
+static void test_configured_url_is_the_only_candidate(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_EXO, 401, NULL, "" },
+		{ "POST", U_ROOT, 200, NULL, SETTINGS("/o=S/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", U_EXO), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 1);
+	assert_non_null(strstr(c.res.reason, "HTTP 401"));
+	client_done(&c);
+}
+
+static void test_redirect_addr_restarts_for_new_domain(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 200, NULL, RS "<Account><Action>redirectAddr"
+		  "</Action><RedirectAddr>alice@contoso.mail.onmicrosoft.com"
+		  "</RedirectAddr></Account>" RE },
+		{ "POST", "https://contoso.mail.onmicrosoft.com/autodiscover/"
+		  "autodiscover.xml", 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_string_equal(c.res.email, "alice@contoso.mail.onmicrosoft.com");
+	client_done(&c);
+}
+
+static void test_redirect_url_and_credentials_dropped(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 200, NULL, RS "<Account><Action>redirectUrl"
+		  "</Action><RedirectURL>" U_EXO "</RedirectURL></Account>"
+		  RE },
+		{ "POST", U_EXO, 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	/* another host: no credentials there */
+	assert_string_equal(c.http.log[1], "POST " U_EXO);
+	client_done(&c);
+}
+
+static void test_redirect_loop(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, U_AUTOD, "" },
+		{ "POST", U_AUTOD, 302, U_ROOT, "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_non_null(strstr(c.res.reason, "redirect loop"));
+	assert_true(c.http.n <= 10);
+	client_done(&c);
+}
+
+static void test_hop_limit(void **state)
+{
+	static answer t[16];
+	static char urls[16][80];
+	client c;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 14; i++) {
+		snprintf(urls[i], sizeof(urls[i]),
+			 "https://h%d.contoso.com/autodiscover/autodiscover.xml",
+			 i);
+	}
+	for (i = 0; i < 13; i++) {
+		t[i].method = "POST";
+		t[i].url = urls[i];
+		t[i].status = 302;
+		t[i].location = urls[i + 1];
+	}
+	assert_int_equal(discover(&c, t, "alice@contoso.com", urls[0]), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 10);
+	assert_non_null(strstr(c.res.reason, "more than 10 hops"));
+	client_done(&c);
+}
+
+static void test_plain_http_elsewhere_refused(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, NULL, NULL },
+		{ "POST", U_AUTOD, 302,
+		  "http://evil.example/autodiscover/autodiscover.xml", "" },
+		{ "GET", U_PROBE, 302,
+		  "https://autodiscover.evil.example/autodiscover/"
+		  "autodiscover.xml", "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	int i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_non_null(strstr(c.res.reason, "refused plain HTTP"));
+	assert_non_null(strstr(c.res.reason, "not in the user's domain"));
+	for (i = 0; i < c.http.n; i++)
+		assert_null(strstr(c.http.log[i], "evil"));
+	client_done(&c);
+}
+
+static void test_probe_redirect_followed_in_domain(void **state)
+{
+	static const answer t[] = {
+		{ "GET", U_PROBE, 302, "https://mail.contoso.com/autodiscover/"
+		  "autodiscover.xml", "" },
+		{ "POST", "https://mail.contoso.com/autodiscover/"
+		  "autodiscover.xml", 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_string_equal(c.http.log[2], "GET " U_PROBE);
+	client_done(&c);
+}
+
+static void test_never_a_stripped_domain(void **state)
+{
+	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
+	client c;
+	int i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@eu.contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	for (i = 0; i < c.http.n; i++) {
+		assert_non_null(strstr(c.http.log[i], "eu.contoso.com/"));
+		assert_null(strstr(c.http.log[i], "autodiscover.contoso.com"));
+	}
+	client_done(&c);
+}
+
+static void test_error_and_hostile_answers(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 200, NULL, "<Autodiscover xmlns=\""
+		  PS_AD_NS_RESPONSE "\"><Response><Error><ErrorCode>500"
+		  "</ErrorCode><Message>The email address can't be found."
+		  "</Message></Error></Response></Autodiscover>" },
+		{ "POST", U_AUTOD, 200, NULL, "<?xml version=\"1.0\"?>"
+		  "<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		  RS "<User><LegacyDN>&x;</LegacyDN></User>" RE },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_non_null(strstr(c.res.reason, "Autodiscover error 500: The "
+				"email address can't be found."));
+	assert_non_null(strstr(c.res.reason, "DOCTYPE"));
+	client_done(&c);
+}
+
+static void test_bad_address(void **state)
+{
+	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice", NULL), PS_EFORMAT);
+	assert_int_equal(discover(&c, t, "a@b@c", NULL), PS_EFORMAT);
+	ps_xml_free(c.xml);
+	assert_int_equal(discover(&c, t, "a@-x.com", NULL), PS_EFORMAT);
+	ps_xml_free(c.xml);
+	assert_int_equal(c.http.n, 0);
+}
+
+/* ---- parser ------------------------------------------------------------- */
+
+static int parse(const char *body, ps_ad_response *r)
+{
+	ps_xml *x;
+	int rc;
+
+	assert_int_equal(ps_posix_xml_new(&x), 0);
+	rc = ps_ad_parse(x, body, strlen(body), r);
+	ps_xml_free(x);
+	return rc;
+}
+
+static void test_parse_prefixes_and_foreign_namespaces(void **state)
+{
+	ps_ad_response r;
+
+	(void)state;
+	assert_int_equal(parse("<a:Autodiscover xmlns:a=\"" PS_AD_NS_RESPONSE
+		"\"><b:Response xmlns:b=\"" PS_AD_NS_OUTLOOK "\"><b:User>"
+		"<b:LegacyDN> /o=T/cn=x </b:LegacyDN>"
+		"<z:DisplayName xmlns:z=\"urn:other\">evil</z:DisplayName>"
+		"</b:User><b:Account><b:Action>settings</b:Action>"
+		"<b:Protocol><b:Type>WEB</b:Type><b:Internal><b:Server>no"
+		"</b:Server></b:Internal></b:Protocol>"
+		"</b:Account></b:Response></a:Autodiscover>", &r), 0);
+	assert_int_equal(r.kind, PS_AD_SETTINGS);
+	assert_string_equal(r.legacy_dn, "/o=T/cn=x");
+	assert_null(r.display_name);
+	assert_int_equal(r.nprotocols, 1);
+	assert_null(r.protocols[0].server);
+	ps_ad_response_free(&r);
+}
+
+static void test_parse_error_under_account(void **state)
+{
+	ps_ad_response r;
+
+	(void)state;
+	assert_int_equal(parse(RS "<Account><Error><ErrorCode>603</ErrorCode>"
+			       "<Message>no</Message></Error></Account>" RE,
+			       &r), 0);
+	assert_int_equal(r.kind, PS_AD_ERROR);
+	assert_string_equal(r.error_code, "603");
+	ps_ad_response_free(&r);
+}
+
+static void test_parse_refusals(void **state)
+{
+	ps_ad_response r;
+	char *big, *deep;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse("<?xml version=\"1.0\"?><!DOCTYPE lolz ["
+		"<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">"
+		"<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;\">]>" RS
+		"<User><LegacyDN>&lol3;</LegacyDN></User>" RE, &r),
+		PS_EFORMAT);
+	assert_null(r.legacy_dn);
+	assert_int_equal(parse(RS "<Account><Action>redirectAddr</Action>"
+			       "</Account>" RE, &r), PS_EFORMAT);
+	assert_int_equal(parse(RS "<User><LegacyDN>x</LegacyDN>", &r),
+			 PS_EFORMAT);
+	assert_int_equal(parse("<Autodiscover><Response/></Autodiscover>",
+			       &r), PS_EFORMAT);
+	big = malloc(PS_AD_MAX_BODY + 100);
+	memset(big, ' ', PS_AD_MAX_BODY + 99);
+	big[PS_AD_MAX_BODY + 99] = '\0';
+	assert_int_equal(parse(big, &r), PS_ELIMIT);
+	free(big);
+	deep = malloc(100 * 7 + 200);
+	strcpy(deep, RS "<Account>");
+	for (i = 0; i < 100; i++)
+		strcat(deep, "<x>");
+	assert_int_equal(parse(deep, &r), PS_EFORMAT);
+	free(deep);
+	big = malloc(40 * 60 + 400);
+	strcpy(big, RS "<Account><Action>settings</Action>");
+	for (i = 0; i < 33; i++)
+		strcat(big, "<Protocol><Type>EXCH</Type></Protocol>");
+	strcat(big, "</Account>" RE);
+	assert_int_equal(parse(big, &r), PS_ELIMIT);
+	free(big);
+}
+
+static void test_request_body(void **state)
+{
+	char *b = ps_ad_request_body("a&b@x.com", 0);
+
+	(void)state;
+	assert_non_null(strstr(b, "<EMailAddress>a&amp;b@x.com</EMailAddress>"));
+	assert_non_null(strstr(b, "<AcceptableResponseSchema>" PS_AD_NS_OUTLOOK
+			       "</AcceptableResponseSchema>"));
+	free(b);
+	b = ps_ad_request_body("/o=T/cn=x", 1);
+	assert_non_null(strstr(b, "<LegacyDN>/o=T/cn=x</LegacyDN>"));
+	free(b);
+}
+
+/* ---- the engine --------------------------------------------------------- */
+
+#define MAP_AD "SourceLegacyDN|TargetLegacyDN|TargetSMTP|SourceSMTP\n" \
+	TU_ALICE_SRC "|" TU_ALICE_TGT "|alice@contoso.com|alice@fabrikam.com\n"
+#define U_CFG "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"
+
+typedef struct ectx {
+	ps_store *store;
+	ps_system *sys;
+	ps_config cfg;
+	ps_mapping *map;
+	ps_report report;
+	fake_http http;
+	ps_xml *xml;
+	ps_regtree original;
+	char drive[256];
+} ectx;
+
+static void ectx_open(ectx *c, const answer *table)
+{
+	ps_regtree t;
+
+	memset(c, 0, sizeof(*c));
+	tu_fixture(&t);
+	tu_tree_copy(&c->original, &t);
+	assert_int_equal(ps_fakestore_from_tree(&c->store, &t, NULL, NULL),
+			 0);
+	assert_int_equal(ps_config_init(&c->cfg), 0);
+	c->map = tu_mapping(MAP_AD);
+	fh_init(&c->http, table);
+	assert_int_equal(ps_posix_xml_new(&c->xml), 0);
+	assert_int_equal(ps_posix_system_new(&c->sys), 0);
+	snprintf(c->drive, sizeof(c->drive), "/tmp/ps-adtest-%d",
+		 (int)getpid());
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", c->drive);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(mkdir(c->drive, 0700), 0);
+	setenv("PROFSWITCH_DRIVE_C", c->drive, 1);
+	setenv("LOCALAPPDATA", "C:\\Users\\alice\\AppData\\Local", 1);
+}
+
+static void ectx_close(ectx *c)
+{
+	char cmd[300];
+
+	ps_store_free(c->store);
+	ps_sys_free(c->sys);
+	ps_config_free(&c->cfg);
+	ps_mapping_free(c->map);
+	ps_report_free(&c->report);
+	ps_regtree_free(&c->original);
+	ps_xml_free(c->xml);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", c->drive);
+	assert_int_equal(system(cmd), 0);
+}
+
+typedef enum { UPDATE, ROLLBACK, CLEANUP } op;
+
+static int erun(ectx *c, op what)
+{
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	int error, nothing;
+
+	memset(&e, 0, sizeof(e));
+	e.store = c->store;
+	e.sys = c->sys;
+	e.cfg = &c->cfg;
+	e.map = c->map;
+	e.report = &c->report;
+	e.http = &c->http.base;
+	e.xml = c->xml;
+	ps_report_free(&c->report);
+	error = ps_engine_profiles(&e, NULL, 0, &profiles);
+	if (!error && what == UPDATE)
+		error = ps_engine_update(&e, &profiles);
+	else if (!error && what == ROLLBACK)
+		error = ps_engine_rollback(&e, &profiles, &nothing);
+	else if (!error)
+		error = ps_engine_cleanup(&e, &profiles, &nothing);
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	return error;
+}
+
+static const ps_row *row_of(ectx *c, const char *account)
+{
+	size_t i;
+
+	for (i = 0; i < c->report.n; i++)
+		if (!strcmp(c->report.v[i].account, account))
+			return &c->report.v[i];
+	fail_msg("no row for %s", account);
+	return NULL;
+}
+
+static void test_verify_wrong_legacydn_fails(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 200, NULL, SETTINGS("/o=Other/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.verify_autodiscover = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_FAILED);
+	assert_true(r->ad_failed);
+	assert_non_null(strstr(r->detail, "points to wrong Exchange server"));
+	assert_int_equal(ps_report_exit_bits(&c.report) & 9, 9);
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
+static void test_verify_writes_returned_urls(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	char *v;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.verify_autodiscover = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(row_of(&c, "alice@fabrikam.com")->status,
+			 PS_ST_UPDATED);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			  0x6655001F);
+	assert_string_equal(v, "https://outlook.office365.com/mapi/nspi/?d");
+	free(v);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			  0x6602001E);
+	if (v)
+		assert_string_equal(v, "6c1d2e3f@contoso.com");
+	free(v);
+	ectx_close(&c);
+}
+
+static int file_exists(ectx *c, const char *rel)
+{
+	char p[600];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", c->drive, rel);
+	return stat(p, &st) == 0;
+}
+
+#define LOCAL_XML "Users/alice/AppData/Local/Microsoft/Outlook/" \
+	"profswitch-contoso.com.xml"
+
+static void test_same_smtp_domain_pins_and_rolls_back(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	uint32_t type;
+	uint8_t *data;
+	size_t len;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(row_of(&c, "alice@fabrikam.com")->status,
+			 PS_ST_UPDATED);
+	assert_true(file_exists(&c, LOCAL_XML));
+	assert_int_equal(ps_store_get_value(c.store, "AutoDiscover",
+					    "PreferLocalXML", &type, &data,
+					    &len), 0);
+	assert_int_equal(type, PS_REG_DWORD);
+	assert_int_equal(data[0], 1);
+	free(data);
+	assert_int_equal(ps_store_get_value(c.store, "AutoDiscover",
+					    "contoso.com", &type, &data,
+					    &len), 0);
+	assert_int_equal(type, PS_REG_SZ);
+	free(data);
+	/* only the one verification request was made */
+	assert_int_equal(c.http.n, 1);
+	assert_int_equal(erun(&c, ROLLBACK), 0);
+	assert_false(file_exists(&c, LOCAL_XML));
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
+static void test_same_smtp_domain_cleanup_removes_pins(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	uint32_t type;
+	uint8_t *data;
+	size_t len;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(erun(&c, CLEANUP), 0);
+	assert_false(file_exists(&c, LOCAL_XML));
+	assert_int_equal(ps_store_get_value(c.store, "AutoDiscover",
+					    "PreferLocalXML", &type, &data,
+					    &len), PS_ENOTFOUND);
+	/* the profile stays updated */
+	data = (uint8_t *)tu_get_string(ps_fakestore_tree(c.store), "Outlook",
+					TU_EMS_A, 0x6603001E);
+	assert_string_equal((char *)data, TU_ALICE_TGT);
+	free(data);
+	ectx_close(&c);
+}
+
+static void test_same_smtp_domain_needs_url(void **state)
+{
+	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.same_smtp_domain = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_FAILED);
+	assert_non_null(strstr(r->detail, "needs AutodiscoverTargetURL"));
+	assert_int_equal(c.http.n, 0);
+	ectx_close(&c);
+}
+
+/* Autodiscover ran after the move: alice's profile is on the source DN
+ * but her MAPI/HTTP URL points at the target. */
+static void poison(ectx *c)
+{
+	ps_regtree *t = ps_fakestore_tree(c->store);
+
+	tu_set_uni(t, "Outlook", TU_EMS_A, 0x6652,
+		   "https://outlook.office365.com/mapi/emsmdb/?x");
+	tu_set_uni(t, "Outlook", TU_EMS_A, 0x664A,
+		   "https://autodiscover-s.outlook.com/autodiscover/"
+		   "autodiscover.xml");
+	ps_regtree_free(&c->original);
+	tu_tree_copy(&c->original, t);
+}
+
+static void test_poisoned_detected_and_blocked(void **state)
+{
+	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	ps_mapping_free(c.map);
+	c.map = tu_mapping("SourceLegacyDN|TargetLegacyDN|TargetSMTP|"
+			   "TargetServer\n" TU_ALICE_SRC "|" TU_ALICE_TGT
+			   "|alice@contoso.com|outlook.office365.com\n");
+	poison(&c);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_BLOCKED_POISONED);
+	assert_non_null(strstr(r->detail, "001f6652"));
+	assert_non_null(strstr(r->detail, "points to the target"));
+	assert_int_equal(ps_report_exit_bits(&c.report) & 4, 4);
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
+static void test_poisoned_repaired_and_refused(void **state)
+{
+	static const answer ok[] = {
+		{ "POST", U_EXO, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer bad[] = {
+		{ "POST", U_EXO, 200, NULL, SETTINGS("/o=Other/cn=x") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+	char *v;
+
+	(void)state;
+	ectx_open(&c, bad);
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	c.cfg.repair_poisoned = 1;
+	poison(&c);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_BLOCKED_POISONED);
+	assert_non_null(strstr(r->detail, "repair refused"));
+	assert_int_equal(ps_report_exit_bits(&c.report) & 12, 12);
+	ectx_close(&c);
+
+	ectx_open(&c, ok);
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	c.cfg.repair_poisoned = 1;
+	poison(&c);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_REPAIRED_POISONED);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			  0x6652001F);
+	assert_string_equal(v, "https://outlook.office365.com/mapi/emsmdb/?a");
+	free(v);
+	assert_false(tu_has(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			    0x664A001F));
+	ectx_close(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_candidates_in_order),
+		cmocka_unit_test(test_configured_url_is_the_only_candidate),
+		cmocka_unit_test(test_redirect_addr_restarts_for_new_domain),
+		cmocka_unit_test(test_redirect_url_and_credentials_dropped),
+		cmocka_unit_test(test_redirect_loop),
+		cmocka_unit_test(test_hop_limit),
+		cmocka_unit_test(test_plain_http_elsewhere_refused),
+		cmocka_unit_test(test_probe_redirect_followed_in_domain),
+		cmocka_unit_test(test_never_a_stripped_domain),
+		cmocka_unit_test(test_error_and_hostile_answers),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),
+		cmocka_unit_test(test_parse_error_under_account),
+		cmocka_unit_test(test_parse_refusals),
+		cmocka_unit_test(test_request_body),
+		cmocka_unit_test(test_verify_wrong_legacydn_fails),
+		cmocka_unit_test(test_verify_writes_returned_urls),
+		cmocka_unit_test(test_same_smtp_domain_pins_and_rolls_back),
+		cmocka_unit_test(test_same_smtp_domain_cleanup_removes_pins),
+		cmocka_unit_test(test_same_smtp_domain_needs_url),
+		cmocka_unit_test(test_poisoned_detected_and_blocked),
+		cmocka_unit_test(test_poisoned_repaired_and_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
