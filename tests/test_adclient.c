@@ -335,6 +335,7 @@ static void test_bad_address(void **state)
 
 	(void)state;
 	assert_int_equal(discover(&c, t, "alice", NULL), PS_EFORMAT);
+	ps_xml_free(c.xml);
 	assert_int_equal(discover(&c, t, "a@b@c", NULL), PS_EFORMAT);
 	ps_xml_free(c.xml);
 	assert_int_equal(discover(&c, t, "a@-x.com", NULL), PS_EFORMAT);
