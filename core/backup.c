@@ -71,7 +71,8 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		put_u32(out, (uint32_t)v->existed);
 		put_u32(out, v->type);
 		put_u32(out, (uint32_t)v->len);
-		ps_buf_put(out, v->data, v->len);
+		if (v->len)
+			ps_buf_put(out, v->data, v->len);
 	}
 	put_u32(out, (uint32_t)g->nfiles);
 	for (i = 0; i < g->nfiles; i++) {
@@ -80,7 +81,8 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		put_str(out, f->path);
 		put_u32(out, (uint32_t)f->existed | (uint32_t)f->written << 1);
 		put_u32(out, (uint32_t)f->len);
-		ps_buf_put(out, f->data, f->len);
+		if (f->len)
+			ps_buf_put(out, f->data, f->len);
 	}
 	return ps_buf_check(out);
 }
@@ -132,7 +134,8 @@ static int get_blob(reader *r, uint8_t **out, size_t *len)
 	*out = malloc(n ? n : 1);
 	if (!*out)
 		return PS_ENOMEM;
-	memcpy(*out, b, n);
+	if (n)
+		memcpy(*out, b, n);
 	*len = n;
 	return 0;
 }

@@ -485,7 +485,9 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
 			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
 		ps_log_msg(e->log, st == PS_ST_FAILED ? PS_LOG_ERROR
-						      : PS_LOG_INFO,
+			   : st == PS_ST_BLOCKED_POISONED ||
+			     st == PS_ST_BLOCKED_AMBIGUOUS ? PS_LOG_WARN
+			   : PS_LOG_INFO,
 			   p->profile, u->account, "%s: %s (%s)",
 			   ps_status_name(st), u->dn, detail);
 		error = ps_report_add(e->report, p->profile, u->account,

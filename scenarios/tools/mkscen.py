@@ -246,6 +246,23 @@ def render(reg, fmt="v5"):
 BACKUP_UID = "70726f66737769746368000000000b01"   # "profswitch" + 00.. + 0b01
 
 
+def backup_extra(values, files):
+    """The "PSX1" trailer (docs/autodiscover.md): values [(subkey, name,
+    existed, type, data)] and files [(path, existed, written, data)], in
+    the order the update changed them, each with its state BEFORE."""
+    b = b"PSX1" + u32(len(values))
+    for sub, name, existed, typ, data in values:
+        for t in (sub, name):
+            e = t.encode("utf-8")
+            b += u32(len(e)) + e
+        b += u32(existed) + u32(typ) + u32(len(data)) + data
+    b += u32(len(files))
+    for path, existed, written, data in files:
+        e = path.encode("utf-8")
+        b += u32(len(e)) + e + u32(existed | written << 1) + u32(len(data)) + data
+    return b
+
+
 def backup_blob(state, units, sections):
     """state: 1 pending / 2 committed.  units: [(account, source_dn, target_dn)]
     in report order.  sections: [(uid_hex, [(tag, data), ...])] in change
@@ -611,9 +628,11 @@ UPDATE = "update --store {store} --mapping %s --config config.ini --report {repo
 
 
 class Step:
-    def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=(), locked=None):
+    def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=(), locked=None,
+                 stdout=(), requests=None):
         self.command, self.exit, self.rows = command, exit, list(rows)
         self.unchanged, self.store, self.stderr = unchanged, store, list(stderr)
+        self.stdout, self.requests = list(stdout), requests
         self.locked = locked            # 1: the runner holds a flock on the store during the step
 
 
@@ -651,6 +670,10 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
             out.append("Store = " + st.store)
         for s in st.stderr:
             out.append("Stderr = " + s)
+        for s in st.stdout:
+            out.append("Stdout = " + s)
+        if st.requests:
+            out.append("Requests = " + st.requests)
         out.append("")
     write_bytes(os.path.join(d, "scenario.ini"), "\n".join(out).encode("utf-8"))
 
@@ -1401,6 +1424,581 @@ def sc_run_after():
                    stderr=["outlook.exe /recycle"])],
              {"HKCU.reg": exp})
 
+# ---------------------------------------------------------------------------
+# Autodiscover scenarios (docs/autodiscover.md, docs/mock-autodiscover.md).
+# Server answers are hand-written MS-OXDSCLI bodies; the requests a scenario
+# expects are spelled out as the client must send them.
+# ---------------------------------------------------------------------------
+
+NS_RESP = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
+NS_OUT = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+NS_REQ = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
+AD_PATH = "/autodiscover/autodiscover.xml"
+EXO_AD = "https://autodiscover-s.outlook.com" + AD_PATH
+CONTOSO_AD = "https://autodiscover.contoso.com" + AD_PATH
+LOCAL = r"C:\Users\alice\AppData\Local"
+OUTLOOK_FILES = "files/Users/alice/AppData/Local/Microsoft/Outlook/"
+EXPECT_FILES = "expect/files/Users/alice/AppData/Local/Microsoft/Outlook/"
+OST_MARKER = ("alice@fabrikam.com.ost", "stand-in for alice's OST file\n")
+MBX = "?MailboxId=6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@contoso.com"
+AD_URLS = {0x6652001F: "https://outlook.office365.com/mapi/emsmdb/" + MBX,
+           0x6653001F: "https://outlook.office365.com/mapi/emsmdb/" + MBX,
+           0x6654001F: "https://outlook.office365.com/mapi/nspi/" + MBX,
+           0x6655001F: "https://outlook.office365.com/mapi/nspi/" + MBX}
+
+
+def ad_settings(dn, smtp="alice@contoso.com", name="Alice Smith"):
+    """A settings answer as Exchange Online gives it (EXCH + EXPR + WEB + mapiHttp)."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<Autodiscover xmlns="%s">\r\n'
+            '  <Response xmlns="%s">\r\n'
+            '    <User>\r\n'
+            '      <DisplayName>%s</DisplayName>\r\n'
+            '      <LegacyDN>%s</LegacyDN>\r\n'
+            '      <AutoDiscoverSMTPAddress>%s</AutoDiscoverSMTPAddress>\r\n'
+            '      <DeploymentId>8d2f4c1e-0b3a-4e5f-9a7c-6d1e2f3a4b5c</DeploymentId>\r\n'
+            '    </User>\r\n'
+            '    <Account>\r\n'
+            '      <AccountType>email</AccountType>\r\n'
+            '      <Action>settings</Action>\r\n'
+            '      <MicrosoftOnline>True</MicrosoftOnline>\r\n'
+            '      <Protocol>\r\n'
+            '        <Type>EXCH</Type>\r\n'
+            '        <Server>6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@contoso.com</Server>\r\n'
+            '        <ServerDN>/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Configuration/cn=Servers/cn=6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@contoso.com</ServerDN>\r\n'
+            '        <ServerVersion>73C1848A</ServerVersion>\r\n'
+            '        <EwsUrl>https://outlook.office365.com/EWS/Exchange.asmx</EwsUrl>\r\n'
+            '        <OABUrl>https://outlook.office365.com/OAB/0f3c2d1e/</OABUrl>\r\n'
+            '      </Protocol>\r\n'
+            '      <Protocol>\r\n'
+            '        <Type>WEB</Type>\r\n'
+            '        <Internal><OWAUrl AuthenticationMethod="Basic">https://outlook.office365.com/owa/</OWAUrl>'
+            '<Server>owa-not-a-server.example</Server></Internal>\r\n'
+            '      </Protocol>\r\n'
+            '      <Protocol Type="mapiHttp" Version="1">\r\n'
+            '        <MailStore>\r\n'
+            '          <InternalUrl>%s</InternalUrl>\r\n'
+            '          <ExternalUrl>%s</ExternalUrl>\r\n'
+            '        </MailStore>\r\n'
+            '        <AddressBook>\r\n'
+            '          <InternalUrl>%s</InternalUrl>\r\n'
+            '          <ExternalUrl>%s</ExternalUrl>\r\n'
+            '        </AddressBook>\r\n'
+            '      </Protocol>\r\n'
+            '    </Account>\r\n'
+            '  </Response>\r\n'
+            '</Autodiscover>\r\n') % (NS_RESP, NS_OUT, name, dn, smtp,
+                                      AD_URLS[0x6652001F].replace("&", "&amp;"), AD_URLS[0x6653001F],
+                                      AD_URLS[0x6654001F], AD_URLS[0x6655001F])
+
+
+def ad_redirect(action, target):
+    el = "RedirectAddr" if action == "redirectAddr" else "RedirectUrl"
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<Autodiscover xmlns="%s">\r\n'
+            '  <Response xmlns="%s">\r\n'
+            '    <Account>\r\n'
+            '      <Action>%s</Action>\r\n'
+            '      <%s>%s</%s>\r\n'
+            '    </Account>\r\n'
+            '  </Response>\r\n'
+            '</Autodiscover>\r\n') % (NS_RESP, NS_OUT, action, el, target, el)
+
+
+def ad_request(email):
+    """The POX request body profswitch sends (docs/autodiscover.md)."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<Autodiscover xmlns="%s">\r\n'
+            '  <Request>\r\n'
+            '    <EMailAddress>%s</EMailAddress>\r\n'
+            '    <AcceptableResponseSchema>%s</AcceptableResponseSchema>\r\n'
+            '  </Request>\r\n'
+            '</Autodiscover>\r\n') % (NS_REQ, email, NS_OUT)
+
+
+def logged_post(url, email):
+    """One request as the mock logs it (docs/mock-autodiscover.md)."""
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    body = ad_request(email)
+    return ("POST %s %s /%s\n" % (scheme, host.split(":")[0].lower(), path) +
+            "Content-Type: text/xml; charset=utf-8\n"
+            "X-MapiHttpCapability: 1\n"
+            "X-AnchorMailbox: %s\n" % email + body + ("" if body.endswith("\n") else "\n") + ".\n")
+
+
+def logged_get(url):
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    return "GET %s %s /%s\n.\n" % (scheme, host.lower(), path)
+
+
+def server_ini(hosts, rules, credentials=None):
+    """rules: [(name, {key: value})] in match order."""
+    out = ["[Server]", "Hosts = " + " ".join(hosts)]
+    if credentials:
+        out.append("Credentials = " + credentials)
+    for name, kv in rules:
+        out += ["", "[Rule %s]" % name] + ["%s = %s" % (k, v) for k, v in kv.items()]
+    return "\n".join(out) + "\n"
+
+
+def local_xml(url):
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<Autodiscover xmlns="%s">\r\n'
+            '  <Response xmlns="%s">\r\n'
+            '    <Account>\r\n'
+            '      <AccountType>email</AccountType>\r\n'
+            '      <Action>redirectUrl</Action>\r\n'
+            '      <RedirectUrl>%s</RedirectUrl>\r\n'
+            '    </Account>\r\n'
+            '  </Response>\r\n'
+            '</Autodiscover>\r\n') % (NS_RESP, NS_OUT, url)
+
+
+AUTOD = "autodiscover alice@contoso.com --ca-file {ca}"
+
+
+def cli_scenario(name, description, keywords, server, bodies, command, exit_status, stdout=(), stderr=(),
+                 requests=None):
+    inp, p = basic_input()
+    files = {"autodiscover/server.ini": server} if server else {}
+    for fn, text in bodies.items():
+        files["autodiscover/" + fn] = text
+    if requests is not None:
+        files["expect/requests.txt"] = "".join(requests)
+    scenario(name, description, ["autodiscover"] + keywords, inp, files,
+             [Step(command, exit_status, [], 1, stdout=stdout, stderr=stderr,
+                   requests="expect/requests.txt" if requests is not None else None)],
+             {"HKCU.reg": inp.copy()})
+
+
+ROOT_AD = "https://contoso.com" + AD_PATH
+
+
+def sc_ad_settings():
+    cli_scenario("autodiscover-settings",
+                 "`profswitch autodiscover` for alice@contoso.com with no configured URL: the root domain "
+                 "drops the connection, autodiscover.contoso.com answers with Exchange Online settings; every "
+                 "request is exactly the POX request Outlook sends.",
+                 ["candidates", "mapiHttp", "exit-0"],
+                 server_ini(["contoso.com", "autodiscover.contoso.com"],
+                            [("root", {"Host": "contoso.com", "Drop": 1}),
+                             ("alice", {"Method": "POST", "Host": "autodiscover.contoso.com", "Path": AD_PATH,
+                                        "Email": "alice@contoso.com", "Body": "alice.xml"})]),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD, 0,
+                 stdout=[ALICE_TGT, "settings from " + CONTOSO_AD,
+                         "https://outlook.office365.com/mapi/nspi/"],
+                 requests=[logged_post(ROOT_AD, "alice@contoso.com"),
+                           logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+def sc_ad_redirect_addr():
+    tenant = "alice@contoso.mail.onmicrosoft.com"
+    tenant_ad = "https://contoso.mail.onmicrosoft.com" + AD_PATH
+    cli_scenario("autodiscover-redirect-addr",
+                 "The on-premises server answers redirectAddr to the tenant address; discovery starts again "
+                 "for contoso.mail.onmicrosoft.com and finds the settings there.",
+                 ["redirectAddr", "exit-0"],
+                 server_ini(["contoso.com", "contoso.mail.onmicrosoft.com"],
+                            [("onprem", {"Host": "contoso.com", "Email": "alice@contoso.com",
+                                         "Body": "redirect.xml"}),
+                             ("tenant", {"Host": "contoso.mail.onmicrosoft.com", "Email": tenant,
+                                         "Body": "alice.xml"})]),
+                 {"redirect.xml": ad_redirect("redirectAddr", tenant), "alice.xml": ad_settings(ALICE_TGT, tenant)},
+                 AUTOD, 0, stdout=["settings from %s for %s:" % (tenant_ad, tenant)],
+                 requests=[logged_post(ROOT_AD, "alice@contoso.com"), logged_post(tenant_ad, tenant)])
+
+
+def sc_ad_redirect_url():
+    cli_scenario("autodiscover-redirect-url",
+                 "The domain's server answers redirectUrl to Exchange Online's Autodiscover; the same address is "
+                 "asked there (without credentials: another host).",
+                 ["redirectUrl", "exit-0"],
+                 server_ini(["contoso.com", "autodiscover-s.outlook.com"],
+                            [("onprem", {"Host": "contoso.com", "Body": "redirect.xml"}),
+                             ("exo", {"Host": "autodiscover-s.outlook.com", "Email": "alice@contoso.com",
+                                      "Body": "alice.xml"})]),
+                 {"redirect.xml": ad_redirect("redirectUrl", EXO_AD), "alice.xml": ad_settings(ALICE_TGT)},
+                 AUTOD, 0, stdout=["settings from " + EXO_AD],
+                 requests=[logged_post(ROOT_AD, "alice@contoso.com"), logged_post(EXO_AD, "alice@contoso.com")])
+
+
+def sc_ad_redirect_loop():
+    cli_scenario("autodiscover-redirect-loop",
+                 "contoso.com and autodiscover.contoso.com redirect to each other (HTTP 302 and redirectUrl): "
+                 "each URL is asked once, the loop is named, exit 8.",
+                 ["redirect-loop", "exit-8"],
+                 server_ini(["contoso.com", "autodiscover.contoso.com"],
+                            [("a", {"Method": "POST", "Host": "contoso.com", "Status": 302,
+                                    "Location": CONTOSO_AD}),
+                             ("b", {"Method": "POST", "Host": "autodiscover.contoso.com",
+                                    "Body": "back.xml"})]),
+                 {"back.xml": ad_redirect("redirectUrl", ROOT_AD)}, AUTOD, 8,
+                 stderr=["redirect loop: " + ROOT_AD + " asked again", "no Autodiscover settings"],
+                 requests=[logged_post(ROOT_AD, "alice@contoso.com"), logged_post(CONTOSO_AD, "alice@contoso.com"),
+                           logged_get("http://autodiscover.contoso.com" + AD_PATH)])
+
+
+def sc_ad_401():
+    cli_scenario("autodiscover-401",
+                 "The configured server wants credentials (401) and none are configured: exit 8 with the HTTP "
+                 "status as the reason.",
+                 ["401", "exit-8"],
+                 server_ini(["autodiscover.contoso.com"],
+                            [("auth", {"RequireAuth": 1, "Body": "alice.xml"})], credentials="alice:Secret1"),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 8,
+                 stderr=[CONTOSO_AD + ": HTTP 401"],
+                 requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+def sc_ad_unreachable():
+    cli_scenario("autodiscover-unreachable",
+                 "The configured Autodiscover URL does not answer at all (nothing listens): exit 8, "
+                 "'unreachable'.", ["unreachable", "exit-8"], None, {},
+                 "autodiscover alice@contoso.com --url https://127.0.0.1:1" + AD_PATH, 8,
+                 stderr=["unreachable"])
+
+
+def sc_ad_wrong_answers():
+    bad = {
+        "autodiscover-malformed-xml": ("The server's answer stops in the middle of an element: not used, exit 8.",
+                                       ["malformed-xml"], ad_settings(ALICE_TGT)[:700], "unusable answer"),
+        "autodiscover-xxe": ("The answer declares an external entity (XXE) pointing at /etc/passwd: refused before "
+                             "anything is read, exit 8.", ["xxe", "security"],
+                             '<?xml version="1.0"?>\r\n<!DOCTYPE Autodiscover [<!ENTITY xxe SYSTEM '
+                             '"file:///etc/passwd">]>\r\n' + ad_settings("&xxe;").split("\r\n", 1)[1],
+                             "a DOCTYPE is not allowed"),
+        "autodiscover-entity-bomb": ("A billion-laughs entity bomb: refused at the DOCTYPE, quickly, exit 8.",
+                                     ["entity-bomb", "security"],
+                                     '<?xml version="1.0"?>\r\n<!DOCTYPE lolz [<!ENTITY lol "lol">' +
+                                     "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%s;" % (i - 1 if i > 1 else ""))
+                                                                       * 10) for i in range(1, 10)) +
+                                     ']>\r\n' + ad_settings("&lol9;").split("\r\n", 1)[1],
+                                     "a DOCTYPE is not allowed"),
+        "autodiscover-oversized": ("The answer is 1.1 MB (over the 1 MiB cap): the transfer is cut and refused, "
+                                   "exit 8.", ["limits", "security"],
+                                   ad_settings(ALICE_TGT).replace("<User>", "<User>" + " " * (1100 * 1024), 1),
+                                   "answer larger than 1048576 bytes"),
+    }
+    for name, (desc, kw, body, err) in bad.items():
+        cli_scenario(name, desc, kw + ["exit-8"],
+                     server_ini(["autodiscover.contoso.com"], [("bad", {"Body": "answer.xml"})]),
+                     {"answer.xml": body}, AUTOD + " --url " + CONTOSO_AD, 8, stderr=[err],
+                     requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+def sc_ad_truncated_connection():
+    cli_scenario("autodiscover-truncated-connection",
+                 "The server announces the whole answer but closes the connection after 200 bytes: exit 8, "
+                 "'connection dropped'.", ["dropped-connection", "exit-8"],
+                 server_ini(["autodiscover.contoso.com"], [("cut", {"Body": "alice.xml", "Truncate": 200})]),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 8,
+                 stderr=["connection dropped"], requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+def sc_ad_http_downgrade():
+    cli_scenario("autodiscover-http-downgrade",
+                 "The server redirects (302) to plain HTTP on another host: refused without a request there, "
+                 "exit 8.", ["redirect", "downgrade", "security", "exit-8"],
+                 server_ini(["autodiscover.contoso.com", "autodiscover.evil.example"],
+                            [("down", {"Host": "autodiscover.contoso.com", "Status": 302,
+                                       "Location": "http://autodiscover.evil.example" + AD_PATH}),
+                             ("evil", {"Host": "autodiscover.evil.example", "Body": "alice.xml"})]),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 8,
+                 stderr=["refused plain HTTP to http://autodiscover.evil.example"],
+                 requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+# -- update with Autodiscover ------------------------------------------------
+
+AD_MAP_HEADER = "SourceLegacyDN|TargetLegacyDN|TargetSMTP|SourceSMTP|TargetServer"
+UPDATE_CA = UPDATE + " --ca-file {ca}"
+
+
+def edits_alice_verified(exp, p):
+    """edits_alice_to_exo, except R4 with a verified answer: the mapiHttp
+    URLs of the answer are set in the emsmdb section instead of deleted."""
+    ems = sec(p, A["ems"])
+    edits_alice_to_exo(exp, p)
+    for tag, url in AD_URLS.items():
+        exp.add(ems, tag, url)                                      # R4 + answer (re-added after the deletion)
+
+
+def ad_config(extra):
+    return config(extra=["AutodiscoverTargetURL=" + EXO_AD] + extra)
+
+
+def sc_verify_ok():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_verified(exp, p)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    scenario("verify-autodiscover",
+             "VerifyAutodiscover=1: Exchange Online's Autodiscover (AutodiscoverTargetURL) returns alice's "
+             "target LegacyDN, so she is updated, and the MAPI/HTTP URLs it returns are written into her "
+             "profile instead of only being cleared.",
+             ["update", "autodiscover", "VerifyAutodiscover", "R4", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": ad_config(["VerifyAutodiscover=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("alice", {"Email": "alice@contoso.com", "Body": "alice.xml"})]),
+                   "autodiscover/alice.xml": ad_settings(ALICE_TGT),
+                   "expect/requests.txt": logged_post(EXO_AD, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": exp})
+
+
+def sc_verify_wrong_dn():
+    inp, p = basic_input()
+    scenario("verify-autodiscover-wrong-server",
+             "VerifyAutodiscover=1 and the target's Autodiscover answers with another mailbox's LegacyDN "
+             "(CPUU: 'Autodiscover URL points to wrong Exchange server'): alice is failed, nothing changes, "
+             "exit 9 (failed + Autodiscover).",
+             ["update", "autodiscover", "VerifyAutodiscover", "wrong-legacydn", "exit-9"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": ad_config(["VerifyAutodiscover=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("other", {"Body": "other.xml"})]),
+                   "autodiscover/other.xml": ad_settings(tgt_dn("9f8e7d6c5b4a39281706f5e4d3c2b1a0-alice2"))},
+             [Step(UPDATE_CA % "mapping.puf", 9, [("Outlook", ROW_A, "failed")], 1,
+                   stderr=["points to wrong Exchange server"])],
+             {"HKCU.reg": inp.copy()})
+
+
+# -- same SMTP domain ---------------------------------------------------------
+
+SAME_MAP = "\n".join([AD_MAP_HEADER,
+                      mapline(ALICE_SRC, ALICE_TGT, "alice@fabrikam.com", "alice@fabrikam.com", EXO)]) + "\n"
+PIN_VALUES = ["PreferLocalXML", "ExcludeHttpsRootDomain", "ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
+              "ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL"]
+LOCAL_XML_PATH = LOCAL + r"\Microsoft\Outlook\profswitch-fabrikam.com.xml"
+
+
+def edits_alice_same_domain(exp, p):
+    """alice moves to ALICE_TGT keeping alice@fabrikam.com (SameSmtpDomain=1),
+    TargetServer EXO, verified answer with the mapiHttp URLs."""
+    ems, priv, pub = sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    # service section: R9 would set 3001 to the same address -> unchanged
+    exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1
+    # R2: 6641 already alice@fabrikam.com (both types) -> unchanged
+    exp.set(ems, 0x6602001E, EXO)                                   # R3
+    exp.set(ems, 0x662A001F, EXO)                                   # R3
+    exp.set(ems, 0x6608001E, EXO)                                   # R3
+    for t in (0x6612001E, 0x6613101E, 0x6614001E, 0x664A001F):      # R4
+        exp.delete(ems, t)
+    for t in AD_URLS:                                               # R4, then the answer's URLs
+        exp.delete(ems, t)
+    for t in (0x66350003, 0x66360003, 0x660E001F):                  # R5
+        exp.delete(ems, t)
+    exp.delete(ems, 0x663B0102)                                     # R4
+    exp.delete(ems, 0x6620001F)                                     # R8 (c)
+    exp.delete(ems, 0x6618001E)                                     # R8 (b)
+    for t, url in AD_URLS.items():
+        exp.add(ems, t, url)
+    exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    exp.set(priv, 0x660C001E, EXO)                                  # R3
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    exp.set(pub, 0x660C001E, EXO)                                   # R3
+    exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
+
+
+def add_pins(exp):
+    key = OFFICE16 + r"\Outlook\AutoDiscover"
+    exp.put(key, "fabrikam.com", "sz", LOCAL_XML_PATH)
+    for v in PIN_VALUES:
+        exp.put(key, v, "dword", 1)
+
+
+def same_domain_gen(inp, p):
+    sections = [(u, inp.snapshot(sec(p, u))) for u in (A["ems"], A["priv"], A["pub"])]
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], sections)
+    vals = [("AutoDiscover", "fabrikam.com", 0, 0, b"")] + [("AutoDiscover", v, 0, 0, b"") for v in PIN_VALUES]
+    return blob + backup_extra(vals, [(LOCAL_XML_PATH, 0, 1, b"")])
+
+
+SAME_SERVER = server_ini(["autodiscover-s.outlook.com"], [
+    ("alice", {"Email": "alice@fabrikam.com", "Body": "alice.xml"})])
+
+
+def same_domain_files():
+    return {"mapping.puf": SAME_MAP,
+            "config.ini": ad_config(["SameSmtpDomain=1"]),
+            "autodiscover/server.ini": SAME_SERVER,
+            "autodiscover/alice.xml": ad_settings(ALICE_TGT, "alice@fabrikam.com"),
+            OUTLOOK_FILES + OST_MARKER[0]: OST_MARKER[1]}
+
+
+def sc_same_domain():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_same_domain(exp, p)
+    add_pins(exp)
+    add_backup(exp, p, [(1, same_domain_gen(inp, p))])
+    files = same_domain_files()
+    files[EXPECT_FILES + OST_MARKER[0]] = OST_MARKER[1]
+    files[EXPECT_FILES + "profswitch-fabrikam.com.xml"] = local_xml(EXO_AD)
+    files["expect/requests.txt"] = logged_post(EXO_AD, "alice@fabrikam.com")
+    scenario("same-smtp-domain",
+             "Source and target share fabrikam.com (SameSmtpDomain=1): alice is verified against the explicit "
+             "AutodiscoverTargetURL (never the domain, which finds the source), repointed, and pinned there with "
+             "a local Autodiscover XML, PreferLocalXML and the Exclude* values, all in one backup generation.",
+             ["update", "autodiscover", "same-smtp-domain", "local-xml", "backup"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": exp})
+    return inp, p, exp
+
+
+def sc_same_domain_no_url():
+    inp, p = basic_input()
+    files = same_domain_files()
+    files["config.ini"] = config(extra=["SameSmtpDomain=1"])
+    del files["autodiscover/server.ini"], files["autodiscover/alice.xml"]
+    scenario("same-smtp-domain-no-target-url",
+             "SameSmtpDomain=1 without AutodiscoverTargetURL (and no TargetAutodiscoverURL in the mapping): "
+             "discovery by domain would find the source, so alice is failed with a clear reason; nothing "
+             "changes, exit 9.",
+             ["update", "autodiscover", "same-smtp-domain", "config-error", "exit-9"],
+             inp, files,
+             [Step(UPDATE % "mapping.puf", 9, [("Outlook", ROW_A, "failed")], 1,
+                   stderr=["SameSmtpDomain=1 needs AutodiscoverTargetURL"])],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_same_domain_cleanup():
+    inp, p = basic_input()
+    upd = inp.copy()
+    edits_alice_same_domain(upd, p)
+    add_pins(upd)
+    cleaned = upd.copy()
+    add_backup(upd, p, [(1, same_domain_gen(inp, p))])
+    cleaned.delete_key(OFFICE16 + r"\Outlook\AutoDiscover")          # cleanup: values back to absent
+    files = same_domain_files()
+    files[EXPECT_FILES + OST_MARKER[0]] = OST_MARKER[1]              # the local XML is gone
+    scenario("same-smtp-domain-cleanup",
+             "After the source organisation is gone the admin runs cleanup: the backup goes, and so do the local "
+             "Autodiscover XML and the PreferLocalXML/Exclude* values profswitch added; the profile stays on "
+             "the target.",
+             ["update", "cleanup", "autodiscover", "same-smtp-domain", "local-xml"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("cleanup --store {store} --config config.ini --report {report}", 0,
+                   [("Outlook", ROW_A, "cleaned")], 0)],
+             {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
+
+
+def sc_gpo_same_domain():
+    inp, p = gpo_input([("AutoDiscover", "PreferLocalXML", "dword", 0)])
+    files = same_domain_files()
+    scenario("gpo-same-smtp-domain-preferlocalxml",
+             "A policy sets AutoDiscover\\PreferLocalXML=0, which would override the value SameSmtpDomain=1 "
+             "needs: alice is blocked-policy and nothing changes (no file, no value), exit 4.",
+             ["update", "gpo-lock", "same-smtp-domain", "blocked-policy", "exit-4"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-policy")], 1,
+                   stderr=["PreferLocalXML"])],
+             {"HKCU.reg": inp.copy()})
+
+
+# -- poisoned profiles ----------------------------------------------------------
+
+CACHED_NAME = "3d5c1f8e0b7a4e2c - Autodiscover.xml"
+CACHED_PATH = LOCAL + "\\Microsoft\\Outlook\\" + CACHED_NAME
+
+
+def poisoned_input():
+    """Outlook ran after the move, before the update: Autodiscover found the
+    target and rewrote the MAPI/HTTP mail store URL and the last known good
+    URL, and cached its answer; the mailbox DN is still the source's."""
+    inp, p = basic_input()
+    ems = sec(p, A["ems"])
+    inp.prop(ems, 0x6652001F, "https://outlook.office365.com/mapi/emsmdb/" + MBX)
+    inp.prop(ems, 0x664A001F, EXO_AD)
+    return inp, p
+
+
+def poisoned_files(repair, answer_dn):
+    extra = ["RepairPoisoned=1"] if repair else []
+    f = {"mapping.puf": std_mapping(), "config.ini": ad_config(extra),
+         OUTLOOK_FILES + OST_MARKER[0]: OST_MARKER[1],
+         OUTLOOK_FILES + CACHED_NAME: ad_settings(ALICE_TGT)}
+    if repair:
+        f["autodiscover/server.ini"] = server_ini(["autodiscover-s.outlook.com"],
+                                                  [("alice", {"Body": "alice.xml"})])
+        f["autodiscover/alice.xml"] = ad_settings(answer_dn)
+    return f
+
+
+def sc_poisoned_detect():
+    inp, p = poisoned_input()
+    files = poisoned_files(False, None)
+    scenario("autodiscover-poisoned-detect",
+             "A poisoned profile: alice is still on the source DN but her MAPI/HTTP URL and last known good "
+             "Autodiscover URL point at Exchange Online, and a cached Autodiscover answer names her target "
+             "mailbox. Without RepairPoisoned she is blocked-poisoned with that evidence; nothing changes.",
+             ["update", "autodiscover-poisoned", "blocked-poisoned", "exit-4"],
+             inp, files,
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-poisoned")], 1,
+                   stderr=["001f6652", "001f664a", CACHED_NAME])],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_poisoned_repair():
+    inp, p = poisoned_input()
+    exp = inp.copy()
+    edits_alice_verified(exp, p)        # 6652/664a are deleted by R4 like the others; answer URLs re-added
+    sections = [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"])]
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], sections)
+    blob += backup_extra([], [(CACHED_PATH, 1, 0, ad_settings(ALICE_TGT).encode("utf-8"))])
+    add_backup(exp, p, [(1, blob)])
+    files = poisoned_files(True, ALICE_TGT)
+    files[EXPECT_FILES + OST_MARKER[0]] = OST_MARKER[1]              # the stale cached answer is purged
+    scenario("autodiscover-poisoned-repair",
+             "The poisoned profile of autodiscover-poisoned-detect with RepairPoisoned=1: the target's "
+             "Autodiscover confirms alice's target DN, every server-derived value is reset to the target, the "
+             "stale cached answer is deleted (kept in the backup), and she is repaired-poisoned.",
+             ["update", "autodiscover-poisoned", "RepairPoisoned", "repaired-poisoned", "backup"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "repaired-poisoned")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_poisoned_refused():
+    inp, p = poisoned_input()
+    files = poisoned_files(True, tgt_dn("9f8e7d6c5b4a39281706f5e4d3c2b1a0-alice2"))
+    scenario("autodiscover-poisoned-repair-refused",
+             "RepairPoisoned=1, but the target's Autodiscover answers with another mailbox's LegacyDN: the "
+             "repair is refused (blocked-poisoned), nothing changes, exit 12 (blocked + Autodiscover).",
+             ["update", "autodiscover-poisoned", "RepairPoisoned", "blocked-poisoned", "exit-12"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 12, [("Outlook", ROW_A, "blocked-poisoned")], 1,
+                   stderr=["repair refused"])],
+             {"HKCU.reg": inp.copy()})
+
+
+def autodiscover_scenarios():
+    sc_ad_settings()
+    sc_ad_redirect_addr()
+    sc_ad_redirect_url()
+    sc_ad_redirect_loop()
+    sc_ad_401()
+    sc_ad_unreachable()
+    sc_ad_wrong_answers()
+    sc_ad_truncated_connection()
+    sc_ad_http_downgrade()
+    sc_verify_ok()
+    sc_verify_wrong_dn()
+    sc_same_domain()
+    sc_same_domain_no_url()
+    sc_same_domain_cleanup()
+    sc_gpo_same_domain()
+    sc_poisoned_detect()
+    sc_poisoned_repair()
+    sc_poisoned_refused()
+
+
 
 def main():
     _, basic_after = sc_basic()
@@ -1437,6 +2035,7 @@ def main():
     sc_global_timeout()
     sc_log_fallback()
     sc_run_after()
+    autodiscover_scenarios()
 
 
 if __name__ == "__main__":
