@@ -676,8 +676,8 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		error = ps_engine_rollback(&e, &r.selected, &nothing);
 	else if (!error)
 		error = ps_engine_cleanup(&e, &r.selected, &nothing);
-	ps_engine_free(&e);
 	if (error < 0) {
+		ps_engine_free(&e);
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "%s",
 			   ps_error_last());
@@ -687,6 +687,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	if (!locked && ps_engine_commit(&e) < 0)
 		fprintf(env->err, "profswitch: cannot write the store: %s\n",
 			ps_error_last());
+	ps_engine_free(&e);
 	if (is_update)
 		run_after(env, &r);
 	if (nothing)

@@ -284,6 +284,41 @@ static int apply_outside(ps_engine *e, const ps_pplan *p)
 	return error;
 }
 
+/* Keep the files a committed generation changed, as they were before, so
+ * that a store that cannot be written at the end takes them back too. */
+static int remember_files(ps_engine *e, const ps_generation *g)
+{
+	ps_gen_file *v;
+	size_t i;
+
+	if (!g->nfiles)
+		return 0;
+	v = realloc(e->touched, (e->ntouched + g->nfiles) * sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	e->touched = v;
+	for (i = 0; i < g->nfiles; i++) {
+		const ps_gen_file *f = &g->files[i];
+		ps_gen_file *c = &e->touched[e->ntouched];
+
+		memset(c, 0, sizeof(*c));
+		c->path = ps_strdup(f->path);
+		c->data = malloc(f->len ? f->len : 1);
+		if (!c->path || !c->data) {
+			free(c->path);
+			free(c->data);
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		}
+		if (f->len)
+			memcpy(c->data, f->data, f->len);
+		c->len = f->len;
+		c->existed = f->existed;
+		c->written = f->written;
+		e->ntouched++;
+	}
+	return 0;
+}
+
 /* Restore every section of a generation, then drop the generation. */
 static int undo_gen(ps_engine *e, const char *profile,
 		    const ps_generation *g)
@@ -411,7 +446,9 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 		error = apply_outside(e, p);
 	if (!error) {
 		g.state = PS_GEN_COMMITTED;
-		error = write_gen(e->store, p->profile, &g);
+		error = remember_files(e, &g);
+		if (!error)
+			error = write_gen(e->store, p->profile, &g);
 	}
 	if (error < 0) {
 		snprintf(first, sizeof(first), "%s", ps_error_last());
@@ -825,6 +862,13 @@ void ps_engine_free(ps_engine *e)
 	e->ncached = 0;
 	free(e->local_appdata);
 	e->local_appdata = NULL;
+	for (i = 0; i < e->ntouched; i++) {
+		free(e->touched[i].path);
+		free(e->touched[i].data);
+	}
+	free(e->touched);
+	e->touched = NULL;
+	e->ntouched = 0;
 }
 
 static int update_profile(ps_engine *e, const char *profile)
@@ -1122,6 +1166,18 @@ int ps_engine_commit(ps_engine *e)
 		return 0;
 	ps_log_msg(e->log, PS_LOG_ERROR, NULL, NULL, "cannot write the "
 		   "store: %s", ps_error_last());
+	/* The files this run changed go back too (newest first). */
+	for (i = e->ntouched; i-- > 0;) {
+		const ps_gen_file *f = &e->touched[i];
+		int rc = f->existed ? ps_sys_write_file(e->sys, f->path,
+							f->data, f->len)
+				    : ps_sys_delete_file(e->sys, f->path);
+
+		if (rc < 0 && rc != PS_ENOTFOUND)
+			ps_log_msg(e->log, PS_LOG_ERROR, NULL, NULL, "%s could "
+				   "not be put back: %s", f->path,
+				   ps_error_last());
+	}
 	for (i = 0; i < e->report->n; i++) {
 		ps_row *row = &e->report->v[i];
 		char *detail;

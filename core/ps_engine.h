@@ -33,6 +33,8 @@ typedef struct ps_engine {
 	char *local_appdata;
 	struct ps_adcache_file *cached;
 	size_t ncached;
+	struct ps_gen_file *touched;  /* files changed this run, as before */
+	size_t ntouched;
 } ps_engine;
 
 void ps_engine_free(ps_engine *e);

@@ -669,6 +669,44 @@ static void test_same_smtp_domain_cleanup_removes_pins(void **state)
 	ectx_close(&c);
 }
 
+/* The store cannot be written at the end: the local XML goes too. */
+static void test_same_smtp_domain_flush_failure_takes_file_back(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	ps_store *inner;
+
+	(void)state;
+	ectx_open(&c, t);
+	inner = c.store;
+	assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
+	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 1, 1);
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	memset(&e, 0, sizeof(e));
+	e.store = c.store;
+	e.sys = c.sys;
+	e.cfg = &c.cfg;
+	e.map = c.map;
+	e.report = &c.report;
+	e.http = &c.http.base;
+	e.xml = c.xml;
+	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
+	assert_int_equal(ps_engine_update(&e, &profiles), 0);
+	assert_true(file_exists(&c, LOCAL_XML));
+	assert_int_equal(ps_engine_commit(&e), PS_EIO);
+	assert_false(file_exists(&c, LOCAL_XML));
+	assert_int_equal(row_of(&c, "alice@fabrikam.com")->status,
+			 PS_ST_FAILED);
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	ectx_close(&c);
+}
+
 static void test_same_smtp_domain_needs_url(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -789,6 +827,8 @@ int main(void)
 		cmocka_unit_test(test_same_smtp_domain_pins_and_rolls_back),
 		cmocka_unit_test(test_same_smtp_domain_cleanup_removes_pins),
 		cmocka_unit_test(test_same_smtp_domain_needs_url),
+		cmocka_unit_test(
+			test_same_smtp_domain_flush_failure_takes_file_back),
 		cmocka_unit_test(test_poisoned_detected_and_blocked),
 		cmocka_unit_test(test_poisoned_repaired_and_refused),
 	};
