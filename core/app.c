@@ -933,7 +933,7 @@ static void print_hop(void *ctx, const char *line)
 static void print_setting(ps_app_env *env, const char *name, const char *v)
 {
 	if (v && *v)
-		fprintf(env->out, "  %-26s %s\n", name, v);
+		fprintf(env->out, "  %-28s %s\n", name, v);
 }
 
 static void print_settings(ps_app_env *env, const ps_ad_result *res)

@@ -1,193 +1,436 @@
 /*
  * The xml port on Linux: libxml2's xmlTextReader over a document in
- * memory, with no network, no DTD and no entity substitution.  A DOCTYPE
- * or an entity reference ends the read with an error before anything of
- * it is used (XXE, entity expansion bombs).
+ * memory (the caller keeps the bytes alive until close).
+ *
+ * Safety: the reader runs with XML_PARSE_NONET only: no entity
+ * substitution (NOENT), no DTD loading (DTDLOAD, DTDATTR, DTDVALID), no
+ * XML_PARSE_HUGE.  The size is checked and the prolog is searched for a
+ * DOCTYPE before libxml2 sees a byte, so that an internal subset is never
+ * parsed; a DOCTYPE node, an entity reference node or an entity
+ * declaration that still surfaces is refused, and so are elements deeper
+ * than MAX_DEPTH.  Once per process an external entity loader that loads
+ * nothing is installed, so that no file:// or other URL is ever opened
+ * even if a future option slips through.
+ *
+ * libxml2 prints nothing: its errors go to a structured handler per
+ * reader and become our "line L: reason" message.
  */
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
+#include <libxml/xmlversion.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ps_error.h"
 #include "ps_posix.h"
-#include "ps_str.h"
 #include "ps_xml.h"
 
 #define MAX_DEPTH 64
+#define READ_OPTIONS XML_PARSE_NONET
+#define DOCTYPE_REFUSED "a DOCTYPE is not allowed (no DTD or entity " \
+	"declarations are accepted)"
+
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *ps_xml_errp;
+#else
+typedef xmlErrorPtr ps_xml_errp;
+#endif
 
 struct ps_xml_reader {
-	xmlTextReaderPtr r;
-	char *ns, *local, *text, *attr;
+	xmlTextReaderPtr tr;
+	int state;              /* 1 reading, 0 at the end, < 0 failed */
+	int seen_root;
+	xmlChar *text;          /* TEXT value handed out last */
+	xmlChar **attrs;        /* attribute copies handed out since next */
+	size_t nattrs;
+	size_t cap;
+	int err_line;           /* first libxml2 error */
 	char err[256];
 };
 
-static void on_error(void *arg, const char *msg,
-		     xmlParserSeverities severity, xmlTextReaderLocatorPtr loc)
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* Every external entity, DTD or XInclude is refused. */
+static xmlParserInputPtr no_loader(const char *url, const char *id,
+				   xmlParserCtxtPtr ctxt)
 {
-	struct ps_xml_reader *x = arg;
+	(void)url;
+	(void)id;
+	(void)ctxt;
+	return NULL;
+}
+
+static void init_libxml2(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(no_loader);
+}
+
+/* libxml2's structured error callback: keep the first error. */
+static void on_error(void *arg, ps_xml_errp e)
+{
+	ps_xml_reader *r = arg;
 	size_t n;
 
-	(void)severity;
-	if (x->err[0])
+	if (!e || e->level < XML_ERR_ERROR || r->err[0])
 		return;
-	snprintf(x->err, sizeof(x->err), "line %d: %s",
-		 xmlTextReaderLocatorLineNumber(loc), msg ? msg : "error");
-	n = strlen(x->err);
-	while (n && (x->err[n - 1] == '\n' || x->err[n - 1] == ' '))
-		x->err[--n] = '\0';
+	(void)snprintf(r->err, sizeof(r->err), "%s",
+		       e->message ? e->message : "not well-formed XML");
+	n = strlen(r->err);
+	while (n && (r->err[n - 1] == '\n' || r->err[n - 1] == ' ' ||
+		     r->err[n - 1] == '\r'))
+		r->err[--n] = '\0';
+	if (!n)
+		(void)snprintf(r->err, sizeof(r->err), "not well-formed XML");
+	r->err_line = e->line;
 }
 
-static void clear_node(struct ps_xml_reader *x)
+/* Forget the strings handed out by the previous call. */
+static void release(ps_xml_reader *r)
 {
-	free(x->ns);
-	free(x->local);
-	free(x->text);
-	free(x->attr);
-	x->ns = x->local = x->text = x->attr = NULL;
+	size_t i;
+
+	xmlFree(r->text);
+	r->text = NULL;
+	for (i = 0; i < r->nattrs; i++)
+		xmlFree(r->attrs[i]);
+	r->nattrs = 0;
 }
 
-static char *dup_xml(const xmlChar *s)
+/* The line of the current node, else where the parser is. */
+static int cur_line(ps_xml_reader *r)
 {
-	return ps_strdup(s ? (const char *)s : "");
+	xmlNodePtr n = xmlTextReaderCurrentNode(r->tr);
+	long line = n ? xmlGetLineNo(n) : -1;
+
+	if (line <= 0 || line > INT_MAX)
+		line = xmlTextReaderGetParserLineNumber(r->tr);
+	return line > 0 ? (int)line : 1;
 }
 
-static int x_open(ps_xml *x, const char *data, size_t len, size_t max_len,
-		  ps_xml_reader **out)
+/* Stop reading for good with "line L: why". */
+static int fail(ps_xml_reader *r, int line, const char *why)
 {
-	struct ps_xml_reader *r;
+	if (why != r->err)
+		(void)snprintf(r->err, sizeof(r->err), "%s", why);
+	r->err_line = line;
+	r->state = PS_EFORMAT;
+	return ps_error_setc(PS_EFORMAT, "line %d: %s", line, r->err);
+}
+
+/* ---- the prolog check ---------------------------------------------------
+ * A DOCTYPE can only stand in the prolog, before the root element.  It is
+ * looked for there before libxml2 sees the document, so that an internal
+ * subset (entity bombs, external entities) is never parsed at all.  The
+ * document is read as code units of 1 byte (UTF-8 and other ASCII-based
+ * encodings) or 2 bytes (UTF-16, with a BOM or starting with "<?").  A
+ * DOCTYPE node that still surfaces (another encoding) is refused in next.
+ */
+typedef struct units {
+	const unsigned char *d;
+	size_t n;               /* code units */
+	int width;              /* 1 or 2 */
+	int big_endian;
+} units;
+
+static void units_init(units *u, const unsigned char *d, size_t len)
+{
+	size_t off = 0;
+
+	u->width = 1;
+	u->big_endian = 0;
+	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) {
+		off = 3;
+	} else if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) ||
+				(d[0] == 0xFE && d[1] == 0xFF))) {
+		u->width = 2;
+		u->big_endian = d[0] == 0xFE;
+		off = 2;
+	} else if (len >= 4 && d[0] == '<' && !d[1] && d[2] == '?' && !d[3]) {
+		u->width = 2;
+	} else if (len >= 4 && !d[0] && d[1] == '<' && !d[2] && d[3] == '?') {
+		u->width = 2;
+		u->big_endian = 1;
+	}
+	u->d = d + off;
+	u->n = (len - off) / (size_t)u->width;
+}
+
+static unsigned unit_at(const units *u, size_t i)
+{
+	const unsigned char *p = u->d + i * (size_t)u->width;
+
+	if (u->width == 1)
+		return p[0];
+	return u->big_endian ? (unsigned)(p[0] << 8 | p[1]) :
+			       (unsigned)(p[1] << 8 | p[0]);
+}
+
+static int units_match(const units *u, size_t i, const char *s)
+{
+	for (; *s; s++, i++)
+		if (i >= u->n || unit_at(u, i) != (unsigned char)*s)
+			return 0;
+	return 1;
+}
+
+/* Past the next occurrence of end (counting lines), or u->n. */
+static size_t skip_past(const units *u, size_t i, const char *end,
+			int *line)
+{
+	for (; i < u->n; i++) {
+		if (units_match(u, i, end))
+			return i + strlen(end);
+		if (unit_at(u, i) == '\n')
+			(*line)++;
+	}
+	return u->n;
+}
+
+/* The line of a DOCTYPE in the prolog, or 0 when there is none. */
+static int prolog_doctype(const char *data, size_t len)
+{
+	units u;
+	size_t i = 0;
+	int line = 1;
+	unsigned c;
+
+	if (!len)
+		return 0;
+	units_init(&u, (const unsigned char *)data, len);
+	while (i < u.n) {
+		c = unit_at(&u, i);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			line += c == '\n';
+			i++;
+		} else if (units_match(&u, i, "<?")) {
+			i = skip_past(&u, i + 2, "?>", &line);
+		} else if (units_match(&u, i, "<!--")) {
+			i = skip_past(&u, i + 4, "-->", &line);
+		} else {
+			return units_match(&u, i, "<!DOCTYPE") ? line : 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- the port ---------------------------------------------------------- */
+
+static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
+		   ps_xml_reader **out)
+{
+	ps_xml_reader *r;
+	int line;
 
 	(void)x;
-	if (len > max_len)
-		return ps_error_setc(PS_ELIMIT, "XML document of %zu bytes "
-				     "is over the limit of %zu", len, max_len);
-	if (len > (size_t)INT32_MAX)
-		return ps_error_setc(PS_ELIMIT, "XML document too large");
+	*out = NULL;
+	if (len > max_len || len > (size_t)INT_MAX)
+		return ps_error_setc(PS_ELIMIT, "XML document of %zu bytes is "
+				     "larger than the limit of %zu bytes",
+				     len, max_len);
+	(void)pthread_once(&init_once, init_libxml2);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	r->r = xmlReaderForMemory(data, (int)len, NULL, NULL,
-				  XML_PARSE_NONET | XML_PARSE_NOCDATA);
-	if (!r->r) {
+	r->state = 1;
+	r->tr = xmlReaderForMemory(len ? data : "", (int)len, NULL, NULL,
+				   READ_OPTIONS);
+	if (!r->tr) {
 		free(r);
-		return ps_error_setc(PS_EFORMAT, "not an XML document");
+		return ps_error_setc(PS_ENOMEM, "out of memory (XML reader)");
 	}
-	xmlTextReaderSetErrorHandler(r->r, on_error, r);
+	xmlTextReaderSetStructuredErrorHandler(r->tr, on_error, r);
+	line = prolog_doctype(data, len);
+	if (line > 0) {
+		/* The first call to next reports it; nothing is parsed. */
+		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);
+		r->err_line = line;
+		r->state = PS_EFORMAT;
+	}
 	*out = r;
 	return 0;
 }
 
-static int fail(struct ps_xml_reader *r, const char *why)
+static const char *cstr(const xmlChar *s)
 {
-	int line = xmlTextReaderGetParserLineNumber(r->r);
-
-	if (r->err[0])
-		return ps_error_setc(PS_EFORMAT, "%s", r->err);
-	return ps_error_setc(PS_EFORMAT, "line %d: %s", line, why);
+	return s ? (const char *)s : "";
 }
 
-static int x_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node)
+static int on_element(ps_xml_reader *r, int depth, ps_xml_node *node)
 {
-	(void)x;
-	for (;;) {
-		int rc = xmlTextReaderRead(r->r), type, depth;
+	if (depth > MAX_DEPTH) {
+		char why[64];
 
-		clear_node(r);
-		if (rc == 0)
-			return r->err[0] ? fail(r, "") : 0;
-		if (rc < 0 || r->err[0])
-			return fail(r, "not well-formed");
-		type = xmlTextReaderNodeType(r->r);
-		depth = xmlTextReaderDepth(r->r);
-		if (depth > MAX_DEPTH)
-			return fail(r, "elements nested too deeply");
-		memset(node, 0, sizeof(*node));
-		node->depth = depth;
-		switch (type) {
-		case XML_READER_TYPE_DOCUMENT_TYPE:
-			return fail(r, "a DOCTYPE is not allowed");
-		case XML_READER_TYPE_ENTITY_REFERENCE:
-		case XML_READER_TYPE_ENTITY:
-			return fail(r, "entity references are not allowed");
-		case XML_READER_TYPE_ELEMENT:
-			node->type = PS_XML_START;
-			node->empty = xmlTextReaderIsEmptyElement(r->r) == 1;
-			break;
-		case XML_READER_TYPE_END_ELEMENT:
-			node->type = PS_XML_END;
-			break;
-		case XML_READER_TYPE_TEXT:
-		case XML_READER_TYPE_CDATA:
-			node->type = PS_XML_TEXT;
-			break;
-		default:
-			continue;   /* comments, PIs, whitespace */
-		}
-		if (node->type == PS_XML_TEXT) {
-			xmlChar *v = xmlTextReaderValue(r->r);
+		(void)snprintf(why, sizeof(why), "elements nested deeper "
+			       "than %d levels", MAX_DEPTH);
+		return fail(r, cur_line(r), why);
+	}
+	r->seen_root = 1;
+	node->type = PS_XML_START;
+	node->empty = xmlTextReaderIsEmptyElement(r->tr) == 1;
+	return 1;
+}
 
-			r->text = dup_xml(v);
-			xmlFree(v);
-			if (!r->text)
-				return PS_ENOMEM;
-			node->text = r->text;
-			node->ns = node->local = "";
-			return 1;
-		}
-		r->ns = dup_xml(xmlTextReaderConstNamespaceUri(r->r));
-		r->local = dup_xml(xmlTextReaderConstLocalName(r->r));
-		if (!r->ns || !r->local)
-			return PS_ENOMEM;
-		node->ns = r->ns;
-		node->local = r->local;
-		node->text = "";
+static int on_text(ps_xml_reader *r, ps_xml_node *node)
+{
+	const xmlChar *p;
+
+	r->text = xmlTextReaderValue(r->tr);
+	if (!r->text)
+		return 0;               /* an empty CDATA section */
+	for (p = r->text; *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			break;
+	if (!*p) {
+		release(r);
+		return 0;               /* white space only: skipped */
+	}
+	node->type = PS_XML_TEXT;
+	node->local = "";
+	node->text = (const char *)r->text;
+	return 1;
+}
+
+static int on_entity(ps_xml_reader *r)
+{
+	char why[128];
+
+	(void)snprintf(why, sizeof(why), "entity reference &%s; is not "
+		       "allowed (only &lt; &gt; &amp; &quot; &apos; and "
+		       "character references)",
+		       cstr(xmlTextReaderConstName(r->tr)));
+	return fail(r, cur_line(r), why);
+}
+
+/* 1 with *node filled, 0 for a node that is skipped, < 0 on error. */
+static int map_node(ps_xml_reader *r, ps_xml_node *node)
+{
+	int type = xmlTextReaderNodeType(r->tr);
+	int depth = xmlTextReaderDepth(r->tr);
+
+	node->depth = depth < 0 ? 0 : depth;
+	node->ns = cstr(xmlTextReaderConstNamespaceUri(r->tr));
+	node->local = cstr(xmlTextReaderConstLocalName(r->tr));
+	switch (type) {
+	case XML_READER_TYPE_ELEMENT:
+		return on_element(r, depth, node);
+	case XML_READER_TYPE_END_ELEMENT:
+		node->type = PS_XML_END;
 		return 1;
+	case XML_READER_TYPE_TEXT:
+	case XML_READER_TYPE_CDATA:
+		node->ns = "";
+		return on_text(r, node);
+	case XML_READER_TYPE_DOCUMENT_TYPE:
+		return fail(r, cur_line(r), DOCTYPE_REFUSED);
+	case XML_READER_TYPE_ENTITY_REFERENCE:
+		return on_entity(r);
+	case XML_READER_TYPE_ENTITY:
+	case XML_READER_TYPE_END_ENTITY:
+	case XML_READER_TYPE_NOTATION:
+		return fail(r, cur_line(r), "entity and notation "
+			    "declarations are not allowed");
+	default:
+		return 0;   /* comment, PI, white space, XML declaration */
 	}
 }
 
-static const char *x_attr(ps_xml *x, ps_xml_reader *r, const char *local)
+static int xr_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node)
 {
-	xmlChar *v;
+	int rc;
 
 	(void)x;
-	free(r->attr);
-	r->attr = NULL;
-	v = xmlTextReaderGetAttribute(r->r, (const xmlChar *)local);
-	if (!v)
-		return NULL;
-	r->attr = ps_strdup((const char *)v);
-	xmlFree(v);
-	return r->attr;
+	release(r);
+	memset(node, 0, sizeof(*node));
+	node->ns = node->local = "";
+	if (r->state < 0)
+		return ps_error_setc(r->state, "line %d: %s", r->err_line,
+				     r->err);
+	if (r->state == 0)
+		return 0;
+	for (;;) {
+		rc = xmlTextReaderRead(r->tr);
+		if (r->err[0])
+			return fail(r, r->err_line > 0 ? r->err_line : 1,
+				    r->err);
+		if (rc < 0)
+			return fail(r, cur_line(r), "not well-formed XML");
+		if (rc == 0)
+			break;
+		rc = map_node(r, node);
+		if (rc != 0)
+			return rc;
+	}
+	if (!r->seen_root)
+		return fail(r, cur_line(r), "no root element (empty "
+			    "document?)");
+	r->state = 0;
+	return 0;
 }
 
-static void x_close(ps_xml *x, ps_xml_reader *r)
+static const char *xr_attr(ps_xml *x, ps_xml_reader *r, const char *local)
+{
+	xmlChar *v, **grown;
+
+	(void)x;
+	if (strchr(local, ':') || r->state != 1 ||
+	    xmlTextReaderNodeType(r->tr) != XML_READER_TYPE_ELEMENT)
+		return NULL;
+	if (r->nattrs == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4;
+
+		grown = realloc(r->attrs, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		r->attrs = grown;
+		r->cap = cap;
+	}
+	v = xmlTextReaderGetAttribute(r->tr, (const xmlChar *)local);
+	if (!v)
+		return NULL;
+	r->attrs[r->nattrs++] = v;
+	return (const char *)v;
+}
+
+static void xr_close(ps_xml *x, ps_xml_reader *r)
 {
 	(void)x;
-	clear_node(r);
-	xmlFreeTextReader(r->r);
+	if (!r)
+		return;
+	release(r);
+	free(r->attrs);
+	xmlFreeTextReader(r->tr);
 	free(r);
 }
 
-static void x_free(ps_xml *x)
+static void xr_free(ps_xml *x)
 {
 	free(x);
 }
 
 static const ps_xml_ops posix_xml_ops = {
 	PS_XML_OPS_VERSION,
-	x_open,
-	x_next,
-	x_attr,
-	x_close,
-	x_free,
+	xr_open,
+	xr_next,
+	xr_attr,
+	xr_close,
+	xr_free
 };
 
 int ps_posix_xml_new(ps_xml **out)
 {
-	ps_xml *x = calloc(1, sizeof(*x));
+	ps_xml *x;
 
+	*out = NULL;
+	(void)pthread_once(&init_once, init_libxml2);
+	x = calloc(1, sizeof(*x));
 	if (!x)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	xmlInitParser();
 	x->ops = &posix_xml_ops;
 	*out = x;
 	return 0;
