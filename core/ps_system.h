@@ -30,7 +30,8 @@ typedef struct ps_system_ops {
 	int (*read_file)(ps_system *sys, const char *path, size_t max,
 			 uint8_t **data, size_t *len);
 	/* Replace a file atomically: temp file, flush, rename.  On failure
-	 * the old file is untouched. */
+	 * the old file is untouched.  Since version 3 a missing folder
+	 * above a file under a known folder is created (mode 0700). */
 	int (*write_file)(ps_system *sys, const char *path, const void *data,
 			  size_t len);
 	/* Append to a file, creating it. */
@@ -70,13 +71,22 @@ typedef struct ps_system_ops {
 	 * written; created when missing. */
 	int (*local_log_dir)(ps_system *sys, char **out);
 	/* ---- version 3 (Autodiscover files, docs/autodiscover.md) ---- */
+	/* Paths under a known folder are Windows paths ("C:\Users\...",
+	 * backslashes); every method that takes a path accepts them (the
+	 * POSIX backend keeps drive C: in $PROFSWITCH_DRIVE_C and refuses
+	 * other drives and ".." components there).  Added after
+	 * local_log_dir; a backend older than 3 gets the defaults of
+	 * core/system.c. */
 	/* A known folder as the user's Windows sees it: "LocalAppData"
-	 * (C:\Users\NAME\AppData\Local).  PS_ENOTFOUND when unknown. */
+	 * (C:\Users\NAME\AppData\Local).  PS_ENOTFOUND when unknown; *out
+	 * is the caller's. */
 	int (*known_folder)(ps_system *sys, const char *name, char **out);
-	/* Names (not paths) of the regular files in a folder, sorted by
-	 * byte order; PS_ENOTFOUND when the folder is missing. */
+	/* Names (not paths) of the regular files in a folder (no folders,
+	 * no symbolic links), sorted by byte order, into the empty *out;
+	 * PS_ENOTFOUND when the folder is missing.  On failure *out stays
+	 * empty. */
 	int (*list_dir)(ps_system *sys, const char *path, ps_strlist *out);
-	/* Delete one file; PS_ENOTFOUND when absent. */
+	/* Delete one file; PS_ENOTFOUND when absent (nothing deleted). */
 	int (*delete_file)(ps_system *sys, const char *path);
 } ps_system_ops;
 

@@ -127,24 +127,30 @@ int ps_sys_local_log_dir(ps_system *sys, char **out)
 	return sys->ops->local_log_dir(sys, out);
 }
 
+/* Version-3 methods (Autodiscover files): a backend older than 3 knows no
+ * folder and lists nothing. */
 #define HAS3(sys, m) ((sys)->ops->version >= 3 && (sys)->ops->m)
 
 int ps_sys_known_folder(ps_system *sys, const char *name, char **out)
 {
 	assert(sys && name && out);
 	if (!HAS3(sys, known_folder))
-		return PS_ENOTFOUND;
+		return ps_error_setc(PS_ENOTFOUND, "%s: known folders are "
+				     "not supported here", name);
 	return sys->ops->known_folder(sys, name, out);
 }
 
 int ps_sys_list_dir(ps_system *sys, const char *path, ps_strlist *out)
 {
-	assert(sys && path && out);
+	assert(sys && path && out && !out->n);
 	if (!HAS3(sys, list_dir))
-		return PS_ENOTFOUND;
+		return ps_error_setc(PS_ENOTFOUND, "%s: listing folders is "
+				     "not supported here", path);
 	return sys->ops->list_dir(sys, path, out);
 }
 
+/* Not PS_ENOTFOUND: callers take that for "already gone", and a backend
+ * that cannot delete has not deleted anything. */
 int ps_sys_delete_file(ps_system *sys, const char *path)
 {
 	assert(sys && path);

@@ -1,17 +1,26 @@
 /*
  * Runs one scenario folder (docs/formats.md, "Scenario folder"):
  *
- *   scenario_run [--exe CMD] SCENARIO_DIR
+ *   scenario_run [--exe CMD] [--mock PATH] [--mkcert PATH] SCENARIO_DIR
  *
  * Each [Step N] of scenario.ini runs profswitch (CMD, default
  * "profswitch"; PS_SCENARIO_WRAP prepends a wrapper such as valgrind) in
- * the scenario folder on a temporary copy of HKCU.reg, then checks the
- * exit status, the report rows, stderr, whether the store changed, and the
- * whole registry against the expected export.
+ * the scenario folder on a temporary copy of HKCU.reg, with drive C: in a
+ * temporary folder seeded from files/, then checks the exit status, the
+ * report rows, stdout and stderr, whether the store changed, the whole
+ * registry against the expected export, the requests the mock Autodiscover
+ * server received and, after the last step, the files on drive C:.
+ *
+ * A scenario with an autodiscover/ folder gets the mock (PATH, the
+ * fakeautodiscover binary) on loopback with a throw-away CA made by the
+ * tests/mkcert.sh script, for the whole run; it is stopped on every way
+ * out (and dies with the runner, PR_SET_PDEATHSIG).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +28,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "ps_buf.h"
 #include "ps_error.h"
@@ -28,6 +41,9 @@
 #include "ps_str.h"
 
 #define MAX_STEPS 16
+#define MOCK_START_MS 10000      /* for the ports line */
+#define MOCK_STOP_MS 10000       /* after SIGTERM, then SIGKILL */
+#define DEFAULT_LOCALAPPDATA "C:\\Users\\alice\\AppData\\Local"
 
 typedef struct step {
 	char *command;
@@ -35,32 +51,77 @@ typedef struct step {
 	int has_exit;
 	ps_strlist rows;
 	ps_strlist stderr_has;
+	ps_strlist stdout_has;
 	int unchanged;
 	int locked;
 	char *store;
+	char *requests;
 } step;
 
 typedef struct scenario {
 	const char *dir;
 	step steps[MAX_STEPS];
 	int nsteps;
+	char *local_appdata;     /* [Scenario] LocalAppData; NULL: default */
 } scenario;
 
+/* The mock Autodiscover server of a scenario with autodiscover/. */
+typedef struct mock {
+	pid_t pid;               /* 0: not running */
+	int out_fd;              /* its stdout (the ports line); -1 */
+	char *ca;                /* the test CA, for {ca} */
+	char *log;               /* its request log */
+	char https_port[8];
+	char http_port[8];
+} mock;
+
 static int fail_count;
+/* For the signal handler (0: none): the mock, the step's command. */
+static volatile pid_t running_mock;
+static volatile pid_t running_step;
 
 static void failf(const char *name, int stepno, const char *fmt, ...)
 	PS_PRINTF(3, 4);
 
+/* stepno 0: about the scenario as a whole. */
 static void failf(const char *name, int stepno, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "FAIL %s step %d: ", name, stepno);
+	if (stepno > 0)
+		fprintf(stderr, "FAIL %s step %d: ", name, stepno);
+	else
+		fprintf(stderr, "FAIL %s: ", name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	fail_count++;
+}
+
+/* The runner is a test program: running out of memory ends it. */
+static void *must(void *p)
+{
+	if (!p) {
+		fputs("scenario_run: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+static char *join(const char *a, const char *b)
+{
+	ps_buf p = PS_BUF_INIT;
+
+	ps_buf_printf(&p, "%s/%s", a, b);
+	return must(ps_buf_check(&p) < 0 ? NULL : ps_buf_detach(&p));
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static int on_key(void *ctx, const char *section, const char *key,
@@ -70,8 +131,13 @@ static int on_key(void *ctx, const char *section, const char *key,
 	step *st;
 	int n;
 
-	if (!ps_strcasecmp(section, "Scenario"))
+	if (!ps_strcasecmp(section, "Scenario")) {
+		if (!ps_strcasecmp(key, "LocalAppData")) {
+			free(sc->local_appdata);
+			sc->local_appdata = must(ps_strdup(value));
+		}
 		return 0;
+	}
 	if (ps_strncasecmp(section, "Step ", 5) ||
 	    sscanf(section + 5, "%d", &n) != 1 || n < 1 || n > MAX_STEPS)
 		return ps_error_setc(PS_EFORMAT, "scenario.ini:%u: unknown "
@@ -81,7 +147,7 @@ static int on_key(void *ctx, const char *section, const char *key,
 	st = &sc->steps[n - 1];
 	if (!ps_strcasecmp(key, "Command")) {
 		free(st->command);
-		st->command = ps_strdup(value);
+		st->command = must(ps_strdup(value));
 	} else if (!ps_strcasecmp(key, "Exit")) {
 		char *end;
 
@@ -94,15 +160,19 @@ static int on_key(void *ctx, const char *section, const char *key,
 		ps_strlist_add(&st->rows, value);
 	else if (!ps_strcasecmp(key, "Stderr"))
 		ps_strlist_add(&st->stderr_has, value);
+	else if (!ps_strcasecmp(key, "Stdout"))
+		ps_strlist_add(&st->stdout_has, value);
 	else if (!ps_strcasecmp(key, "Locked"))
 		st->locked = (int)strtol(value, NULL, 10);
 	else if (!ps_strcasecmp(key, "Unchanged"))
 		st->unchanged = (int)strtol(value, NULL, 10);
 	else if (!ps_strcasecmp(key, "Store")) {
 		free(st->store);
-		st->store = ps_strdup(value);
-	}
-	else
+		st->store = must(ps_strdup(value));
+	} else if (!ps_strcasecmp(key, "Requests")) {
+		free(st->requests);
+		st->requests = must(ps_strdup(value));
+	} else
 		return ps_error_setc(PS_EFORMAT, "scenario.ini:%u: unknown "
 				     "key %s", line, key);
 	return 0;
@@ -167,23 +237,39 @@ static void split_words(const char *s, ps_strlist *out)
 	ps_buf_free(&w);
 }
 
-static char *substitute(const char *word, const char *store,
-			const char *report)
+/* {name} -> value in a Command word; a NULL value is not available. */
+typedef struct subst {
+	const char *name;
+	const char *value;
+} subst;
+
+/* The word with every {name} replaced; NULL (and *missing set) when it
+ * uses one that has no value in this scenario. */
+static char *substitute(const char *word, const subst *tab,
+			const char **missing)
 {
 	ps_buf b = PS_BUF_INIT;
+	size_t i, n;
 
 	for (; *word; word++) {
-		if (!strncmp(word, "{store}", 7)) {
-			ps_buf_puts(&b, store);
-			word += 6;
-		} else if (!strncmp(word, "{report}", 8)) {
-			ps_buf_puts(&b, report);
-			word += 7;
-		} else {
-			ps_buf_putc(&b, *word);
+		for (i = 0; tab[i].name; i++) {
+			n = strlen(tab[i].name);
+			if (!strncmp(word, tab[i].name, n))
+				break;
 		}
+		if (!tab[i].name) {
+			ps_buf_putc(&b, *word);
+			continue;
+		}
+		if (!tab[i].value) {
+			*missing = tab[i].name;
+			ps_buf_free(&b);
+			return NULL;
+		}
+		ps_buf_puts(&b, tab[i].value);
+		word += n - 1;
 	}
-	return ps_buf_detach(&b);
+	return must(ps_buf_check(&b) < 0 ? NULL : ps_buf_detach(&b));
 }
 
 static int run_command(const char *dir, ps_strlist *argv_list,
@@ -211,8 +297,15 @@ static int run_command(const char *dir, ps_strlist *argv_list,
 		_exit(127);
 	}
 	free(argv);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+	if (pid < 0)
 		return -1;
+	running_step = pid;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			running_step = 0;
+			return -1;
+		}
+	running_step = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
@@ -298,31 +391,6 @@ done:
 	ps_strlist_free(&rows);
 }
 
-/* The fallback log folder ($XDG_STATE_HOME/profswitch) in the work
- * folder. */
-static void remove_logs(const char *tmp)
-{
-	ps_buf path = PS_BUF_INIT;
-	struct dirent *ent;
-	DIR *d;
-
-	ps_buf_printf(&path, "%s/profswitch", tmp);
-	d = opendir(path.ptr);
-	while (d && (ent = readdir(d))) {
-		ps_buf file = PS_BUF_INIT;
-
-		if (ent->d_name[0] == '.')
-			continue;
-		ps_buf_printf(&file, "%s/%s", path.ptr, ent->d_name);
-		unlink(file.ptr);
-		ps_buf_free(&file);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path.ptr);
-	ps_buf_free(&path);
-}
-
 static int load_tree(const char *path, ps_regtree *t)
 {
 	ps_buf b = PS_BUF_INIT;
@@ -365,59 +433,797 @@ static void check_store(const char *name, int n, const char *actual,
 	ps_regtree_free(&e);
 }
 
-int main(int argc, char **argv)
+/* Each check of a step's output stream (Stdout, Stderr). */
+static int check_has(const char *name, int n, const char *what,
+		     const ps_buf *text, const ps_strlist *want)
 {
-	const char *exe = "profswitch", *dir, *name, *wrap;
-	char tmpl[] = "/tmp/ps-scenario-XXXXXX", *tmp;
-	ps_buf path = PS_BUF_INIT, ini = PS_BUF_INIT, store = PS_BUF_INIT;
-	ps_buf before = PS_BUF_INIT, after = PS_BUF_INIT;
-	scenario sc;
+	size_t k;
+	int failed = 0;
+
+	for (k = 0; k < want->n; k++)
+		if (!strstr(text->ptr ? text->ptr : "", want->v[k])) {
+			failf(name, n, "%s lacks '%s'", what, want->v[k]);
+			failed = 1;
+		}
+	return failed;
+}
+
+/* ---- differences, readable ------------------------------------------ */
+
+/* One line for a diff hint: at most 200 bytes; \r, \t, other control
+ * bytes as \xNN. */
+static void put_line(ps_buf *out, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 200; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r')
+			ps_buf_puts(out, "\\r");
+		else if (c == '\t')
+			ps_buf_puts(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			ps_buf_printf(out, "\\x%02x", c);
+		else
+			ps_buf_putc(out, c);
+	}
+	if (n > 200)
+		ps_buf_puts(out, "...");
+}
+
+/* Length of the line at s, with its '\n'. */
+static size_t line_len(const char *s, size_t left)
+{
+	const char *nl = memchr(s, '\n', left);
+
+	return nl ? (size_t)(nl - s) + 1 : left;
+}
+
+/* Where two different texts part, unified-style:
+ *   @@ line N @@
+ *    the line before
+ *   -the expected line
+ *   +the actual line
+ * or, for binary data, the sizes and the first differing byte. */
+static void diff_hint(ps_buf *out, const char *ind, const char *exp,
+		      size_t elen, const char *act, size_t alen)
+{
+	size_t eo = 0, ao = 0, line = 1, el, al, prev = 0, prevlen = 0;
+
+	if (memchr(exp, 0, elen) || memchr(act, 0, alen)) {
+		size_t k = 0;
+
+		while (k < elen && k < alen && exp[k] == act[k])
+			k++;
+		ps_buf_printf(out, "%sbinary: %zu bytes expected, %zu got; "
+			      "first difference at byte %zu\n", ind, elen,
+			      alen, k);
+		return;
+	}
+	for (;;) {
+		el = eo < elen ? line_len(exp + eo, elen - eo) : 0;
+		al = ao < alen ? line_len(act + ao, alen - ao) : 0;
+		if (!el || !al || el != al || memcmp(exp + eo, act + ao, el))
+			break;
+		prev = eo;
+		prevlen = el;
+		eo += el;
+		ao += al;
+		line++;
+	}
+	if (!el && !al)
+		return;         /* equal: no hint */
+	ps_buf_printf(out, "%s@@ line %zu @@\n", ind, line);
+	if (prevlen) {
+		ps_buf_printf(out, "%s ", ind);
+		put_line(out, exp + prev, prevlen - 1);
+		ps_buf_putc(out, '\n');
+	}
+	ps_buf_printf(out, "%s-", ind);
+	if (el)
+		put_line(out, exp + eo, el - (exp[eo + el - 1] == '\n'));
+	else
+		ps_buf_puts(out, "(end of file)");
+	ps_buf_printf(out, "\n%s+", ind);
+	if (al)
+		put_line(out, act + ao, al - (act[ao + al - 1] == '\n'));
+	else
+		ps_buf_puts(out, "(end of file)");
+	ps_buf_putc(out, '\n');
+	if (el && al && el - (exp[eo + el - 1] == '\n') ==
+	    al - (act[ao + al - 1] == '\n') &&
+	    !memcmp(exp + eo, act + ao, el < al ? el : al))
+		ps_buf_printf(out, "%s(only the newline at the end differs)"
+			      "\n", ind);
+}
+
+/* After a step: the mock's whole request log so far must be the file. */
+static void check_requests(const char *name, int n, const char *dir,
+			   const char *file, const mock *m)
+{
+	ps_buf exp = PS_BUF_INIT, act = PS_BUF_INIT, hint = PS_BUF_INIT;
+	char *path = join(dir, file);
+
+	if (!m->log) {
+		failf(name, n, "Requests = %s: the scenario has no "
+		      "autodiscover/ folder, so no mock server ran", file);
+		goto done;
+	}
+	if (read_all(path, &exp) < 0) {
+		failf(name, n, "Requests = %s: cannot read %s", file, path);
+		goto done;
+	}
+	read_all(m->log, &act);         /* none yet: no request */
+	if (exp.len == act.len && (!exp.len ||
+				   !memcmp(exp.ptr, act.ptr, exp.len)))
+		goto done;
+	diff_hint(&hint, "  ", exp.ptr ? exp.ptr : "", exp.len,
+		  act.ptr ? act.ptr : "", act.len);
+	failf(name, n, "the requests the mock received differ from %s "
+	      "(expected -, received +; all of them in %s):\n%s", file,
+	      m->log, hint.ptr ? hint.ptr : "");
+done:
+	ps_buf_free(&exp);
+	ps_buf_free(&act);
+	ps_buf_free(&hint);
+	free(path);
+}
+
+/* ---- drive C: --------------------------------------------------------- */
+
+/* Copy a folder's tree (files, folders, symbolic links) into `to`. */
+static int copy_tree(const char *from, const char *to, ps_buf *why)
+{
+	DIR *d = opendir(from);
+	struct dirent *de;
+	int error = 0;
+
+	if (!d) {
+		ps_buf_printf(why, "%s: cannot open: %s", from,
+			      strerror(errno));
+		return -1;
+	}
+	while (!error && (de = readdir(d)) != NULL) {
+		char *src, *dst, target[4096];
+		struct stat st;
+		ssize_t n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		src = join(from, de->d_name);
+		dst = join(to, de->d_name);
+		if (lstat(src, &st) < 0) {
+			error = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			error = mkdir(dst, 0700);
+			if (!error)
+				error = copy_tree(src, dst, why);
+		} else if (S_ISLNK(st.st_mode)) {
+			n = readlink(src, target, sizeof(target) - 1);
+			error = n < 0 ? -1 : 0;
+			if (!error) {
+				target[n] = '\0';
+				error = symlink(target, dst);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			error = copy_file(src, dst);
+			if (!error)
+				error = chmod(dst, st.st_mode & 0777);
+		} else {
+			errno = EINVAL;
+			error = -1;
+		}
+		if (error && !why->len)
+			ps_buf_printf(why, "cannot copy %s to %s: %s", src, dst,
+				      strerror(errno));
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return error;
+}
+
+/* The relative paths of everything but folders under root/rel, sorted.
+ * A missing root is an empty tree. */
+static void collect(const char *root, const char *rel, ps_strlist *out)
+{
+	char *dir = rel ? join(root, rel) : must(ps_strdup(root));
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char *sub, *full;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = rel ? join(rel, de->d_name) : must(ps_strdup(de->d_name));
+		full = join(root, sub);
+		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode))
+			collect(root, sub, out);
+		else
+			ps_strlist_add(out, sub);
+		free(full);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file's bytes, or "symbolic link -> TARGET" for a link. */
+static void load_entry(const char *path, ps_buf *out, int *is_link)
+{
+	struct stat st;
+	char target[4096];
+	ssize_t n;
+
+	*is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+	if (!*is_link) {
+		read_all(path, out);
+		return;
+	}
+	n = readlink(path, target, sizeof(target) - 1);
+	target[n < 0 ? 0 : n] = '\0';
+	ps_buf_printf(out, "symbolic link -> %s\n", target);
+}
+
+/* The whole tree `actual` must hold the same files, with the same bytes,
+ * as `expected` (label: how the scenario names it). */
+static void check_files(const char *name, const char *actual,
+			const char *expected, const char *label)
+{
+	ps_strlist a = PS_STRLIST_INIT, e = PS_STRLIST_INIT;
+	ps_buf msg = PS_BUF_INIT;
+	size_t i = 0, j = 0;
+
+	collect(actual, NULL, &a);
+	collect(expected, NULL, &e);
+	if (a.n > 1)
+		qsort(a.v, a.n, sizeof(*a.v), cmp_str);
+	if (e.n > 1)
+		qsort(e.v, e.n, sizeof(*e.v), cmp_str);
+	while (i < e.n || j < a.n) {
+		int c = i >= e.n ? 1 : j >= a.n ? -1 : strcmp(e.v[i], a.v[j]);
+		ps_buf eb = PS_BUF_INIT, ab = PS_BUF_INIT;
+		char *ep, *ap;
+		int el, al;
+
+		if (c < 0) {
+			ps_buf_printf(&msg, "  missing: %s\n", e.v[i++]);
+			continue;
+		}
+		if (c > 0) {
+			ps_buf_printf(&msg, "  extra:   %s\n", a.v[j++]);
+			continue;
+		}
+		ep = join(expected, e.v[i]);
+		ap = join(actual, a.v[j]);
+		load_entry(ep, &eb, &el);
+		load_entry(ap, &ab, &al);
+		if (el != al || eb.len != ab.len ||
+		    (eb.len && memcmp(eb.ptr, ab.ptr, eb.len))) {
+			ps_buf_printf(&msg, "  differs: %s (expected -, "
+				      "actual +)\n", e.v[i]);
+			diff_hint(&msg, "    ", eb.ptr ? eb.ptr : "", eb.len,
+				  ab.ptr ? ab.ptr : "", ab.len);
+		}
+		ps_buf_free(&eb);
+		ps_buf_free(&ab);
+		free(ep);
+		free(ap);
+		i++;
+		j++;
+	}
+	if (msg.len)
+		failf(name, 0, "the files on drive C: (%s) differ from %s:\n%s",
+		      actual, label, msg.ptr);
+	ps_buf_free(&msg);
+	ps_strlist_free(&a);
+	ps_strlist_free(&e);
+}
+
+/* rm -r without following symbolic links. */
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	d = opendir(path);
+	while (d && (de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = join(path, de->d_name);
+		remove_tree(sub);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+/* ---- the mock Autodiscover server ------------------------------------- */
+
+/* [Server] Hosts of autodiscover/server.ini, read as the mock reads it
+ * (a ';' after white space starts a comment; spaces or commas). */
+static int on_server_key(void *ctx, const char *section, const char *key,
+			 const char *value, unsigned line)
+{
+	ps_strlist *hosts = ctx;
+	char *copy, *v, *tok, *save = NULL, *p;
+	size_t n;
+
+	(void)line;
+	if (ps_strcasecmp(section, "Server") || ps_strcasecmp(key, "Hosts"))
+		return 0;
+	copy = must(ps_strdup(value));
+	for (p = copy; *p; p++)
+		if (*p == ';' && p > copy && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	v = ps_trim(copy);
+	n = strlen(v);
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v[n - 1] = '\0';
+		v++;
+	}
+	for (p = v; *p; p++)
+		*p = (char)ps_tolower((unsigned char)*p);
+	for (tok = strtok_r(v, " \t,", &save); tok;
+	     tok = strtok_r(NULL, " \t,", &save))
+		if (!ps_strlist_contains_nocase(hosts, tok))
+			ps_strlist_add(hosts, tok);
+	free(copy);
+	return 0;
+}
+
+/* The runner is being stopped: stop the step's command and the mock (and
+ * reap the mock, SIGKILL after 2 s), then die of the same signal.  Only
+ * async-signal-safe calls. */
+static void on_signal(int sig)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	pid_t pid = running_mock;
 	int i;
 
+	if (running_step > 0)
+		kill(running_step, SIGTERM);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		for (i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) == 0; i++)
+			nanosleep(&tick, NULL);
+		if (i == 200) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Run argv (stdout to our stderr) and wait; the exit status, 127 when it
+ * cannot start, 128 + signal when killed. */
+static int run_wait(ps_strlist *args)
+{
+	char **argv = must(calloc(args->n + 1, sizeof(*argv)));
+	pid_t pid;
+	int status = 0;
+
+	memcpy(argv, args->v, args->n * sizeof(*argv));
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(2, 1) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	free(argv);
+	if (pid < 0)
+		return 127;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+				 : 128 + WTERMSIG(status);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* SIGTERM, wait (SIGKILL after MOCK_STOP_MS); its exit status, 128 +
+ * signal when killed, 0 when it was not running. */
+static int stop_mock(mock *m)
+{
+	struct timespec t0, tick = { 0, 10 * 1000 * 1000 };
+	int status = 0;
+	pid_t r;
+
+	if (m->pid > 0) {
+		kill(m->pid, SIGTERM);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while ((r = waitpid(m->pid, &status, WNOHANG)) == 0 ||
+		       (r < 0 && errno == EINTR)) {
+			if (ms_since(&t0) > MOCK_STOP_MS) {
+				fprintf(stderr, "the mock Autodiscover server "
+					"did not stop on SIGTERM; killing "
+					"it\n");
+				kill(m->pid, SIGKILL);
+				while (waitpid(m->pid, &status, 0) < 0 &&
+				       errno == EINTR)
+					;
+				break;
+			}
+			nanosleep(&tick, NULL);
+		}
+		running_mock = 0;
+		m->pid = 0;
+	}
+	if (m->out_fd >= 0)
+		close(m->out_fd);
+	m->out_fd = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+				 : 128 + WTERMSIG(status);
+}
+
+/* Wait for the mock's "https=N http=M" line; 0, or -1 after failf. */
+static int read_ports(const char *name, mock *m)
+{
+	char line[128];
+	size_t len = 0;
+	unsigned https, http;
+	char *nl = NULL;
+	struct timespec t0;
+	int used = 0, status;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!nl) {
+		struct pollfd p = { m->out_fd, POLLIN, 0 };
+		long left = MOCK_START_MS - ms_since(&t0);
+		ssize_t n;
+		int rc;
+
+		if (left <= 0) {
+			failf(name, 0, "the mock Autodiscover server did not "
+			      "print 'https=N http=M' within %d s",
+			      MOCK_START_MS / 1000);
+			return -1;
+		}
+		rc = poll(&p, 1, (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			continue;       /* the deadline is checked above */
+		n = read(m->out_fd, line + len, sizeof(line) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			while (waitpid(m->pid, &status, 0) < 0 &&
+			       errno == EINTR)
+				;
+			running_mock = 0;
+			m->pid = 0;
+			failf(name, 0, "the mock Autodiscover server stopped "
+			      "before it listened (%s %d); its messages are "
+			      "above", WIFEXITED(status) ? "exit status"
+			      : "signal", WIFEXITED(status)
+			      ? WEXITSTATUS(status) : WTERMSIG(status));
+			return -1;
+		}
+		len += (size_t)n;
+		line[len] = '\0';
+		nl = strchr(line, '\n');
+		if (!nl && len == sizeof(line) - 1)
+			break;
+	}
+	if (nl)
+		*nl = '\0';
+	if (!nl || sscanf(line, "https=%u http=%u%n", &https, &http,
+			  &used) != 2 || line[used] || !https || !http ||
+	    https > 65535 || http > 65535) {
+		failf(name, 0, "the mock Autodiscover server printed '%s', "
+		      "expected 'https=N http=M'", line);
+		return -1;
+	}
+	snprintf(m->https_port, sizeof(m->https_port), "%u", https);
+	snprintf(m->http_port, sizeof(m->http_port), "%u", http);
+	return 0;
+}
+
+/*
+ * Certificates for the scenario's hosts, then the mock on free loopback
+ * ports, then PROFSWITCH_CONNECT_TO sending every host there.  0, or -1
+ * after failf (the caller stops whatever did start).
+ */
+static int start_mock(const char *name, const char *dir, const char *tmp,
+		      const char *mock_exe, const char *mkcert, mock *m)
+{
+	ps_strlist hosts = PS_STRLIST_INIT, args = PS_STRLIST_INIT;
+	ps_buf ini = PS_BUF_INIT, env = PS_BUF_INIT;
+	char *ad = join(dir, "autodiscover"), *path = join(ad, "server.ini");
+	char *certs = join(tmp, "cert"), *pem = NULL, *key = NULL;
+	int fds[2] = { -1, -1 }, error = -1, status;
+	pid_t runner;
+	size_t i;
+
+	if (!mock_exe || !mkcert) {
+		failf(name, 0, "the scenario has an autodiscover/ folder but "
+		      "no %s was found: give the runner %s",
+		      !mock_exe ? "mock server" : "certificate script",
+		      !mock_exe ? "--mock PATH (the fakeautodiscover binary)"
+				: "--mkcert PATH (tests/mkcert.sh)");
+		goto done;
+	}
+	/* No Hosts (or no server.ini): the mock says what is wrong. */
+	if (read_all(path, &ini) == 0 &&
+	    ps_ini_parse(path, ini.ptr ? ini.ptr : "", ini.len,
+			 on_server_key, &hosts) < 0) {
+		failf(name, 0, "%s", ps_error_last());
+		goto done;
+	}
+	if (mkdir(certs, 0700) < 0) {
+		failf(name, 0, "%s: cannot create: %s", certs,
+		      strerror(errno));
+		goto done;
+	}
+	ps_strlist_add(&args, "/bin/sh");
+	ps_strlist_add(&args, mkcert);
+	ps_strlist_add(&args, certs);
+	for (i = 0; i < hosts.n; i++)
+		ps_strlist_add(&args, hosts.v[i]);
+	status = run_wait(&args);
+	if (status) {
+		failf(name, 0, "%s failed (exit status %d); its messages are "
+		      "above", mkcert, status);
+		goto done;
+	}
+	m->ca = join(certs, "ca.pem");
+	pem = join(certs, "server.pem");
+	key = join(certs, "server.key");
+	m->log = join(tmp, "requests.log");
+	if (pipe(fds) < 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0) {
+		failf(name, 0, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	fflush(NULL);
+	runner = getpid();
+	m->pid = fork();
+	if (m->pid == 0) {
+#ifdef __linux__
+		/* Never outlive the runner, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+		if (getppid() != runner || dup2(fds[1], 1) < 0)
+			_exit(127);
+		close(fds[1]);
+		execl(mock_exe, mock_exe, "--scenario", dir, "--port", "0",
+		      "--http-port", "0", "--cert", pem, "--key", key, "--log",
+		      m->log, (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", mock_exe,
+			strerror(errno));
+		_exit(127);
+	}
+	if (m->pid < 0) {
+		m->pid = 0;
+		failf(name, 0, "fork: %s", strerror(errno));
+		goto done;
+	}
+	running_mock = m->pid;
+	close(fds[1]);
+	fds[1] = -1;
+	m->out_fd = fds[0];
+	fds[0] = -1;
+	if (read_ports(name, m) < 0)
+		goto done;
+	for (i = 0; i < hosts.n; i++)
+		ps_buf_printf(&env, "%s%s:443:127.0.0.1:%s %s:80:127.0.0.1:%s",
+			      i ? " " : "", hosts.v[i], m->https_port,
+			      hosts.v[i], m->http_port);
+	if (hosts.n)
+		setenv("PROFSWITCH_CONNECT_TO", must(env.ptr), 1);
+	error = 0;
+done:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	ps_strlist_free(&hosts);
+	ps_strlist_free(&args);
+	ps_buf_free(&ini);
+	ps_buf_free(&env);
+	free(ad);
+	free(path);
+	free(certs);
+	free(pem);
+	free(key);
+	return error;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+/* dirname(exe)/fakeautodiscover, when exe has a folder and that exists:
+ * the build folder of CTest and of ci/valgrind.sh. */
+static char *default_mock(const char *exe)
+{
+	const char *slash = strrchr(exe, '/');
+	ps_buf b = PS_BUF_INIT;
+
+	if (!slash)
+		return NULL;
+	ps_buf_put(&b, exe, (size_t)(slash - exe));
+	ps_buf_puts(&b, "/fakeautodiscover");
+	if (ps_buf_check(&b) < 0 || access(b.ptr, X_OK) < 0) {
+		ps_buf_free(&b);
+		return NULL;
+	}
+	return ps_buf_detach(&b);
+}
+
+/* SCENARIO_DIR/../../tests/mkcert.sh, when it exists. */
+static char *default_mkcert(const char *dir)
+{
+	char *p = join(dir, "../../tests/mkcert.sh");
+
+	if (access(p, R_OK) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	const char *exe = "profswitch", *dir = NULL, *name, *wrap;
+	char *mock_exe = NULL, *mkcert = NULL, *drive = NULL;
+	char *files = NULL, *expect_files = NULL, *ad = NULL;
+	char tmpl[] = "/tmp/ps-scenario-XXXXXX", *tmp = NULL;
+	ps_buf path = PS_BUF_INIT, ini = PS_BUF_INIT, store = PS_BUF_INIT;
+	ps_buf before = PS_BUF_INIT, after = PS_BUF_INIT, why = PS_BUF_INIT;
+	ps_strlist exe_words = PS_STRLIST_INIT;
+	scenario sc;
+	mock m;
+	struct sigaction sa;
+	int i, usage = 0, files_checked = 0;
+
 	memset(&sc, 0, sizeof(sc));
-	if (argc == 4 && !strcmp(argv[1], "--exe")) {
-		exe = argv[2];
-		dir = argv[3];
-	} else if (argc == 2) {
-		dir = argv[1];
-	} else {
-		fputs("usage: scenario_run [--exe CMD] SCENARIO_DIR\n", stderr);
+	memset(&m, 0, sizeof(m));
+	m.out_fd = -1;
+	for (i = 1; i < argc; i++) {
+		if (i + 1 < argc && !strcmp(argv[i], "--exe"))
+			exe = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--mock"))
+			mock_exe = must(ps_strdup(argv[++i]));
+		else if (i + 1 < argc && !strcmp(argv[i], "--mkcert"))
+			mkcert = must(ps_strdup(argv[++i]));
+		else if (argv[i][0] != '-' && !dir)
+			dir = argv[i];
+		else
+			usage = 1;
+	}
+	if (usage || !dir) {
+		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
+		      "[--mkcert PATH] SCENARIO_DIR\n", stderr);
+		free(mock_exe);
+		free(mkcert);
 		return 2;
 	}
 	sc.dir = dir;
 	name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
 	ps_buf_printf(&path, "%s/scenario.ini", dir);
-	if (read_all(path.ptr, &ini) < 0 ||
-	    ps_ini_parse(path.ptr, ini.ptr, ini.len, on_key, &sc) < 0) {
-		fprintf(stderr, "FAIL %s: %s\n", name, ps_error_last());
-		return 1;
+	if (read_all(path.ptr, &ini) < 0) {
+		failf(name, 0, "cannot read %s: %s", path.ptr,
+		      strerror(errno));
+		goto done;
+	}
+	if (ps_ini_parse(path.ptr, ini.ptr ? ini.ptr : "", ini.len, on_key,
+			 &sc) < 0) {
+		failf(name, 0, "%s", ps_error_last());
+		goto done;
 	}
 	if (!sc.nsteps) {
-		fprintf(stderr, "FAIL %s: no [Step 1]\n", name);
-		return 1;
+		failf(name, 0, "no [Step 1]");
+		goto done;
 	}
 	tmp = mkdtemp(tmpl);
 	if (!tmp) {
-		fprintf(stderr, "FAIL %s: mkdtemp: %s\n", name,
-			strerror(errno));
-		return 1;
+		failf(name, 0, "mkdtemp: %s", strerror(errno));
+		goto done;
 	}
 	ps_buf_printf(&store, "%s/HKCU.reg", tmp);
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/HKCU.reg", dir);
 	if (copy_file(path.ptr, store.ptr) < 0) {
-		fprintf(stderr, "FAIL %s: cannot copy %s\n", name, path.ptr);
-		return 1;
+		failf(name, 0, "cannot copy %s", path.ptr);
+		goto done;
+	}
+	/* Drive C: (docs/formats.md): files/ copied into <tmp>/drive_c. */
+	drive = join(tmp, "drive_c");
+	files = join(dir, "files");
+	expect_files = join(dir, "expect/files");
+	if (mkdir(drive, 0700) < 0) {
+		failf(name, 0, "%s: cannot create: %s", drive,
+		      strerror(errno));
+		goto done;
+	}
+	if (is_dir(files) && copy_tree(files, drive, &why) < 0) {
+		failf(name, 0, "%s", why.ptr ? why.ptr : "cannot copy files/");
+		goto done;
 	}
 	wrap = getenv("PS_SCENARIO_WRAP");
+	/* Steps run in the scenario folder: a relative CMD becomes
+	 * absolute. */
+	split_words(exe, &exe_words);
+	if (exe_words.n && strchr(exe_words.v[0], '/') &&
+	    exe_words.v[0][0] != '/') {
+		char *abs = realpath(exe_words.v[0], NULL);
+
+		if (abs) {
+			free(exe_words.v[0]);
+			exe_words.v[0] = abs;
+		}
+	}
 	/* A log that falls back to the local folder lands in the work
 	 * folder, never in the home of whoever runs the tests. */
 	setenv("XDG_STATE_HOME", tmp, 1);
+	setenv("PROFSWITCH_DRIVE_C", drive, 1);
+	if (!sc.local_appdata)
+		setenv("LOCALAPPDATA", DEFAULT_LOCALAPPDATA, 1);
+	else if (*sc.local_appdata)
+		setenv("LOCALAPPDATA", sc.local_appdata, 1);
+	else
+		unsetenv("LOCALAPPDATA");
+	/* Only what the scenario says reaches the network code. */
+	unsetenv("PROFSWITCH_CONNECT_TO");
+	unsetenv("PROFSWITCH_AD_USER");
+	unsetenv("PROFSWITCH_AD_PASSWORD");
+	/* Stopped from outside (CTest's timeout, ^C): nothing is left
+	 * running. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	ad = join(dir, "autodiscover");
+	if (is_dir(ad)) {
+		if (!mock_exe)
+			mock_exe = default_mock(exe);
+		if (!mkcert)
+			mkcert = default_mkcert(dir);
+		if (start_mock(name, dir, tmp, mock_exe, mkcert, &m) < 0)
+			goto done;
+	}
 	for (i = 0; i < sc.nsteps; i++) {
 		step *st = &sc.steps[i];
 		ps_strlist args = PS_STRLIST_INIT, words = PS_STRLIST_INIT;
 		ps_buf report = PS_BUF_INIT, out = PS_BUF_INIT;
 		ps_buf err = PS_BUF_INIT, errtext = PS_BUF_INIT;
+		ps_buf outtext = PS_BUF_INIT;
+		const char *missing = NULL;
 		size_t k;
 		int status, failed_before = fail_count, lockfd;
 
@@ -430,17 +1236,36 @@ int main(int argc, char **argv)
 		ps_buf_printf(&err, "%s/stderr-%d.txt", tmp, i + 1);
 		if (wrap)
 			split_words(wrap, &args);
-		split_words(exe, &args);
+		for (k = 0; k < exe_words.n; k++)
+			ps_strlist_add(&args, exe_words.v[k]);
 		split_words(st->command, &words);
-		for (k = 0; k < words.n; k++)
-			ps_strlist_take(&args, substitute(words.v[k],
-					store.ptr, report.ptr));
+		for (k = 0; k < words.n && !missing; k++) {
+			const subst tab[] = {
+				{ "{store}", store.ptr },
+				{ "{report}", report.ptr },
+				{ "{ca}", m.ca },
+				{ "{https_port}", m.pid ? m.https_port
+							: NULL },
+				{ "{http_port}", m.pid ? m.http_port : NULL },
+				{ NULL, NULL }
+			};
+			char *w = substitute(words.v[k], tab, &missing);
+
+			if (w)
+				ps_strlist_take(&args, w);
+		}
+		if (missing) {
+			failf(name, i + 1, "Command uses %s, which needs an "
+			      "autodiscover/ folder (the mock server)",
+			      missing);
+			goto next;
+		}
 		ps_buf_clear(&before);
 		read_all(store.ptr, &before);
 		/* Locked: another profswitch holds the store meanwhile. */
 		lockfd = -1;
 		if (st->locked) {
-			lockfd = open(store.ptr, O_RDONLY);
+			lockfd = open(store.ptr, O_RDONLY | O_CLOEXEC);
 			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
 				failf(name, i + 1, "cannot lock the store");
 		}
@@ -448,17 +1273,15 @@ int main(int argc, char **argv)
 		if (lockfd >= 0)
 			close(lockfd);
 		read_all(err.ptr, &errtext);
+		read_all(out.ptr, &outtext);
 		ps_buf_clear(&after);
 		read_all(store.ptr, &after);
 		if (st->has_exit && status != st->exit_status) {
 			failf(name, i + 1, "exit status %d, expected %d",
 			      status, st->exit_status);
 		}
-		for (k = 0; k < st->stderr_has.n; k++)
-			if (!strstr(errtext.ptr ? errtext.ptr : "",
-				    st->stderr_has.v[k]))
-				failf(name, i + 1, "stderr lacks '%s'",
-				      st->stderr_has.v[k]);
+		check_has(name, i + 1, "stderr", &errtext, &st->stderr_has);
+		check_has(name, i + 1, "stdout", &outtext, &st->stdout_has);
 		if (st->rows.n)
 			check_rows(name, i + 1, report.ptr, &st->rows);
 		if (st->unchanged && (before.len != after.len ||
@@ -470,50 +1293,78 @@ int main(int argc, char **argv)
 			ps_buf_printf(&path, "%s/%s", dir, st->store);
 			check_store(name, i + 1, store.ptr, path.ptr);
 		}
+		if (st->requests)
+			check_requests(name, i + 1, dir, st->requests, &m);
+		if (fail_count > failed_before && outtext.len)
+			fprintf(stderr, "--- stdout of step %d:\n%s", i + 1,
+				outtext.ptr);
 		if (fail_count > failed_before && errtext.len)
 			fprintf(stderr, "--- stderr of step %d:\n%s", i + 1,
 				errtext.ptr);
+next:
 		ps_strlist_free(&args);
 		ps_strlist_free(&words);
 		ps_buf_free(&report);
 		ps_buf_free(&out);
 		ps_buf_free(&err);
 		ps_buf_free(&errtext);
+		ps_buf_free(&outtext);
+	}
+	if (m.pid) {
+		int status = stop_mock(&m);
+
+		if (status)
+			failf(name, 0, "the mock Autodiscover server ended "
+			      "with status %d on SIGTERM (expected 0); its "
+			      "messages are above", status);
 	}
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/expect/HKCU.reg", dir);
 	if (access(path.ptr, R_OK) == 0)
 		check_store(name, sc.nsteps, store.ptr, path.ptr);
-	if (!fail_count)
+	/* Drive C: after the last step: expect/files/, else unchanged
+	 * (files/, or nothing at all). */
+	if (is_dir(expect_files))
+		check_files(name, drive, expect_files, "expect/files/");
+	else if (is_dir(files))
+		check_files(name, drive, files, "files/ (no expect/files/: "
+			    "nothing may change)");
+	else
+		check_files(name, drive, files, "an empty drive (no files/ "
+			    "and no expect/files/)");
+	files_checked = 1;
+done:
+	stop_mock(&m);
+	if (!fail_count && files_checked)
 		printf("scenario %s: %d steps passed\n", name, sc.nsteps);
+	if (tmp && !fail_count)
+		remove_tree(tmp);
+	else if (tmp)
+		/* Keep the work folder of a failed run for inspection. */
+		fprintf(stderr, "work files kept in %s\n", tmp);
 	for (i = 0; i < MAX_STEPS; i++) {
 		free(sc.steps[i].command);
 		free(sc.steps[i].store);
+		free(sc.steps[i].requests);
 		ps_strlist_free(&sc.steps[i].rows);
 		ps_strlist_free(&sc.steps[i].stderr_has);
+		ps_strlist_free(&sc.steps[i].stdout_has);
 	}
-	if (!fail_count) {
-		/* Keep the work folder of a failed run for inspection. */
-		static const char *const files[] = { "report", "stdout",
-						     "stderr" };
-		for (i = 1; i <= sc.nsteps; i++) {
-			for (size_t f = 0; f < 3; f++) {
-				ps_buf_clear(&path);
-				ps_buf_printf(&path, "%s/%s-%d.%s", tmp,
-					      files[f], i, f ? "txt" : "csv");
-				unlink(path.ptr);
-			}
-		}
-		unlink(store.ptr);
-		remove_logs(tmp);
-		rmdir(tmp);
-	} else {
-		fprintf(stderr, "work files kept in %s\n", tmp);
-	}
+	free(sc.local_appdata);
+	ps_strlist_free(&exe_words);
+	free(m.ca);
+	free(m.log);
+	free(mock_exe);
+	free(mkcert);
+	free(drive);
+	free(files);
+	free(expect_files);
+	free(ad);
 	ps_buf_free(&path);
 	ps_buf_free(&ini);
 	ps_buf_free(&store);
 	ps_buf_free(&before);
 	ps_buf_free(&after);
+	ps_buf_free(&why);
 	return fail_count ? 1 : 0;
 }

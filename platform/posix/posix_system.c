@@ -45,7 +45,7 @@ static posix_system *px_of(ps_system *s)
 	return (posix_system *)s;
 }
 
-static int native_read_file(ps_system *sys, const char *path, size_t max,
+static int native_read_file(const char *path, const char *shown, size_t max,
 			    uint8_t **data, size_t *len)
 {
 	struct stat st;
@@ -53,24 +53,23 @@ static int native_read_file(ps_system *sys, const char *path, size_t max,
 	size_t got = 0;
 	int fd, error = 0;
 
-	(void)sys;
 	/* O_NOFOLLOW: a store or configuration is never read through a
 	 * symbolic link someone else may have planted. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ELOOP)
 		return ps_error_setc(PS_EIO, "%s: is a symbolic link; give "
-				     "the file itself", path);
+				     "the file itself", shown);
 	if (fd < 0)
 		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
-				     "%s: cannot open: %s", path,
+				     "%s: cannot open: %s", shown,
 				     strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		error = ps_error_setc(PS_EIO, "%s: not a regular file", path);
+		error = ps_error_setc(PS_EIO, "%s: not a regular file", shown);
 		goto done;
 	}
 	if ((uintmax_t)st.st_size > max) {
 		error = ps_error_setc(PS_ELIMIT,
-			"%s: %jd bytes is more than the %zu allowed", path,
+			"%s: %jd bytes is more than the %zu allowed", shown,
 			(intmax_t)st.st_size, max);
 		goto done;
 	}
@@ -86,7 +85,7 @@ static int native_read_file(ps_system *sys, const char *path, size_t max,
 			continue;
 		if (n <= 0) {
 			error = ps_error_setc(PS_EIO, "%s: read failed: %s",
-				path, n < 0 ? strerror(errno) : "short file");
+				shown, n < 0 ? strerror(errno) : "short file");
 			goto done;
 		}
 		got += (size_t)n;
@@ -118,7 +117,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Make the rename durable: fsync the folder (best effort). */
+/* Make a rename or unlink durable: fsync the folder (best effort). */
 static void sync_parent(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -138,45 +137,44 @@ static void sync_parent(const char *path)
 }
 
 /* Write a temp file beside the target, fsync, rename over it. */
-static int native_write_file(ps_system *sys, const char *path,
+static int native_write_file(const char *path, const char *shown,
 			     const void *data, size_t len)
 {
 	ps_buf tmp = PS_BUF_INIT;
 	struct stat st;
 	int fd = -1, error = 0;
 
-	(void)sys;
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return ps_error_setc(PS_EIO, "%s: is a symbolic link; refusing "
-				     "to replace it", path);
+				     "to replace it", shown);
 	if (ps_buf_printf(&tmp, "%s.XXXXXX", path) < 0)
 		return PS_ENOMEM;
 	fd = mkstemp(tmp.ptr);
 	if (fd < 0) {
 		error = ps_error_setc(PS_EIO, "%s: cannot create a temporary "
-				      "file beside it: %s", path,
+				      "file beside it: %s", shown,
 				      strerror(errno));
 		goto done;
 	}
 	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) < 0) {
 		error = ps_error_setc(PS_EIO, "%s: cannot keep its mode: %s",
-				      path, strerror(errno));
+				      shown, strerror(errno));
 		goto done;
 	}
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		error = ps_error_setc(PS_EIO, "%s: write failed: %s", path,
+		error = ps_error_setc(PS_EIO, "%s: write failed: %s", shown,
 				      strerror(errno));
 		goto done;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		error = ps_error_setc(PS_EIO, "%s: write failed: %s", path,
+		error = ps_error_setc(PS_EIO, "%s: write failed: %s", shown,
 				      strerror(errno));
 		goto done;
 	}
 	fd = -1;
 	if (rename(tmp.ptr, path) < 0) {
-		error = ps_error_setc(PS_EIO, "%s: cannot replace: %s", path,
+		error = ps_error_setc(PS_EIO, "%s: cannot replace: %s", shown,
 				      strerror(errno));
 		goto done;
 	}
@@ -190,119 +188,200 @@ done:
 	return error;
 }
 
-static int native_append_file(ps_system *sys, const char *path,
+static int native_append_file(const char *path, const char *shown,
 			      const void *data, size_t len)
 {
 	int fd, error = 0;
 
-	(void)sys;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ps_error_setc(PS_EIO, "%s: cannot open for append: %s",
-				     path, strerror(errno));
+				     shown, strerror(errno));
 	if (write_all(fd, data, len) < 0)
-		error = ps_error_setc(PS_EIO, "%s: write failed: %s", path,
+		error = ps_error_setc(PS_EIO, "%s: write failed: %s", shown,
 				      strerror(errno));
 	close(fd);
 	return error;
 }
 
-
-/* ---- Windows paths (system port v3) ------------------------------------- */
+/* ---- Windows paths (system port v3) ------------------------------------ */
 
 /*
- * A path that starts with a drive ("C:\...") names a file of the user's
- * Windows view; it lives under $PROFSWITCH_DRIVE_C, the way Wine keeps
- * drive_c.  Other paths are native.  *out is the caller's.
+ * A path that starts with a drive ("C:\...", "c:/...") names a file as the
+ * user's Windows sees it.  Drive C: is the folder $PROFSWITCH_DRIVE_C, the
+ * way Wine keeps drive_c: "C:\Users\alice\x.xml" is
+ * "$PROFSWITCH_DRIVE_C/Users/alice/x.xml" (names stay case-sensitive).
+ * Every other path is native and used as it is.
  */
-static int map_path(const char *path, int create_dirs, char **out)
+typedef struct mapped {
+	char *real;          /* the native path */
+	char *shown;         /* for messages: "C:\x (/drive/x)" or native */
+} mapped;
+
+static void mapped_free(mapped *m)
 {
-	const char *root = getenv("PROFSWITCH_DRIVE_C");
-	ps_buf b = PS_BUF_INIT;
-	size_t i, start;
+	free(m->real);
+	free(m->shown);
+	m->real = m->shown = NULL;
+}
 
-	if (!(((path[0] | 0x20) >= 'a' && (path[0] | 0x20) <= 'z') &&
-	      path[1] == ':' && (path[2] == '\\' || path[2] == '/'))) {
-		*out = ps_strdup(path);
-		return *out ? 0 : PS_ENOMEM;
-	}
-	if ((path[0] | 0x20) != 'c' || !root || !*root)
-		return ps_error_setc(PS_ENOTFOUND, "%s: no drive %c: on this "
-				     "system (set PROFSWITCH_DRIVE_C)", path,
-				     path[0]);
-	ps_buf_puts(&b, root);
-	start = b.len;
-	for (i = 2; path[i]; i++)
-		ps_buf_putc(&b, path[i] == '\\' ? '/' : path[i]);
-	if (ps_buf_check(&b) < 0)
-		return PS_ENOMEM;
-	if (strstr(b.ptr + start, "/../") ||
-	    (b.len >= 3 && !strcmp(b.ptr + b.len - 3, "/.."))) {
-		ps_buf_free(&b);
-		return ps_error_setc(PS_EFORMAT, "%s: '..' in a path", path);
-	}
-	if (create_dirs) {
-		char *slash = b.ptr + start;
+/* 'A'..'Z' for "X:\" or "X:/", else 0. */
+static int drive_letter(const char *path)
+{
+	int c = path[0] | 0x20;
 
-		while ((slash = strchr(slash + 1, '/')) != NULL) {
-			*slash = '\0';
-			if (mkdir(b.ptr, 0700) < 0 && errno != EEXIST) {
-				*slash = '/';
-				break;
-			}
-			*slash = '/';
+	if (c < 'a' || c > 'z' || path[1] != ':' ||
+	    (path[2] != '\\' && path[2] != '/'))
+		return 0;
+	return c - 'a' + 'A';
+}
+
+/* mkdir -p of the folders above the file m->real, below the drive root
+ * (which must exist: it is the drive). */
+static int make_parents(mapped *m, size_t rootlen)
+{
+	struct stat st;
+	char *slash;
+	int error = 0;
+
+	if (!m->real[rootlen])
+		return 0;       /* "C:\" itself */
+	m->real[rootlen] = '\0';
+	if (stat(m->real, &st) < 0 || !S_ISDIR(st.st_mode))
+		error = ps_error_setc(PS_ENOTFOUND, "%s: drive C: is the "
+				      "folder %s (PROFSWITCH_DRIVE_C), which "
+				      "does not exist", m->shown, m->real);
+	m->real[rootlen] = '/';
+	for (slash = strchr(m->real + rootlen + 1, '/'); slash && !error;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(m->real, 0700) < 0 && errno != EEXIST)
+			error = ps_error_setc(PS_EIO, "%s: cannot create the "
+					      "folder %s: %s", m->shown,
+					      m->real, strerror(errno));
+		*slash = '/';
+	}
+	return error;
+}
+
+/* The native path of path; create_dirs: make the missing folders above a
+ * file on drive C:.  On failure *m holds nothing. */
+static int map_path(const char *path, int create_dirs, mapped *m)
+{
+	const char *root, *p;
+	ps_buf b = PS_BUF_INIT, shown = PS_BUF_INIT;
+	size_t rootlen;
+	int drive = drive_letter(path), error;
+
+	m->real = m->shown = NULL;
+	if (!drive) {
+		m->real = ps_strdup(path);
+		m->shown = ps_strdup(path);
+		if (!m->real || !m->shown) {
+			mapped_free(m);
+			return ps_error_setc(PS_ENOMEM, "out of memory");
 		}
+		return 0;
 	}
-	*out = ps_buf_detach(&b);
+	if (drive != 'C')
+		return ps_error_setc(PS_ENOTFOUND, "%s: no drive %c: on this "
+				     "system (only C:, kept in the folder "
+				     "PROFSWITCH_DRIVE_C names)", path, drive);
+	root = getenv("PROFSWITCH_DRIVE_C");
+	if (!root || !*root)
+		return ps_error_setc(PS_ENOTFOUND, "%s: no drive C: on this "
+				     "system (set PROFSWITCH_DRIVE_C)", path);
+	rootlen = strlen(root);
+	while (rootlen > 1 && root[rootlen - 1] == '/')
+		rootlen--;
+	ps_buf_put(&b, root, rootlen);
+	/* One '/' per component; repeated separators fold into one. */
+	for (p = path + 3; *p;) {
+		size_t n = strcspn(p, "\\/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			ps_buf_free(&b);
+			return ps_error_setc(PS_ERROR, "%s: a '..' component "
+					     "is refused on drive C:; give "
+					     "the path without it", path);
+		}
+		if (n) {
+			ps_buf_putc(&b, '/');
+			ps_buf_put(&b, p, n);
+		}
+		p += n;
+		p += strspn(p, "\\/");
+	}
+	ps_buf_printf(&shown, "%s (%s)", path, b.ptr);
+	if (ps_buf_check(&b) < 0 || ps_buf_check(&shown) < 0) {
+		ps_buf_free(&b);
+		ps_buf_free(&shown);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	m->real = ps_buf_detach(&b);
+	m->shown = ps_buf_detach(&shown);
+	if (create_dirs && (error = make_parents(m, rootlen)) < 0) {
+		mapped_free(m);
+		return error;
+	}
 	return 0;
 }
 
 static int px_read_file(ps_system *sys, const char *path, size_t max,
 			uint8_t **data, size_t *len)
 {
-	char *real;
-	int error = map_path(path, 0, &real);
+	mapped m;
+	int error = map_path(path, 0, &m);
 
+	(void)sys;
 	if (error < 0)
 		return error;
-	error = native_read_file(sys, real, max, data, len);
-	free(real);
+	error = native_read_file(m.real, m.shown, max, data, len);
+	mapped_free(&m);
 	return error;
 }
 
 static int px_write_file(ps_system *sys, const char *path, const void *data,
 			 size_t len)
 {
-	char *real;
-	int error = map_path(path, 1, &real);
+	mapped m;
+	int error = map_path(path, 1, &m);
 
+	(void)sys;
 	if (error < 0)
 		return error;
-	error = native_write_file(sys, real, data, len);
-	free(real);
+	error = native_write_file(m.real, m.shown, data, len);
+	mapped_free(&m);
 	return error;
 }
 
 static int px_append_file(ps_system *sys, const char *path, const void *data,
 			  size_t len)
 {
-	char *real;
-	int error = map_path(path, 1, &real);
+	mapped m;
+	int error = map_path(path, 1, &m);
 
+	(void)sys;
 	if (error < 0)
 		return error;
-	error = native_append_file(sys, real, data, len);
-	free(real);
+	error = native_append_file(m.real, m.shown, data, len);
+	mapped_free(&m);
 	return error;
 }
 
 static int px_known_folder(ps_system *sys, const char *name, char **out)
 {
-	const char *v = getenv("LOCALAPPDATA");
+	const char *v;
 
 	(void)sys;
-	if (ps_strcasecmp(name, "LocalAppData") || !v || !*v)
-		return PS_ENOTFOUND;
+	if (ps_strcasecmp(name, "LocalAppData"))
+		return ps_error_setc(PS_ENOTFOUND, "%s: no such known folder "
+				     "here (only LocalAppData)", name);
+	v = getenv("LOCALAPPDATA");
+	if (!v || !*v)
+		return ps_error_setc(PS_ENOTFOUND, "LocalAppData: unknown "
+				     "(set LOCALAPPDATA, e.g. to "
+				     "C:\\Users\\NAME\\AppData\\Local)");
 	*out = ps_strdup(v);
 	return *out ? 0 : PS_ENOMEM;
 }
@@ -314,55 +393,84 @@ static int cmp_names(const void *a, const void *b)
 
 static int px_list_dir(ps_system *sys, const char *path, ps_strlist *out)
 {
-	char *real;
-	DIR *d;
-	struct dirent *de;
-	int error = map_path(path, 0, &real);
+	ps_strlist l = PS_STRLIST_INIT;
+	mapped m;
+	DIR *d = NULL;
+	int fd, error = map_path(path, 0, &m);
 
 	(void)sys;
 	if (error < 0)
 		return error;
-	d = opendir(real);
-	if (!d) {
+	fd = open(m.real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		error = errno == ENOENT || errno == ENOTDIR
-			? PS_ENOTFOUND
-			: ps_error_setc(PS_EIO, "%s: cannot list: %s", path,
-					strerror(errno));
-		free(real);
-		return error;
+			? ps_error_setc(PS_ENOTFOUND, "%s: no such folder",
+					m.shown)
+			: ps_error_setc(PS_EIO, "%s: cannot list: %s",
+					m.shown, strerror(errno));
+		goto done;
 	}
-	while ((de = readdir(d)) != NULL && !error) {
+	d = fdopendir(fd);
+	if (!d) {
+		error = ps_error_setc(PS_EIO, "%s: cannot list: %s", m.shown,
+				      strerror(errno));
+		close(fd);
+		goto done;
+	}
+	for (;;) {
+		struct dirent *de;
 		struct stat st;
-		ps_buf full = PS_BUF_INIT;
 
-		ps_buf_printf(&full, "%s/%s", real, de->d_name);
-		if (ps_buf_check(&full) < 0)
-			error = PS_ENOMEM;
-		else if (lstat(full.ptr, &st) == 0 && S_ISREG(st.st_mode))
-			error = ps_strlist_add(out, de->d_name) < 0 ? PS_ENOMEM
-								    : 0;
-		ps_buf_free(&full);
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				error = ps_error_setc(PS_EIO, "%s: cannot "
+						      "list: %s", m.shown,
+						      strerror(errno));
+			break;
+		}
+		/* Regular files only: no folders, no symbolic links. */
+		if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (ps_strlist_add(&l, de->d_name) < 0) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			break;
+		}
 	}
-	closedir(d);
-	free(real);
-	if (!error && out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_names);
+	if (!error) {
+		if (l.n > 1)
+			qsort(l.v, l.n, sizeof(*l.v), cmp_names);
+		*out = l;
+		l.v = NULL;
+		l.n = l.cap = 0;
+	}
+done:
+	if (d)
+		closedir(d);
+	ps_strlist_free(&l);
+	mapped_free(&m);
 	return error;
 }
 
 static int px_delete_file(ps_system *sys, const char *path)
 {
-	char *real;
-	int error = map_path(path, 0, &real);
+	mapped m;
+	int error = map_path(path, 0, &m);
 
 	(void)sys;
 	if (error < 0)
 		return error;
-	if (unlink(real) < 0)
-		error = errno == ENOENT ? PS_ENOTFOUND
-			: ps_error_setc(PS_EIO, "%s: cannot delete: %s", path,
-					strerror(errno));
-	free(real);
+	if (unlink(m.real) < 0)
+		error = errno == ENOENT || errno == ENOTDIR
+			? ps_error_setc(PS_ENOTFOUND, "%s: no such file",
+					m.shown)
+			: ps_error_setc(PS_EIO, "%s: cannot delete: %s",
+					m.shown, strerror(errno));
+	else
+		sync_parent(m.real);
+	mapped_free(&m);
 	return error;
 }
 
@@ -419,31 +527,41 @@ typedef struct lock_token {
 
 static int px_lock(ps_system *sys, const char *key, void **token)
 {
-	lock_token *t;
-	int fd;
+	lock_token *t = NULL;
+	mapped m;
+	int fd = -1, error = map_path(key, 0, &m);
 
 	(void)sys;
-	fd = open(key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
-				     "%s: cannot open: %s", key,
-				     strerror(errno));
+	if (error < 0)
+		return error;
+	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		error = ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
+				      "%s: cannot open: %s", m.shown,
+				      strerror(errno));
+		goto done;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int busy = errno == EWOULDBLOCK;
 
-		close(fd);
-		return ps_error_setc(busy ? PS_ELOCKED : PS_EIO,
-				     "%s: %s", key, busy ? "another profswitch "
-				     "is working on it" : strerror(errno));
+		error = ps_error_setc(busy ? PS_ELOCKED : PS_EIO, "%s: %s",
+				      m.shown, busy ? "another profswitch is "
+				      "working on it" : strerror(errno));
+		goto done;
 	}
 	t = malloc(sizeof(*t));
 	if (!t) {
-		close(fd);
-		return ps_error_setc(PS_ENOMEM, "out of memory");
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
 	}
 	t->fd = fd;
+	fd = -1;
 	*token = t;
-	return 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	mapped_free(&m);
+	return error;
 }
 
 static void px_unlock(ps_system *sys, void *token)
