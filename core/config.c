@@ -25,7 +25,8 @@ enum {
 	K_UINT,         /* unsigned, 0..max */
 	K_BOOL,         /* int 0/1 */
 	K_PROCESSES,    /* ps_strlist of process names */
-	K_DOMAINS       /* ps_strlist of lowercase domains */
+	K_DOMAINS,      /* ps_strlist of lowercase domains */
+	K_URL           /* char *: an http(s) URL, empty = NULL */
 };
 
 typedef struct key_def {
@@ -65,10 +66,12 @@ static const key_def keys[] = {
 	{ "SameSmtpDomain", K_BOOL, OFF(same_smtp_domain), 0, NULL, NULL },
 	{ "ProcessedDomains", K_DOMAINS, OFF(processed_domains), 0, NULL,
 	  NULL },
-	{ "AutodiscoverSourceURL", K_STRING, OFF(autodiscover_source_url), 0,
+	{ "AutodiscoverSourceURL", K_URL, OFF(autodiscover_source_url), 0,
 	  NULL, NULL },
-	{ "AutodiscoverTargetURL", K_STRING, OFF(autodiscover_target_url), 0,
+	{ "AutodiscoverTargetURL", K_URL, OFF(autodiscover_target_url), 0,
 	  NULL, NULL },
+	{ "AutodiscoverAllowedHosts", K_DOMAINS, OFF(autodiscover_allowed_hosts),
+	  0, NULL, NULL },
 	{ "AutodiscoverCAFile", K_STRING, OFF(autodiscover_ca_file), 0,
 	  NULL, NULL },
 	{ "VerifyAutodiscover", K_BOOL, OFF(verify_autodiscover), 0, NULL,
@@ -107,6 +110,7 @@ void ps_config_free(ps_config *cfg)
 	free(cfg->autodiscover_source_url);
 	free(cfg->autodiscover_target_url);
 	free(cfg->autodiscover_ca_file);
+	ps_strlist_free(&cfg->autodiscover_allowed_hosts);
 	free(cfg->run_after);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -203,6 +207,35 @@ static int valid_domain(const char *s, size_t n)
 		}
 	}
 	return dots > 0;
+}
+
+/* http(s)://host[:port]/...: no spaces, control characters or user
+ * info; the host is letters, digits, '-', '.' (or [IPv6]). */
+static int valid_url(const char *s)
+{
+	const char *h, *end;
+	size_t i;
+
+	if (!ps_strncasecmp(s, "https://", 8))
+		h = s + 8;
+	else if (!ps_strncasecmp(s, "http://", 7))
+		h = s + 7;
+	else
+		return 0;
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F ||
+		    s[i] == '"' || s[i] == '\\')
+			return 0;
+	end = h + strcspn(h, "/?#");
+	if (end == h || memchr(h, '@', (size_t)(end - h)))
+		return 0;
+	if (*h == '[')
+		return memchr(h, ']', (size_t)(end - h)) != NULL;
+	for (; h < end && *h != ':'; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '-' || *h == '.'))
+			return 0;
+	return 1;
 }
 
 /* A process name, not a path: no separator, quote or control character. */
@@ -352,6 +385,12 @@ static int set_key(const parse_ctx *pc, unsigned line, const key_def *k,
 	size_t i;
 
 	switch (k->kind) {
+	case K_URL:
+		if (*value && !valid_url(value))
+			return bad_value(pc, line, k, value, "an https:// URL "
+					 "such as https://autodiscover.contoso"
+					 ".com/autodiscover/autodiscover.xml");
+		/* fall through */
 	case K_STRING: {
 		char **sp = (char **)(void *)field;
 		char *s = NULL;

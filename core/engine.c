@@ -731,6 +731,7 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 	memset(v, 0, sizeof(*v));
 	memset(&ao, 0, sizeof(ao));
 	ao.url = url;
+	ao.allow_hosts = &e->cfg->autodiscover_allowed_hosts;
 	ao.send_credentials = 1;
 	ao.trace = log_hop;
 	ao.trace_ctx = e;

@@ -31,6 +31,8 @@ typedef struct ps_config {
 	char *autodiscover_source_url;
 	char *autodiscover_target_url;
 	char *autodiscover_ca_file;    /* a CA trusted for Autodiscover too */
+	ps_strlist autodiscover_allowed_hosts; /* hosts an HTTP redirect may
+	                                  name besides the user's domain */
 	int verify_autodiscover;       /* default 0 */
 	int repair_poisoned;           /* default 0 */
 	char *run_after;

@@ -149,6 +149,36 @@ static void test_utf16_file(void **state)
 	free(data);
 }
 
+static void test_autodiscover_keys(void **state)
+{
+	static const char *const hosts[] = { "autodiscover-s.outlook.com",
+					     "mail.contoso.com" };
+	ps_config cfg;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, "[Settings]\n"
+		"AutodiscoverTargetURL = https://autodiscover-s.outlook.com/"
+		"autodiscover/autodiscover.xml\n"
+		"AutodiscoverSourceURL = http://127.0.0.1:8080/a\n"
+		"AutodiscoverAllowedHosts = Autodiscover-S.outlook.com, "
+		"mail.contoso.com\n"
+		"AutodiscoverCAFile = ca.pem\n"), 0);
+	assert_string_equal(cfg.autodiscover_source_url,
+			    "http://127.0.0.1:8080/a");
+	assert_list(&cfg.autodiscover_allowed_hosts, hosts, 2);
+	assert_string_equal(cfg.autodiscover_ca_file, "ca.pem");
+	ps_config_free(&cfg);
+	expect_bad("AutodiscoverTargetURL", "ftp://x/a", "c.ini:2: bad value "
+		   "'ftp://x/a' for AutodiscoverTargetURL: expected an "
+		   "https:// URL such as https://autodiscover.contoso.com/"
+		   "autodiscover/autodiscover.xml");
+	expect_bad("AutodiscoverSourceURL", "https://user@evil.example/a",
+		   "c.ini:2: bad value 'https://user@evil.example/a' for "
+		   "AutodiscoverSourceURL: expected an https:// URL such as "
+		   "https://autodiscover.contoso.com/autodiscover/"
+		   "autodiscover.xml");
+}
+
 static void test_case_insensitive(void **state)
 {
 	ps_config cfg;
@@ -459,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_utf16_file),
 		cmocka_unit_test(test_case_insensitive),
+		cmocka_unit_test(test_autodiscover_keys),
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_choices),
 		cmocka_unit_test(test_numbers),
