@@ -439,6 +439,34 @@ out:
 	return rc;
 }
 
+/* DNS SRV _autodiscover._tcp.DOMAIN: an untrusted hint (credentials only
+ * when its target is in the user's domain or allowed). */
+static int srv(adrun *r, int depth)
+{
+	char name[300], *host = NULL, url[400];
+	unsigned port = 0;
+	int rc;
+
+	snprintf(name, sizeof(name), "_autodiscover._tcp.%s", r->domain);
+	rc = ps_http_resolve_srv(r->http, name, &host, &port);
+	if (rc == PS_ENOMEM)
+		return rc;
+	if (rc < 0)
+		return NEXT;
+	if (!valid_hostname(host) || port == 0 || port > 65535) {
+		reason(r, "SRV %s: unusable target", name);
+		free(host);
+		return NEXT;
+	}
+	if (port == 443)
+		snprintf(url, sizeof(url), "https://%s" AD_PATH, host);
+	else
+		snprintf(url, sizeof(url), "https://%s:%u" AD_PATH, host, port);
+	hop(r, "SRV %s -> %s", name, url);
+	free(host);
+	return post(r, url, depth + 1);
+}
+
 /* Ask every candidate for the current address until one answers. */
 static int run_candidates(adrun *r, int depth)
 {
@@ -463,7 +491,9 @@ static int run_candidates(adrun *r, int depth)
 		goto out;
 	if ((rc = post(r, u.ptr, depth)) != NEXT)
 		goto out;
-	rc = probe(r, depth);
+	if ((rc = probe(r, depth)) != NEXT)
+		goto out;
+	rc = srv(r, depth);
 out:
 	ps_buf_free(&u);
 	return rc;

@@ -6,6 +6,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "ps_error.h"
+
 int ps_http_perform(ps_http *h, const ps_http_request *rq,
 		    ps_http_response *rs)
 {
@@ -28,4 +30,13 @@ void ps_http_free(ps_http *h)
 {
 	if (h)
 		h->ops->free(h);
+}
+
+int ps_http_resolve_srv(ps_http *h, const char *name, char **host,
+			unsigned *port)
+{
+	assert(h && name && host && port);
+	if (h->ops->version < 2 || !h->ops->resolve_srv)
+		return PS_ENOTFOUND;
+	return h->ops->resolve_srv(h, name, host, port);
 }

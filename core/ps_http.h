@@ -24,7 +24,7 @@
 
 typedef struct ps_http ps_http;
 
-#define PS_HTTP_OPS_VERSION 1
+#define PS_HTTP_OPS_VERSION 2
 
 typedef struct ps_http_request {
 	const char *method;          /* "POST" or "GET" */
@@ -65,6 +65,12 @@ typedef struct ps_http_ops {
 	int (*perform)(ps_http *h, const ps_http_request *rq,
 		       ps_http_response *rs);
 	void (*free)(ps_http *h);
+	/* ---- version 2 ---- */
+	/* Optional: the best DNS SRV record of `name`
+	 * ("_autodiscover._tcp.contoso.com"): target host (caller frees) and
+	 * port.  PS_ENOTFOUND when there is none or DNS is not available. */
+	int (*resolve_srv)(ps_http *h, const char *name, char **host,
+			   unsigned *port);
 } ps_http_ops;
 
 struct ps_http {
@@ -75,5 +81,8 @@ int ps_http_perform(ps_http *h, const ps_http_request *rq,
 		    ps_http_response *rs);
 void ps_http_response_free(ps_http_response *rs);
 void ps_http_free(ps_http *h);
+/* PS_ENOTFOUND when the backend has no SRV lookup. */
+int ps_http_resolve_srv(ps_http *h, const char *name, char **host,
+			unsigned *port);
 
 #endif

@@ -1198,6 +1198,8 @@ int main(int argc, char **argv)
 		unsetenv("LOCALAPPDATA");
 	/* Only what the scenario says reaches the network code. */
 	unsetenv("PROFSWITCH_CONNECT_TO");
+	/* No DNS SRV lookups: a scenario's hosts exist only in the mock. */
+	setenv("PROFSWITCH_NO_SRV", "1", 1);
 	unsetenv("PROFSWITCH_AD_USER");
 	unsetenv("PROFSWITCH_AD_PASSWORD");
 	/* Stopped from outside (CTest's timeout, ^C): nothing is left

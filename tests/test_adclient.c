@@ -74,8 +74,25 @@ static void fh_free(ps_http *h)
 	(void)h;
 }
 
+/* SRV records: "_autodiscover._tcp.DOMAIN" -> the table's "SRV" row. */
+static int fh_srv(ps_http *h, const char *name, char **host, unsigned *port)
+{
+	fake_http *f = (fake_http *)h;
+	const answer *a;
+
+	if (f->n < 64)
+		snprintf(f->log[f->n++], sizeof(f->log[0]), "SRV %s", name);
+	for (a = f->table; a->url; a++)
+		if (!strcmp(a->method, "SRV") && !strcmp(a->url, name)) {
+			*host = strdup(a->location);
+			*port = (unsigned)a->status;
+			return 0;
+		}
+	return PS_ENOTFOUND;
+}
+
 static const ps_http_ops fh_ops = { PS_HTTP_OPS_VERSION, fh_perform,
-				    fh_free };
+				    fh_free, fh_srv };
 
 static void fh_init(fake_http *f, const answer *table)
 {
@@ -290,6 +307,28 @@ static void test_probe_redirect_followed_in_domain(void **state)
 	client_done(&c);
 }
 
+/* SRV comes last and is untrusted: its target outside the domain gets
+ * the request without credentials. */
+static void test_srv_last_and_untrusted(void **state)
+{
+	static const answer t[] = {
+		{ "SRV", "_autodiscover._tcp.contoso.com", 8443,
+		  "mail.hoster.example", NULL },
+		{ "POST", "https://mail.hoster.example:8443/autodiscover/"
+		  "autodiscover.xml", 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_int_equal(c.http.n, 5);
+	assert_string_equal(c.http.log[3], "SRV _autodiscover._tcp.contoso.com");
+	assert_string_equal(c.http.log[4], "POST https://mail.hoster.example:"
+			    "8443/autodiscover/autodiscover.xml");
+	client_done(&c);
+}
+
 static void test_never_a_stripped_domain(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -299,7 +338,10 @@ static void test_never_a_stripped_domain(void **state)
 	(void)state;
 	assert_int_equal(discover(&c, t, "alice@eu.contoso.com", NULL), 0);
 	assert_false(c.res.found);
-	for (i = 0; i < c.http.n; i++) {
+	assert_int_equal(c.http.n, 4);
+	assert_string_equal(c.http.log[3], "SRV _autodiscover._tcp."
+			    "eu.contoso.com");
+	for (i = 0; i < 3; i++) {
 		assert_non_null(strstr(c.http.log[i], "eu.contoso.com/"));
 		assert_null(strstr(c.http.log[i], "autodiscover.contoso.com"));
 	}
@@ -816,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_plain_http_elsewhere_refused),
 		cmocka_unit_test(test_probe_redirect_followed_in_domain),
 		cmocka_unit_test(test_never_a_stripped_domain),
+		cmocka_unit_test(test_srv_last_and_untrusted),
 		cmocka_unit_test(test_error_and_hostile_answers),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),

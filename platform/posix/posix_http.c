@@ -13,9 +13,14 @@
  *                           while TLS still checks the name HOST;
  *   PROFSWITCH_AD_USER / PROFSWITCH_AD_PASSWORD  Basic credentials, sent
  *                           only over https and only when the core allows
- *                           credentials for the request.
+ *                           credentials for the request;
+ *   PROFSWITCH_NO_SRV       set: no DNS SRV lookups (a lab without DNS; the
+ *                           scenario runner sets it).
  */
+#include <arpa/nameser.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <resolv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,10 +299,63 @@ static void http_free(ps_http *h)
 	free(p);
 }
 
+/* The best SRV record: lowest priority, then highest weight.  One short
+ * try (2 s), as a logon must not wait on DNS. */
+static int http_resolve_srv(ps_http *h, const char *name, char **host,
+			    unsigned *port)
+{
+	struct __res_state st;
+	unsigned char ans[4096];
+	char target[NS_MAXDNAME];
+	ns_msg msg;
+	ns_rr rr;
+	int len, i, n, best_pri = 0x10000, best_w = -1;
+
+	(void)h;
+	*host = NULL;
+	if (getenv("PROFSWITCH_NO_SRV"))
+		return PS_ENOTFOUND;
+	memset(&st, 0, sizeof(st));
+	if (res_ninit(&st) < 0)
+		return PS_ENOTFOUND;
+	st.retrans = 2;
+	st.retry = 1;
+	len = res_nquery(&st, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
+	res_nclose(&st);
+	if (len < 0 || ns_initparse(ans, len, &msg) < 0)
+		return PS_ENOTFOUND;
+	n = ns_msg_count(msg, ns_s_an);
+	for (i = 0; i < n; i++) {
+		const unsigned char *d;
+		int pri, w;
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0 ||
+		    ns_rr_type(rr) != ns_t_srv || ns_rr_rdlen(rr) < 7)
+			continue;
+		d = ns_rr_rdata(rr);
+		pri = d[0] << 8 | d[1];
+		w = d[2] << 8 | d[3];
+		if (pri > best_pri || (pri == best_pri && w <= best_w))
+			continue;
+		if (ns_name_uncompress(ns_msg_base(msg), ns_msg_end(msg),
+				       d + 6, target, sizeof(target)) < 0)
+			continue;
+		free(*host);
+		*host = ps_strdup(target);
+		if (!*host)
+			return PS_ENOMEM;
+		*port = (unsigned)(d[4] << 8 | d[5]);
+		best_pri = pri;
+		best_w = w;
+	}
+	return *host ? 0 : PS_ENOTFOUND;
+}
+
 static const ps_http_ops posix_http_ops = {
 	PS_HTTP_OPS_VERSION,
 	http_perform,
 	http_free,
+	http_resolve_srv,
 };
 
 static int parse_connect_to(posix_http *p, const char *spec)
