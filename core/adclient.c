@@ -451,8 +451,10 @@ static int srv(adrun *r, int depth)
 	rc = ps_http_resolve_srv(r->http, name, &host, &port);
 	if (rc == PS_ENOMEM)
 		return rc;
-	if (rc < 0)
+	if (rc < 0) {
+		hop(r, "SRV %s: no record", name);
 		return NEXT;
+	}
 	if (!valid_hostname(host) || port == 0 || port > 65535) {
 		reason(r, "SRV %s: unusable target", name);
 		free(host);
