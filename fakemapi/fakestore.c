@@ -526,6 +526,27 @@ static int fs_owner(ps_store *s, char **user)
 	return *user ? 0 : PS_ENOMEM;
 }
 
+/* A value's type and a NUL-terminated copy of its data (caller frees);
+ * PS_ENOTFOUND for NULL. */
+static int copy_value(const ps_regval *v, uint32_t *type, uint8_t **data,
+		      size_t *len)
+{
+	uint8_t *copy;
+
+	if (!v)
+		return PS_ENOTFOUND;
+	copy = malloc(v->len + 1);
+	if (!copy)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (v->len)
+		memcpy(copy, v->data, v->len);
+	copy[v->len] = 0;
+	*type = v->type;
+	*data = copy;
+	*len = v->len;
+	return 0;
+}
+
 /* Outlook's key: the parent of the Profiles key in use (16.0 for the
  * pre-2013 layout, which has no Outlook key of its own). */
 static ps_regkey *outlook_key(fakestore *fs, const char *subkey, int create)
@@ -561,20 +582,8 @@ static int fs_get_value(ps_store *s, const char *subkey, const char *name,
 {
 	ps_regkey *k = outlook_key(fs_of(s), subkey, 0);
 	ps_regval *v = k ? ps_regkey_value(k, name) : NULL;
-	uint8_t *copy;
 
-	if (!v)
-		return PS_ENOTFOUND;
-	copy = malloc(v->len + 1);
-	if (!copy)
-		return ps_error_setc(PS_ENOMEM, "out of memory");
-	if (v->len)
-		memcpy(copy, v->data, v->len);
-	copy[v->len] = 0;
-	*type = v->type;
-	*data = copy;
-	*len = v->len;
-	return 0;
+	return copy_value(v, type, data, len);
 }
 
 static int fs_set_value(ps_store *s, const char *subkey, const char *name,
@@ -700,20 +709,8 @@ int ps_fakestore_get_policy(void *ctx, const char *key, const char *value,
 	fakestore *fs = fs_of(ctx);
 	ps_regkey *hive = user_hive(fs), *k;
 	ps_regval *v;
-	uint8_t *copy;
 
 	k = hive ? ps_regkey_find(hive, key) : NULL;
 	v = k ? ps_regkey_value(k, value) : NULL;
-	if (!v)
-		return PS_ENOTFOUND;
-	copy = malloc(v->len + 1);
-	if (!copy)
-		return ps_error_setc(PS_ENOMEM, "out of memory");
-	if (v->len)
-		memcpy(copy, v->data, v->len);
-	copy[v->len] = 0;
-	*type = v->type;
-	*data = copy;
-	*len = v->len;
-	return 0;
+	return copy_value(v, type, data, len);
 }
