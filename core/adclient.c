@@ -35,6 +35,9 @@ typedef struct adrun {
 	char *email;          /* address being asked */
 	char *domain;         /* its domain, lowercase */
 	char *config_host;    /* host of the configured URL, or NULL */
+	ps_strlist trusted;   /* domains credentials may go to: the user's,
+	                         and a redirectAddr's from a trusted hop */
+	int chain;            /* every hop so far https to a trusted host */
 	ps_strlist visited;   /* "email url" pairs, lowercase */
 	ps_strlist reasons;
 	unsigned hops;
@@ -81,10 +84,35 @@ static int is_http(const char *url)
 	return ps_strncasecmp(url, "http://", 7) == 0;
 }
 
+/* localhost, ::1 or a dotted-quad 127.x.y.z (never a name that merely
+ * starts with "127."). */
 static int is_loopback(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-	       strncmp(host, "127.", 4) == 0;
+	unsigned part, parts = 0, digits = 0;
+	const char *p;
+
+	if (!strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return 1;
+	if (strncmp(host, "127.", 4))
+		return 0;
+	for (p = host, part = 0; ; p++) {
+		if (*p >= '0' && *p <= '9') {
+			part = part * 10 + (unsigned)(*p - '0');
+			if (++digits > 3 || part > 255)
+				return 0;
+		} else if (*p == '.' || !*p) {
+			if (!digits)
+				return 0;
+			parts++;
+			digits = 0;
+			part = 0;
+			if (!*p)
+				break;
+		} else {
+			return 0;
+		}
+	}
+	return parts == 4;
 }
 
 /* host is the domain itself or below it. */
@@ -100,7 +128,12 @@ static int in_domain(const char *host, const char *domain)
 
 static int trusted_host(adrun *r, const char *host)
 {
-	return in_domain(host, r->domain) ||
+	size_t i;
+
+	for (i = 0; i < r->trusted.n; i++)
+		if (in_domain(host, r->trusted.v[i]))
+			return 1;
+	return
 	       (r->config_host && strcmp(host, r->config_host) == 0) ||
 	       (r->o->allow_hosts &&
 		ps_strlist_contains_nocase(r->o->allow_hosts, host));
@@ -222,11 +255,14 @@ static int post_allowed(adrun *r, const char *url, const char *why)
 		reason(r, "%s: no host in URL (%s)", url, why);
 		return 0;
 	}
-	ok = is_https(url) || is_loopback(host);
+	/* Plain http only to this machine, and only when the configured
+	 * URL itself is on this machine (tests): never an SSRF by redirect. */
+	ok = is_https(url) || (is_loopback(host) && r->config_host &&
+			       is_loopback(r->config_host));
 	free(host);
 	if (!ok)
 		reason(r, "refused plain HTTP to %s (%s): only https, or "
-		       "http to this machine", url, why);
+		       "http to this machine when configured so", url, why);
 	return ok;
 }
 
@@ -291,6 +327,7 @@ static int on_answer(adrun *r, const char *url, ps_http_response *rs,
 		hop(r, "  -> settings for %s",
 		    ad.legacy_dn ? ad.legacy_dn : "(no LegacyDN)");
 		r->out->found = 1;
+		r->out->trusted = r->chain;
 		r->out->settings = ad;
 		r->out->url = ps_strdup(url);
 		r->out->email = ps_strdup(r->email);
@@ -298,7 +335,8 @@ static int on_answer(adrun *r, const char *url, ps_http_response *rs,
 			return PS_ENOMEM;
 		return DONE;
 	case PS_AD_REDIRECT_ADDR:
-		hop(r, "  -> redirectAddr %s", ad.redirect);
+		hop(r, "  -> redirectAddr %s%s", ad.redirect, r->chain ? ""
+		    : " (from an untrusted server: no credentials there)");
 		rc = restart_with(r, ad.redirect, depth);
 		ps_ad_response_free(&ad);
 		return rc;
@@ -331,7 +369,7 @@ static int post(adrun *r, const char *url, int depth)
 	const char *headers[4];
 	char anchor[400];
 	char *body, *host;
-	int rc;
+	int rc, hop_trusted, outer = r->chain;
 
 	if ((rc = visit(r, url)) != 0) {
 		if (rc < 0)
@@ -362,8 +400,8 @@ static int post(adrun *r, const char *url, int depth)
 	rq.body_len = strlen(body);
 	rq.timeout_ms = r->o->timeout_ms;
 	rq.max_body = PS_AD_MAX_BODY;
-	rq.send_credentials = r->o->send_credentials && is_https(url) &&
-			      trusted_host(r, host);
+	hop_trusted = r->chain && is_https(url) && trusted_host(r, host);
+	rq.send_credentials = r->o->send_credentials && hop_trusted;
 	hop(r, rq.send_credentials ? "POST %s (credentials allowed)"
 				   : "POST %s", url);
 	rc = ps_http_perform(r->http, &rq, &rs);
@@ -375,7 +413,10 @@ static int post(adrun *r, const char *url, int depth)
 		reason(r, "%s", ps_error_last());
 		return NEXT;
 	}
+	/* What this server says is only as trusted as the way to it. */
+	r->chain = hop_trusted;
 	rc = on_answer(r, url, &rs, depth);
+	r->chain = outer;
 	ps_http_response_free(&rs);
 	return rc;
 }
@@ -469,14 +510,16 @@ static int srv(adrun *r, int depth)
 	return post(r, url, depth + 1);
 }
 
-/* Ask every candidate for the current address until one answers. */
-static int run_candidates(adrun *r, int depth)
+/* Ask every candidate for the current address until one answers;
+ * `chain` says whether the way here was trusted. */
+static int run_candidates(adrun *r, int depth, int chain)
 {
 	ps_buf u = PS_BUF_INIT;
 	int rc;
 
 	if (depth > (int)PS_AD_MAX_HOPS)
 		return NEXT;
+	r->chain = chain;
 	if (r->o->url && *r->o->url) {
 		if (!post_allowed(r, r->o->url, "configured URL"))
 			return NEXT;
@@ -503,20 +546,50 @@ out:
 
 static int restart_with(adrun *r, const char *addr, int depth)
 {
-	int rc;
+	char *email, *domain;
+	int rc, chain = r->chain, added = 0;
 
 	if (ps_strcasecmp(addr, r->email) == 0) {
 		reason(r, "redirect loop: redirectAddr to the same address %s",
 		       addr);
 		return NEXT;
 	}
+	email = r->email;
+	domain = r->domain;
+	r->email = r->domain = NULL;
 	if ((rc = set_email(r, addr)) < 0) {
+		r->email = email;
+		r->domain = domain;
 		if (rc == PS_ENOMEM)
 			return rc;
 		reason(r, "redirectAddr: %s", ps_error_last());
 		return NEXT;
 	}
-	return run_candidates(r, depth + 1);
+	/* A trusted server may hand the address to another domain; an
+	 * untrusted one may not extend where credentials go. */
+	if (chain && !ps_strlist_contains_nocase(&r->trusted, r->domain)) {
+		if (ps_strlist_add(&r->trusted, r->domain) < 0)
+			rc = PS_ENOMEM;
+		added = 1;
+	}
+	if (rc == 0)
+		rc = run_candidates(r, depth + 1, chain);
+	if (rc == NEXT) {
+		/* Nothing there: go on with the original address. */
+		if (added) {
+			free(r->trusted.v[--r->trusted.n]);
+			r->trusted.v[r->trusted.n] = NULL;
+		}
+		free(r->email);
+		free(r->domain);
+		r->email = email;
+		r->domain = domain;
+	} else {
+		free(email);
+		free(domain);
+	}
+	r->chain = chain;
+	return rc;
 }
 
 int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
@@ -541,7 +614,8 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 		return ps_error_setc(PS_EFORMAT, "'%s' is not a URL",
 				     r.o->url);
 	}
-	rc = run_candidates(&r, 0);
+	rc = ps_strlist_add(&r.trusted, r.domain) < 0 ? PS_ENOMEM
+		: run_candidates(&r, 0, 1);
 	if (rc >= 0 && !out->found) {
 		ps_buf m = PS_BUF_INIT;
 
@@ -558,6 +632,7 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	free(r.domain);
 	free(r.config_host);
 	ps_strlist_free(&r.visited);
+	ps_strlist_free(&r.trusted);
 	ps_strlist_free(&r.reasons);
 	if (rc < 0) {
 		ps_ad_result_free(out);

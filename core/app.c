@@ -942,7 +942,9 @@ static void print_settings(ps_app_env *env, const ps_ad_result *res)
 	const ps_ad_protocol *p;
 	size_t i;
 
-	fprintf(env->out, "settings from %s for %s:\n", res->url, res->email);
+	fprintf(env->out, "settings from %s for %s%s:\n", res->url, res->email,
+		res->trusted ? "" : " (NOT TRUSTED: reached through a server "
+		"outside the user's domain; update would not use them)");
 	print_setting(env, "display name", s->display_name);
 	print_setting(env, "LegacyDN", s->legacy_dn);
 	print_setting(env, "SMTP", s->smtp);

@@ -379,7 +379,7 @@ static int set_mapihttp(ps_unit *u, ps_secstate *st)
 	v[2] = pr->addressbook_internal;
 	v[3] = pr->addressbook_external;
 	for (i = 0; i < 4 && !error; i++)
-		if (v[i] && *v[i])
+		if (v[i] && !ps_strncasecmp(v[i], "https://", 8))
 			error = set_string(u, st, PS_PROP_TAG(PS_PT_UNICODE,
 				(uint16_t)(PS_ID_MAPIHTTP_FIRST + i)), v[i]);
 	return error;
@@ -1262,6 +1262,14 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 			snprintf(text, sizeof(text), "Autodiscover for %s "
 				 "found no settings: %s", m->target_smtp,
 				 res->reason ? res->reason : "");
+			error = ad_fail(u, text);
+		} else if (!res->trusted) {
+			snprintf(text, sizeof(text), "Autodiscover for %s: "
+				 "the settings came from %s, reached through a "
+				 "server that is not in the user's domain, the "
+				 "configured URL's host or "
+				 "AutodiscoverAllowedHosts; not used",
+				 m->target_smtp, res->url);
 			error = ad_fail(u, text);
 		} else if (!res->settings.legacy_dn ||
 			   ps_strcasecmp(res->settings.legacy_dn,

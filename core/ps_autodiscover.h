@@ -105,6 +105,11 @@ typedef struct ps_ad_opts {
 
 typedef struct ps_ad_result {
 	int found;                  /* settings were found */
+	int trusted;                /* every hop to them was https to the
+	                               user's domain, the configured URL's
+	                               host, an allowed host, or a domain a
+	                               trusted server redirected the address
+	                               to */
 	ps_ad_response settings;    /* when found */
 	char *url;                  /* URL that answered with the settings */
 	char *email;                /* address finally asked (after

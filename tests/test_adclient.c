@@ -329,6 +329,95 @@ static void test_srv_last_and_untrusted(void **state)
 	client_done(&c);
 }
 
+/* An untrusted server (reached by SRV) cannot move credentials to a
+ * domain of its choosing with redirectAddr. */
+static void test_untrusted_redirect_addr_gets_no_credentials(void **state)
+{
+	static const answer t[] = {
+		{ "SRV", "_autodiscover._tcp.contoso.com", 443,
+		  "mail.hoster.example", NULL },
+		{ "POST", "https://mail.hoster.example/autodiscover/"
+		  "autodiscover.xml", 200, NULL, RS "<Account><Action>"
+		  "redirectAddr</Action><RedirectAddr>alice@evil.example"
+		  "</RedirectAddr></Account>" RE },
+		{ "POST", "https://evil.example/autodiscover/autodiscover.xml",
+		  200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	int i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_false(c.res.trusted);
+	for (i = 0; i < c.http.n; i++)
+		if (strstr(c.http.log[i], "evil.example"))
+			assert_null(strstr(c.http.log[i], "cred"));
+	client_done(&c);
+}
+
+/* A trusted server's redirectAddr extends trust to the new domain; and
+ * an address that leads nowhere gives the original one back. */
+static void test_redirect_addr_trust_and_fallback(void **state)
+{
+	static const answer t1[] = {
+		{ "POST", U_ROOT, 200, NULL, RS "<Account><Action>redirectAddr"
+		  "</Action><RedirectAddr>alice@contoso.mail.onmicrosoft.com"
+		  "</RedirectAddr></Account>" RE },
+		{ "POST", "https://contoso.mail.onmicrosoft.com/autodiscover/"
+		  "autodiscover.xml", 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer t2[] = {
+		{ "POST", U_ROOT, 200, NULL, RS "<Account><Action>redirectAddr"
+		  "</Action><RedirectAddr>bob@fabrikam.com</RedirectAddr>"
+		  "</Account>" RE },
+		{ "POST", U_AUTOD, 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(discover(&c, t1, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_true(c.res.trusted);
+	assert_string_equal(c.http.log[1], "POST https://contoso.mail."
+			    "onmicrosoft.com/autodiscover/autodiscover.xml "
+			    "cred");
+	client_done(&c);
+	assert_int_equal(discover(&c, t2, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_string_equal(c.res.email, "alice@contoso.com");
+	assert_string_equal(c.res.url, U_AUTOD);
+	client_done(&c);
+}
+
+/* "127." as a name prefix is not this machine; and plain http even to
+ * this machine only when the configured URL is local. */
+static void test_loopback_is_parsed(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_AUTOD, 302, "http://127.evil.example/autodiscover/"
+		  "autodiscover.xml", "" },
+		{ "POST", U_ROOT, 302, "http://127.0.0.1:8080/x", "" },
+		{ "POST", "http://127.0.0.1:9/a", 302, "http://127.0.0.2/b",
+		  "" },
+		{ "POST", "http://127.0.0.2/b", 200, NULL,
+		  SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	int i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	for (i = 0; i < c.http.n; i++)
+		assert_null(strstr(c.http.log[i], "POST http://"));
+	client_done(&c);
+	assert_int_equal(discover(&c, t, "alice@contoso.com",
+				  "http://127.0.0.1:9/a"), 0);
+	assert_true(c.res.found);
+	client_done(&c);
+}
+
 static void test_never_a_stripped_domain(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -858,6 +947,10 @@ int main(void)
 		cmocka_unit_test(test_plain_http_elsewhere_refused),
 		cmocka_unit_test(test_probe_redirect_followed_in_domain),
 		cmocka_unit_test(test_never_a_stripped_domain),
+		cmocka_unit_test(
+			test_untrusted_redirect_addr_gets_no_credentials),
+		cmocka_unit_test(test_redirect_addr_trust_and_fallback),
+		cmocka_unit_test(test_loopback_is_parsed),
 		cmocka_unit_test(test_srv_last_and_untrusted),
 		cmocka_unit_test(test_error_and_hostile_answers),
 		cmocka_unit_test(test_bad_address),
