@@ -689,7 +689,8 @@ typedef struct ad_entry {
 } ad_entry;
 
 struct ps_engine_ad {
-	ad_entry *v;
+	ad_entry **v;          /* each entry on its own: units keep pointers
+	                          into results while the cache grows */
 	size_t n;
 };
 
@@ -718,17 +719,21 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 		e->ad = c;
 	}
 	for (i = 0; i < c->n; i++)
-		if (!ps_strcasecmp(c->v[i].smtp, smtp) &&
-		    !strcmp(c->v[i].url, url ? url : "")) {
-			*res = &c->v[i].res;
+		if (!ps_strcasecmp(c->v[i]->smtp, smtp) &&
+		    !strcmp(c->v[i]->url, url ? url : "")) {
+			*res = &c->v[i]->res;
 			return 0;
 		}
-	v = realloc(c->v, (c->n + 1) * sizeof(*v));
+	{
+		ad_entry **grown = realloc(c->v, (c->n + 1) * sizeof(*grown));
+
+		if (!grown)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		c->v = grown;
+	}
+	v = calloc(1, sizeof(*v));
 	if (!v)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	c->v = v;
-	v = &c->v[c->n];
-	memset(v, 0, sizeof(*v));
 	memset(&ao, 0, sizeof(ao));
 	ao.url = url;
 	ao.allow_hosts = &e->cfg->autodiscover_allowed_hosts;
@@ -744,17 +749,20 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 		v->res.reason = ps_strdup(ps_error_last());
 		error = v->res.reason ? 0 : PS_ENOMEM;
 	}
-	if (error < 0)
+	if (error < 0) {
+		free(v);
 		return error;
+	}
 	v->smtp = ps_strdup(smtp);
 	v->url = ps_strdup(url ? url : "");
 	if (!v->smtp || !v->url) {
 		free(v->smtp);
 		free(v->url);
 		ps_ad_result_free(&v->res);
+		free(v);
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	}
-	c->n++;
+	c->v[c->n++] = v;
 	*res = &v->res;
 	return 0;
 }
@@ -846,9 +854,10 @@ void ps_engine_free(ps_engine *e)
 
 	if (e->ad) {
 		for (i = 0; i < e->ad->n; i++) {
-			free(e->ad->v[i].smtp);
-			free(e->ad->v[i].url);
-			ps_ad_result_free(&e->ad->v[i].res);
+			free(e->ad->v[i]->smtp);
+			free(e->ad->v[i]->url);
+			ps_ad_result_free(&e->ad->v[i]->res);
+			free(e->ad->v[i]);
 		}
 		free(e->ad->v);
 		free(e->ad);

@@ -1243,6 +1243,14 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 				"TargetAutodiscoverURL");
 			continue;
 		}
+		/* Everything plan_outside needs is checked here, before the
+		 * rules change the unit's sections. */
+		if (cfg->same_smtp_domain && u->kind == PS_UNIT_PRIMARY &&
+		    !o->local_appdata) {
+			error = ad_fail(u, "SameSmtpDomain=1: the user's "
+				       "LocalAppData folder is unknown");
+			continue;
+		}
 		if (!m->target_smtp || !*m->target_smtp) {
 			snprintf(text, sizeof(text), "Autodiscover "
 				 "verification needs TargetSMTP (mapping line "
@@ -1399,9 +1407,8 @@ static int plan_local_xml(ps_pplan *p, ps_store *s, ps_unit *u,
 	size_t i;
 	int error;
 
-	if (!o->local_appdata)
-		return ad_fail(u, "SameSmtpDomain=1: the user's LocalAppData "
-			       "folder is unknown");
+	if (!o->local_appdata)   /* verify_units refused the unit */
+		return ps_error_setc(PS_ERROR, "LocalAppData unknown");
 	ps_buf_printf(&path, "%s\\Microsoft\\Outlook\\profswitch-",
 		      o->local_appdata);
 	for (i = 0; dom[i]; i++)

@@ -838,6 +838,65 @@ static void test_same_smtp_domain_flush_failure_takes_file_back(void **state)
 	ectx_close(&c);
 }
 
+/* Two accounts verified in one profile, each at its own URL: both
+ * results stay valid while the cache grows. */
+static void test_verify_two_accounts(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ "POST", U_EXO, 200, NULL, SETTINGS(TU_SALES_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	char *v;
+
+	(void)state;
+	ectx_open(&c, t);
+	ps_mapping_free(c.map);
+	c.map = tu_mapping("SourceLegacyDN|TargetLegacyDN|TargetSMTP|"
+			   "TargetAutodiscoverURL\n"
+			   TU_ALICE_SRC "|" TU_ALICE_TGT "|alice@contoso.com|"
+			   U_CFG "\n"
+			   TU_SALES_SRC "|" TU_SALES_TGT "|sales@contoso.com|"
+			   U_EXO "\n");
+	c.cfg.verify_autodiscover = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(ps_report_exit_bits(&c.report), 0);
+	assert_int_equal(c.http.n, 2);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			  0x6652001F);
+	assert_string_equal(v, "https://outlook.office365.com/mapi/emsmdb/?a");
+	free(v);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_S,
+			  0x6655001F);
+	assert_string_equal(v, "https://outlook.office365.com/mapi/nspi/?d");
+	free(v);
+	ectx_close(&c);
+}
+
+/* Without a LocalAppData folder the pins cannot be written: the unit
+ * fails before anything of it changes. */
+static void test_same_smtp_domain_needs_local_appdata(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, t);
+	unsetenv("LOCALAPPDATA");
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_FAILED);
+	assert_non_null(strstr(r->detail, "LocalAppData"));
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
 static void test_same_smtp_domain_needs_url(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -963,6 +1022,8 @@ int main(void)
 		cmocka_unit_test(test_same_smtp_domain_pins_and_rolls_back),
 		cmocka_unit_test(test_same_smtp_domain_cleanup_removes_pins),
 		cmocka_unit_test(test_same_smtp_domain_needs_url),
+		cmocka_unit_test(test_verify_two_accounts),
+		cmocka_unit_test(test_same_smtp_domain_needs_local_appdata),
 		cmocka_unit_test(
 			test_same_smtp_domain_flush_failure_takes_file_back),
 		cmocka_unit_test(test_poisoned_detected_and_blocked),
