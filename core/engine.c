@@ -173,6 +173,9 @@ static int remove_gen(ps_store *s, const char *profile, unsigned number)
 
 /* Put the recorded values back as they were before the generation; files
  * too (cleanup: only delete the files profswitch wrote). */
+static int remember_files(ps_engine *e, const ps_generation *g);
+static int remember_path(ps_engine *e, const char *path);
+
 static int restore_outside(ps_engine *e, const ps_generation *g,
 			   int cleanup)
 {
@@ -195,6 +198,9 @@ static int restore_outside(ps_engine *e, const ps_generation *g,
 
 		if (cleanup && !f->written)
 			continue;
+		/* A store that cannot be written at the end puts it back. */
+		if (e->remember && (error = remember_path(e, f->path)) < 0)
+			break;
 		if (f->existed && !cleanup)
 			error = ps_sys_write_file(e->sys, f->path, f->data,
 						  f->len);
@@ -236,17 +242,29 @@ static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 			error = 0;
 	}
 	for (i = 0; i < p->nfiles && !error; i++) {
+		ps_filechange *c = &p->files[i];
 		ps_gen_file *f = &g->files[g->nfiles++];
 
-		f->path = ps_strdup(p->files[i].path);
+		f->path = ps_strdup(c->path);
 		if (!f->path)
 			return PS_ENOMEM;
-		f->written = !p->files[i].del;
+		f->written = !c->del;
 		error = ps_sys_read_file(e->sys, f->path, 4u << 20, &f->data,
 					 &f->len);
 		f->existed = error == 0;
 		if (error == PS_ENOTFOUND)
 			error = 0;
+		/* Already as wanted (another profile of this user wrote the
+		 * same local XML): neither changed nor recorded. */
+		if (!error && (c->del ? !f->existed : f->existed &&
+			       f->len == c->len &&
+			       !memcmp(f->data, c->data, c->len))) {
+			c->skip = 1;
+			free(f->path);
+			free(f->data);
+			memset(f, 0, sizeof(*f));
+			g->nfiles--;
+		}
 	}
 	return error;
 }
@@ -268,6 +286,8 @@ static int apply_outside(ps_engine *e, const ps_pplan *p)
 	for (i = 0; i < p->nfiles && !error; i++) {
 		const ps_filechange *f = &p->files[i];
 
+		if (f->skip)
+			continue;
 		if (f->del) {
 			error = ps_sys_delete_file(e->sys, f->path);
 			if (error == PS_ENOTFOUND)
@@ -319,6 +339,27 @@ static int remember_files(ps_engine *e, const ps_generation *g)
 	return 0;
 }
 
+/* The file as it is now, for ps_engine_commit to put back. */
+static int remember_path(ps_engine *e, const char *path)
+{
+	ps_generation one;
+	ps_gen_file f;
+	int error;
+
+	memset(&one, 0, sizeof(one));
+	memset(&f, 0, sizeof(f));
+	f.path = (char *)path;
+	error = ps_sys_read_file(e->sys, path, 4u << 20, &f.data, &f.len);
+	if (error < 0 && error != PS_ENOTFOUND)
+		return error;
+	f.existed = error == 0;
+	one.files = &f;
+	one.nfiles = 1;
+	error = remember_files(e, &one);
+	free(f.data);
+	return error;
+}
+
 /* Restore every section of a generation, then drop the generation. */
 static int undo_gen(ps_engine *e, const char *profile,
 		    const ps_generation *g)
@@ -350,10 +391,14 @@ static int recover_pending(ps_engine *e, const char *profile)
 			damaged = gens[i].number;
 		if (gens[i].damaged || gens[i].state != PS_GEN_PENDING)
 			continue;
+		int was = e->remember;
+
 		ps_log_msg(e->log, PS_LOG_WARN, profile, NULL,
 			   "restoring backup generation %02x left by an "
 			   "interrupted update", gens[i].number);
+		e->remember = 1;
 		error = undo_gen(e, profile, &gens[i]);
+		e->remember = was;
 	}
 	ps_gens_free(gens, n);
 	if (!error && damaged)
@@ -433,7 +478,7 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	if (error < 0)
 		goto out;
 	error = gen_outside(e, p, &g);
-	if (error < 0)
+	if (error < 0 || (!n && !g.nvals && !g.nfiles))
 		goto free_gen;
 	error = next_gen_number(e->store, p->profile, &g.number);
 	if (error < 0)
@@ -1278,6 +1323,7 @@ static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
 int ps_engine_rollback(ps_engine *e, const ps_strlist *profiles,
 		       int *nothing)
 {
+	e->remember = 1;
 	return each_profile(e, profiles, rollback_profile, nothing);
 }
 
@@ -1327,5 +1373,6 @@ static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
 int ps_engine_cleanup(ps_engine *e, const ps_strlist *profiles,
 		      int *nothing)
 {
+	e->remember = 1;
 	return each_profile(e, profiles, cleanup_profile, nothing);
 }

@@ -982,21 +982,23 @@ static char *value_host(const char *v)
 	return h;
 }
 
-static int host_on_side(const char *host, const ps_strlist *side)
+/* Length of the longest host of a side that `host` is or is below; 0
+ * when none (eu.contoso.com beats contoso.com when both sides list one). */
+static size_t host_on_side(const char *host, const ps_strlist *side)
 {
-	size_t i, h = strlen(host);
+	size_t i, h = strlen(host), best = 0;
 
 	for (i = 0; i < side->n; i++) {
 		size_t d = strlen(side->v[i]);
 
-		if (!d)
+		if (!d || d <= best)
 			continue;
 		if (!ps_strcasecmp(host, side->v[i]) ||
 		    (h > d && host[h - d - 1] == '.' &&
 		     !ps_strcasecmp(host + h - d, side->v[i])))
-			return 1;
+			best = d;
 	}
-	return 0;
+	return best;
 }
 
 static int add_host(ps_strlist *l, const char *v)
@@ -1126,8 +1128,12 @@ static int find_evidence(ps_pplan *p, ps_unit *u, const ps_map_entry *m,
 
 			hit = org && !ps_strncasecmp(v, org, strlen(org));
 		} else if ((h = value_host(v)) != NULL) {
+			/* the wrong side, and more precisely than the
+			 * right one (a domain below the other) */
 			hit = *h && host_on_side(h, on_source ? &sd.tgt
-							      : &sd.src);
+							      : &sd.src) >
+				    host_on_side(h, on_source ? &sd.src
+							      : &sd.tgt);
 			free(h);
 		} else {
 			error = PS_ENOMEM;
@@ -1176,8 +1182,19 @@ static int check_poisoned(ps_pplan *p, const ps_plan_opts *o)
 			m = u->entry;
 			on_source = !ps_strcasecmp(u->dn, m->source_dn);
 		} else if (u->status == PS_ST_ALREADY_UPDATED) {
+			const char *dom = smtp_domain(u->smtp);
+
 			m = ps_mapping_find_target(o->map, u->dn);
 			on_source = 0;
+			/* classify's other conditions, as for any update */
+			if (m && o->cfg->processed_domains.n &&
+			    (!dom || !ps_strlist_contains_nocase(
+					&o->cfg->processed_domains, dom)))
+				continue;
+			if (m && m->target_dn && (!storable(m->target_dn) ||
+			    (m->target_smtp && !storable(m->target_smtp)) ||
+			    (m->target_server && !storable(m->target_server))))
+				continue;
 		} else {
 			continue;
 		}
@@ -1509,12 +1526,13 @@ int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		if (!ps_strcasecmp(svcs[i].service_name, "MSEMS"))
 			error = discover_account(&p, s, &svcs[i], o);
 	}
+	/* Repairs join the update before the guards see it. */
+	if (!error)
+		error = check_poisoned(&p, o);
 	if (!error)
 		error = check_ambiguous(&p);
 	if (!error)
 		error = check_shared(&p);
-	if (!error)
-		error = check_poisoned(&p, o);
 	if (!error)
 		error = verify_units(&p, o);
 	for (i = 0; i < p.nunits && !error; i++)

@@ -35,6 +35,7 @@ typedef struct ps_engine {
 	size_t ncached;
 	struct ps_gen_file *touched;  /* files changed this run, as before */
 	size_t ntouched;
+	int remember;                 /* rollback/cleanup: note files first */
 } ps_engine;
 
 void ps_engine_free(ps_engine *e);

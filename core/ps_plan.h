@@ -62,6 +62,7 @@ typedef struct ps_valchange {
 typedef struct ps_filechange {
 	char *path;
 	int del;             /* delete instead of write */
+	int skip;            /* the engine found it already so */
 	char *data;
 	size_t len;
 } ps_filechange;

@@ -897,6 +897,88 @@ static void test_same_smtp_domain_needs_local_appdata(void **state)
 	ectx_close(&c);
 }
 
+/* A local XML already as wanted (another profile of the user wrote it)
+ * is neither rewritten nor recorded: rolling this profile back keeps it. */
+static void test_same_smtp_domain_shared_file_kept(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	char path[600], *copy;
+	FILE *f;
+	long n;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	snprintf(path, sizeof(path), "%s/%s", c.drive, LOCAL_XML);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	copy = malloc((size_t)n);
+	assert_int_equal(fread(copy, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_int_equal(erun(&c, ROLLBACK), 0);
+	assert_false(file_exists(&c, LOCAL_XML));
+	/* the same file, written by "another profile" */
+	f = fopen(path, "wb");
+	assert_int_equal(fwrite(copy, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	free(copy);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(erun(&c, ROLLBACK), 0);
+	assert_true(file_exists(&c, LOCAL_XML));
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
+/* cleanup removes the local XML; a store that cannot be written at the
+ * end brings it back. */
+static void test_cleanup_flush_failure_takes_file_back(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	int nothing;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.same_smtp_domain = 1;
+	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_true(file_exists(&c, LOCAL_XML));
+	{
+		ps_store *inner = c.store;
+
+		assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
+	}
+	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 1, 1);
+	memset(&e, 0, sizeof(e));
+	e.store = c.store;
+	e.sys = c.sys;
+	e.cfg = &c.cfg;
+	e.map = c.map;
+	e.report = &c.report;
+	ps_report_free(&c.report);
+	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
+	assert_int_equal(ps_engine_cleanup(&e, &profiles, &nothing), 0);
+	assert_false(file_exists(&c, LOCAL_XML));
+	assert_int_equal(ps_engine_commit(&e), PS_EIO);
+	assert_true(file_exists(&c, LOCAL_XML));
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	ectx_close(&c);
+}
+
 static void test_same_smtp_domain_needs_url(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -994,6 +1076,45 @@ static void test_poisoned_repaired_and_refused(void **state)
 	ectx_close(&c);
 }
 
+/* Already on the target DN, but Autodiscover pointed the MAPI/HTTP URL
+ * back at the source: detected, repaired, and rolled back exactly. */
+static void test_poisoned_target_dn_repair_and_rollback(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_EXO, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	ps_regtree poisoned;
+	char *v;
+
+	(void)state;
+	ectx_open(&c, t);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(row_of(&c, "alice@fabrikam.com")->status,
+			 PS_ST_UPDATED);
+	assert_int_equal(erun(&c, CLEANUP), 0);
+	tu_set_uni(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A, 0x6652,
+		   "https://mail.fabrikam.com/mapi/emsmdb/?x");
+	tu_tree_copy(&poisoned, ps_fakestore_tree(c.store));
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(row_of(&c, "alice@contoso.com")->status,
+			 PS_ST_BLOCKED_POISONED);
+	c.cfg.repair_poisoned = 1;
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	assert_int_equal(row_of(&c, "alice@contoso.com")->status,
+			 PS_ST_REPAIRED_POISONED);
+	v = tu_get_string(ps_fakestore_tree(c.store), "Outlook", TU_EMS_A,
+			  0x6652001F);
+	assert_string_equal(v, "https://outlook.office365.com/mapi/emsmdb/?a");
+	free(v);
+	assert_int_equal(erun(&c, ROLLBACK), 0);
+	assert_true(ps_regkey_equal(poisoned.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ps_regtree_free(&poisoned);
+	ectx_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1022,12 +1143,15 @@ int main(void)
 		cmocka_unit_test(test_same_smtp_domain_pins_and_rolls_back),
 		cmocka_unit_test(test_same_smtp_domain_cleanup_removes_pins),
 		cmocka_unit_test(test_same_smtp_domain_needs_url),
+		cmocka_unit_test(test_same_smtp_domain_shared_file_kept),
+		cmocka_unit_test(test_cleanup_flush_failure_takes_file_back),
 		cmocka_unit_test(test_verify_two_accounts),
 		cmocka_unit_test(test_same_smtp_domain_needs_local_appdata),
 		cmocka_unit_test(
 			test_same_smtp_domain_flush_failure_takes_file_back),
 		cmocka_unit_test(test_poisoned_detected_and_blocked),
 		cmocka_unit_test(test_poisoned_repaired_and_refused),
+		cmocka_unit_test(test_poisoned_target_dn_repair_and_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
