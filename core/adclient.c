@@ -186,6 +186,15 @@ static int set_email(adrun *r, const char *email)
 	return 0;
 }
 
+/* Server-chosen text (URLs, messages) reaches terminals and logs: no
+ * control characters. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			*s = '?';
+}
+
 static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
 static int hop(adrun *r, const char *fmt, ...)
 {
@@ -195,6 +204,7 @@ static int hop(adrun *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	clean(line);
 	if (r->o->trace)
 		r->o->trace(r->o->trace_ctx, line);
 	return ps_strlist_add(&r->out->hops, line) < 0 ? PS_ENOMEM : 0;
@@ -209,6 +219,7 @@ static int reason(adrun *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	clean(line);
 	if (ps_strlist_add(&r->reasons, line) < 0)
 		return PS_ENOMEM;
 	return hop(r, "  failed: %s", line);
