@@ -224,6 +224,11 @@ static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 	size_t i;
 	int error = 0;
 
+	if (p->nvals > PS_GEN_MAX_VALUES || p->nfiles > PS_GEN_MAX_FILES)
+		return ps_error_setc(PS_ELIMIT, "the update would change %zu "
+				     "values and %zu files outside the profile;"
+				     " a backup holds at most %u of each",
+				     p->nvals, p->nfiles, PS_GEN_MAX_FILES);
 	g->vals = calloc(p->nvals + 1, sizeof(*g->vals));
 	g->files = calloc(p->nfiles + 1, sizeof(*g->files));
 	if (!g->vals || !g->files)
