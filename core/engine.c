@@ -785,6 +785,23 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 	if (!v)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	memset(&ao, 0, sizeof(ao));
+	if (e->deadline) {
+		long long left = e->deadline - (long long)ps_sys_now(e->sys);
+
+		if (left <= 0) {
+			/* No time left: asked nothing, found nothing. */
+			v->res.reason = ps_strdup("GlobalTimeoutSeconds was "
+						  "reached before Autodiscover");
+			if (!v->res.reason) {
+				free(v);
+				return ps_error_setc(PS_ENOMEM,
+						     "out of memory");
+			}
+			goto cached;
+		}
+		if (left < 30)
+			ao.timeout_ms = (unsigned)left * 1000u;
+	}
 	ao.url = url;
 	ao.allow_hosts = &e->cfg->autodiscover_allowed_hosts;
 	ao.send_credentials = 1;
@@ -803,6 +820,7 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 		free(v);
 		return error;
 	}
+cached:
 	v->smtp = ps_strdup(smtp);
 	v->url = ps_strdup(url ? url : "");
 	if (!v->smtp || !v->url) {
