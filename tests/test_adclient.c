@@ -634,6 +634,25 @@ static void ectx_close(ectx *c)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void ectx_engine(ectx *c, ps_engine *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->store = c->store;
+	e->sys = c->sys;
+	e->cfg = &c->cfg;
+	e->map = c->map;
+	e->report = &c->report;
+	e->http = &c->http.base;
+	e->xml = c->xml;
+}
+
+/* SameSmtpDomain=1 with the target URL U_CFG. */
+static void same_domain(ectx *c)
+{
+	c->cfg.same_smtp_domain = 1;
+	c->cfg.autodiscover_target_url = strdup(U_CFG);
+}
+
 typedef enum { UPDATE, ROLLBACK, CLEANUP } op;
 
 static int erun(ectx *c, op what)
@@ -642,14 +661,7 @@ static int erun(ectx *c, op what)
 	ps_strlist profiles = PS_STRLIST_INIT;
 	int error, nothing;
 
-	memset(&e, 0, sizeof(e));
-	e.store = c->store;
-	e.sys = c->sys;
-	e.cfg = &c->cfg;
-	e.map = c->map;
-	e.report = &c->report;
-	e.http = &c->http.base;
-	e.xml = c->xml;
+	ectx_engine(c, &e);
 	ps_report_free(&c->report);
 	error = ps_engine_profiles(&e, NULL, 0, &profiles);
 	if (!error && what == UPDATE)
@@ -746,8 +758,7 @@ static void test_same_smtp_domain_pins_and_rolls_back(void **state)
 
 	(void)state;
 	ectx_open(&c, t);
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	same_domain(&c);
 	assert_int_equal(erun(&c, UPDATE), 0);
 	assert_int_equal(row_of(&c, "alice@fabrikam.com")->status,
 			 PS_ST_UPDATED);
@@ -784,8 +795,7 @@ static void test_same_smtp_domain_cleanup_removes_pins(void **state)
 
 	(void)state;
 	ectx_open(&c, t);
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	same_domain(&c);
 	assert_int_equal(erun(&c, UPDATE), 0);
 	assert_int_equal(erun(&c, CLEANUP), 0);
 	assert_false(file_exists(&c, LOCAL_XML));
@@ -816,16 +826,8 @@ static void test_same_smtp_domain_flush_failure_takes_file_back(void **state)
 	inner = c.store;
 	assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
 	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 1, 1);
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
-	memset(&e, 0, sizeof(e));
-	e.store = c.store;
-	e.sys = c.sys;
-	e.cfg = &c.cfg;
-	e.map = c.map;
-	e.report = &c.report;
-	e.http = &c.http.base;
-	e.xml = c.xml;
+	same_domain(&c);
+	ectx_engine(&c, &e);
 	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
 	assert_int_equal(ps_engine_update(&e, &profiles), 0);
 	assert_true(file_exists(&c, LOCAL_XML));
@@ -886,8 +888,7 @@ static void test_same_smtp_domain_needs_local_appdata(void **state)
 	(void)state;
 	ectx_open(&c, t);
 	unsetenv("LOCALAPPDATA");
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	same_domain(&c);
 	assert_int_equal(erun(&c, UPDATE), 0);
 	r = row_of(&c, "alice@fabrikam.com");
 	assert_int_equal(r->status, PS_ST_FAILED);
@@ -911,8 +912,7 @@ static void test_same_smtp_domain_shared_file_kept(void **state)
 
 	(void)state;
 	ectx_open(&c, t);
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	same_domain(&c);
 	assert_int_equal(erun(&c, UPDATE), 0);
 	snprintf(path, sizeof(path), "%s/%s", c.drive, LOCAL_XML);
 	f = fopen(path, "rb");
@@ -952,8 +952,7 @@ static void test_cleanup_flush_failure_takes_file_back(void **state)
 
 	(void)state;
 	ectx_open(&c, t);
-	c.cfg.same_smtp_domain = 1;
-	c.cfg.autodiscover_target_url = strdup(U_CFG);
+	same_domain(&c);
 	assert_int_equal(erun(&c, UPDATE), 0);
 	assert_true(file_exists(&c, LOCAL_XML));
 	{
@@ -962,12 +961,9 @@ static void test_cleanup_flush_failure_takes_file_back(void **state)
 		assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
 	}
 	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 1, 1);
-	memset(&e, 0, sizeof(e));
-	e.store = c.store;
-	e.sys = c.sys;
-	e.cfg = &c.cfg;
-	e.map = c.map;
-	e.report = &c.report;
+	ectx_engine(&c, &e);
+	e.http = NULL;
+	e.xml = NULL;
 	ps_report_free(&c.report);
 	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
 	assert_int_equal(ps_engine_cleanup(&e, &profiles, &nothing), 0);
