@@ -13,4 +13,14 @@ if ! diff -r scenarios "$tmp/scenarios" >/dev/null; then
 	diff -rq scenarios "$tmp/scenarios" || true
 	exit 1
 fi
+# The fuzz seed corpora are the scenario inputs and hand-written seeds,
+# as tests/fuzz/mkcorpus.py copies them.
+mkdir -p "$tmp/tests"
+cp -r tests/fuzz tests/data "$tmp/tests/"
+python3 "$tmp/tests/fuzz/mkcorpus.py"
+if ! diff -r tests/fuzz/corpus "$tmp/tests/fuzz/corpus" >/dev/null; then
+	echo "fuzz corpora differ from what tests/fuzz/mkcorpus.py writes:"
+	diff -rq tests/fuzz/corpus "$tmp/tests/fuzz/corpus" || true
+	exit 1
+fi
 echo "scenario data: up to date"

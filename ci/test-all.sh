@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, then the native suite (dev
 # preset, -Werror), the same suite under ASan + UBSan, the unit tests and
-# scenarios under valgrind, and a check that the committed scenario data
-# is what its generator writes.
+# scenarios under valgrind, every libFuzzer target for 20 s, and a check
+# that the committed scenario data (and the fuzz seed corpora) are what
+# their generators write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +37,13 @@ ci/valgrind.sh build/dev | tee "$logs/valgrind.log"
 n=$(sed -n 's/^valgrind: \([0-9]*\) passed, 0 failed$/\1/p' "$logs/valgrind.log")
 total=$((total + ${n:-0}))
 
+echo "== fuzzing: every parser for ${FUZZ_SECONDS:-20} s from its seed corpus"
+ci/fuzz.sh | tee "$logs/fuzz.log"
+n=$(sed -n 's/^fuzz: \([0-9]*\) passed, 0 failed$/\1/p' "$logs/fuzz.log")
+total=$((total + ${n:-0}))
+
 echo "== scenario data matches its generator"
 ci/check-scenarios.sh
 
-echo "all test stages passed (dev, asan, valgrind, scenario data)"
+echo "all test stages passed (dev, asan, valgrind, fuzz, scenario data)"
 echo "ci: $total passed, 0 failed"

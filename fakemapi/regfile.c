@@ -646,6 +646,14 @@ int ps_regtree_parse(ps_regtree *out, const char *filename,
 		rc = next_line(&p);
 		if (rc <= 0)
 			break;
+		/* reg export never writes a bare CR inside a line (strings
+		 * holding one become hex): a name with one could not be
+		 * written back. */
+		if (p.text.ptr && strchr(p.text.ptr, '\r')) {
+			rc = perr(&p, PS_EFORMAT, "a carriage return inside "
+				  "the line");
+			goto cleanup;
+		}
 		rc = parse_line(&p);
 		if (rc < 0)
 			goto cleanup;

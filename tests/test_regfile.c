@@ -1276,6 +1276,23 @@ static void test_diff_lists_at_most_twenty(void **state)
 	ps_regtree_free(&b);
 }
 
+/* Fuzzing found it: a bare CR inside a key line was read into the key
+ * name, and the writer then refused the tree.  The reader refuses it. */
+static void test_bare_cr_inside_a_line(void **state)
+{
+	ps_regtree t;
+
+	(void)state;
+	check_error(parse_str(&t, "Windows Registry Editor Version 5.00\r\n"
+			      "\r\n[HKEY_CURRENT_USER\\Software\rX]\r\n",
+			      1), PS_EFORMAT, "test.reg", 3, "key line");
+	assert_non_null(strstr(ps_error_last(), "carriage return"));
+	check_error(parse_str(&t, "Windows Registry Editor Version 5.00\r\n"
+			      "\r\n[HKEY_CURRENT_USER\\Software]\r\n"
+			      "\"a\rb\"=dword:00000001\r\n", 1),
+		    PS_EFORMAT, "test.reg", 4, "value name");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1304,6 +1321,7 @@ int main(void)
 		cmocka_unit_test(test_equal_ignores_order_and_case),
 		cmocka_unit_test(test_diff_names_the_difference),
 		cmocka_unit_test(test_diff_lists_at_most_twenty),
+		cmocka_unit_test(test_bare_cr_inside_a_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

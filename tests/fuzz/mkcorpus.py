@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""(Re)write the seed corpora tests/fuzz/corpus/<target>/ from the
+scenario inputs and tests/data, one file per distinct input named by its
+SHA-1 (files over 256 KiB are left out: libFuzzer's -max_len would cut
+them anyway).  Hand-written seeds live in tests/fuzz/seeds/<target>/ and
+are copied too.  Standard library only; deterministic."""
+import glob
+import hashlib
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+MAX = 256 * 1024
+
+SOURCES = {
+    "reg": ["scenarios/*/HKCU.reg", "scenarios/*/expect/*.reg", "tests/data/reg/*"],
+    "mapping": ["scenarios/*/mapping*", "tests/data/mapping/*"],
+    "ini": ["scenarios/*/config.ini", "scenarios/*/autodiscover/server.ini", "tests/data/config/*"],
+    "autodiscover": ["scenarios/*/autodiscover/*.xml",
+                     "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
+}
+
+for target, patterns in SOURCES.items():
+    out = os.path.join(HERE, "corpus", target)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    files = []
+    for pat in patterns:
+        files += glob.glob(os.path.join(TOP, pat))
+    files += glob.glob(os.path.join(HERE, "seeds", target, "*"))
+    for f in sorted(files):
+        if not os.path.isfile(f) or os.path.getsize(f) > MAX:
+            continue
+        data = open(f, "rb").read()
+        with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as w:
+            w.write(data)
