@@ -61,6 +61,7 @@ static const char usage_text[] =
 	"  cleanup   [common]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
+	"  mapping check FILE\n"
 	"  --version | --help\n"
 	"\n"
 	"common options:\n"
@@ -486,6 +487,21 @@ static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
 	return 0;
 }
 
+/* SHA-256 of a mapping file as 64 lowercase hex digits. */
+static int mapping_hash(ps_app_env *env, const uint8_t *data, size_t len,
+			char out[65])
+{
+	uint8_t h[32];
+	size_t i;
+	int error = ps_sys_sha256(env->sys, data, len, h);
+
+	if (error < 0)
+		return error;
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	return 0;
+}
+
 static int load_mapping(ps_app_env *env, const opts *o, run *r)
 {
 	char *path;
@@ -507,6 +523,33 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 	if (error < 0) {
 		free(path);
 		return EX_NOINPUT;
+	}
+	/* A pinned mapping (MappingSHA256=): a different file is refused
+	 * before it is even parsed. */
+	if (r->cfg.mapping_sha256) {
+		char found[65];
+
+		error = mapping_hash(env, data, len, found);
+		if (error == 0 && strcmp(found, r->cfg.mapping_sha256)) {
+			fprintf(env->err, "profswitch: mapping %s has SHA-256 "
+				"%s but the configuration pins %s "
+				"(MappingSHA256); nothing was changed.\n",
+				path, found, r->cfg.mapping_sha256);
+			ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL,
+				   "mapping %s refused: SHA-256 %s, expected "
+				   "%s (MappingSHA256)", path, found,
+				   r->cfg.mapping_sha256);
+			error = PS_EFORMAT;
+		} else if (error < 0) {
+			fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		}
+		if (error < 0) {
+			free(data);
+			free(path);
+			return EX_DATAERR;
+		}
+		ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "mapping %s: "
+			   "SHA-256 %s as pinned", path, found);
 	}
 	error = ps_mapping_parse(&r->map, path, (const char *)data, len,
 				 &errors);
@@ -920,6 +963,87 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	return status;
 }
 
+/* ---- mapping check ------------------------------------------------------ */
+
+/* Lines that repeat an earlier line's DN in column `source` (else the
+ * target column); the first line wins a lookup, so these are ignored. */
+static size_t print_duplicates(ps_app_env *env, const ps_mapping *m,
+			       int source)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ps_mapping_count(m); i++) {
+		const ps_map_entry *e = ps_mapping_entry(m, i), *first;
+		const char *dn = source ? e->source_dn : e->target_dn;
+
+		if (!dn)
+			continue;
+		first = source ? ps_mapping_find_source(m, dn)
+			       : ps_mapping_find_target(m, dn);
+		if (!first || first == e)
+			continue;
+		if (++n <= 20)
+			fprintf(env->out, "  line %u: %s DN of line %u again: "
+				"%s\n", e->line, source ? "source" : "target",
+				first->line, dn);
+	}
+	if (n > 20)
+		fprintf(env->out, "  ... and %zu more\n", n - 20);
+	return n;
+}
+
+static int cmd_mapping(ps_app_env *env, const opts *o)
+{
+	ps_mapping *m = NULL;
+	ps_strlist errors = PS_STRLIST_INIT;
+	uint8_t *data = NULL;
+	size_t len = 0, i, dsrc, dtgt;
+	char hash[65];
+	const char *file;
+	int error;
+
+	if (o->positional.n >= 1 && !strcmp(o->positional.v[0], "compile"))
+		return usage_error(env, "mapping compile is not available "
+				   "yet");
+	if (o->positional.n != 2 || strcmp(o->positional.v[0], "check"))
+		return usage_error(env, "usage: profswitch mapping check FILE");
+	file = o->positional.v[1];
+	if (read_input(env, file, MAX_MAPPING_BYTES, &data, &len,
+		       "mapping") < 0)
+		return EX_NOINPUT;
+	error = mapping_hash(env, data, len, hash);
+	if (error == 0)
+		error = ps_mapping_parse(&m, file, (const char *)data, len,
+					 &errors);
+	free(data);
+	if (error == PS_ENOMEM || (error < 0 && !errors.n)) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		ps_strlist_free(&errors);
+		return error == PS_ENOMEM ? EX_SOFTWARE : EX_DATAERR;
+	}
+	fprintf(env->out, "mapping %s\n", file);
+	if (error < 0) {
+		fprintf(env->out, "  %zu line(s) in error; nothing would be "
+			"changed with this file:\n", errors.n);
+		for (i = 0; i < errors.n; i++)
+			fprintf(env->out, "  %s\n", errors.v[i]);
+		ps_strlist_free(&errors);
+		return EX_DATAERR;
+	}
+	fprintf(env->out, "  mailboxes: %zu\n", ps_mapping_count(m));
+	dsrc = print_duplicates(env, m, 1);
+	dtgt = print_duplicates(env, m, 0);
+	fprintf(env->out, "  duplicate source DNs: %zu (the first line "
+		"wins)\n", dsrc);
+	fprintf(env->out, "  duplicate target DNs: %zu (accounts moving to "
+		"one mailbox are blocked-ambiguous)\n", dtgt);
+	fprintf(env->out, "  SHA-256: %s\n", hash);
+	fprintf(env->out, "  pin it: MappingSHA256=%s\n", hash);
+	ps_mapping_free(m);
+	ps_strlist_free(&errors);
+	return 0;
+}
+
 /* ---- autodiscover ------------------------------------------------------- */
 
 static void print_hop(void *ctx, const char *line)
@@ -1048,6 +1172,8 @@ int ps_app_main(ps_app_env *env, int argc, char **argv)
 		status = cmd_inspect(env, &o);
 	else if (!strcmp(o.command, "autodiscover"))
 		status = cmd_autodiscover(env, &o);
+	else if (!strcmp(o.command, "mapping"))
+		status = cmd_mapping(env, &o);
 	else
 		status = usage_error(env, "unknown command '%s'", o.command);
 done:

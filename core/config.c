@@ -26,7 +26,8 @@ enum {
 	K_BOOL,         /* int 0/1 */
 	K_PROCESSES,    /* ps_strlist of process names */
 	K_DOMAINS,      /* ps_strlist of lowercase domains */
-	K_URL           /* char *: an http(s) URL, empty = NULL */
+	K_URL,          /* char *: an http(s) URL, empty = NULL */
+	K_SHA256        /* char *: 64 hex digits, stored lowercase */
 };
 
 typedef struct key_def {
@@ -66,6 +67,7 @@ static const key_def keys[] = {
 	{ "SameSmtpDomain", K_BOOL, OFF(same_smtp_domain), 0, NULL, NULL },
 	{ "ProcessedDomains", K_DOMAINS, OFF(processed_domains), 0, NULL,
 	  NULL },
+	{ "MappingSHA256", K_SHA256, OFF(mapping_sha256), 0, NULL, NULL },
 	{ "AutodiscoverSourceURL", K_URL, OFF(autodiscover_source_url), 0,
 	  NULL, NULL },
 	{ "AutodiscoverTargetURL", K_URL, OFF(autodiscover_target_url), 0,
@@ -110,6 +112,7 @@ void ps_config_free(ps_config *cfg)
 	free(cfg->autodiscover_source_url);
 	free(cfg->autodiscover_target_url);
 	free(cfg->autodiscover_ca_file);
+	free(cfg->mapping_sha256);
 	ps_strlist_free(&cfg->autodiscover_allowed_hosts);
 	free(cfg->run_after);
 	memset(cfg, 0, sizeof(*cfg));
@@ -385,6 +388,28 @@ static int set_key(const parse_ctx *pc, unsigned line, const key_def *k,
 	size_t i;
 
 	switch (k->kind) {
+	case K_SHA256: {
+		char **sp = (char **)(void *)field;
+		char *h;
+
+		for (i = 0; value[i]; i++)
+			if (!((value[i] >= '0' && value[i] <= '9') ||
+			      ((value[i] | 0x20) >= 'a' &&
+			       (value[i] | 0x20) <= 'f')))
+				break;
+		if (i != 64 || value[i])
+			return bad_value(pc, line, k, value, "64 hexadecimal "
+					 "digits (profswitch mapping check "
+					 "prints them)");
+		h = ps_strdup(value);
+		if (!h)
+			return PS_ENOMEM;
+		for (i = 0; h[i]; i++)
+			h[i] = (char)ps_tolower((unsigned char)h[i]);
+		free(*sp);
+		*sp = h;
+		return 0;
+	}
 	case K_URL:
 		if (*value && !valid_url(value))
 			return bad_value(pc, line, k, value, "an https:// URL "

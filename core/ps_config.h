@@ -14,6 +14,7 @@ enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
+	char *mapping_sha256;          /* pinned hash, lowercase hex, or NULL */
 	char *log_file;
 	char *report_file;
 	int profiles_mode;             /* PS_PROFILES_* (default ALL) */

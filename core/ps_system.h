@@ -13,7 +13,7 @@
 
 typedef struct ps_system ps_system;
 
-#define PS_SYSTEM_OPS_VERSION 3
+#define PS_SYSTEM_OPS_VERSION 4
 
 /* Registry value types (winnt.h numbering) for policy reads. */
 #define PS_REG_SZ 1u
@@ -88,6 +88,10 @@ typedef struct ps_system_ops {
 	int (*list_dir)(ps_system *sys, const char *path, ps_strlist *out);
 	/* Delete one file; PS_ENOTFOUND when absent (nothing deleted). */
 	int (*delete_file)(ps_system *sys, const char *path);
+	/* ---- version 4 (mapping integrity, docs/security.md) ---- */
+	/* SHA-256 of a buffer (the platform's crypto library). */
+	int (*sha256)(ps_system *sys, const void *data, size_t len,
+		      uint8_t out[32]);
 } ps_system_ops;
 
 struct ps_system {
@@ -117,5 +121,8 @@ int ps_sys_local_log_dir(ps_system *sys, char **out);
 int ps_sys_known_folder(ps_system *sys, const char *name, char **out);
 int ps_sys_list_dir(ps_system *sys, const char *path, ps_strlist *out);
 int ps_sys_delete_file(ps_system *sys, const char *path);
+/* PS_ERROR with a message when the backend cannot hash. */
+int ps_sys_sha256(ps_system *sys, const void *data, size_t len,
+		  uint8_t out[32]);
 
 #endif

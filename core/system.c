@@ -159,3 +159,12 @@ int ps_sys_delete_file(ps_system *sys, const char *path)
 				     "this platform", path);
 	return sys->ops->delete_file(sys, path);
 }
+
+int ps_sys_sha256(ps_system *sys, const void *data, size_t len,
+		  uint8_t out[32])
+{
+	assert(sys && (data || !len) && out);
+	if (sys->ops->version < 4 || !sys->ops->sha256)
+		return ps_error_setc(PS_ERROR, "no SHA-256 on this platform");
+	return sys->ops->sha256(sys, data, len, out);
+}

@@ -168,6 +168,15 @@ static void test_autodiscover_keys(void **state)
 	assert_list(&cfg.autodiscover_allowed_hosts, hosts, 2);
 	assert_string_equal(cfg.autodiscover_ca_file, "ca.pem");
 	ps_config_free(&cfg);
+	assert_int_equal(parse(&cfg, "[Settings]\nMappingSHA256 = "
+		"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+		"\n"), 0);
+	assert_string_equal(cfg.mapping_sha256, "ba7816bf8f01cfea414140de5dae"
+			    "2223b00361a396177a9cb410ff61f20015ad");
+	ps_config_free(&cfg);
+	expect_bad("MappingSHA256", "ba7816bf", "c.ini:2: bad value "
+		   "'ba7816bf' for MappingSHA256: expected 64 hexadecimal "
+		   "digits (profswitch mapping check prints them)");
 	expect_bad("AutodiscoverTargetURL", "ftp://x/a", "c.ini:2: bad value "
 		   "'ftp://x/a' for AutodiscoverTargetURL: expected an "
 		   "https:// URL such as https://autodiscover.contoso.com/"

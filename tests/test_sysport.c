@@ -621,7 +621,38 @@ static void test_older_backend_defaults(void **state)
 	assert_int_equal(ps_sys_list_dir(&sys, "C:\\x", &l), 0);
 	assert_int_equal(ps_sys_delete_file(&sys, "C:\\x"), 0);
 	assert_int_equal(calls, 3);
-	assert_int_equal(PS_SYSTEM_OPS_VERSION, 3);
+	/* Version 3: no hash. */
+	{
+		uint8_t h[32];
+
+		assert_int_equal(ps_sys_sha256(&sys, "abc", 3, h), PS_ERROR);
+		assert_error_has("no SHA-256");
+	}
+}
+
+/* The POSIX port's SHA-256 (libcrypto) on the FIPS 180-2 examples. */
+static void test_sha256(void **state)
+{
+	static const uint8_t abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41,
+		0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3,
+		0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
+		0x15, 0xad };
+	static const uint8_t empty[32] = {
+		0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb,
+		0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4,
+		0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
+		0xb8, 0x55 };
+	ps_system *sys;
+	uint8_t h[32];
+
+	(void)state;
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_sys_sha256(sys, "abc", 3, h), 0);
+	assert_memory_equal(h, abc, 32);
+	assert_int_equal(ps_sys_sha256(sys, "", 0, h), 0);
+	assert_memory_equal(h, empty, 32);
+	ps_sys_free(sys);
 }
 
 int main(void)
@@ -629,6 +660,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_map_backslashes),
+		T(test_sha256),
 		T(test_map_trailing_slash_in_root),
 		T(test_native_paths_unchanged),
 		T(test_no_drive),

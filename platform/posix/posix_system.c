@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -474,6 +475,17 @@ static int px_delete_file(ps_system *sys, const char *path)
 	return error;
 }
 
+static int px_sha256(ps_system *sys, const void *data, size_t len,
+		     uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	(void)sys;
+	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != 32)
+		return ps_error_setc(PS_ERROR, "SHA-256 failed (libcrypto)");
+	return 0;
+}
+
 static int64_t px_now(ps_system *sys)
 {
 	posix_system *px = px_of(sys);
@@ -727,6 +739,7 @@ static const ps_system_ops posix_ops = {
 	px_known_folder,
 	px_list_dir,
 	px_delete_file,
+	px_sha256,
 };
 
 int ps_posix_system_new(ps_system **out)

@@ -2000,6 +2000,47 @@ def autodiscover_scenarios():
 
 
 
+# ---------------------------------------------------------------------------
+# Mapping integrity (docs/security.md): MappingSHA256 pins the file.
+# The pinned hash is sha256 of the mapping bytes, as `sha256sum` prints it.
+# ---------------------------------------------------------------------------
+
+import hashlib
+
+
+def sc_mapping_pinned():
+    inp, p = basic_input()
+    mapping = std_mapping()
+    good = hashlib.sha256(mapping.encode("utf-8")).hexdigest()
+    scenario("mapping-sha256-pinned",
+             "The configuration (deployed read-only) pins the mapping with MappingSHA256; the file is the one "
+             "pinned, so alice is updated as in basic-update. `mapping check` prints the same hash to pin.",
+             ["update", "security", "MappingSHA256", "mapping-check"],
+             inp, {"mapping.puf": mapping, "config.ini": config(extra=["MappingSHA256=" + good.upper()])},
+             [Step("mapping check mapping.puf", 0, [], 1, stdout=["mailboxes: 3", "MappingSHA256=" + good]),
+              Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": basic_updated(inp, p)})
+
+
+def sc_mapping_tampered():
+    inp, p = basic_input()
+    pinned = std_mapping()
+    # someone with write access to the share points alice at their own server
+    tampered = pinned.replace("|" + EXO + "\n", "|mail.attacker.example\n", 1)
+    assert tampered != pinned
+    good = hashlib.sha256(pinned.encode("utf-8")).hexdigest()
+    bad = hashlib.sha256(tampered.encode("utf-8")).hexdigest()
+    scenario("mapping-sha256-tampered",
+             "The mapping on the share was changed after the configuration pinned it (alice's TargetServer now "
+             "names another server): the file is refused before it is read, exit 65, nothing changes, and the "
+             "message names the pinned and the found hash.",
+             ["update", "security", "MappingSHA256", "exit-65"],
+             inp, {"mapping.puf": tampered, "config.ini": config(extra=["MappingSHA256=" + good])},
+             [Step(UPDATE % "mapping.puf", 65, [], 1, stderr=["has SHA-256 " + bad, "pins " + good,
+                                                              "nothing was changed"])],
+             {"HKCU.reg": inp.copy()})
+
+
 def main():
     _, basic_after = sc_basic()
     sc_already_updated(basic_after)
@@ -2036,6 +2077,8 @@ def main():
     sc_log_fallback()
     sc_run_after()
     autodiscover_scenarios()
+    sc_mapping_pinned()
+    sc_mapping_tampered()
 
 
 if __name__ == "__main__":
