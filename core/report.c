@@ -86,8 +86,9 @@ int ps_report_exit_bits(const ps_report *r)
 static void csv_field(ps_buf *b, const char *s, int last)
 {
 	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	/* OWASP's list: a spreadsheet would run these as a formula. */
 	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' ||
-		      s[0] == '@';
+		      s[0] == '@' || s[0] == '\t' || s[0] == '\r';
 
 	if (quote || formula) {
 		ps_buf_putc(b, '"');
