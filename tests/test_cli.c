@@ -446,6 +446,72 @@ static void test_named_and_default_profiles(void **state)
 	assert_true(store_unchanged());
 }
 
+/* A sparse file of `size` bytes (reading it would take long; the limit
+ * is checked before). */
+static void sparse(const char *path, off_t size)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), size), 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* docs/security.md "Limits": the configuration at its 1 MiB limit and
+ * one byte past it; the mapping, an export and a CA file one byte past
+ * theirs.  A clear message, exit 66, nothing changed. */
+static void test_input_size_limits(void **state)
+{
+	ps_buf ini = PS_BUF_INIT;
+	char big[128];
+	size_t i;
+
+	(void)state;
+	ps_buf_puts(&ini, "[Settings]\n");
+	while (1048576 - ini.len > 1024) {
+		ps_buf_putc(&ini, ';');
+		for (i = 0; i < 1022; i++)
+			ps_buf_putc(&ini, 'x');
+		ps_buf_putc(&ini, '\n');
+	}
+	ps_buf_putc(&ini, ';');
+	while (ini.len < 1048575)
+		ps_buf_putc(&ini, 'y');
+	ps_buf_putc(&ini, '\n');
+	assert_int_equal(ini.len, 1048576);
+	put_file(C.config, ini.ptr, ini.len);
+	assert_int_equal(run("update", "--store", C.store, "--config",
+			     C.config, "--mapping", C.mapping, "--dry-run",
+			     NULL), 0);
+	ps_buf_putc(&ini, '\n');
+	put_file(C.config, ini.ptr, ini.len);
+	assert_int_equal(run("update", "--store", C.store, "--config",
+			     C.config, "--mapping", C.mapping, NULL), 66);
+	assert_non_null(strstr(C.err.ptr, "1048577 bytes is more than the "
+			       "1048576 allowed"));
+	ps_buf_free(&ini);
+
+	sparse(C.mapping, (off_t)1024 * 1024 * 1024 + 1);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, NULL), 66);
+	assert_non_null(strstr(C.err.ptr, "1073741825 bytes is more than the "
+			       "1073741824 allowed"));
+	snprintf(big, sizeof(big), "%s/big.reg", C.dir);
+	sparse(big, (off_t)512 * 1024 * 1024 + 1);
+	assert_int_equal(run("inspect", big, NULL), 66);
+	assert_non_null(strstr(C.err.ptr, "larger than the 512 MiB"));
+	unlink(big);
+	snprintf(big, sizeof(big), "%s/big.pem", C.dir);
+	sparse(big, (off_t)4 * 1024 * 1024 + 1);
+	assert_int_equal(run("autodiscover", "a@contoso.com", "--ca-file", big,
+			     NULL), 66);
+	assert_non_null(strstr(C.err.ptr, "CA file larger than 4194304"));
+	unlink(big);
+	get_file(C.store, &C.out);
+	assert_int_equal(C.out.len, C.original.len);
+	assert_memory_equal(C.out.ptr, C.original.ptr, C.original.len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
+		cmocka_unit_test_setup(test_input_size_limits, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
