@@ -573,10 +573,24 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 	return 0;
 }
 
+/* The log so far, after each profile (ps_engine.after_profile). */
+typedef struct log_flusher {
+	ps_app_env *env;
+	run *r;
+} log_flusher;
+
+static void flush_log_cb(void *ctx)
+{
+	log_flusher *lf = ctx;
+
+	flush_log(lf->env, lf->r);
+}
+
 static int cmd_engine(ps_app_env *env, const opts *o)
 {
 	run r;
 	ps_engine e;
+	log_flusher lf;
 	char *logpath = NULL;
 	const char *report = o->report;
 	int is_update = !strcmp(o->command, "update");
@@ -697,6 +711,10 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	e.store = r.store;
 	e.http = r.http;
 	e.xml = r.xml;
+	lf.env = env;
+	lf.r = &r;
+	e.after_profile = flush_log_cb;
+	e.after_ctx = &lf;
 	e.sys = env->sys;
 	e.cfg = &r.cfg;
 	e.map = r.map;

@@ -1216,6 +1216,8 @@ static int each_profile(ps_engine *e, const ps_strlist *profiles,
 		error = fn(e, profiles->v[i], nothing);
 		if (error < 0)
 			error = profile_failed(e, profiles->v[i], error);
+		if (e->after_profile)
+			e->after_profile(e->after_ctx);
 	}
 	return late < 0 ? PS_ENOMEM : error;
 }

@@ -26,6 +26,10 @@ typedef struct ps_engine {
 	int all;                 /* rollback --all */
 	long long deadline;      /* GlobalTimeoutSeconds: 0 = none, else
 	                            the clock value the run must end by */
+	/* Called after each profile (may be NULL): the app writes the log
+	 * so far, so that a crash later loses at most one profile's lines. */
+	void (*after_profile)(void *ctx);
+	void *after_ctx;
 	ps_http *http;           /* Autodiscover (may be NULL) */
 	ps_xml *xml;             /* cached files, Autodiscover (may be NULL) */
 	/* Engine state (ps_engine_free releases it). */

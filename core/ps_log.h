@@ -2,7 +2,9 @@
  * The run log: one line per event,
  * `TIME LEVEL profile="P" account="A": what happened and why` (quotes and
  * backslashes in names escaped).  Lines are collected in memory and appended to the
- * log file by ps_log_flush (through the system port); -v also echoes them.
+ * log file by the app after each profile and at the end (through the
+ * system port), so a crash loses at most one profile's lines; -v also
+ * echoes them.
  * Never pass credentials to it.
  */
 #ifndef PS_LOG_H
