@@ -124,8 +124,18 @@ static int parse_args(struct options *o, int argc, char **argv)
 		return bad_usage("--scenario DIR is required");
 	if (!o->cert != !o->key)
 		return bad_usage("--cert and --key go together");
-	if (o->port >= 0 && !o->cert)
-		return bad_usage("--port (https) needs --cert and --key");
+	/* Standalone rehearsal without a certificate: --port serves plain
+	 * HTTP on loopback (profswitch asks it with --url http://127.0.0.1:N/...). */
+	if (o->port >= 0 && !o->cert) {
+		if (o->http_port >= 0)
+			return bad_usage("--port without --cert and --key is "
+					 "plain HTTP; give only one of --port "
+					 "and --http-port");
+		(void)fprintf(stderr, "fakeautodiscover: no --cert/--key: "
+			      "serving plain HTTP on 127.0.0.1 (--port)\n");
+		o->http_port = o->port;
+		o->port = -1;
+	}
 	if (!o->cert && o->http_port < 0)
 		return bad_usage("nothing to serve: give --cert and --key "
 				 "(https) and/or --http-port");
