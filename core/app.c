@@ -13,6 +13,7 @@
 #include "ps_config.h"
 #include "ps_engine.h"
 #include "ps_error.h"
+#include "ps_fleet.h"
 #include "ps_log.h"
 #include "ps_mapping.h"
 #include "ps_plan.h"
@@ -41,7 +42,9 @@ typedef struct opts {
 	const char *report;
 	const char *url;
 	const char *ca_file;
+	const char *jobs;
 	ps_strlist profiles;
+	ps_strlist reports;        /* every --report (rehearse) */
 	ps_strlist running;
 	ps_strlist positional;
 	int default_profile;
@@ -59,6 +62,8 @@ static const char usage_text[] =
 	"  update    [common] [--dry-run] [--reprocess]\n"
 	"  rollback  [common] [--all]\n"
 	"  cleanup   [common]\n"
+	"  rehearse  STORE... [--config FILE] [--mapping FILE] [--report FILE]...\n"
+	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
 	"  mapping check FILE\n"
@@ -72,7 +77,9 @@ static const char usage_text[] =
 	"  --profile NAME      only this profile (repeatable)\n"
 	"  --default-profile   only the default profile\n"
 	"  --log FILE          append the run log to FILE\n"
-	"  --report FILE       write the report (.csv or .json)\n"
+	"  --report FILE       write the report (.csv or .json; rehearse: also\n"
+	"                      .html, and repeatable)\n"
+	"  --jobs N            rehearse: inputs at once (default: one per core)\n"
 	"  --simulate-running NAME   a process that runs (fake store)\n"
 	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
 	"  -q, -v              quieter, more verbose\n"
@@ -100,13 +107,14 @@ static int usage_error(ps_app_env *env, const char *fmt, ...)
 static void opts_free(opts *o)
 {
 	ps_strlist_free(&o->profiles);
+	ps_strlist_free(&o->reports);
 	ps_strlist_free(&o->running);
 	ps_strlist_free(&o->positional);
 }
 
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
-	"--simulate-running", "--url", "--ca-file", NULL
+	"--simulate-running", "--url", "--ca-file", "--jobs", NULL
 };
 
 static int takes_value(const char *arg)
@@ -143,8 +151,12 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->store = v;
 		else if (!strcmp(a, "--log"))
 			o->log = v;
-		else if (!strcmp(a, "--report"))
+		else if (!strcmp(a, "--report")) {
 			o->report = v;
+			if (ps_strlist_add(&o->reports, v) < 0)
+				return EX_SOFTWARE;
+		} else if (!strcmp(a, "--jobs"))
+			o->jobs = v;
 		else if (!strcmp(a, "--url"))
 			o->url = v;
 		else if (!strcmp(a, "--ca-file"))
@@ -777,6 +789,410 @@ done:
 	return status;
 }
 
+/* ---- rehearse (docs/rehearsal.md) -------------------------------------- */
+
+typedef struct rehearsal {
+	ps_app_env *env;
+	const opts *o;
+	const ps_config *cfg;
+	const ps_mapping *map;
+	ps_fleet *fleet;
+	int progress;           /* show progress on env->err */
+} rehearsal;
+
+/* The user an input belongs to when its store cannot say: the file name
+ * without extension, or the folder of an NTUSER.DAT (as the fake store
+ * names its owner). */
+static char *input_user(const char *path)
+{
+	const char *end = path + strlen(path), *base, *dot;
+
+	while (end > path && end[-1] == '/')
+		end--;
+	base = end;
+	while (base > path && base[-1] != '/' && base[-1] != '\\')
+		base--;
+	if ((size_t)(end - base) == 10 && !ps_strncasecmp(base, "NTUSER.DAT",
+							   10) && base > path) {
+		end = base - 1;
+		base = end;
+		while (base > path && base[-1] != '/' && base[-1] != '\\')
+			base--;
+		return ps_strndup(base, (size_t)(end - base));
+	}
+	for (dot = end; dot > base && *dot != '.'; dot--)
+		;
+	return ps_strndup(base, (size_t)((dot > base ? dot : end) - base));
+}
+
+/* A row for an input that could not be rehearsed at all. */
+static void unusable(ps_fleet_item *it, const char *why, const char *msg)
+{
+	size_t n = strlen(it->input);
+	char detail[1400];
+
+	/* The message usually starts with the file name: the row names
+	 * the input already. */
+	const char *line = "";
+
+	if (!strncmp(msg, it->input, n) && msg[n] == ':') {
+		msg += n + 1 + (msg[n + 1] == ' ');
+		/* "FILE:LINE: reason" */
+		if (msg[0] >= '0' && msg[0] <= '9')
+			line = "line ";
+	}
+	snprintf(detail, sizeof(detail), "%s%s%s%s", why, *msg ? ": " : "",
+		 line, msg);
+	it->unusable = 1;
+	if (!it->report.user)
+		it->report.user = input_user(it->input);
+	ps_report_add(&it->report, NULL, NULL, NULL, NULL, PS_ST_FAILED,
+		      detail);
+}
+
+static const char *input_error(int error)
+{
+	switch (error) {
+	case PS_ENOTFOUND:
+	case PS_EIO:
+		return "unreadable input";
+	case PS_ELIMIT:
+		return "input too large";
+	case PS_EFORMAT:
+		return "not a valid export or hive";
+	default:
+		return "cannot open this input";
+	}
+}
+
+/* One input: the engine in dry-run mode over its own store. */
+static void rehearse_one(void *arg, unsigned worker, size_t i)
+{
+	rehearsal *rh = arg;
+	ps_fleet_item *it = &rh->fleet->v[i];
+	ps_store *store = NULL;
+	ps_system *sys = NULL;
+	ps_strlist selected = PS_STRLIST_INIT, all = PS_STRLIST_INIT;
+	ps_log log;
+	ps_engine e;
+	size_t j;
+	int error;
+
+	(void)worker;
+	if (it->unusable)
+		return;
+	it->report.host = rh->fleet->host ? ps_strdup(rh->fleet->host) : NULL;
+	error = rh->env->open_rehearsal(rh->env->ctx, it->input, &store, &sys);
+	if (error < 0) {
+		unusable(it, input_error(error), ps_error_last());
+		return;
+	}
+	if (ps_store_owner(store, &it->report.user) < 0)
+		it->report.user = NULL;
+	memset(&log, 0, sizeof(log));
+	log.sys = sys;
+	log.path = ps_strdup("(rehearsal)");   /* keep the lines */
+	memset(&e, 0, sizeof(e));
+	e.store = store;
+	e.sys = sys;
+	e.cfg = rh->cfg;
+	e.map = rh->map;
+	e.log = &log;
+	e.report = &it->report;
+	e.dry_run = 1;
+	e.reprocess = rh->o->reprocess;
+	error = ps_engine_profiles(&e, &rh->o->profiles,
+				   rh->o->default_profile, &selected);
+	if (!error && !selected.n) {
+		error = ps_store_list_profiles(store, &all);
+		if (!error)
+			ps_report_add(&it->report, NULL, NULL, NULL, NULL,
+				      PS_ST_NOT_MIGRATED, all.n
+				      ? "none of the selected profiles is "
+					"in this input"
+				      : "no Outlook profile in this input");
+	} else if (!error) {
+		error = ps_engine_update(&e, &selected);
+	}
+	if (error < 0)
+		unusable(it, "cannot rehearse", ps_error_last());
+	/* Autodiscover is never asked in a rehearsal: say so where the
+	 * configuration would ask it on the day. */
+	for (j = 0; j < it->report.n && (rh->cfg->verify_autodiscover ||
+					 rh->cfg->same_smtp_domain); j++) {
+		ps_row *r = &it->report.v[j];
+		ps_buf d = PS_BUF_INIT;
+
+		if (r->status != PS_ST_WOULD_UPDATE)
+			continue;
+		ps_buf_printf(&d, "%s; Autodiscover is not asked in a "
+			      "rehearsal", r->detail);
+		if (!ps_buf_check(&d)) {
+			free(r->detail);
+			r->detail = ps_buf_detach(&d);
+		}
+		ps_buf_free(&d);
+	}
+	ps_engine_free(&e);
+	it->log = log.lines;
+	memset(&log.lines, 0, sizeof(log.lines));
+	ps_log_free(&log);
+	ps_strlist_free(&selected);
+	ps_strlist_free(&all);
+	ps_store_free(store);
+	ps_sys_free(sys);
+}
+
+static void format_eta(double secs, char *out, size_t size)
+{
+	long s = (long)(secs + 0.5);
+
+	if (s >= 3600)
+		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+	else
+		snprintf(out, size, "%lds", s);
+}
+
+static void rehearse_progress(void *arg, size_t done, size_t n,
+			      double seconds)
+{
+	rehearsal *rh = arg;
+	double rate = seconds > 0 ? (double)done / seconds : 0;
+	char eta[32] = "?";
+
+	rh->fleet->seconds = seconds;
+	if (!rh->progress)
+		return;
+	if (rate > 0)
+		format_eta((double)(n - done) / rate, eta, sizeof(eta));
+	fprintf(rh->env->err, "\r%zu/%zu inputs  %.0f/s  ETA %s   ", done, n,
+		rate, eta);
+	if (done == n)
+		fputc('\n', rh->env->err);
+	fflush(rh->env->err);
+}
+
+static int fleet_kind(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n >= 5 && !ps_strcasecmp(path + n - 5, ".html"))
+		return 3;
+	return report_kind(path);
+}
+
+/* Inputs: every file each argument names, in argument order. */
+static int rehearse_inputs(ps_app_env *env, const opts *o, ps_fleet *f)
+{
+	size_t i, j, cap = 0;
+	int error = 0;
+
+	for (i = 0; i < o->positional.n && !error; i++) {
+		const char *arg = o->positional.v[i];
+		ps_strlist found = PS_STRLIST_INIT;
+		const char *why = NULL;
+		char msg[512] = "";
+
+		error = env->list_stores(env->ctx, arg, &found);
+		if (error == PS_ENOTFOUND || error == PS_EIO) {
+			why = "unreadable input";
+			snprintf(msg, sizeof(msg), "%s", ps_error_last());
+			error = 0;
+		} else if (error < 0) {
+			break;
+		} else if (!found.n) {
+			why = "no .reg export or NTUSER.DAT in this folder";
+		}
+		for (j = 0; j < (why ? 1 : found.n); j++) {
+			ps_fleet_item *it;
+
+			if (f->n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				ps_fleet_item *v = realloc(f->v,
+							   nc * sizeof(*v));
+
+				if (!v) {
+					error = ps_error_setc(PS_ENOMEM,
+							      "out of memory");
+					break;
+				}
+				f->v = v;
+				cap = nc;
+			}
+			it = &f->v[f->n];
+			memset(it, 0, sizeof(*it));
+			it->input = ps_strdup(why ? arg : found.v[j]);
+			if (!it->input) {
+				error = PS_ENOMEM;
+				break;
+			}
+			f->n++;
+			if (why) {
+				it->report.host = f->host ? ps_strdup(f->host)
+							  : NULL;
+				unusable(it, why, msg);
+			}
+		}
+		ps_strlist_free(&found);
+	}
+	return error;
+}
+
+static int write_fleet(ps_app_env *env, const char *path, const ps_fleet *f,
+		       const ps_fleet_summary *s)
+{
+	ps_buf b = PS_BUF_INIT;
+	int kind = fleet_kind(path), error;
+
+	error = kind == 3 ? ps_fleet_html(f, s, &b)
+		: kind == 2 ? ps_fleet_json(f, s, &b) : ps_fleet_csv(f, &b);
+	if (!error)
+		error = ps_sys_write_file(env->sys, path, b.ptr, b.len);
+	if (error < 0)
+		fprintf(env->err, "profswitch: cannot write the report %s: "
+			"%s\n", path, ps_error_last());
+	ps_buf_free(&b);
+	return error;
+}
+
+static void rehearse_log(ps_app_env *env, run *r, const ps_fleet *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		const ps_fleet_item *it = &f->v[i];
+
+		ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "input %s (user "
+			   "%s): %zu rows", it->input, it->report.user
+			   ? it->report.user : "?", it->report.n);
+		if (it->log.len && r->log.path)
+			ps_buf_put(&r->log.lines, it->log.ptr, it->log.len);
+	}
+	flush_log(env, r);
+}
+
+static int cmd_rehearse(ps_app_env *env, const opts *o)
+{
+	run r;
+	ps_fleet f;
+	ps_fleet_summary s;
+	rehearsal rh;
+	ps_buf text = PS_BUF_INIT;
+	unsigned workers;
+	size_t i;
+	int status = 0, error;
+
+	memset(&r, 0, sizeof(r));
+	memset(&f, 0, sizeof(f));
+	memset(&s, 0, sizeof(s));
+	r.log.sys = env->sys;
+	r.log.echo = env->err;
+	r.log.echo_level = o->verbose ? PS_LOG_DEBUG
+			   : o->quiet ? PS_LOG_ERROR : PS_LOG_WARN;
+	if (!env->list_stores || !env->open_rehearsal)
+		return usage_error(env, "rehearse works on exported profiles "
+				   "(the Linux build)");
+	if (!o->positional.n)
+		return usage_error(env, "rehearse needs at least one STORE "
+				   "(a .reg export, an NTUSER.DAT hive or a "
+				   "folder of them)");
+	if (o->store || o->running.n || o->all || o->dry_run)
+		return usage_error(env, "rehearse takes its stores as "
+				   "arguments and is always a dry run "
+				   "(no --store, --simulate-running, --all "
+				   "or --dry-run)");
+	if (o->default_profile && o->profiles.n)
+		return usage_error(env, "--profile and --default-profile "
+				   "exclude each other");
+	for (i = 0; i < o->reports.n; i++)
+		if (!fleet_kind(o->reports.v[i]))
+			return usage_error(env, "report '%s': the name must "
+					   "end in .csv, .json or .html",
+					   o->reports.v[i]);
+	workers = env->cpu_count ? env->cpu_count(env->ctx) : 1;
+	if (o->jobs) {
+		char *end;
+		long n = strtol(o->jobs, &end, 10);
+
+		if (*end || end == o->jobs || n < 1 || n > 256)
+			return usage_error(env, "--jobs '%s': expected 1 to "
+					   "256", o->jobs);
+		workers = (unsigned)n;
+	}
+	if (!env->parallel || !workers)
+		workers = 1;
+	if (ps_config_init(&r.cfg) < 0)
+		return EX_SOFTWARE;
+	status = load_config(env, o, &r.cfg);
+	if (status)
+		goto done;
+	/* Only --log: LogFile is the logon log on a share. */
+	r.log.path = o->log ? ps_expand_path(env->sys, o->log) : NULL;
+	status = load_mapping(env, o, &r);
+	if (status)
+		goto done;
+	ps_sys_host_name(env->sys, &f.host);
+	f.mapping = ps_strdup(o->mapping ? o->mapping : r.cfg.mapping ?
+			      r.cfg.mapping : "");
+	ps_format_time((long long)ps_sys_now(env->sys), f.started);
+	error = rehearse_inputs(env, o, &f);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		status = EX_SOFTWARE;
+		goto done;
+	}
+	if (workers > f.n)
+		workers = f.n ? (unsigned)f.n : 1;
+	f.workers = workers;
+	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "profswitch %s rehearse: "
+		   "%zu inputs, %u workers", PS_VERSION, f.n, workers);
+	memset(&rh, 0, sizeof(rh));
+	rh.env = env;
+	rh.o = o;
+	rh.cfg = &r.cfg;
+	rh.map = r.map;
+	rh.fleet = &f;
+	rh.progress = !o->quiet && env->is_terminal &&
+		      env->is_terminal(env->ctx, env->err);
+	if (env->parallel) {
+		error = env->parallel(env->ctx, f.n, workers, rehearse_one,
+				      rehearse_progress, &rh);
+	} else {
+		for (i = 0; i < f.n; i++)
+			rehearse_one(&rh, 0, i);
+		error = 0;
+	}
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		status = EX_SOFTWARE;
+		goto done;
+	}
+	if (ps_fleet_summarize(&f, &s) < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		status = EX_SOFTWARE;
+		goto done;
+	}
+	status = s.exit_bits;
+	rehearse_log(env, &r, &f);
+	for (i = 0; i < o->reports.n; i++)
+		if (write_fleet(env, o->reports.v[i], &f, &s) < 0)
+			status = EX_NOINPUT;   /* asked for, not written */
+	if (!o->quiet && ps_fleet_text(&f, &s, &text) == 0)
+		fwrite(text.ptr, 1, text.len, env->out);
+	for (i = 0; i < o->reports.n && !o->quiet; i++)
+		fprintf(env->out, "report: %s\n", o->reports.v[i]);
+	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
+done:
+	flush_log(env, &r);
+	ps_buf_free(&text);
+	ps_fleet_summary_free(&s);
+	ps_fleet_free(&f);
+	run_free(&r);
+	return status;
+}
+
 /* ---- inspect ------------------------------------------------------------ */
 
 static void show_string(ps_app_env *env, const ps_proplist *l, uint16_t id,
@@ -1186,6 +1602,8 @@ int ps_app_main(ps_app_env *env, int argc, char **argv)
 	if (!strcmp(o.command, "update") || !strcmp(o.command, "rollback") ||
 	    !strcmp(o.command, "cleanup"))
 		status = cmd_engine(env, &o);
+	else if (!strcmp(o.command, "rehearse"))
+		status = cmd_rehearse(env, &o);
 	else if (!strcmp(o.command, "inspect"))
 		status = cmd_inspect(env, &o);
 	else if (!strcmp(o.command, "autodiscover"))

@@ -581,6 +581,9 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				      u->dn, tgt, st, detail);
 		if (!error && u->ad_failed)
 			e->report->v[e->report->n - 1].ad_failed = 1;
+		if (!error)
+			error = ps_report_set_origin(e->report, u->server,
+				u->entry ? u->entry->target_smtp : NULL);
 	}
 	return error;
 }

@@ -770,6 +770,8 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 	u->dn = em ? first_string(&em->before, PS_ID_PROFILE_USER) : NULL;
 	u->dn = u->dn ? u->dn : ps_strdup("");
 	u->smtp = em ? first_string(&em->before, PS_ID_PROFILE_SMTP) : NULL;
+	u->server = em ? first_string(&em->before, PS_ID_PROFILE_HOME_SERVER)
+		       : NULL;
 	u->scope = calloc(nprov + 1, sizeof(*u->scope));
 	if (!u->account || !u->dn || !u->scope) {
 		error = ps_error_setc(PS_ENOMEM, "out of memory");
@@ -839,6 +841,10 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		u->dn = first_string(&st->before, PS_ID_PROFILE_MAILBOX);
 		u->dn = u->dn ? u->dn : ps_strdup("");
 		u->smtp = first_string(&st->before, PS_ID_PROFILE_SMTP);
+		u->server = first_string(&st->before,
+					 PS_ID_PROFILE_HOME_SERVER);
+		if (!u->server && p->units[primary_index].server)
+			u->server = ps_strdup(p->units[primary_index].server);
 		name = first_string(&st->before, PS_ID_DISPLAY_NAME);
 		ps_buf_printf(&acct, "%s / %s",
 			      p->units[primary_index].account,
@@ -1601,6 +1607,7 @@ void ps_plan_free(ps_pplan *p)
 		free(p->units[i].account);
 		free(p->units[i].dn);
 		free(p->units[i].smtp);
+		free(p->units[i].server);
 		free(p->units[i].detail);
 		ps_strlist_free(&p->units[i].poison);
 	}

@@ -24,6 +24,31 @@ typedef struct ps_app_env {
 	 * (may be NULL) is a CA trusted in addition to the system's. */
 	int (*open_http)(void *ctx, const char *ca_file, ps_http **out);
 	int (*open_xml)(void *ctx, ps_xml **out);
+	/* ---- rehearse (docs/rehearsal.md); NULL: not on this platform --
+	 * The stores one argument names: a file is itself; a folder is
+	 * searched recursively (symbolic links not followed) for `.reg`
+	 * files and files named NTUSER.DAT, sorted by path.  PS_ENOTFOUND
+	 * when it does not exist. */
+	int (*list_stores)(void *ctx, const char *path, ps_strlist *out);
+	/* One input for a dry run, callable from several threads at once:
+	 * its own store and a system port whose policies come from that
+	 * store, with no processes, no locks, no known folders and no
+	 * writes.  Release with ps_store_free and ps_sys_free. */
+	int (*open_rehearsal)(void *ctx, const char *path, ps_store **store,
+			      ps_system **sys);
+	/* Run job(arg, worker, i) for every i < n on `workers` threads
+	 * (worker < workers); progress(arg, done, n, seconds) runs on the
+	 * calling thread at most four times a second and once at the end
+	 * (progress may be NULL).  NULL hook: the app runs the jobs one by
+	 * one. */
+	int (*parallel)(void *ctx, size_t n, unsigned workers,
+			void (*job)(void *arg, unsigned worker, size_t i),
+			void (*progress)(void *arg, size_t done, size_t n,
+					 double seconds),
+			void *arg);
+	unsigned (*cpu_count)(void *ctx);
+	/* 1 when the stream is a terminal (progress is shown there). */
+	int (*is_terminal)(void *ctx, FILE *f);
 	void *ctx;
 	FILE *out;
 	FILE *err;

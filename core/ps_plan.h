@@ -35,6 +35,7 @@ typedef struct ps_unit {
 	char *account;
 	char *dn;            /* the key DN ("" when missing) */
 	char *smtp;          /* current SMTP address or NULL */
+	char *server;        /* current home server (0x6602) or NULL */
 	const ps_map_entry *entry;
 	ps_status status;
 	char *detail;

@@ -35,6 +35,10 @@ typedef struct ps_row {
 	ps_status status;
 	char *detail;
 	int ad_failed;        /* Autodiscover verification failed: bit 8 */
+	/* For the fleet report (rehearse); NULL when unknown.  Not in the
+	 * CSV or JSON of one run (SPEC.md columns). */
+	char *source_server;  /* the account's home server before */
+	char *target_smtp;    /* the mapping's TargetSMTP */
 } ps_row;
 
 typedef struct ps_report {
@@ -59,7 +63,15 @@ int ps_report_add(ps_report *r, const char *profile, const char *account,
 /* Exit bits of SPEC.md: 1 failed, 2 deferred, 4 blocked, 8 Autodiscover
  * verification failed (rows with ad_failed). */
 int ps_report_exit_bits(const ps_report *r);
+/* Set the last row's fleet fields (copies; NULL leaves one unset). */
+int ps_report_set_origin(ps_report *r, const char *source_server,
+			 const char *target_smtp);
 int ps_report_csv(const ps_report *r, ps_buf *out);
+/* One CSV field (RFC 4180, spreadsheet formulas neutralised) and its
+ * separator: "," or, when last, CRLF. */
+void ps_csv_field(ps_buf *b, const char *s, int last);
+/* A JSON string literal, control characters escaped. */
+void ps_json_str(ps_buf *b, const char *s);
 int ps_report_json(const ps_report *r, ps_buf *out);
 void ps_report_free(ps_report *r);
 

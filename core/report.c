@@ -53,6 +53,23 @@ int ps_report_add(ps_report *r, const char *profile, const char *account,
 	return 0;
 }
 
+int ps_report_set_origin(ps_report *r, const char *source_server,
+			 const char *target_smtp)
+{
+	ps_row *row;
+
+	if (!r->n)
+		return ps_error_setc(PS_ERROR, "no row");
+	row = &r->v[r->n - 1];
+	if (source_server && !row->source_server &&
+	    !(row->source_server = ps_strdup(source_server)))
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (target_smtp && !row->target_smtp &&
+	    !(row->target_smtp = ps_strdup(target_smtp)))
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	return 0;
+}
+
 int ps_report_exit_bits(const ps_report *r)
 {
 	int bits = 0;
@@ -83,7 +100,7 @@ int ps_report_exit_bits(const ps_report *r)
 }
 
 /* RFC 4180 field; also neutralises spreadsheet formulas. */
-static void csv_field(ps_buf *b, const char *s, int last)
+void ps_csv_field(ps_buf *b, const char *s, int last)
 {
 	int quote = strpbrk(s, ",\"\r\n") != NULL;
 	/* OWASP's list: a spreadsheet would run these as a formula. */
@@ -115,19 +132,19 @@ int ps_report_csv(const ps_report *r, ps_buf *out)
 	for (i = 0; i < r->n; i++) {
 		const ps_row *row = &r->v[i];
 
-		csv_field(out, r->host ? r->host : "", 0);
-		csv_field(out, r->user ? r->user : "", 0);
-		csv_field(out, row->profile, 0);
-		csv_field(out, row->account, 0);
-		csv_field(out, row->source_dn, 0);
-		csv_field(out, row->target_dn, 0);
-		csv_field(out, ps_status_name(row->status), 0);
-		csv_field(out, row->detail, 1);
+		ps_csv_field(out, r->host ? r->host : "", 0);
+		ps_csv_field(out, r->user ? r->user : "", 0);
+		ps_csv_field(out, row->profile, 0);
+		ps_csv_field(out, row->account, 0);
+		ps_csv_field(out, row->source_dn, 0);
+		ps_csv_field(out, row->target_dn, 0);
+		ps_csv_field(out, ps_status_name(row->status), 0);
+		ps_csv_field(out, row->detail, 1);
 	}
 	return ps_buf_check(out);
 }
 
-static void json_str(ps_buf *b, const char *s)
+void ps_json_str(ps_buf *b, const char *s)
 {
 	ps_buf_putc(b, '"');
 	for (; *s; s++) {
@@ -151,9 +168,9 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 	int first = 1, st;
 
 	ps_buf_puts(out, "{\n  \"host\": ");
-	json_str(out, r->host ? r->host : "");
+	ps_json_str(out, r->host ? r->host : "");
 	ps_buf_puts(out, ",\n  \"user\": ");
-	json_str(out, r->user ? r->user : "");
+	ps_json_str(out, r->user ? r->user : "");
 	ps_buf_puts(out, ",\n  \"rows\": [");
 	for (i = 0; i < r->n; i++) {
 		const ps_row *row = &r->v[i];
@@ -161,17 +178,17 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 		counts[row->status]++;
 		ps_buf_puts(out, i ? ",\n    {" : "\n    {");
 		ps_buf_puts(out, "\"profile\": ");
-		json_str(out, row->profile);
+		ps_json_str(out, row->profile);
 		ps_buf_puts(out, ", \"account\": ");
-		json_str(out, row->account);
+		ps_json_str(out, row->account);
 		ps_buf_puts(out, ", \"source_dn\": ");
-		json_str(out, row->source_dn);
+		ps_json_str(out, row->source_dn);
 		ps_buf_puts(out, ", \"target_dn\": ");
-		json_str(out, row->target_dn);
+		ps_json_str(out, row->target_dn);
 		ps_buf_puts(out, ", \"status\": ");
-		json_str(out, ps_status_name(row->status));
+		ps_json_str(out, ps_status_name(row->status));
 		ps_buf_puts(out, ", \"detail\": ");
-		json_str(out, row->detail);
+		ps_json_str(out, row->detail);
 		if (row->ad_failed)
 			ps_buf_puts(out, ", \"autodiscover_failed\": true");
 		ps_buf_putc(out, '}');
@@ -188,15 +205,15 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 	ps_buf_puts(out, "},\n");
 	if (r->log_path) {
 		ps_buf_puts(out, "  \"log\": {\"path\": ");
-		json_str(out, r->log_path);
+		ps_json_str(out, r->log_path);
 		ps_buf_printf(out, ", \"fallback\": %s},\n",
 			      r->log_fallback ? "true" : "false");
 	}
 	if (r->run_after) {
 		ps_buf_puts(out, "  \"run_after\": {\"command\": ");
-		json_str(out, r->run_after);
+		ps_json_str(out, r->run_after);
 		ps_buf_puts(out, ", \"how\": ");
-		json_str(out, r->run_after_how ? r->run_after_how : "");
+		ps_json_str(out, r->run_after_how ? r->run_after_how : "");
 		ps_buf_puts(out, "},\n");
 	}
 	ps_buf_printf(out, "  \"exit_bits\": %d\n}\n",
@@ -216,6 +233,8 @@ void ps_report_free(ps_report *r)
 		free(r->v[i].source_dn);
 		free(r->v[i].target_dn);
 		free(r->v[i].detail);
+		free(r->v[i].source_server);
+		free(r->v[i].target_smtp);
 	}
 	free(r->v);
 	free(r->host);

@@ -56,37 +56,16 @@ static void get_file(const char *path, ps_buf *b)
 static int run(const char *first, ...)
 {
 	char *argv[32];
-	int argc = 0, status;
+	int argc = 0;
 	va_list ap;
 	const char *a;
-	ps_system *sys = NULL;
-	ps_app_env env;
-	FILE *out = tmpfile(), *err = tmpfile();
-	char chunk[4096];
-	size_t n;
 
-	argv[argc++] = (char *)"profswitch";
 	va_start(ap, first);
 	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	assert_int_equal(ps_posix_system_new(&sys), 0);
-	/* The same environment as cli/main_posix.c. */
-	ps_posix_app_env(&env, sys, out, err);
-	status = ps_app_main(&env, argc, argv);
-	ps_buf_clear(&C.out);
-	ps_buf_clear(&C.err);
-	rewind(out);
-	while ((n = fread(chunk, 1, sizeof(chunk), out)) > 0)
-		ps_buf_put(&C.out, chunk, n);
-	rewind(err);
-	while ((n = fread(chunk, 1, sizeof(chunk), err)) > 0)
-		ps_buf_put(&C.err, chunk, n);
-	fclose(out);
-	fclose(err);
-	ps_sys_free(sys);
-	return status;
+	return tu_app(&C.out, &C.err, argv);
 }
 
 static int store_unchanged(void)

@@ -13,6 +13,8 @@
 #include "ps_error.h"
 #include "ps_prop.h"
 #include "ps_utf.h"
+#include "ps_app.h"
+#include "ps_posix.h"
 
 static ps_regkey *section_key(ps_regtree *t, const char *profile,
 			      const char *uid)
@@ -257,4 +259,41 @@ ps_mapping *tu_mapping(const char *text)
 	if (error)
 		fail_msg("mapping: %s", ps_error_last());
 	return m;
+}
+
+static void slurp(FILE *f, ps_buf *b)
+{
+	char chunk[4096];
+	size_t n;
+
+	ps_buf_clear(b);
+	rewind(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ps_buf_put(b, chunk, n);
+	fclose(f);
+}
+
+int tu_app(ps_buf *out, ps_buf *err, char **argv)
+{
+	char *args[64];
+	int argc = 0, status;
+	ps_system *sys = NULL;
+	ps_app_env env;
+	FILE *fo = tmpfile(), *fe = tmpfile();
+
+	assert_non_null(fo);
+	assert_non_null(fe);
+	args[argc++] = (char *)"profswitch";
+	while (argv[argc - 1] && argc < 63) {
+		args[argc] = argv[argc - 1];
+		argc++;
+	}
+	args[argc] = NULL;
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	ps_posix_app_env(&env, sys, fo, fe);
+	status = ps_app_main(&env, argc, args);
+	slurp(fo, out);
+	slurp(fe, err);
+	ps_sys_free(sys);
+	return status;
 }

@@ -66,6 +66,10 @@ void tu_tree_copy(ps_regtree *dst, const ps_regtree *src);
 	"(FYDIBOHF23SPDLT)/cn=Recipients/cn=e5f6-sales"
 
 void tu_fixture(ps_regtree *t);
+/* Run profswitch (argv: arguments after the program name, NULL-ended)
+ * through ps_app_main with the Linux environment of cli/main_posix.c;
+ * stdout and stderr land in out and err (cleared first). */
+int tu_app(ps_buf *out, ps_buf *err, char **argv);
 /* Parse a mapping from text (asserts success). */
 ps_mapping *tu_mapping(const char *text);
 

@@ -39,6 +39,7 @@ typedef struct posix_system {
 	int simulated;       /* simulated clock and processes */
 	int64_t start;       /* simulated clock: start and elapsed */
 	int64_t elapsed;
+	int rehearsal;       /* reads only: no writes, no known folders */
 } posix_system;
 
 static posix_system *px_of(ps_system *s)
@@ -346,9 +347,12 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 			 size_t len)
 {
 	mapped m;
-	int error = map_path(path, 1, &m);
+	int error;
 
-	(void)sys;
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
+				     path);
+	error = map_path(path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_write_file(m.real, m.shown, data, len);
@@ -360,9 +364,12 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 			  size_t len)
 {
 	mapped m;
-	int error = map_path(path, 1, &m);
+	int error;
 
-	(void)sys;
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
+				     path);
+	error = map_path(path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_append_file(m.real, m.shown, data, len);
@@ -374,7 +381,9 @@ static int px_known_folder(ps_system *sys, const char *name, char **out)
 {
 	const char *v;
 
-	(void)sys;
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_ENOTFOUND, "%s: no known folders in a "
+				     "rehearsal", name);
 	if (ps_strcasecmp(name, "LocalAppData"))
 		return ps_error_setc(PS_ENOTFOUND, "%s: no such known folder "
 				     "here (only LocalAppData)", name);
@@ -458,9 +467,12 @@ done:
 static int px_delete_file(ps_system *sys, const char *path)
 {
 	mapped m;
-	int error = map_path(path, 0, &m);
+	int error;
 
-	(void)sys;
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_EIO, "%s: a rehearsal deletes nothing",
+				     path);
+	error = map_path(path, 0, &m);
 	if (error < 0)
 		return error;
 	if (unlink(m.real) < 0)
@@ -753,6 +765,11 @@ int ps_posix_system_new(ps_system **out)
 	return 0;
 }
 
+void ps_posix_set_rehearsal(ps_system *sys)
+{
+	px_of(sys)->rehearsal = 1;
+}
+
 void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx)
 {
 	px_of(sys)->policy = fn;
@@ -871,6 +888,7 @@ void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	env->simulate_running = env_simulate_running;
 	env->open_http = env_open_http;
 	env->open_xml = env_open_xml;
+	ps_posix_rehearse_env(env);
 	env->ctx = sys;
 	env->out = out;
 	env->err = err;

@@ -23,6 +23,9 @@ struct ps_xml;
 int ps_posix_xml_new(struct ps_xml **out);
 /* Where get_policy reads (NULL: no policies). */
 void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx);
+/* A system port for one rehearsal input: it reads, never writes or
+ * deletes, and knows no known folders. */
+void ps_posix_set_rehearsal(ps_system *sys);
 /* The processes list_processes reports (copied). */
 int ps_posix_set_processes(ps_system *sys, const ps_strlist *names);
 
@@ -32,5 +35,8 @@ int ps_posix_set_processes(ps_system *sys, const ps_strlist *names);
 struct ps_app_env;
 void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 		      FILE *err);
+/* The rehearse hooks of the app environment (posix_rehearse.c):
+ * listing inputs, per-input stores, threads, progress. */
+void ps_posix_rehearse_env(struct ps_app_env *env);
 
 #endif

@@ -1,0 +1,90 @@
+/*
+ * The fleet report of `profswitch rehearse`: the rows of every input (one
+ * user's export or hive), a summary, and the CSV, JSON, text and HTML
+ * forms of it (docs/rehearsal.md).
+ */
+#ifndef PS_FLEET_H
+#define PS_FLEET_H
+
+#include <stddef.h>
+
+#include "ps_buf.h"
+#include "ps_report.h"
+
+typedef struct ps_fleet_item {
+	char *input;          /* the file as found */
+	ps_report report;     /* its rows; report.user is the user */
+	ps_buf log;           /* its log lines */
+	int unusable;         /* the input could not be rehearsed: its one
+	                         row says why */
+} ps_fleet_item;
+
+typedef struct ps_fleet {
+	char *host;           /* where the rehearsal ran */
+	char *mapping;        /* the mapping file */
+	char started[21];     /* "YYYY-MM-DDTHH:MM:SSZ" */
+	double seconds;       /* wall time of the engine runs */
+	unsigned workers;
+	ps_fleet_item *v;
+	size_t n;
+} ps_fleet;
+
+/* What a user's rehearsal comes to: the worst status of their rows. */
+typedef enum ps_outcome {
+	PS_OUT_FAILED,        /* a failed row or an unusable input */
+	PS_OUT_BLOCKED,       /* blocked-*: needs an administrator */
+	PS_OUT_DEFERRED,
+	PS_OUT_UPDATE,        /* would-update / updated / repaired */
+	PS_OUT_ALREADY,       /* already-updated */
+	PS_OUT_UNTOUCHED,     /* not-migrated only */
+	PS_OUT_COUNT
+} ps_outcome;
+
+typedef struct ps_fleet_count {
+	char *key;            /* server, domain or reason */
+	ps_status status;     /* reasons: their status */
+	size_t n;             /* accounts (rows) */
+	size_t migrating;     /* rows that would be or were updated */
+	size_t problems;      /* rows blocked, failed or deferred */
+} ps_fleet_count;
+
+typedef struct ps_fleet_summary {
+	size_t users, unusable, rows;
+	size_t status[PS_ST_COUNT];       /* rows per status */
+	size_t outcome[PS_OUT_COUNT];     /* users per outcome */
+	ps_fleet_count *servers;          /* per source server, most first */
+	size_t nservers;
+	ps_fleet_count *domains;          /* per target SMTP domain */
+	size_t ndomains;
+	ps_fleet_count *reasons;          /* blocked-* and failed rows */
+	size_t nreasons;
+	int exit_bits;
+} ps_fleet_summary;
+
+const char *ps_outcome_name(ps_outcome o);
+ps_outcome ps_fleet_outcome(const ps_fleet_item *it);
+
+/* A reason to group rows by: the detail up to its first "; ", with
+ * addresses, DNs, URLs and numbers elided, so that the same cause in
+ * many users' profiles is counted once. Caller frees. */
+char *ps_fleet_reason(const char *detail);
+
+int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s);
+void ps_fleet_summary_free(ps_fleet_summary *s);
+
+/* The SPEC.md CSV columns, every input's rows in input order. */
+int ps_fleet_csv(const ps_fleet *f, ps_buf *out);
+/* Rows (with input, source_server, target_smtp) and the summary. */
+int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
+		  ps_buf *out);
+/* The summary for a terminal. */
+int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
+		  ps_buf *out);
+/* One self-contained page: no network (a Content-Security-Policy that
+ * forbids it), inline SVG, a filter that works from file://. */
+int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
+		  ps_buf *out);
+
+void ps_fleet_free(ps_fleet *f);
+
+#endif

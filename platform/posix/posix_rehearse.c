@@ -1,0 +1,278 @@
+/*
+ * `profswitch rehearse` on Linux: finding the inputs in folders, one
+ * fake store and one read-only system port per input, and the worker
+ * threads (docs/rehearsal.md).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ps_posix.h"
+#include "../../core/ps_app.h"
+#include "../../core/ps_error.h"
+#include "../../core/ps_str.h"
+#include "../../fakemapi/ps_fakestore.h"
+
+/* Folders deeper than this are not searched (a profile share is a few
+ * levels deep; a loop of bind mounts is not followed for ever). */
+#define MAX_DEPTH 32
+/* Inputs one rehearsal finds at most. */
+#define MAX_INPUTS 1000000u
+
+static int is_input_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && !ps_strcasecmp(name + n - 4, ".reg")) ||
+	       !ps_strcasecmp(name, "NTUSER.DAT");
+}
+
+static int walk(const char *dir, int depth, ps_strlist *out)
+{
+	DIR *d;
+	struct dirent *ent;
+	int error = 0;
+
+	if (depth > MAX_DEPTH)
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
+				     "%s: cannot open the folder: %s", dir,
+				     strerror(errno));
+	while (!error && (ent = readdir(d))) {
+		struct stat st;
+		char *path;
+		size_t len;
+
+		if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
+			continue;
+		len = strlen(dir) + strlen(ent->d_name) + 2;
+		path = malloc(len);
+		if (!path) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(path, len, "%s%s%s", dir,
+			 dir[strlen(dir) - 1] == '/' ? "" : "/", ent->d_name);
+		/* lstat: symbolic links are never followed. */
+		if (lstat(path, &st) < 0) {
+			free(path);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			error = walk(path, depth + 1, out);
+			/* An unreadable subfolder is skipped, not fatal. */
+			if (error == PS_EIO || error == PS_ENOTFOUND)
+				error = 0;
+			free(path);
+		} else if (S_ISREG(st.st_mode) && is_input_name(ent->d_name)) {
+			if (out->n >= MAX_INPUTS) {
+				free(path);
+				error = ps_error_setc(PS_ELIMIT, "%s: more "
+						      "than %u inputs", dir,
+						      MAX_INPUTS);
+			} else {
+				error = ps_strlist_take(out, path);
+			}
+		} else {
+			free(path);
+		}
+	}
+	closedir(d);
+	return error;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_stores(void *ctx, const char *path, ps_strlist *out)
+{
+	struct stat st;
+	ps_strlist l = PS_STRLIST_INIT;
+	int error;
+
+	(void)ctx;
+	/* A named file (or a missing one) is an input: opening it says
+	 * what is wrong with it. */
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ps_strlist_add(out, path);
+	error = walk(path, 0, &l);
+	if (error < 0) {
+		ps_strlist_free(&l);
+		return error;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
+	*out = l;
+	return 0;
+}
+
+static int open_rehearsal(void *ctx, const char *path, ps_store **store,
+			  ps_system **sys)
+{
+	int error;
+
+	(void)ctx;
+	*store = NULL;
+	error = ps_posix_system_new(sys);
+	if (error < 0)
+		return error;
+	ps_posix_set_rehearsal(*sys);
+	error = ps_fakestore_open(store, *sys, path);
+	if (error < 0) {
+		ps_sys_free(*sys);
+		*sys = NULL;
+		return error;
+	}
+	ps_posix_set_policy_source(*sys, ps_fakestore_get_policy, *store);
+	return 0;
+}
+
+/* ---- worker threads ---------------------------------------------------- */
+
+typedef struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next, done, n;
+	void (*job)(void *arg, unsigned worker, size_t i);
+	void *arg;
+} pool;
+
+typedef struct worker {
+	pool *p;
+	unsigned id;
+	pthread_t thread;
+} worker;
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	pool *p = w->p;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->mu);
+		i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			break;
+		p->job(p->arg, w->id, i);
+		pthread_mutex_lock(&p->mu);
+		p->done++;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int parallel(void *ctx, size_t n, unsigned workers,
+		    void (*job)(void *arg, unsigned worker, size_t i),
+		    void (*progress)(void *arg, size_t done, size_t n,
+				     double seconds),
+		    void *arg)
+{
+	pool p;
+	worker *w;
+	unsigned started = 0, k;
+	struct timespec t0;
+	double last = 0;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&p, 0, sizeof(p));
+	p.n = n;
+	p.job = job;
+	p.arg = arg;
+	if (!workers)
+		workers = 1;
+	w = calloc(workers, sizeof(*w));
+	if (!w)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	for (k = 0; k < workers; k++) {
+		w[k].p = &p;
+		w[k].id = k;
+		if (pthread_create(&w[k].thread, NULL, work, &w[k]) != 0)
+			break;
+		started++;
+	}
+	if (!started) {
+		/* No thread at all: this one does the work. */
+		w[0].p = &p;
+		w[0].id = 0;
+		work(&w[0]);
+	}
+	pthread_mutex_lock(&p.mu);
+	while (p.done < n) {
+		struct timespec until;
+		double now;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p.cv, &p.mu, &until);
+		now = seconds_since(&t0);
+		if (progress && p.done < n && now - last >= 0.25) {
+			size_t done = p.done;
+
+			last = now;
+			pthread_mutex_unlock(&p.mu);
+			progress(arg, done, n, now);
+			pthread_mutex_lock(&p.mu);
+		}
+	}
+	pthread_mutex_unlock(&p.mu);
+	for (k = 0; k < started; k++)
+		pthread_join(w[k].thread, NULL);
+	if (progress)
+		progress(arg, n, n, seconds_since(&t0));
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	free(w);
+	return 0;
+}
+
+static unsigned cpu_count(void *ctx)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)ctx;
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+static int is_terminal(void *ctx, FILE *f)
+{
+	(void)ctx;
+	return isatty(fileno(f)) == 1;
+}
+
+void ps_posix_rehearse_env(struct ps_app_env *env)
+{
+	env->list_stores = list_stores;
+	env->open_rehearsal = open_rehearsal;
+	env->parallel = parallel;
+	env->cpu_count = cpu_count;
+	env->is_terminal = is_terminal;
+}
