@@ -23,4 +23,14 @@ if ! diff -r tests/fuzz/corpus "$tmp/tests/fuzz/corpus" >/dev/null; then
 	diff -rq tests/fuzz/corpus "$tmp/tests/fuzz/corpus" || true
 	exit 1
 fi
+# The sample fleet (README's main job) is what samples/tools/mkfleet.py
+# writes from the scenario inputs.
+python3 samples/tools/mkfleet.py "$tmp/samples"
+for f in fleet-mapping.puf fleet.ini fleet-expected.csv fleet; do
+	if ! diff -r "samples/$f" "$tmp/samples/$f" >/dev/null; then
+		echo "samples/$f differs from what samples/tools/mkfleet.py writes"
+		diff -rq "samples/$f" "$tmp/samples/$f" || true
+		exit 1
+	fi
+done
 echo "scenario data: up to date"

@@ -913,6 +913,11 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 				      : "no Outlook profile in this input");
 	} else if (!error) {
 		error = ps_engine_update(&e, &selected);
+		/* Every user is a row: one with only PSTs, say. */
+		if (!error && !it->report.n)
+			ps_report_add(&it->report, NULL, NULL, NULL, NULL,
+				      PS_ST_NOT_MIGRATED, "no Exchange account "
+				      "in the selected profiles");
 	}
 	if (error < 0)
 		unusable(it, "cannot rehearse", ps_error_last());
