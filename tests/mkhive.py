@@ -14,7 +14,9 @@ export to `hivexregedit --merge --prefix HKEY_CURRENT_USER`, the real
 tool, which fills the hive.  The output depends only on the input.
 
 The export may be UTF-16LE (as `reg export` writes it), UTF-8 or
-REGEDIT4 (Windows-1252); hivexregedit wants UTF-8 with LF line ends.
+REGEDIT4 (Windows-1252); hivexregedit wants UTF-8 with LF line ends, and
+reads it as UTF-8 only with PERL_UNICODE=SDA (else "Müller" is taken as
+Latin-1 bytes and stored wrong).
 """
 import os
 import struct
@@ -139,7 +141,8 @@ def main(argv):
     try:
         r = subprocess.run(["hivexregedit", "--merge", "--prefix",
                             "HKEY_CURRENT_USER", tmp_hive, reg],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=dict(os.environ, PERL_UNICODE="SDA"))
     finally:
         os.unlink(reg)
     if r.returncode != 0:
