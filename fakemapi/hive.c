@@ -176,8 +176,10 @@ static int key_error(loader *L, int code, const ps_regkey *k,
 		     const char *what)
 {
 	char *path = ps_regkey_path(k);
-	int rc = ps_error_setc(code, "%s: key %s: %s", L->file,
-			       path ? path : "?", what);
+	/* The reason first: a path may be thousands of characters. */
+	int rc = ps_error_setc(code, "%s: %s (key %.160s%s)", L->file, what,
+			       path ? path : "?",
+			       path && strlen(path) > 160 ? "..." : "");
 
 	free(path);
 	return rc;
