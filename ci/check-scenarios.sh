@@ -33,4 +33,16 @@ for f in fleet-mapping.puf fleet.ini fleet-expected.csv fleet; do
 		exit 1
 	fi
 done
+# The hive seeds are what tests/fuzz/mkhiveseeds.sh makes of the scenario
+# exports (hivexregedit --merge, byte-deterministic).
+if command -v hivexregedit >/dev/null; then
+	bash tests/fuzz/mkhiveseeds.sh "$tmp/hive"
+	if ! diff -r tests/fuzz/seeds/hive "$tmp/hive" >/dev/null; then
+		echo "hive seeds differ from what tests/fuzz/mkhiveseeds.sh writes"
+		exit 1
+	fi
+else
+	echo "hivexregedit missing (ci/install-deps.sh): hive seeds not checked" >&2
+	exit 1
+fi
 echo "scenario data: up to date"

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates
-	libssl-dev clang chromium)
+	libssl-dev clang libhivex-dev libwin-hivex-perl libhivex-bin registry-tools
+	chromium)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -31,5 +31,17 @@ for dir in scenarios/*/; do
 		tail -40 "$build/valgrind-scenario.log"
 	fi
 done
+# A few scenarios on an NTUSER.DAT hive (libhivex read and write-back).
+for name in basic-update unicode-profile-name rollback; do
+	if PS_SCENARIO_WRAP="${vg[*]}" "$build/tests/scenario_run" \
+		--exe "$build/profswitch" --hive "$PWD/tests/mkhive.py" \
+		"scenarios/$name" >"$build/valgrind-scenario.log" 2>&1; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "valgrind: scenario $name on a hive FAILED"
+		tail -40 "$build/valgrind-scenario.log"
+	fi
+done
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,6 +7,7 @@
  * tree to its file atomically through the system port.
  */
 #include "ps_fakestore.h"
+#include "ps_hive.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ typedef struct fakestore {
 	ps_system *sys;
 	char *path;
 	int dirty;
+	int hive;           /* path is an NTUSER.DAT hive */
+	ps_regtree snap;    /* hive: the tree as in the file */
 } fakestore;
 
 struct ps_section {
@@ -484,6 +487,42 @@ static int fs_delete_section(ps_store *s, const char *profile,
 	return 0;
 }
 
+/* Write the changes since the load (or the last flush) into the hive:
+ * the file is read again, libhivex applies the difference to a copy, and
+ * the system port replaces the file atomically. */
+static int hive_flush(fakestore *fs)
+{
+	uint8_t *data = NULL, *out = NULL;
+	size_t len = 0, out_len = 0, changes = 0;
+	ps_regtree snap;
+	int error;
+
+	error = ps_sys_read_file(fs->sys, fs->path, PS_FAKESTORE_MAX_FILE,
+				 &data, &len);
+	if (error == PS_ELIMIT)
+		return ps_error_setc(PS_ELIMIT, "%s: larger than the %u MiB "
+				     "a hive may have", fs->path,
+				     PS_FAKESTORE_MAX_FILE >> 20);
+	if (error < 0)
+		return error;
+	error = ps_hive_apply(fs->path, data, len, &fs->snap, &fs->tree,
+			      &out, &out_len, &changes);
+	free(data);
+	if (!error && changes)
+		error = ps_sys_write_file(fs->sys, fs->path, out, out_len);
+	free(out);
+	if (error < 0)
+		return error;
+	/* The file now holds the tree: it is the next flush's base. */
+	error = ps_regtree_copy(&snap, &fs->tree);
+	if (error < 0)
+		return error;
+	ps_regtree_free(&fs->snap);
+	fs->snap = snap;
+	fs->dirty = 0;
+	return 0;
+}
+
 static int fs_flush(ps_store *s)
 {
 	fakestore *fs = fs_of(s);
@@ -494,6 +533,8 @@ static int fs_flush(ps_store *s)
 		fs->dirty = 0;
 	if (!fs->dirty)
 		return 0;
+	if (fs->hive)
+		return hive_flush(fs);
 	error = ps_regtree_write(&fs->tree, &b);
 	if (!error)
 		error = ps_sys_write_file(fs->sys, fs->path, b.ptr, b.len);
@@ -520,6 +561,18 @@ static int fs_owner(ps_store *s, char **user)
 	/* Else the export's file name without folder and extension. */
 	base = strrchr(fs->path, '/');
 	base = base ? base + 1 : fs->path;
+	/* A hive has no Volatile Environment: .../Users/alice/NTUSER.DAT
+	 * belongs to alice (also in a profile container's folder). */
+	if (!ps_strcasecmp(base, "NTUSER.DAT") && base > fs->path + 1) {
+		const char *end = base - 1, *start = end;
+
+		while (start > fs->path && start[-1] != '/')
+			start--;
+		if (end > start) {
+			*user = ps_strndup(start, (size_t)(end - start));
+			return *user ? 0 : PS_ENOMEM;
+		}
+	}
 	dot = strrchr(base, '.');
 	*user = ps_strndup(base, dot && dot != base ? (size_t)(dot - base)
 						    : strlen(base));
@@ -622,6 +675,7 @@ static void fs_free(ps_store *s)
 	fakestore *fs = fs_of(s);
 
 	ps_regtree_free(&fs->tree);
+	ps_regtree_free(&fs->snap);
 	free(fs->path);
 	free(fs);
 }
@@ -672,25 +726,42 @@ int ps_fakestore_open(ps_store **out, ps_system *sys, const char *path)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	ps_regtree tree;
-	int error;
+	ps_regtree tree, snap;
+	int error, hive;
 
 	error = ps_sys_read_file(sys, path, PS_FAKESTORE_MAX_FILE, &data,
 				 &len);
 	if (error == PS_ELIMIT)
 		return ps_error_setc(PS_ELIMIT,
-			"%s: larger than the %u MiB an export may have", path,
+			"%s: larger than the %u MiB a store file may have", path,
 			PS_FAKESTORE_MAX_FILE >> 20);
 	if (error < 0)
 		return error;
-	error = ps_regtree_parse(&tree, path, data, len);
+	hive = ps_hive_is_hive(data, len);
+	if (hive)
+		error = ps_hive_load(&tree, path, data, len);
+	else
+		error = ps_regtree_parse(&tree, path, data, len);
 	free(data);
 	if (error < 0)
 		return error;
-	error = ps_fakestore_from_tree(out, &tree, sys, path);
-	if (error < 0)
+	/* A hive keeps the tree as loaded: flush writes the difference. */
+	if (hive && ps_regtree_copy(&snap, &tree) < 0) {
 		ps_regtree_free(&tree);
-	return error;
+		return PS_ENOMEM;
+	}
+	error = ps_fakestore_from_tree(out, &tree, sys, path);
+	if (error < 0) {
+		ps_regtree_free(&tree);
+		if (hive)
+			ps_regtree_free(&snap);
+		return error;
+	}
+	if (hive) {
+		fs_of(*out)->hive = 1;
+		fs_of(*out)->snap = snap;
+	}
+	return 0;
 }
 
 ps_regtree *ps_fakestore_tree(ps_store *s)

@@ -17,7 +17,10 @@
  * Load `path` through the system port.  PS_ENOTFOUND / PS_EIO when it
  * cannot be read, PS_EFORMAT ("FILE:LINE: reason") when it is not a valid
  * export.  flush() writes it back atomically in its own encoding, and only
- * when something changed.
+ * when something changed.  A file that starts with "regf" is an
+ * NTUSER.DAT hive (ps_hive.h): its root is HKEY_CURRENT_USER, errors are
+ * "FILE: reason", and flush() writes only the changes made since the
+ * load into it with libhivex, replacing the file atomically.
  */
 int ps_fakestore_open(ps_store **out, ps_system *sys, const char *path);
 /* A store over a tree already in memory (takes ownership of *tree's

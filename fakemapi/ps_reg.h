@@ -66,6 +66,9 @@ typedef struct ps_regtree {
 int ps_regtree_init(ps_regtree *t, int encoding);
 void ps_regtree_free(ps_regtree *t);
 
+/* A deep copy of t into *out (not freed first), same order and flags. */
+int ps_regtree_copy(ps_regtree *out, const ps_regtree *t);
+
 /* Path: backslash-separated, relative to `from`.  NULL when absent. */
 ps_regkey *ps_regkey_find(ps_regkey *from, const char *path);
 /* Find or create (with intermediate keys). */

@@ -374,3 +374,54 @@ char *ps_regkey_path(const ps_regkey *k)
 	}
 	return s;
 }
+
+/* A deep copy of k's values and subkeys into the empty key `to`. */
+static int copy_into(ps_regkey *to, const ps_regkey *k)
+{
+	size_t i;
+	int rc;
+
+	to->implied = k->implied;
+	for (i = 0; i < k->nval; i++) {
+		rc = ps_regkey_set(to, k->vals[i].name, k->vals[i].type,
+				   k->vals[i].data, k->vals[i].len);
+		if (rc < 0)
+			return rc;
+	}
+	if (k->nsub) {
+		to->sub = calloc(k->nsub, sizeof(*to->sub));
+		if (!to->sub)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		to->capsub = k->nsub;
+	}
+	/* Same order as the original (not re-sorted). */
+	for (i = 0; i < k->nsub; i++) {
+		ps_regkey *c = key_new(k->sub[i]->name,
+				       strlen(k->sub[i]->name));
+
+		if (!c)
+			return PS_ENOMEM;
+		c->parent = to;
+		to->sub[to->nsub++] = c;
+		rc = copy_into(c, k->sub[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int ps_regtree_copy(ps_regtree *out, const ps_regtree *t)
+{
+	ps_regtree copy;
+	int rc = ps_regtree_init(&copy, t->encoding);
+
+	if (rc < 0)
+		return rc;
+	rc = copy_into(copy.root, t->root);
+	if (rc < 0) {
+		ps_regtree_free(&copy);
+		return rc;
+	}
+	*out = copy;
+	return 0;
+}

@@ -1,7 +1,8 @@
 /*
  * Runs one scenario folder (docs/formats.md, "Scenario folder"):
  *
- *   scenario_run [--exe CMD] [--mock PATH] [--mkcert PATH] SCENARIO_DIR
+ *   scenario_run [--exe CMD] [--mock PATH] [--mkcert PATH]
+ *                [--hive MKHIVE] [--skip REASON] SCENARIO_DIR
  *
  * Each [Step N] of scenario.ini runs profswitch (CMD, default
  * "profswitch"; PS_SCENARIO_WRAP prepends a wrapper such as valgrind) in
@@ -15,6 +16,12 @@
  * fakeautodiscover binary) on loopback with a throw-away CA made by the
  * tests/mkcert.sh script, for the whole run; it is stopped on every way
  * out (and dies with the runner, PR_SET_PDEATHSIG).
+ *
+ * --hive MKHIVE (tests/mkhive.py): the store is not a copy of HKCU.reg but
+ * an NTUSER.DAT hive made from it, at <tmp>/HKCU/NTUSER.DAT (so its owner
+ * is "HKCU", as the copy's would be); every registry check loads the hive
+ * and compares it with the expected export.  --skip REASON: print the
+ * reason and exit 77 (CTest's SKIP_RETURN_CODE) without running.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +35,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include "ps_hive.h"
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -76,6 +85,8 @@ typedef struct mock {
 } mock;
 
 static int fail_count;
+/* 1 in --hive mode: the store is a hive (its encoding is not compared). */
+static int hive_mode;
 /* For the signal handler (0: none): the mock, the step's command. */
 static volatile pid_t running_mock;
 static volatile pid_t running_step;
@@ -400,7 +411,11 @@ static int load_tree(const char *path, ps_regtree *t)
 		ps_buf_free(&b);
 		return ps_error_setc(PS_EIO, "%s: cannot read", path);
 	}
-	error = ps_regtree_parse(t, path, (const uint8_t *)b.ptr, b.len);
+	if (ps_hive_is_hive((const uint8_t *)b.ptr, b.len))
+		error = ps_hive_load(t, path, (const uint8_t *)b.ptr, b.len);
+	else
+		error = ps_regtree_parse(t, path, (const uint8_t *)b.ptr,
+					 b.len);
 	ps_buf_free(&b);
 	return error;
 }
@@ -422,7 +437,7 @@ static void check_store(const char *name, int n, const char *actual,
 		ps_regtree_free(&a);
 		return;
 	}
-	if (a.encoding != e.encoding)
+	if (!hive_mode && a.encoding != e.encoding)
 		failf(name, n, "store encoding changed (expected that of "
 		      "%s)", expected);
 	if (!ps_regkey_equal(e.root, a.root, &diff))
@@ -1099,6 +1114,7 @@ int main(int argc, char **argv)
 {
 	const char *exe = "profswitch", *dir = NULL, *name, *wrap;
 	char *mock_exe = NULL, *mkcert = NULL, *drive = NULL;
+	const char *mkhive = NULL, *skip = NULL;
 	char *files = NULL, *expect_files = NULL, *ad = NULL;
 	char tmpl[] = "/tmp/ps-scenario-XXXXXX", *tmp = NULL;
 	ps_buf path = PS_BUF_INIT, ini = PS_BUF_INIT, store = PS_BUF_INIT;
@@ -1119,6 +1135,10 @@ int main(int argc, char **argv)
 			mock_exe = must(ps_strdup(argv[++i]));
 		else if (i + 1 < argc && !strcmp(argv[i], "--mkcert"))
 			mkcert = must(ps_strdup(argv[++i]));
+		else if (i + 1 < argc && !strcmp(argv[i], "--hive"))
+			mkhive = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--skip"))
+			skip = argv[++i];
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 		else
@@ -1126,13 +1146,21 @@ int main(int argc, char **argv)
 	}
 	if (usage || !dir) {
 		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
-		      "[--mkcert PATH] SCENARIO_DIR\n", stderr);
+		      "[--mkcert PATH] [--hive MKHIVE] [--skip REASON] "
+		      "SCENARIO_DIR\n", stderr);
 		free(mock_exe);
 		free(mkcert);
 		return 2;
 	}
 	sc.dir = dir;
 	name = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	if (skip) {
+		printf("scenario %s: skipped: %s\n", name, skip);
+		free(mock_exe);
+		free(mkcert);
+		return 77;
+	}
+	hive_mode = mkhive != NULL;
 	ps_buf_printf(&path, "%s/scenario.ini", dir);
 	if (read_all(path.ptr, &ini) < 0) {
 		failf(name, 0, "cannot read %s: %s", path.ptr,
@@ -1153,12 +1181,35 @@ int main(int argc, char **argv)
 		failf(name, 0, "mkdtemp: %s", strerror(errno));
 		goto done;
 	}
-	ps_buf_printf(&store, "%s/HKCU.reg", tmp);
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/HKCU.reg", dir);
-	if (copy_file(path.ptr, store.ptr) < 0) {
-		failf(name, 0, "cannot copy %s", path.ptr);
-		goto done;
+	if (hive_mode) {
+		ps_strlist mk = PS_STRLIST_INIT;
+		int status;
+
+		ps_buf_printf(&store, "%s/HKCU", tmp);
+		if (mkdir(store.ptr, 0700) < 0) {
+			failf(name, 0, "%s: cannot create: %s", store.ptr,
+			      strerror(errno));
+			goto done;
+		}
+		ps_buf_puts(&store, "/NTUSER.DAT");
+		ps_strlist_add(&mk, mkhive);
+		ps_strlist_add(&mk, path.ptr);
+		ps_strlist_add(&mk, store.ptr);
+		status = run_wait(&mk);
+		ps_strlist_free(&mk);
+		if (status) {
+			failf(name, 0, "%s could not make a hive of %s "
+			      "(status %d)", mkhive, path.ptr, status);
+			goto done;
+		}
+	} else {
+		ps_buf_printf(&store, "%s/HKCU.reg", tmp);
+		if (copy_file(path.ptr, store.ptr) < 0) {
+			failf(name, 0, "cannot copy %s", path.ptr);
+			goto done;
+		}
 	}
 	/* Drive C: (docs/formats.md): files/ copied into <tmp>/drive_c. */
 	drive = join(tmp, "drive_c");

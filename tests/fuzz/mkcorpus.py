@@ -17,6 +17,8 @@ SOURCES = {
     "reg": ["scenarios/*/HKCU.reg", "scenarios/*/expect/*.reg", "tests/data/reg/*"],
     "mapping": ["scenarios/*/mapping*", "tests/data/mapping/*"],
     "ini": ["scenarios/*/config.ini", "scenarios/*/autodiscover/server.ini", "tests/data/config/*"],
+    # Hive seeds: tests/fuzz/mkhiveseeds.sh writes them to seeds/hive/.
+    "hive": [],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }

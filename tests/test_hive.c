@@ -1,0 +1,412 @@
+/*
+ * NTUSER.DAT hives (fakemapi/hive.c): hives are made at test time from the
+ * scenarios' exports by tests/mkhive.py (hivexregedit --merge), loaded and
+ * compared with the parsed export, updated through the fake store, and the
+ * written hive is read back by us, by hivexregedit --export and by Samba's
+ * regshell.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ps_error.h"
+#include "ps_hive.h"
+#include "ps_posix.h"
+#include "testutil.h"
+
+#define MKHIVE PS_SOURCE_DIR "/tests/mkhive.py"
+#define SCEN PS_SOURCE_DIR "/scenarios/"
+#define EMS_UID "1d7c4b9e2a5f4c8e9b3d6a0f1e2c4b7a"
+#define PRI_UID "0a0d020000000000c000000000000046"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(tmpdir, "/tmp/ps-test-hive-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc != 0)
+		fail_msg("command failed (%d): %s", rc, cmd);
+}
+
+/* Make tmpdir/SUB/NTUSER.DAT from a .reg; returns its path (static). */
+static const char *make_hive(const char *reg, const char *sub)
+{
+	static char path[256];
+	char cmd[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, sub);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/%s/NTUSER.DAT", tmpdir, sub);
+	snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s'", MKHIVE, reg, path);
+	run(cmd);
+	return path;
+}
+
+static void read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	*data = malloc((size_t)n + 1);
+	assert_non_null(*data);
+	assert_int_equal(fread(*data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+}
+
+static void write_bytes(const char *path, const uint8_t *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void load_reg(const char *path, ps_regtree *t)
+{
+	uint8_t *data;
+	size_t len;
+
+	read_file(path, &data, &len);
+	if (ps_regtree_parse(t, path, data, len))
+		fail_msg("%s", ps_error_last());
+	free(data);
+}
+
+static void load_hive(const char *path, ps_regtree *t)
+{
+	uint8_t *data;
+	size_t len;
+	int rc;
+
+	read_file(path, &data, &len);
+	rc = ps_hive_load(t, path, data, len);
+	if (rc)
+		fail_msg("%s", ps_error_last());
+	free(data);
+}
+
+static void assert_trees_equal(const ps_regtree *expected,
+			       const ps_regtree *actual)
+{
+	ps_buf diff = PS_BUF_INIT;
+
+	if (!ps_regkey_equal(expected->root, actual->root, &diff))
+		fail_msg("trees differ (expected vs actual):\n%s", diff.ptr);
+	ps_buf_free(&diff);
+}
+
+/* A hive made from an export loads as the same tree as the export. */
+static void check_same_as_reg(const char *scenario)
+{
+	char reg[512];
+	const char *hive;
+	ps_regtree r, h;
+
+	snprintf(reg, sizeof(reg), "%s%s/HKCU.reg", SCEN, scenario);
+	hive = make_hive(reg, scenario);
+	load_reg(reg, &r);
+	load_hive(hive, &h);
+	assert_int_equal(h.root->nsub, 1);
+	assert_string_equal(h.root->sub[0]->name, "HKEY_CURRENT_USER");
+	assert_trees_equal(&r, &h);
+	ps_regtree_free(&r);
+	ps_regtree_free(&h);
+}
+
+static void test_load_equals_export(void **state)
+{
+	(void)state;
+	check_same_as_reg("basic-update");
+	check_same_as_reg("unicode-profile-name");
+	check_same_as_reg("gpo-cached-mode-enforced");
+}
+
+/* What hivexregedit --export (another reader) sees in a hive. */
+static void export_with_hivex(const char *hive, ps_regtree *t)
+{
+	char out[300], cmd[1024];
+
+	snprintf(out, sizeof(out), "%s/export.reg", tmpdir);
+	snprintf(cmd, sizeof(cmd), "hivexregedit --export --prefix "
+		 "HKEY_CURRENT_USER '%s' '\\' > '%s'", hive, out);
+	uint8_t *data;
+	size_t len;
+	char *root;
+	static const char root_line[] = "[HKEY_CURRENT_USER\\]";
+
+	run(cmd);
+	read_file(out, &data, &len);
+	data[len] = 0;
+	/* hivexregedit names the root "[HKEY_CURRENT_USER\\]" (prefix and
+	 * the root's path "\\"); a .reg says "[HKEY_CURRENT_USER]". */
+	root = strstr((char *)data, root_line);
+	assert_non_null(root);
+	memmove(root + 18, root + 19, len - (size_t)(root + 19 - (char *)data));
+	len--;
+	if (ps_regtree_parse(t, out, data, len))
+		fail_msg("%s", ps_error_last());
+	free(data);
+}
+
+static void test_update_written_back(void **state)
+{
+	const char *hive = make_hive(SCEN "basic-update/HKCU.reg", "alice");
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	ps_section *sec = NULL;
+	ps_regtree expected, reloaded, exported, original;
+	ps_uid uid;
+	ps_prop p;
+	char *owner = NULL, cmd[1024], line[512], out[300];
+	static const uint8_t marker[] = { 'x', 0, 0, 0 };
+	static char exch99[] = "EXCH99";
+	FILE *f;
+	int found = 0;
+
+	(void)state;
+	load_hive(hive, &original);
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, hive), 0);
+	/* The owner of .../alice/NTUSER.DAT. */
+	assert_int_equal(ps_store_owner(s, &owner), 0);
+	assert_string_equal(owner, "alice");
+	/* Nothing changed: nothing written. */
+	assert_int_equal(ps_store_flush(s), 0);
+	/* A property changed, a section deleted, a value added. */
+	assert_int_equal(ps_uid_parse(&uid, EMS_UID), 0);
+	assert_int_equal(ps_store_open_section(s, "Outlook", &uid, 0, &sec),
+			 0);
+	p.tag = 0x001e660cu;
+	p.data = (uint8_t *)exch99;
+	p.len = 7;
+	assert_int_equal(ps_store_set_props(s, sec, &p, 1), 0);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
+	assert_int_equal(ps_uid_parse(&uid, PRI_UID), 0);
+	assert_int_equal(ps_store_delete_section(s, "Outlook", &uid), 0);
+	assert_int_equal(ps_store_set_value(s, "", "Marker", 1, marker,
+					    sizeof(marker)), 0);
+	assert_int_equal(ps_regtree_copy(&expected, ps_fakestore_tree(s)),
+			 0);
+	assert_false(ps_regkey_equal(original.root, expected.root, NULL));
+	assert_int_equal(ps_store_flush(s), 0);
+	assert_int_equal(ps_fakestore_dirty(s), 0);
+	ps_store_free(s);
+
+	/* Read back by us... */
+	load_hive(hive, &reloaded);
+	assert_trees_equal(&expected, &reloaded);
+	/* ...by hivexregedit... */
+	export_with_hivex(hive, &exported);
+	assert_trees_equal(&expected, &exported);
+	/* ...and by Samba's regshell, which lists the new value. */
+	snprintf(out, sizeof(out), "%s/regshell.txt", tmpdir);
+	snprintf(cmd, sizeof(cmd), "printf 'cd Software\\ncd Microsoft\\n"
+		 "cd Office\\ncd 16.0\\ncd Outlook\\nls\\nexit\\n' | "
+		 "regshell -F '%s' > '%s' 2>/dev/null", hive, out);
+	run(cmd);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "\"Marker\" REG_SZ x"))
+			found = 1;
+	fclose(f);
+	assert_true(found);
+
+	ps_regtree_free(&original);
+	ps_regtree_free(&expected);
+	ps_regtree_free(&reloaded);
+	ps_regtree_free(&exported);
+	free(owner);
+	ps_sys_free(sys);
+}
+
+/* A change that cannot be written leaves the file as it was. */
+static void test_failed_flush_keeps_file(void **state)
+{
+	const char *hive = make_hive(SCEN "basic-update/HKCU.reg", "bob");
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	uint8_t *data, *cut, *after;
+	size_t len, alen;
+	static const uint8_t marker[] = { 'x', 0, 0, 0 };
+
+	(void)state;
+	read_file(hive, &data, &len);
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, hive), 0);
+	assert_int_equal(ps_store_set_value(s, "", "Marker", 1, marker,
+					    sizeof(marker)), 0);
+	/* The file is damaged behind our back: the flush refuses it. */
+	cut = malloc(len);
+	assert_non_null(cut);
+	memcpy(cut, data, len);
+	memset(cut + 0x1000, 0, 64);
+	write_bytes(hive, cut, len);
+	assert_int_not_equal(ps_store_flush(s), 0);
+	assert_non_null(strstr(ps_error_last(), hive));
+	assert_int_equal(ps_fakestore_dirty(s), 1);
+	read_file(hive, &after, &alen);
+	assert_int_equal(alen, len);
+	assert_memory_equal(after, cut, len);
+	ps_store_free(s);
+	ps_sys_free(sys);
+	free(data);
+	free(cut);
+	free(after);
+}
+
+/* Broken hives are refused with the file's name, and left alone. */
+static void check_refused(const char *path, const uint8_t *bytes,
+			  size_t len, int code, const char *why)
+{
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	uint8_t *after;
+	size_t alen;
+
+	write_bytes(path, bytes, len);
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, path), code);
+	assert_null(s);
+	if (strncmp(ps_error_last(), path, strlen(path)) ||
+	    !strstr(ps_error_last(), why))
+		fail_msg("message \"%s\" should name %s and say \"%s\"",
+			 ps_error_last(), path, why);
+	read_file(path, &after, &alen);
+	assert_int_equal(alen, len);
+	assert_memory_equal(after, bytes, len);
+	free(after);
+	ps_sys_free(sys);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void test_broken_hives(void **state)
+{
+	const char *hive = make_hive(SCEN "basic-update/HKCU.reg", "carol");
+	char path[300], reg[300];
+	uint8_t *data, *bad;
+	size_t len;
+	uint32_t root, list, child, clist;
+	FILE *f;
+
+	(void)state;
+	read_file(hive, &data, &len);
+	snprintf(path, sizeof(path), "%s/broken.dat", tmpdir);
+	/* Cut after the header and a little of the first bin. */
+	check_refused(path, data, 4200, PS_EFORMAT,
+		      "not a valid registry hive");
+	/* Only the magic. */
+	check_refused(path, (const uint8_t *)"regf", 4, PS_EFORMAT,
+		      "not a valid registry hive");
+	/* A key whose subkey list points back at itself (a loop): root
+	 * -> Software; Software's first subkey entry := Software. */
+	bad = malloc(len);
+	assert_non_null(bad);
+	memcpy(bad, data, len);
+	root = 0x1000 + le32(bad + 36);
+	list = 0x1000 + le32(bad + root + 4 + 28);
+	child = le32(bad + list + 4 + 4);
+	clist = 0x1000 + le32(bad + 0x1000 + child + 4 + 28);
+	memcpy(bad + clist + 4 + 4, &child, 4);
+	check_refused(path, bad, len, PS_EFORMAT, "loops");
+	free(bad);
+	free(data);
+
+	/* Deeper than PS_REG_MAX_DEPTH keys. */
+	snprintf(reg, sizeof(reg), "%s/deep.reg", tmpdir);
+	f = fopen(reg, "w");
+	assert_non_null(f);
+	fputs("Windows Registry Editor Version 5.00\r\n\r\n"
+	      "[HKEY_CURRENT_USER", f);
+	for (int i = 0; i < PS_REG_MAX_DEPTH + 2; i++)
+		fputs("\\k", f);
+	fputs("]\r\n\r\n", f);
+	fclose(f);
+	hive = make_hive(reg, "deep");
+	read_file(hive, &data, &len);
+	check_refused(path, data, len, PS_ELIMIT, "deeper");
+	free(data);
+}
+
+static void test_no_outlook(void **state)
+{
+	char reg[300];
+	const char *hive;
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	ps_strlist names = PS_STRLIST_INIT;
+	char *owner = NULL;
+	FILE *f;
+
+	(void)state;
+	snprintf(reg, sizeof(reg), "%s/plain.reg", tmpdir);
+	f = fopen(reg, "w");
+	assert_non_null(f);
+	fputs("Windows Registry Editor Version 5.00\r\n\r\n"
+	      "[HKEY_CURRENT_USER\\Software\\Vendor\\App]\r\n"
+	      "\"Setting\"=dword:00000001\r\n\r\n", f);
+	fclose(f);
+	hive = make_hive(reg, "Dave");
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, hive), 0);
+	assert_int_equal(ps_store_list_profiles(s, &names), 0);
+	assert_int_equal(names.n, 0);
+	assert_int_equal(ps_store_owner(s, &owner), 0);
+	assert_string_equal(owner, "Dave");
+	assert_non_null(ps_regkey_find(ps_fakestore_tree(s)->root,
+		"HKEY_CURRENT_USER\\Software\\Vendor\\App"));
+	free(owner);
+	ps_strlist_free(&names);
+	ps_store_free(s);
+	ps_sys_free(sys);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_equals_export),
+		cmocka_unit_test(test_update_written_back),
+		cmocka_unit_test(test_failed_flush_keeps_file),
+		cmocka_unit_test(test_broken_hives),
+		cmocka_unit_test(test_no_outlook),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
