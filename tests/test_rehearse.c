@@ -324,6 +324,52 @@ static void test_html_escapes(void **state)
 	ps_buf_free(&html);
 }
 
+/* NTUSER.DAT hives in a profile share: the user is the folder's name; a
+ * hive without Outlook keys and a cut hive are rows. */
+static void test_hives(void **state)
+{
+	char cmd[4096], share[256], map[256], rep[256], src[512];
+	ps_buf csv = PS_BUF_INIT, st = PS_BUF_INIT, before = PS_BUF_INIT;
+	ps_buf after = PS_BUF_INIT;
+	int made;
+
+	(void)state;
+	mkdirs("share/alice");
+	mkdirs("share/nobody");
+	mkdirs("share/zoe");
+	snprintf(src, sizeof(src), "%s/scenarios/basic-update/HKCU.reg",
+		 PS_SOURCE_DIR);
+	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/mkhive.py' '%s' "
+		 "'%s/share/alice/NTUSER.DAT' && python3 '%s/tests/mkhive.py' "
+		 "'%s/fleet/d/nooutlook.reg' '%s/share/nobody/ntuser.dat' && "
+		 "head -c 3000 '%s/share/alice/NTUSER.DAT' > "
+		 "'%s/share/zoe/NTUSER.DAT'", PS_SOURCE_DIR, src, dir,
+		 PS_SOURCE_DIR, dir, dir, dir, dir);
+	made = system(cmd);
+	if (made != 0)
+		skip();   /* no hivexregedit: ci/install-deps.sh installs it */
+	read_rel("share/alice/NTUSER.DAT", &before);
+	path_of(share, sizeof(share), "share");
+	path_of(map, sizeof(map), "mbm.puf");
+	path_of(rep, sizeof(rep), "hives.csv");
+	assert_int_equal(run("rehearse", share, "--mapping", map, "--report",
+			     rep, "-q", NULL), 1);
+	read_rel("hives.csv", &csv);
+	csv_statuses(csv.ptr, &st);
+	assert_string_equal(st.ptr, "would-update not-migrated failed");
+	expect(&csv, ",alice,Outlook,alice@fabrikam.com,");
+	expect(&csv, ",nobody,,,,,not-migrated,no Outlook profile in this "
+	       "input\r\n");
+	expect(&csv, ",zoe,,,,,failed,not a valid export or hive: ");
+	read_rel("share/alice/NTUSER.DAT", &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.ptr, after.ptr, before.len);
+	ps_buf_free(&csv);
+	ps_buf_free(&st);
+	ps_buf_free(&before);
+	ps_buf_free(&after);
+}
+
 static void test_usage(void **state)
 {
 	char map[256], fleet[256], bad[256], rep[256];
@@ -430,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fleet),
 		cmocka_unit_test(test_html_escapes),
+		cmocka_unit_test(test_hives),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_summary),
