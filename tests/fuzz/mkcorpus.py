@@ -17,6 +17,9 @@ SOURCES = {
     "reg": ["scenarios/*/HKCU.reg", "scenarios/*/expect/*.reg", "tests/data/reg/*"],
     "mapping": ["scenarios/*/mapping*", "tests/data/mapping/*"],
     "ini": ["scenarios/*/config.ini", "scenarios/*/autodiscover/server.ini", "tests/data/config/*"],
+    # Compiled mappings: only the seeds (the scenario mappings compiled
+    # with "profswitch mapping compile", committed).
+    "mapidx": [],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
