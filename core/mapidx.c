@@ -657,7 +657,7 @@ static int load_dir(ps_mapidx *ix, uint32_t d, const uint8_t **page)
 static int read_bucket(ps_mapidx *ix, uint32_t b, uint64_t expect_off,
 		       uint8_t **buf, size_t *len)
 {
-	const uint8_t *page, *slot;
+	const uint8_t *page = NULL, *slot;
 	uint64_t off;
 	uint32_t n;
 	uint8_t h[32], *p;
@@ -734,7 +734,7 @@ static int fail_sticky(ps_mapidx *ix, int error)
 static int find_kind(ps_mapidx *ix, unsigned kind, const char *dn,
 		     const ps_map_entry **out)
 {
-	const pbucket *p;
+	const pbucket *p = NULL;
 	size_t i;
 	int error = load_bucket(ix, bucket_of(kind, dn, strlen(dn),
 					      ix->info.buckets), &p);
