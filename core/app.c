@@ -15,6 +15,7 @@
 #include "ps_error.h"
 #include "ps_fleet.h"
 #include "ps_log.h"
+#include "ps_mapidx.h"
 #include "ps_mapping.h"
 #include "ps_plan.h"
 #include "ps_policy.h"
@@ -43,6 +44,7 @@ typedef struct opts {
 	const char *url;
 	const char *ca_file;
 	const char *jobs;
+	const char *output;     /* mapping compile -o */
 	ps_strlist profiles;
 	ps_strlist reports;        /* every --report (rehearse) */
 	ps_strlist running;
@@ -66,7 +68,7 @@ static const char usage_text[] =
 	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
-	"  mapping check FILE\n"
+	"  mapping check FILE | compile FILE -o OUT\n"
 	"  --version | --help\n"
 	"\n"
 	"common options:\n"
@@ -114,7 +116,7 @@ static void opts_free(opts *o)
 
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
-	"--simulate-running", "--url", "--ca-file", "--jobs", NULL
+	"--simulate-running", "--url", "--ca-file", "--jobs", "-o", NULL
 };
 
 static int takes_value(const char *arg)
@@ -161,6 +163,8 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->url = v;
 		else if (!strcmp(a, "--ca-file"))
 			o->ca_file = v;
+		else if (!strcmp(a, "-o"))
+			o->output = v;
 		else if (!strcmp(a, "--profile")) {
 			if (ps_strlist_add(&o->profiles, v) < 0)
 				return EX_SOFTWARE;
@@ -499,18 +503,76 @@ static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
 	return 0;
 }
 
+/* 32 bytes as 64 lowercase hex digits. */
+static void hex32(const uint8_t h[32], char out[65])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
 /* SHA-256 of a mapping file as 64 lowercase hex digits. */
 static int mapping_hash(ps_app_env *env, const uint8_t *data, size_t len,
 			char out[65])
 {
 	uint8_t h[32];
-	size_t i;
 	int error = ps_sys_sha256(env->sys, data, len, h);
 
 	if (error < 0)
 		return error;
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	hex32(h, out);
+	return 0;
+}
+
+/* A pinned mapping (MappingSHA256=): a different hash is refused before
+ * the mapping is used.  0, or EX_DATAERR after saying so. */
+static int check_pin(ps_app_env *env, run *r, const char *path,
+		     const char *found, const char *what)
+{
+	if (!r->cfg.mapping_sha256)
+		return 0;
+	if (strcmp(found, r->cfg.mapping_sha256)) {
+		fprintf(env->err, "profswitch: mapping %s has %s %s but the "
+			"configuration pins %s (MappingSHA256); nothing was "
+			"changed.\n", path, what, found,
+			r->cfg.mapping_sha256);
+		ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL,
+			   "mapping %s refused: %s %s, expected %s "
+			   "(MappingSHA256)", path, what, found,
+			   r->cfg.mapping_sha256);
+		return EX_DATAERR;
+	}
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "mapping %s: %s %s as "
+		   "pinned", path, what, found);
+	return 0;
+}
+
+/* A compiled mapping: only its header is read here (and checked); the
+ * lookups read the pages they need.  MappingSHA256= pins its root hash. */
+static int load_index(ps_app_env *env, const char *path, run *r)
+{
+	ps_mapidx *ix = NULL;
+	char root[65];
+	int error = ps_mapidx_open(&ix, env->sys, path), status;
+
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\nprofswitch: bad mapping "
+			"%s; nothing was changed.\n", ps_error_last(), path);
+		return error == PS_ENOMEM ? EX_SOFTWARE
+		       : error == PS_EFORMAT ? EX_DATAERR : EX_NOINPUT;
+	}
+	hex32(ps_mapidx_get_info(ix)->root, root);
+	status = check_pin(env, r, path, root, "root hash");
+	if (status) {
+		ps_mapidx_free(ix);
+		return status;
+	}
+	if (ps_mapping_from_index(&r->map, ix) < 0)
+		return EX_SOFTWARE;
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL,
+		   "mapping %s: compiled, %zu mailboxes", path,
+		   ps_mapping_count(r->map));
 	return 0;
 }
 
@@ -530,8 +592,19 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 		      "Mapping= in the configuration\n", env->err);
 		return EX_USAGE;
 	}
-	error = read_input(env, path, MAX_MAPPING_BYTES, &data, &len,
-			   "mapping");
+	/* A compiled mapping is told by its magic (8 bytes read). */
+	error = ps_mapidx_sniff(env->sys, path);
+	if (error > 0) {
+		error = load_index(env, path, r);
+		free(path);
+		return error;
+	}
+	if (error == 0)
+		error = read_input(env, path, MAX_MAPPING_BYTES, &data, &len,
+				   "mapping");
+	else
+		fprintf(env->err, "profswitch: cannot read the mapping: %s\n",
+			ps_error_last());
 	if (error < 0) {
 		free(path);
 		return EX_NOINPUT;
@@ -542,26 +615,16 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 		char found[65];
 
 		error = mapping_hash(env, data, len, found);
-		if (error == 0 && strcmp(found, r->cfg.mapping_sha256)) {
-			fprintf(env->err, "profswitch: mapping %s has SHA-256 "
-				"%s but the configuration pins %s "
-				"(MappingSHA256); nothing was changed.\n",
-				path, found, r->cfg.mapping_sha256);
-			ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL,
-				   "mapping %s refused: SHA-256 %s, expected "
-				   "%s (MappingSHA256)", path, found,
-				   r->cfg.mapping_sha256);
-			error = PS_EFORMAT;
-		} else if (error < 0) {
+		if (error == 0)
+			error = check_pin(env, r, path, found, "SHA-256")
+				? PS_EFORMAT : 0;
+		else
 			fprintf(env->err, "profswitch: %s\n", ps_error_last());
-		}
 		if (error < 0) {
 			free(data);
 			free(path);
 			return EX_DATAERR;
 		}
-		ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "mapping %s: "
-			   "SHA-256 %s as pinned", path, found);
 	}
 	error = ps_mapping_parse(&r->map, path, (const char *)data, len,
 				 &errors);
@@ -754,7 +817,9 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "%s",
 			   ps_error_last());
-		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
+		status = error == PS_ENOMEM ? EX_SOFTWARE
+			 : ps_mapping_lookup_error(r.map) ? EX_DATAERR
+			 : EX_UNAVAILABLE;
 		goto done;
 	}
 	if (!locked && ps_engine_commit(&e) < 0)
@@ -1431,6 +1496,114 @@ static size_t print_duplicates(ps_app_env *env, const ps_mapping *m,
 	return n;
 }
 
+/* mapping check on a compiled mapping: every page read and checked. */
+static int check_index(ps_app_env *env, const char *file)
+{
+	ps_mapidx *ix = NULL;
+	const ps_mapidx_info *in;
+	char root[65], src[65];
+	int error = ps_mapidx_open(&ix, env->sys, file);
+
+	if (error == 0)
+		error = ps_mapidx_verify(ix);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		ps_mapidx_free(ix);
+		return error == PS_ENOMEM ? EX_SOFTWARE
+		       : error == PS_EFORMAT ? EX_DATAERR : EX_NOINPUT;
+	}
+	in = ps_mapidx_get_info(ix);
+	hex32(in->root, root);
+	hex32(in->source_sha256, src);
+	fprintf(env->out, "compiled mapping %s (format %u)\n", file,
+		in->version);
+	fprintf(env->out, "  mailboxes: %llu\n", (unsigned long long)in->rows);
+	fprintf(env->out, "  target DNs: %llu\n",
+		(unsigned long long)in->targets);
+	fprintf(env->out, "  pages: %u buckets in %u directory pages, %llu "
+		"bytes, every page checked\n", in->buckets, in->dir_pages,
+		(unsigned long long)in->size);
+	fprintf(env->out, "  source SHA-256: %s\n", src);
+	fprintf(env->out, "  root hash: %s\n", root);
+	fprintf(env->out, "  pin it: MappingSHA256=%s\n", root);
+	ps_mapidx_free(ix);
+	return 0;
+}
+
+/* mapping compile FILE -o OUT: parsed as mapping check parses it; OUT is
+ * written (atomically) only from a good mapping. */
+static int compile_mapping(ps_app_env *env, const char *file,
+			   const char *outpath)
+{
+	ps_mapping *m = NULL;
+	ps_strlist errors = PS_STRLIST_INIT;
+	ps_mapidx_info in;
+	uint8_t *data = NULL, *idx = NULL, h[32];
+	size_t len = 0, idxlen = 0, i;
+	char root[65], src[65];
+	int error, status = 0;
+
+	if (!strcmp(file, outpath))
+		return usage_error(env, "mapping compile: -o %s would replace "
+				   "the mapping itself", outpath);
+	error = ps_mapidx_sniff(env->sys, file);
+	if (error > 0) {
+		fprintf(env->err, "profswitch: %s: already a compiled mapping; "
+			"compile the text mapping\n", file);
+		return EX_DATAERR;
+	}
+	if (read_input(env, file, MAX_MAPPING_BYTES, &data, &len,
+		       "mapping") < 0)
+		return EX_NOINPUT;
+	error = ps_sys_sha256(env->sys, data, len, h);
+	if (error == 0)
+		error = ps_mapping_parse(&m, file, (const char *)data, len,
+					 &errors);
+	free(data);
+	if (error < 0) {
+		for (i = 0; i < errors.n; i++)
+			fprintf(env->err, "%s\n", errors.v[i]);
+		if (!errors.n)
+			fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		fprintf(env->err, "profswitch: bad mapping %s; %s not "
+			"written.\n", file, outpath);
+		ps_strlist_free(&errors);
+		return error == PS_ENOMEM ? EX_SOFTWARE : EX_DATAERR;
+	}
+	error = ps_mapidx_compile(env->sys, m, h, &idx, &idxlen, &in);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s: %s; %s not written.\n",
+			file, ps_error_last(), outpath);
+		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_DATAERR;
+		goto done;
+	}
+	error = ps_sys_write_file(env->sys, outpath, idx, idxlen);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: cannot write the compiled "
+			"mapping: %s\n", ps_error_last());
+		status = EX_NOINPUT;
+		goto done;
+	}
+	hex32(in.root, root);
+	hex32(in.source_sha256, src);
+	fprintf(env->out, "mapping %s compiled to %s (format %u)\n", file,
+		outpath, in.version);
+	fprintf(env->out, "  rows: %llu\n", (unsigned long long)in.rows);
+	fprintf(env->out, "  target DNs: %llu\n",
+		(unsigned long long)in.targets);
+	fprintf(env->out, "  pages: %u buckets in %u directory pages, %llu "
+		"bytes\n", in.buckets, in.dir_pages,
+		(unsigned long long)in.size);
+	fprintf(env->out, "  source SHA-256: %s\n", src);
+	fprintf(env->out, "  root hash: %s\n", root);
+	fprintf(env->out, "  pin it: MappingSHA256=%s\n", root);
+done:
+	free(idx);
+	ps_mapping_free(m);
+	ps_strlist_free(&errors);
+	return status;
+}
+
 static int cmd_mapping(ps_app_env *env, const opts *o)
 {
 	ps_mapping *m = NULL;
@@ -1441,12 +1614,25 @@ static int cmd_mapping(ps_app_env *env, const opts *o)
 	const char *file;
 	int error;
 
-	if (o->positional.n >= 1 && !strcmp(o->positional.v[0], "compile"))
-		return usage_error(env, "mapping compile is not available "
-				   "yet");
+	if (o->positional.n >= 1 && !strcmp(o->positional.v[0], "compile")) {
+		if (o->positional.n != 2 || !o->output)
+			return usage_error(env, "usage: profswitch mapping "
+					   "compile FILE -o OUT");
+		return compile_mapping(env, o->positional.v[1], o->output);
+	}
 	if (o->positional.n != 2 || strcmp(o->positional.v[0], "check"))
 		return usage_error(env, "usage: profswitch mapping check FILE");
+	if (o->output)
+		return usage_error(env, "-o goes with mapping compile");
 	file = o->positional.v[1];
+	error = ps_mapidx_sniff(env->sys, file);
+	if (error > 0)
+		return check_index(env, file);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: cannot read the mapping: %s\n",
+			ps_error_last());
+		return EX_NOINPUT;
+	}
 	if (read_input(env, file, MAX_MAPPING_BYTES, &data, &len,
 		       "mapping") < 0)
 		return EX_NOINPUT;

@@ -1231,25 +1231,32 @@ static int update_one(ps_engine *e, const char *profile, int *nothing)
 	return update_profile(e, profile);
 }
 
+static void put_back_files(ps_engine *e);
+
 int ps_engine_update(ps_engine *e, const ps_strlist *profiles)
 {
-	int nothing;
+	int nothing, error;
 
 	if (!e->local_appdata && e->xml && scan_cached(e) < 0)
 		return PS_ENOMEM;
 
-	return each_profile(e, profiles, update_one, &nothing);
+	error = each_profile(e, profiles, update_one, &nothing);
+	/* A compiled mapping whose page failed its check during a lookup:
+	 * the accounts it hid would be reported wrongly, so nothing of this
+	 * run is kept (the caller does not commit). */
+	if (error == 0 && ps_mapping_lookup_error(e->map)) {
+		put_back_files(e);
+		return ps_error_setc(PS_EFORMAT, "%s; nothing was changed",
+				     ps_mapping_lookup_error(e->map));
+	}
+	return error;
 }
 
-int ps_engine_commit(ps_engine *e)
+/* The files this run changed, as they were before (newest first). */
+static void put_back_files(ps_engine *e)
 {
 	size_t i;
 
-	if (e->dry_run || ps_store_flush(e->store) == 0)
-		return 0;
-	ps_log_msg(e->log, PS_LOG_ERROR, NULL, NULL, "cannot write the "
-		   "store: %s", ps_error_last());
-	/* The files this run changed go back too (newest first). */
 	for (i = e->ntouched; i-- > 0;) {
 		const ps_gen_file *f = &e->touched[i];
 		int rc = f->existed ? ps_sys_write_file(e->sys, f->path,
@@ -1261,6 +1268,17 @@ int ps_engine_commit(ps_engine *e)
 				   "not be put back: %s", f->path,
 				   ps_error_last());
 	}
+}
+
+int ps_engine_commit(ps_engine *e)
+{
+	size_t i;
+
+	if (e->dry_run || ps_store_flush(e->store) == 0)
+		return 0;
+	ps_log_msg(e->log, PS_LOG_ERROR, NULL, NULL, "cannot write the "
+		   "store: %s", ps_error_last());
+	put_back_files(e);
 	for (i = 0; i < e->report->n; i++) {
 		ps_row *row = &e->report->v[i];
 		char *detail;

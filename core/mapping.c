@@ -31,6 +31,7 @@
 #include "ps_buf.h"
 #include "ps_error.h"
 #include "ps_ini.h"
+#include "ps_mapidx.h"
 #include "ps_utf.h"
 
 #define MAP_MAX_LINES 10000000u
@@ -88,6 +89,7 @@ struct ps_mapping {
 	block *blocks;
 	dn_index src;
 	dn_index tgt;
+	ps_mapidx *idx;         /* a compiled index: nothing above is used */
 };
 
 typedef struct parser {
@@ -713,26 +715,63 @@ cleanup:
 	return rc;
 }
 
+int ps_mapping_from_index(ps_mapping **out, ps_mapidx *ix)
+{
+	ps_mapping *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		ps_mapidx_free(ix);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	m->idx = ix;
+	*out = m;
+	return 0;
+}
+
+ps_mapidx *ps_mapping_index(const ps_mapping *m)
+{
+	return m ? m->idx : NULL;
+}
+
+static const ps_map_entry *idx_find(const ps_mapping *m, int target,
+				    const char *dn)
+{
+	const ps_map_entry *e = NULL;
+
+	return ps_mapidx_find(m->idx, target, dn, &e) == 0 ? e : NULL;
+}
+
 const ps_map_entry *ps_mapping_find_source(const ps_mapping *m,
 					   const char *dn)
 {
+	if (m && m->idx)
+		return idx_find(m, 0, dn);
 	return m ? index_find(m, &m->src, C_SOURCE_DN, dn) : NULL;
 }
 
 const ps_map_entry *ps_mapping_find_target(const ps_mapping *m,
 					   const char *dn)
 {
+	if (m && m->idx)
+		return idx_find(m, 1, dn);
 	return m ? index_find(m, &m->tgt, C_TARGET_DN, dn) : NULL;
 }
 
 size_t ps_mapping_count(const ps_mapping *m)
 {
+	if (m && m->idx)
+		return (size_t)ps_mapidx_get_info(m->idx)->rows;
 	return m ? m->n : 0;
 }
 
 const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i)
 {
 	return m && i < m->n ? &m->v[i] : NULL;
+}
+
+const char *ps_mapping_lookup_error(const ps_mapping *m)
+{
+	return m && m->idx ? ps_mapidx_error(m->idx) : NULL;
 }
 
 void ps_mapping_free(ps_mapping *m)
@@ -751,5 +790,6 @@ void ps_mapping_free(ps_mapping *m)
 	free(m->v);
 	free(m->src.s);
 	free(m->tgt.s);
+	ps_mapidx_free(m->idx);
 	free(m);
 }

@@ -22,6 +22,13 @@ typedef struct ps_map_entry {
 	unsigned line;                  /* 1-based line in the file */
 } ps_map_entry;
 
+/*
+ * A ps_mapping is either a parsed text mapping (everything in memory) or
+ * a compiled index (ps_mapidx.h) opened lazily through the system port:
+ * its lookups read and cache the few pages they need, and the entries they
+ * return stay valid until ps_mapping_free.  For an index,
+ * ps_mapping_entry() returns NULL (the rows are not loaded); count works.
+ */
 typedef struct ps_mapping ps_mapping;
 
 /*
@@ -39,6 +46,10 @@ const ps_map_entry *ps_mapping_find_target(const ps_mapping *m,
 					   const char *dn);
 size_t ps_mapping_count(const ps_mapping *m);
 const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i);
+/* A compiled index's lookup that failed (a page unreadable or not
+ * matching its hash): that lookup and every later one found nothing and
+ * this is "PATH: reason"; NULL otherwise (always for a text mapping). */
+const char *ps_mapping_lookup_error(const ps_mapping *m);
 void ps_mapping_free(ps_mapping *m);
 
 #endif

@@ -13,7 +13,7 @@
 
 typedef struct ps_system ps_system;
 
-#define PS_SYSTEM_OPS_VERSION 4
+#define PS_SYSTEM_OPS_VERSION 5
 
 /* Registry value types (winnt.h numbering) for policy reads. */
 #define PS_REG_SZ 1u
@@ -92,6 +92,19 @@ typedef struct ps_system_ops {
 	/* SHA-256 of a buffer (the platform's crypto library). */
 	int (*sha256)(ps_system *sys, const void *data, size_t len,
 		      uint8_t out[32]);
+	/* ---- version 5 (compiled mapping, docs/formats.md) ---- */
+	/* Ranged reads of one file, with the same path rules as read_file
+	 * (drive C: mapping, no symbolic link, regular files only).
+	 * open_read: PS_ENOTFOUND when absent, PS_EIO otherwise; *size is
+	 * the file's size.  read_at reads exactly len bytes at off: a short
+	 * read (past the end) is PS_EIO with a message naming the file.
+	 * close_read releases the handle (NULL is fine).  A backend older
+	 * than 5 gets defaults that read the whole file with read_file. */
+	int (*open_read)(ps_system *sys, const char *path, void **handle,
+			 uint64_t *size);
+	int (*read_at)(ps_system *sys, void *handle, uint64_t off, void *buf,
+		       size_t len);
+	void (*close_read)(ps_system *sys, void *handle);
 } ps_system_ops;
 
 struct ps_system {
@@ -124,5 +137,13 @@ int ps_sys_delete_file(ps_system *sys, const char *path);
 /* PS_ERROR with a message when the backend cannot hash. */
 int ps_sys_sha256(ps_system *sys, const void *data, size_t len,
 		  uint8_t out[32]);
+/* Version 5; older backends: the whole file is read at open_read (at most
+ * PS_SYS_DEFAULT_READ_MAX bytes) and served from memory. */
+#define PS_SYS_DEFAULT_READ_MAX ((size_t)1 << 30)
+int ps_sys_open_read(ps_system *sys, const char *path, void **handle,
+		     uint64_t *size);
+int ps_sys_read_at(ps_system *sys, void *handle, uint64_t off, void *buf,
+		   size_t len);
+void ps_sys_close_read(ps_system *sys, void *handle);
 
 #endif

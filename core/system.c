@@ -4,6 +4,8 @@
 #include "ps_system.h"
 
 #include <assert.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ps_error.h"
 
@@ -167,4 +169,81 @@ int ps_sys_sha256(ps_system *sys, const void *data, size_t len,
 	if (sys->ops->version < 4 || !sys->ops->sha256)
 		return ps_error_setc(PS_ERROR, "no SHA-256 on this platform");
 	return sys->ops->sha256(sys, data, len, out);
+}
+
+/* Version-5 methods (ranged reads).  An older backend: the whole file is
+ * read once through read_file and served from memory. */
+#define HAS5(sys, m) ((sys)->ops->version >= 5 && (sys)->ops->m)
+
+typedef struct whole_file {
+	uint8_t *data;
+	size_t len;
+	char *path;          /* for messages */
+} whole_file;
+
+static int has_ranged(ps_system *sys)
+{
+	return HAS5(sys, open_read) && HAS5(sys, read_at) &&
+	       HAS5(sys, close_read);
+}
+
+int ps_sys_open_read(ps_system *sys, const char *path, void **handle,
+		     uint64_t *size)
+{
+	whole_file *w;
+	int error;
+
+	assert(sys && path && handle && size);
+	*handle = NULL;
+	if (has_ranged(sys))
+		return sys->ops->open_read(sys, path, handle, size);
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->path = ps_strdup(path))) {
+		free(w);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	error = ps_sys_read_file(sys, path, PS_SYS_DEFAULT_READ_MAX, &w->data,
+				 &w->len);
+	if (error < 0) {
+		free(w->path);
+		free(w);
+		return error;
+	}
+	*handle = w;
+	*size = w->len;
+	return 0;
+}
+
+int ps_sys_read_at(ps_system *sys, void *handle, uint64_t off, void *buf,
+		   size_t len)
+{
+	whole_file *w = handle;
+
+	assert(sys && handle && (buf || !len));
+	if (has_ranged(sys))
+		return sys->ops->read_at(sys, handle, off, buf, len);
+	if (off > w->len || len > w->len - off)
+		return ps_error_setc(PS_EIO, "%s: read failed: %zu bytes at "
+				     "%llu are past the end (%zu bytes)",
+				     w->path, len, (unsigned long long)off,
+				     w->len);
+	if (len)
+		memcpy(buf, w->data + off, len);
+	return 0;
+}
+
+void ps_sys_close_read(ps_system *sys, void *handle)
+{
+	whole_file *w = handle;
+
+	assert(sys);
+	if (!handle)
+		return;
+	if (has_ranged(sys)) {
+		sys->ops->close_read(sys, handle);
+		return;
+	}
+	free(w->data);
+	free(w->path);
+	free(w);
 }

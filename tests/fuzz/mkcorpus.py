@@ -19,6 +19,9 @@ SOURCES = {
     "ini": ["scenarios/*/config.ini", "scenarios/*/autodiscover/server.ini", "tests/data/config/*"],
     # Hive seeds: tests/fuzz/mkhiveseeds.sh writes them to seeds/hive/.
     "hive": [],
+    # Compiled mappings: only the seeds (the scenario mappings compiled
+    # with "profswitch mapping compile", committed).
+    "mapidx": [],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
