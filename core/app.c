@@ -861,6 +861,10 @@ typedef struct rehearsal {
 	const opts *o;
 	const ps_config *cfg;
 	const ps_mapping *map;
+	/* A compiled mapping caches the pages it reads, so each worker has
+	 * its own handle (maps[w]); a text mapping is shared read-only. */
+	ps_mapping **maps;
+	unsigned nmaps;
 	ps_fleet *fleet;
 	int progress;           /* show progress on env->err */
 } rehearsal;
@@ -943,7 +947,6 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	size_t j;
 	int error;
 
-	(void)worker;
 	if (it->unusable)
 		return;
 	it->report.host = rh->fleet->host ? ps_strdup(rh->fleet->host) : NULL;
@@ -961,7 +964,8 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	e.store = store;
 	e.sys = sys;
 	e.cfg = rh->cfg;
-	e.map = rh->map;
+	e.map = worker < rh->nmaps && rh->maps[worker] ? rh->maps[worker]
+						       : rh->map;
 	e.log = &log;
 	e.report = &it->report;
 	e.dry_run = 1;
@@ -1143,6 +1147,47 @@ static void rehearse_log(ps_app_env *env, run *r, const ps_fleet *f)
 	flush_log(env, r);
 }
 
+/* Workers 1.. of a rehearsal over a compiled mapping get their own
+ * handle on the same (already checked and pinned) index. */
+static int worker_maps(ps_app_env *env, const opts *o, run *r, rehearsal *rh,
+		       unsigned workers)
+{
+	char *path;
+	unsigned w;
+	int error = 0;
+
+	path = o->mapping ? ps_strdup(o->mapping)
+			  : config_relative(o->config, r->cfg.mapping);
+	if (!path)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	if (workers < 2 || ps_mapidx_sniff(env->sys, path) <= 0) {
+		free(path);
+		return 0;
+	}
+	rh->maps = calloc(workers, sizeof(*rh->maps));
+	if (!rh->maps) {
+		free(path);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	rh->nmaps = workers;
+	for (w = 1; w < workers && !error; w++) {
+		ps_mapidx *ix = NULL;
+
+		error = ps_mapidx_open(&ix, env->sys, path);
+		if (!error && (!ps_mapping_index(r->map) ||
+		    memcmp(ps_mapidx_get_info(ix)->root, ps_mapidx_get_info(
+			   ps_mapping_index(r->map))->root, 32)))
+			error = ps_error_setc(PS_EFORMAT, "%s: changed during "
+					      "the rehearsal", path);
+		if (!error)
+			error = ps_mapping_from_index(&rh->maps[w], ix);
+		else
+			ps_mapidx_free(ix);
+	}
+	free(path);
+	return error;
+}
+
 static int cmd_rehearse(ps_app_env *env, const opts *o)
 {
 	run r;
@@ -1157,6 +1202,7 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 	memset(&r, 0, sizeof(r));
 	memset(&f, 0, sizeof(f));
 	memset(&s, 0, sizeof(s));
+	memset(&rh, 0, sizeof(rh));
 	r.log.sys = env->sys;
 	r.log.echo = env->err;
 	r.log.echo_level = o->verbose ? PS_LOG_DEBUG
@@ -1218,11 +1264,16 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 	f.workers = workers;
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "profswitch %s rehearse: "
 		   "%zu inputs, %u workers", PS_VERSION, f.n, workers);
-	memset(&rh, 0, sizeof(rh));
 	rh.env = env;
 	rh.o = o;
 	rh.cfg = &r.cfg;
 	rh.map = r.map;
+	error = worker_maps(env, o, &r, &rh, workers);
+	if (error < 0) {
+		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_DATAERR;
+		goto done;
+	}
 	rh.fleet = &f;
 	rh.progress = !o->quiet && env->is_terminal &&
 		      env->is_terminal(env->ctx, env->err);
@@ -1238,6 +1289,19 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		status = EX_SOFTWARE;
 		goto done;
+	}
+	for (i = 0; i <= rh.nmaps; i++) {
+		const ps_mapping *m = i < rh.nmaps && rh.maps[i] ? rh.maps[i]
+								: r.map;
+		const char *why = ps_mapping_lookup_error(m);
+
+		if (why) {
+			fprintf(env->err, "profswitch: %s\nprofswitch: the "
+				"compiled mapping failed during the rehearsal; "
+				"no report was written.\n", why);
+			status = EX_DATAERR;
+			goto done;
+		}
 	}
 	if (ps_fleet_summarize(&f, &s) < 0) {
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
@@ -1255,6 +1319,9 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		fprintf(env->out, "report: %s\n", o->reports.v[i]);
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 done:
+	for (i = 0; i < rh.nmaps; i++)
+		ps_mapping_free(rh.maps[i]);
+	free(rh.maps);
 	flush_log(env, &r);
 	ps_buf_free(&text);
 	ps_fleet_summary_free(&s);

@@ -149,6 +149,8 @@ static int teardown(void **state)
 }
 
 /* Every rehearse of the fleet: fleet/, an empty folder, a missing file. */
+static const char *map_name = "mbm.puf";
+
 static int rehearse(const char *jobs, const char *r1, const char *r2,
 		    const char *r3)
 {
@@ -158,7 +160,7 @@ static int rehearse(const char *jobs, const char *r1, const char *r2,
 	path_of(fleet, sizeof(fleet), "fleet");
 	path_of(empty, sizeof(empty), "empty");
 	path_of(missing, sizeof(missing), "missing.reg");
-	path_of(map, sizeof(map), "mbm.puf");
+	path_of(map, sizeof(map), map_name);
 	path_of(cfg, sizeof(cfg), "profswitch.ini");
 	path_of(p1, sizeof(p1), r1);
 	path_of(p2, sizeof(p2), r2);
@@ -241,6 +243,22 @@ static void test_fleet(void **state)
 	assert_int_equal(rehearse("1", "r1.csv", "r1.json", "r1.html"), 5);
 	read_rel("r1.csv", &csv1);
 	assert_string_equal(csv.ptr, csv1.ptr);
+	/* The same from a compiled mapping, each worker with its own
+	 * handle on the index. */
+	{
+		char txt[256], idx[256];
+
+		path_of(txt, sizeof(txt), "mbm.puf");
+		path_of(idx, sizeof(idx), "mbm.idx");
+		assert_int_equal(run("mapping", "compile", txt, "-o", idx,
+				     NULL), 0);
+		map_name = "mbm.idx";
+		assert_int_equal(rehearse("3", "r2.csv", "r2.json", "r2.html"),
+				 5);
+		map_name = "mbm.puf";
+		read_rel("r2.csv", &csv1);
+		assert_string_equal(csv.ptr, csv1.ptr);
+	}
 	/* A rehearsal changes nothing. */
 	read_rel("fleet/a/alice.reg", &after);
 	assert_int_equal(before.len, after.len);
