@@ -192,16 +192,29 @@ static int index_reserve(dn_index *ix)
 	return 0;
 }
 
+static const ps_map_entry *index_find_tag(const ps_mapping *m,
+					  const dn_index *ix, int c,
+					  const char *key, uint32_t tag);
+
 /* The first entry whose column c equals key (case-insensitive), or NULL. */
 static const ps_map_entry *index_find(const ps_mapping *m, const dn_index *ix,
 				      int c, const char *key)
 {
-	uint32_t tag;
-	size_t pos;
-
 	if (!m || !key || !ix->s)
 		return NULL;
-	tag = key_tag(key);
+	return index_find_tag(m, ix, c, key, key_tag(key));
+}
+
+/* The same with the key's tag already known (parsing hashes each DN
+ * once for the look-up and the insert). */
+static const ps_map_entry *index_find_tag(const ps_mapping *m,
+					  const dn_index *ix, int c,
+					  const char *key, uint32_t tag)
+{
+	size_t pos;
+
+	if (!ix->s)
+		return NULL;
 	pos = tag & ix->mask;
 	while (ix->s[pos].idx1) {
 		const ps_map_entry *e = &m->v[ix->s[pos].idx1 - 1];
@@ -482,7 +495,8 @@ static int check_field(parser *ps, int c, const char *v)
 	return 0;
 }
 
-static int add_entry(parser *ps, const char *const *vals)
+/* tag: key_tag() of the source DN. */
+static int add_entry(parser *ps, const char *const *vals, uint32_t tag)
 {
 	ps_mapping *m = ps->m;
 	const ps_map_entry *prev;
@@ -519,7 +533,7 @@ static int add_entry(parser *ps, const char *const *vals)
 		if (!*dst)
 			return PS_ENOMEM;
 	}
-	index_put(&m->src, key_tag(e->source_dn), m->n);
+	index_put(&m->src, tag, m->n);
 	m->n++;
 	return 0;
 }
@@ -531,6 +545,7 @@ static int data_line(parser *ps, char *s)
 	const char *why;
 	const ps_map_entry *dup;
 	unsigned nf = 0, i;
+	uint32_t tag;
 	int c, rc;
 
 	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
@@ -563,7 +578,9 @@ static int data_line(parser *ps, char *s)
 	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN]))
 		return bad_line(ps, "source and target DN are the same: "
 				"nothing to change");
-	dup = index_find(ps->m, &ps->m->src, C_SOURCE_DN, vals[C_SOURCE_DN]);
+	tag = key_tag(vals[C_SOURCE_DN]);
+	dup = index_find_tag(ps->m, &ps->m->src, C_SOURCE_DN,
+			     vals[C_SOURCE_DN], tag);
 	if (dup) {
 		for (c = 0; c < NCOLS; c++)
 			if (!same_value(cfield(dup, c), vals[c]))
@@ -574,7 +591,7 @@ static int data_line(parser *ps, char *s)
 				"differently (first at line %u)",
 				vals[C_SOURCE_DN], dup->line);
 	}
-	return add_entry(ps, vals);
+	return add_entry(ps, vals, tag);
 }
 
 /* One line of the file (n bytes, no CR LF). */
@@ -631,8 +648,10 @@ static int build_target_index(ps_mapping *m)
 	for (i = 0; i < m->n; i++) {
 		const char *t = m->v[i].target_dn;
 
-		if (t && !index_find(m, &m->tgt, C_TARGET_DN, t))
-			index_put(&m->tgt, key_tag(t), i);
+		uint32_t tag = t ? key_tag(t) : 0;
+
+		if (t && !index_find_tag(m, &m->tgt, C_TARGET_DN, t, tag))
+			index_put(&m->tgt, tag, i);
 	}
 	return 0;
 }

@@ -69,7 +69,9 @@ uint64_t ps_hash_nocase(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		h ^= (uint64_t)ps_tolower((unsigned char)s[i]);
+		unsigned char c = (unsigned char)s[i];
+
+		h ^= (uint64_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
 		h *= 1099511628211ULL;
 	}
 	return h;

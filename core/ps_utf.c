@@ -115,6 +115,11 @@ int ps_utf8_valid(const char *s, size_t len)
 	uint32_t cp;
 
 	while (i < len) {
+		/* Mappings and exports are mostly ASCII. */
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		n = decode_utf8(p + i, len - i, &cp);
 		if (!n)
 			return 0;
@@ -134,10 +139,17 @@ int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes)
 				     "invalid UTF-16: odd byte count %zu",
 				     nbytes);
 	}
-	if (ps_buf_grow(out, nbytes) < 0)
-		return PS_ENOMEM;
+	/* The most UTF-8 two bytes of UTF-16 can become is three. */
+	if (nbytes > SIZE_MAX / 3 || ps_buf_grow(out, nbytes / 2 * 3) < 0)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
 	for (i = 0; i < nbytes; i += 2) {
 		u = (uint32_t)in[i] | (uint32_t)in[i + 1] << 8;
+		/* ASCII straight into the room grown above, the common
+		 * case of every export. */
+		if (u < 0x80) {
+			out->ptr[out->len++] = (char)u;
+			continue;
+		}
 		if (u >= 0xDC00 && u <= 0xDFFF)
 			goto unpaired;
 		if (u >= 0xD800 && u <= 0xDBFF) {

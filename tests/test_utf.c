@@ -34,6 +34,33 @@ static void test_utf16_to_utf8(void **state)
 	ps_buf_free(&b);
 }
 
+/* The ASCII fast path writes into room grown up front: text that
+ * grows most (three UTF-8 bytes per unit) then ASCII must still fit,
+ * appended to a buffer that already holds something. */
+static void test_utf16_worst_growth(void **state)
+{
+	uint8_t in[2 * 300];
+	ps_buf out = PS_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 200; i++) {      /* U+65E5, three bytes each */
+		in[2 * i] = 0xE5;
+		in[2 * i + 1] = 0x65;
+	}
+	for (; i < 300; i++) {
+		in[2 * i] = 'a';
+		in[2 * i + 1] = 0;
+	}
+	ps_buf_puts(&out, "x");
+	assert_int_equal(ps_utf16le_to_utf8(&out, in, sizeof(in)), 0);
+	assert_int_equal(out.len, 1 + 200 * 3 + 100);
+	assert_memory_equal(out.ptr + 1, "\xE6\x97\xA5", 3);
+	assert_int_equal(out.ptr[out.len - 1], 'a');
+	assert_int_equal(out.ptr[out.len], '\0');
+	ps_buf_free(&out);
+}
+
 static void test_utf16_rejects_unpaired(void **state)
 {
 	static const uint8_t lone_high_end[] = { 0x41, 0x00, 0x3D, 0xD8 };
@@ -220,6 +247,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf16_to_utf8),
+		cmocka_unit_test(test_utf16_worst_growth),
 		cmocka_unit_test(test_utf16_rejects_unpaired),
 		cmocka_unit_test(test_utf8_to_utf16),
 		cmocka_unit_test(test_utf8_valid),
