@@ -58,7 +58,8 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 	va_list ap;
 	int n;
 
-	if (!log)
+	/* Nothing keeps or shows this line: do not format it. */
+	if (!log || (!log->path && !(log->echo && level >= log->echo_level)))
 		return;
 	ps_format_time((long long)ps_sys_now(log->sys), when);
 	ps_buf_printf(&line, "%s %s", when, level_names[level & 3]);
