@@ -97,6 +97,38 @@ def check_sample(args, tmp):
         fail("a rehearsal changed an input")
     print("sample fleet: %d users, %d rows as expected, inputs unchanged"
           % (s["users"], len(got)))
+    check_progress(args, tmp, s["users"])
+
+
+def check_progress(args, tmp, users):
+    """Progress goes to a terminal only: count, rate and ETA."""
+    import pty
+    cmd = [args.exe, "rehearse", os.path.join(args.samples, "fleet"), "--mapping",
+           os.path.join(args.samples, "fleet-mapping.puf"), "--config",
+           os.path.join(args.samples, "fleet.ini")]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if "inputs" in p.stderr or "ETA" in p.stderr:
+        fail("progress shown on a pipe: %r" % p.stderr[:300])
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:        # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    proc.wait()
+    text = seen.decode(errors="replace")
+    want = "\r%d/%d inputs" % (users, users)
+    if want not in text or "/s" not in text or "ETA" not in text:
+        fail("no progress on a terminal: %r" % text[-300:])
+    print("progress: shown on a terminal (%r), not on a pipe"
+          % text.strip().splitlines()[-1][:60])
 
 
 # ---- PNG: enough of the format to look at a screenshot's pixels --------
