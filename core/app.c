@@ -1159,14 +1159,14 @@ static int worker_maps(ps_app_env *env, const opts *o, run *r, rehearsal *rh,
 	unsigned w;
 	int error = 0;
 
+	/* What was loaded decides, never the file as it is now: a text
+	 * mapping is shared, a compiled one never is. */
+	if (workers < 2 || !ps_mapping_index(r->map))
+		return 0;
 	path = o->mapping ? ps_strdup(o->mapping)
 			  : config_relative(o->config, r->cfg.mapping);
 	if (!path)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	if (workers < 2 || ps_mapidx_sniff(env->sys, path) <= 0) {
-		free(path);
-		return 0;
-	}
 	rh->maps = calloc(workers, sizeof(*rh->maps));
 	if (!rh->maps) {
 		free(path);
@@ -1177,9 +1177,9 @@ static int worker_maps(ps_app_env *env, const opts *o, run *r, rehearsal *rh,
 		ps_mapidx *ix = NULL;
 
 		error = ps_mapidx_open(&ix, env->sys, path);
-		if (!error && (!ps_mapping_index(r->map) ||
-		    memcmp(ps_mapidx_get_info(ix)->root, ps_mapidx_get_info(
-			   ps_mapping_index(r->map))->root, 32)))
+		if (!error && memcmp(ps_mapidx_get_info(ix)->root,
+				     ps_mapidx_get_info(ps_mapping_index(
+					     r->map))->root, 32))
 			error = ps_error_setc(PS_EFORMAT, "%s: changed during "
 					      "the rehearsal", path);
 		if (!error)

@@ -8,6 +8,7 @@
 
 #include "ps_error.h"
 #include "ps_str.h"
+#include "ps_utf.h"
 
 static const char *const outcome_names[PS_OUT_COUNT] = {
 	"failed", "blocked", "deferred", "would-update", "already-updated",
@@ -497,7 +498,7 @@ static void text_counts(ps_buf *out, const char *title,
 int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 		  ps_buf *out)
 {
-	size_t i;
+	size_t i, start = out->len;
 	int st;
 
 	ps_buf_printf(out, "rehearsal: %zu users, %zu accounts, %zu unusable "
@@ -521,6 +522,11 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 		ps_buf_printf(out, "  %6zu  %-18s %s\n", s->reasons[i].n,
 			      ps_status_name(s->reasons[i].status),
 			      s->reasons[i].key);
+	/* For a terminal: server names and reasons come from profiles. */
+	for (i = start; !out->oom && i < out->len; i++)
+		if (((unsigned char)out->ptr[i] < 0x20 &&
+		     out->ptr[i] != '\n') || out->ptr[i] == 0x7f)
+			out->ptr[i] = '?';
 	return ps_buf_check(out);
 }
 
@@ -528,6 +534,18 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 
 static void html(ps_buf *b, const char *s)
 {
+	char *fixed = NULL, *start;
+
+	/* The page is UTF-8 (a Latin-1 file name is taken as such). */
+	if (!ps_utf8_valid(s, strlen(s))) {
+		fixed = ps_utf8_repair(s);
+		if (!fixed) {
+			b->oom = 1;
+			return;
+		}
+		s = fixed;
+	}
+	start = fixed;
 	for (; *s; s++) {
 		switch (*s) {
 		case '&': ps_buf_puts(b, "&amp;"); break;
@@ -538,6 +556,7 @@ static void html(ps_buf *b, const char *s)
 		default: ps_buf_putc(b, *s);
 		}
 	}
+	free(start);
 }
 
 /* Bar colours by status (and outcome), colour-blind safe (Okabe-Ito). */

@@ -72,9 +72,16 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n > 0 && ps_buf_grow(&line, (size_t)n) == 0) {
+		char *c;
+
 		va_start(ap, fmt);
 		vsnprintf(line.ptr + line.len, (size_t)n + 1, fmt, ap);
 		va_end(ap);
+		/* A name or value from a profile cannot start a forged line
+		 * or send escape codes to a terminal. */
+		for (c = line.ptr + line.len; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		line.len += (size_t)n;
 	}
 	ps_buf_puts(&line, "\n");

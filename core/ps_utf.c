@@ -128,6 +128,27 @@ int ps_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+char *ps_utf8_repair(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+	ps_buf b = PS_BUF_INIT;
+	uint32_t cp;
+
+	while (i < len) {
+		n = p[i] < 0x80 ? 1 : decode_utf8(p + i, len - i, &cp);
+		if (n) {
+			ps_buf_put(&b, p + i, n);
+			i += n;
+		} else {
+			ps_buf_putc(&b, 0xC0 | p[i] >> 6);
+			ps_buf_putc(&b, 0x80 | (p[i] & 0x3F));
+			i++;
+		}
+	}
+	return ps_buf_detach(&b);
+}
+
 int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes)
 {
 	size_t start = out->len, i;

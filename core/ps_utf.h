@@ -18,6 +18,10 @@ int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes);
 int ps_utf8_to_utf16le(ps_buf *out, const char *in, size_t len);
 /* 1 when the bytes are valid UTF-8 (no overlongs, no surrogates). */
 int ps_utf8_valid(const char *s, size_t len);
+/* A copy of the NUL-terminated s that is valid UTF-8: each byte that is
+ * not part of a valid sequence is taken as Latin-1 (a file name from a
+ * Samba share, say).  NULL when out of memory.  Caller frees. */
+char *ps_utf8_repair(const char *s);
 /* Windows-1252 <-> UTF-8.  Bytes 0x81 0x8D 0x8F 0x90 0x9D map to the C1
  * controls of the same value so that every byte round-trips. */
 int ps_cp1252_to_utf8(ps_buf *out, const uint8_t *in, size_t len);

@@ -5,6 +5,10 @@
 
 #include "ps_error.h"
 #include "ps_str.h"
+#include "ps_utf.h"
+
+static void csv_text(ps_buf *b, const char *s, int last);
+static void json_text(ps_buf *b, const char *s);
 
 static const char *const status_names[PS_ST_COUNT] = {
 	"updated", "would-update", "already-updated", "not-migrated",
@@ -102,6 +106,24 @@ int ps_report_exit_bits(const ps_report *r)
 /* RFC 4180 field; also neutralises spreadsheet formulas. */
 void ps_csv_field(ps_buf *b, const char *s, int last)
 {
+	char *fixed = NULL;
+
+	/* Names can come from anywhere (a Latin-1 file name): the report
+	 * is UTF-8. */
+	if (!ps_utf8_valid(s, strlen(s))) {
+		fixed = ps_utf8_repair(s);
+		if (!fixed) {
+			b->oom = 1;
+			return;
+		}
+		s = fixed;
+	}
+	csv_text(b, s, last);
+	free(fixed);
+}
+
+static void csv_text(ps_buf *b, const char *s, int last)
+{
 	int quote = strpbrk(s, ",\"\r\n") != NULL;
 	/* OWASP's list: a spreadsheet would run these as a formula. */
 	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' ||
@@ -145,6 +167,22 @@ int ps_report_csv(const ps_report *r, ps_buf *out)
 }
 
 void ps_json_str(ps_buf *b, const char *s)
+{
+	char *fixed = NULL;
+
+	if (!ps_utf8_valid(s, strlen(s))) {
+		fixed = ps_utf8_repair(s);
+		if (!fixed) {
+			b->oom = 1;
+			return;
+		}
+		s = fixed;
+	}
+	json_text(b, s);
+	free(fixed);
+}
+
+static void json_text(ps_buf *b, const char *s)
 {
 	ps_buf_putc(b, '"');
 	for (; *s; s++) {

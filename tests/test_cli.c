@@ -10,6 +10,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -376,6 +377,32 @@ static void test_symlinked_store_refused(void **state)
 	unlink(link);
 }
 
+/* An administrator's update keeps the user's ownership of the store;
+ * a FIFO in the store's place is refused at once, not waited on. */
+static void test_store_owner_kept_and_fifo_refused(void **state)
+{
+	struct stat st;
+	char fifo[128];
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo.reg", C.dir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(run("update", "--store", fifo, "--mapping",
+			     C.mapping, NULL), 66);
+	expect_err("not a regular file");
+	unlink(fifo);
+	if (geteuid() != 0)
+		skip();   /* only root can give the store to someone else */
+	assert_int_equal(chown(C.store, 65534, 65534), 0);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, NULL), 0);
+	assert_false(store_unchanged());
+	assert_int_equal(stat(C.store, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+}
+
 static void test_update_json_report_and_log(void **state)
 {
 	ps_buf b = PS_BUF_INIT;
@@ -506,6 +533,8 @@ int main(void)
 		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
 		cmocka_unit_test_setup(test_inspect_policies, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
+		cmocka_unit_test_setup(test_store_owner_kept_and_fifo_refused,
+				       reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
 		cmocka_unit_test_setup(test_input_size_limits, reset),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ps_fleet.h"
+#include "ps_utf.h"
 #include "testutil.h"
 
 static char dir[64];
@@ -388,6 +389,44 @@ static void test_hives(void **state)
 	ps_buf_free(&after);
 }
 
+/* File names are not always UTF-8 (Latin-1 from a Samba share) and may
+ * hold control characters: the reports stay valid UTF-8, the log keeps
+ * one line per event, the terminal gets no escape codes. */
+static void test_hostile_names(void **state)
+{
+	char in[256], map[256], csvp[256], jsonp[256], htmlp[256], logp[256];
+	ps_buf b = PS_BUF_INIT;
+
+	(void)state;
+	mkdirs("names");
+	scenario("basic-update", "names/m\xfcller.reg");
+	scenario("basic-update", "names/x\ny\x1b[2J.reg");
+	path_of(in, sizeof(in), "names");
+	path_of(map, sizeof(map), "mbm.puf");
+	path_of(csvp, sizeof(csvp), "names.csv");
+	path_of(jsonp, sizeof(jsonp), "names.json");
+	path_of(htmlp, sizeof(htmlp), "names.html");
+	path_of(logp, sizeof(logp), "names.log");
+	assert_int_equal(run("rehearse", in, "--mapping", map, "--report",
+			     csvp, "--report", jsonp, "--report", htmlp,
+			     "--log", logp, NULL), 0);
+	read_rel("names.json", &b);
+	assert_true(ps_utf8_valid(b.ptr, b.len));
+	expect(&b, "\"user\": \"m\xc3\xbcller\"");
+	expect(&b, "\"user\": \"x\\u000ay\\u001b[2J\"");
+	read_rel("names.csv", &b);
+	assert_true(ps_utf8_valid(b.ptr, b.len));
+	expect(&b, ",m\xc3\xbcller,Outlook,");
+	read_rel("names.html", &b);
+	assert_true(ps_utf8_valid(b.ptr, b.len));
+	expect(&b, "m\xc3\xbcller");
+	read_rel("names.log", &b);
+	expect(&b, "(user x?y?[2J)");
+	assert_null(strstr(b.ptr, "\ny"));
+	assert_null(strchr(out.ptr, 0x1b));
+	ps_buf_free(&b);
+}
+
 static void test_usage(void **state)
 {
 	char map[256], fleet[256], bad[256], rep[256];
@@ -495,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_fleet),
 		cmocka_unit_test(test_html_escapes),
 		cmocka_unit_test(test_hives),
+		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_summary),

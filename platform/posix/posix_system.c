@@ -56,8 +56,10 @@ static int native_read_file(const char *path, const char *shown, size_t max,
 	int fd, error = 0;
 
 	/* O_NOFOLLOW: a store or configuration is never read through a
-	 * symbolic link someone else may have planted. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	 * symbolic link someone else may have planted.  O_NONBLOCK: a FIFO
+	 * put in its place does not hang the open (it is refused below as
+	 * not a regular file; reads of a regular file ignore the flag). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP)
 		return ps_error_setc(PS_EIO, "%s: is a symbolic link; give "
 				     "the file itself", shown);
@@ -161,6 +163,16 @@ static int native_write_file(const char *path, const char *shown,
 	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) < 0) {
 		error = ps_error_setc(PS_EIO, "%s: cannot keep its mode: %s",
 				      shown, strerror(errno));
+		goto done;
+	}
+	/* A user's NTUSER.DAT or export updated by an administrator stays
+	 * the user's. */
+	if (stat(path, &st) == 0 && (st.st_uid != geteuid() ||
+	    st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot keep its owner "
+				      "(%ju:%ju): %s", shown,
+				      (uintmax_t)st.st_uid,
+				      (uintmax_t)st.st_gid, strerror(errno));
 		goto done;
 	}
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
@@ -518,7 +530,7 @@ static int px_open_read(ps_system *sys, const char *path, void **handle,
 	if (error < 0)
 		return error;
 	/* As native_read_file: never through a symbolic link. */
-	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP) {
 		error = ps_error_setc(PS_EIO, "%s: is a symbolic link; give "
 				      "the file itself", m.shown);
@@ -651,7 +663,7 @@ static int px_lock(ps_system *sys, const char *key, void **token)
 	(void)sys;
 	if (error < 0)
 		return error;
-	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		error = ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
 				      "%s: cannot open: %s", m.shown,
