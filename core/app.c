@@ -1060,7 +1060,46 @@ static int fleet_kind(const char *path)
 	return report_kind(path);
 }
 
-/* Inputs: every file each argument names, in argument order. */
+typedef struct found_input {
+	const char *path;
+	const char *why;       /* NULL: an input; else it cannot be used */
+	const char *msg;
+} found_input;
+
+static int found_cmp(const void *a, const void *b)
+{
+	return strcmp(((const found_input *)a)->path,
+		      ((const found_input *)b)->path);
+}
+
+static int add_item(ps_fleet *f, size_t *cap, const found_input *in)
+{
+	ps_fleet_item *it;
+
+	if (f->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		ps_fleet_item *v = realloc(f->v, nc * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		f->v = v;
+		*cap = nc;
+	}
+	it = &f->v[f->n];
+	memset(it, 0, sizeof(*it));
+	it->input = ps_strdup(in->path);
+	if (!it->input)
+		return PS_ENOMEM;
+	f->n++;
+	if (in->why) {
+		it->report.host = f->host ? ps_strdup(f->host) : NULL;
+		unusable(it, in->why, in->msg ? in->msg : "");
+	}
+	return 0;
+}
+
+/* Inputs: every file each argument names, in argument order, and in path
+ * order within a folder; what a folder walk could not read is a row. */
 static int rehearse_inputs(ps_app_env *env, const opts *o, ps_fleet *f)
 {
 	size_t i, j, cap = 0;
@@ -1068,51 +1107,46 @@ static int rehearse_inputs(ps_app_env *env, const opts *o, ps_fleet *f)
 
 	for (i = 0; i < o->positional.n && !error; i++) {
 		const char *arg = o->positional.v[i];
-		ps_strlist found = PS_STRLIST_INIT;
-		const char *why = NULL;
+		ps_strlist found = PS_STRLIST_INIT, bad = PS_STRLIST_INIT;
+		found_input *all = NULL, one;
+		size_t n = 0;
 		char msg[512] = "";
 
-		error = env->list_stores(env->ctx, arg, &found);
+		memset(&one, 0, sizeof(one));
+		one.path = arg;
+		error = env->list_stores(env->ctx, arg, &found, &bad);
 		if (error == PS_ENOTFOUND || error == PS_EIO) {
-			why = "unreadable input";
 			snprintf(msg, sizeof(msg), "%s", ps_error_last());
-			error = 0;
-		} else if (error < 0) {
-			break;
-		} else if (!found.n) {
-			why = "no .reg export or NTUSER.DAT in this folder";
+			one.why = "unreadable input";
+			one.msg = msg;
+			error = add_item(f, &cap, &one);
+		} else if (error == PS_ELIMIT) {
+			fprintf(env->err, "profswitch: %s: split the "
+				"rehearsal\n", ps_error_last());
+			error = PS_EFORMAT;
+		} else if (!error && !found.n && !bad.n) {
+			one.why = "no .reg export or NTUSER.DAT in this folder";
+			error = add_item(f, &cap, &one);
+		} else if (!error) {
+			all = calloc(found.n + bad.n / 2, sizeof(*all));
+			if (!all)
+				error = ps_error_setc(PS_ENOMEM,
+						      "out of memory");
+			for (j = 0; all && j < found.n; j++)
+				all[n++].path = found.v[j];
+			for (j = 0; all && j + 1 < bad.n; j += 2) {
+				all[n].path = bad.v[j];
+				all[n].why = "unreadable input";
+				all[n++].msg = bad.v[j + 1];
+			}
+			if (all)
+				qsort(all, n, sizeof(*all), found_cmp);
+			for (j = 0; all && j < n && !error; j++)
+				error = add_item(f, &cap, &all[j]);
 		}
-		for (j = 0; j < (why ? 1 : found.n); j++) {
-			ps_fleet_item *it;
-
-			if (f->n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				ps_fleet_item *v = realloc(f->v,
-							   nc * sizeof(*v));
-
-				if (!v) {
-					error = ps_error_setc(PS_ENOMEM,
-							      "out of memory");
-					break;
-				}
-				f->v = v;
-				cap = nc;
-			}
-			it = &f->v[f->n];
-			memset(it, 0, sizeof(*it));
-			it->input = ps_strdup(why ? arg : found.v[j]);
-			if (!it->input) {
-				error = PS_ENOMEM;
-				break;
-			}
-			f->n++;
-			if (why) {
-				it->report.host = f->host ? ps_strdup(f->host)
-							  : NULL;
-				unusable(it, why, msg);
-			}
-		}
+		free(all);
 		ps_strlist_free(&found);
+		ps_strlist_free(&bad);
 	}
 	return error;
 }
@@ -1257,6 +1291,10 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 			      r.cfg.mapping : "");
 	ps_format_time((long long)ps_sys_now(env->sys), f.started);
 	error = rehearse_inputs(env, o, &f);
+	if (error == PS_EFORMAT) {
+		status = EX_USAGE;
+		goto done;
+	}
 	if (error < 0) {
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		status = EX_SOFTWARE;

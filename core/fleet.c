@@ -615,7 +615,8 @@ static const char page_script[] =
 	"}\n"
 	"box.addEventListener('input',apply);\n"
 	"var m=/[#&]q=([^&]*)/.exec(location.hash);\n"
-	"if(m)box.value=decodeURIComponent(m[1]);\n"
+	"if(m){try{box.value=decodeURIComponent(m[1]);}"
+	"catch(e){box.value=m[1];}}\n"
 	"apply();\n"
 	"})();\n"
 	"</script>\n";

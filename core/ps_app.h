@@ -27,9 +27,13 @@ typedef struct ps_app_env {
 	/* ---- rehearse (docs/rehearsal.md); NULL: not on this platform --
 	 * The stores one argument names: a file is itself; a folder is
 	 * searched recursively (symbolic links not followed) for `.reg`
-	 * files and files named NTUSER.DAT, sorted by path.  PS_ENOTFOUND
-	 * when it does not exist. */
-	int (*list_stores)(void *ctx, const char *path, ps_strlist *out);
+	 * files and files named NTUSER.DAT, sorted by path.  What the walk
+	 * cannot read (a folder it may not open or list, one too deep, an
+	 * entry it cannot stat) goes into *problems as pairs: path, then
+	 * reason.  PS_ENOTFOUND / PS_EIO when the argument itself cannot be
+	 * read, PS_ELIMIT past the input limit. */
+	int (*list_stores)(void *ctx, const char *path, ps_strlist *out,
+			   ps_strlist *problems);
 	/* One input for a dry run, callable from several threads at once:
 	 * its own store and a system port whose policies come from that
 	 * store, with no processes, no locks, no known folders and no

@@ -7,9 +7,12 @@
  * walked forever; value data may not add up to more than the file, which
  * bounds the memory a crafted file can make us use.  Writing opens the
  * same bytes with HIVEX_OPEN_WRITE, applies only the difference between
- * two trees and commits to a new temporary file whose bytes go back to the
- * caller (who replaces the hive atomically through the system port).
+ * two trees and commits to an anonymous in-memory file (memfd) whose bytes
+ * go back to the caller (who replaces the hive atomically through the
+ * system port).  A hive whose header sequence numbers differ (changes
+ * still in its transaction logs) is refused.
  */
+#define _GNU_SOURCE  /* memfd_create */
 #include "ps_hive.h"
 
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,84 +35,74 @@ int ps_hive_is_hive(const uint8_t *data, size_t len)
 	return len >= 4 && !memcmp(data, "regf", 4);
 }
 
-/* ---- private temporary files ---------------------------------------- */
+/* ---- anonymous in-memory files ---------------------------------------
+ * libhivex opens only files by name.  A user's hive never lands in a
+ * temporary folder: it goes into a memfd (memfd_create, no name in any
+ * file system), which libhivex opens as /proc/self/fd/N. */
 
-static int temp_name(char *buf, size_t n)
+static int mem_file(const char *filename, char *path, size_t n, int *fd)
 {
-	const char *dir = getenv("TMPDIR");
-	int w;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	w = snprintf(buf, n, "%s/profswitch-hive-XXXXXX", dir);
-	if (w < 0 || (size_t)w >= n)
-		return ps_error_setc(PS_EIO, "temporary folder name too long");
+	*fd = memfd_create("profswitch-hive", MFD_CLOEXEC);
+	if (*fd < 0)
+		return ps_error_setc(PS_ERROR, "%s: cannot make an in-memory "
+				     "file for libhivex: %s", filename,
+				     strerror(errno));
+	snprintf(path, n, "/proc/self/fd/%d", *fd);
 	return 0;
 }
 
-/* Write data to a new temporary file; its name goes to path. */
+/* A memfd holding data; *fd is the caller's to close. */
 static int write_temp(const char *filename, const uint8_t *data, size_t len,
-		      char *path, size_t n)
+		      char *path, size_t n, int *fd)
 {
 	size_t done = 0;
-	int fd, rc = temp_name(path, n);
+	int rc = mem_file(filename, path, n, fd);
 
 	if (rc < 0)
 		return rc;
-	fd = mkstemp(path);
-	if (fd < 0)
-		return ps_error_setc(PS_EIO, "%s: cannot create a temporary "
-				     "file in %s: %s", filename, path,
-				     strerror(errno));
 	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
+		ssize_t w = write(*fd, data + done, len - done);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			rc = ps_error_setc(PS_EIO, "%s: cannot write the "
-					   "temporary file %s: %s", filename,
-					   path, strerror(errno));
-			break;
+			rc = ps_error_setc(PS_ERROR, "%s: cannot copy the hive "
+					   "to memory: %s", filename,
+					   strerror(errno));
+			close(*fd);
+			*fd = -1;
+			return rc;
 		}
 		done += (size_t)w;
 	}
-	if (close(fd) < 0 && !rc)
-		rc = ps_error_setc(PS_EIO, "%s: cannot write the temporary "
-				   "file %s: %s", filename, path,
-				   strerror(errno));
-	if (rc < 0)
-		unlink(path);
-	return rc;
+	return 0;
 }
 
-static int read_temp(const char *filename, const char *path, uint8_t **out,
+/* What libhivex wrote into the memfd. */
+static int read_temp(const char *filename, int fd, uint8_t **out,
 		     size_t *out_len)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
 	size_t done = 0, len;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW), rc = 0;
+	int rc = 0;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 0) {
-		rc = ps_error_setc(PS_EIO, "%s: cannot read the written hive "
-				   "%s: %s", filename, path, strerror(errno));
-		goto done;
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		return ps_error_setc(PS_EIO, "%s: cannot read the written "
+				     "hive: %s", filename, strerror(errno));
 	}
 	len = (size_t)st.st_size;
 	buf = malloc(len ? len : 1);
-	if (!buf) {
-		rc = ps_error_setc(PS_ENOMEM, "out of memory");
-		goto done;
-	}
+	if (!buf)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
 	while (done < len) {
-		ssize_t r = read(fd, buf + done, len - done);
+		ssize_t r = pread(fd, buf + done, len - done, (off_t)done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
 			rc = ps_error_setc(PS_EIO, "%s: cannot read the "
-					   "written hive %s", filename, path);
+					   "written hive", filename);
 			goto done;
 		}
 		done += (size_t)r;
@@ -118,8 +112,6 @@ static int read_temp(const char *filename, const char *path, uint8_t **out,
 	buf = NULL;
 done:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -127,19 +119,36 @@ done:
 static int open_hive(hive_h **out, const char *filename, const uint8_t *data,
 		     size_t len, int flags)
 {
-	char path[4096];
+	char path[64];
 	hive_h *h;
-	int rc, err;
+	int rc, err, fd;
 
 	if (!ps_hive_is_hive(data, len))
 		return ps_error_setc(PS_EFORMAT, "%s: not a registry hive "
 				     "(no \"regf\" signature)", filename);
-	rc = write_temp(filename, data, len, path, sizeof(path));
+	/* The base block's primary and secondary sequence numbers differ
+	 * while a write is in flight: the rest is in NTUSER.DAT.LOG1/LOG2,
+	 * which Windows replays at the next load (over any change of ours). */
+	if (len >= 12 && memcmp(data + 4, data + 8, 4)) {
+		uint32_t p = (uint32_t)data[4] | (uint32_t)data[5] << 8 |
+			     (uint32_t)data[6] << 16 | (uint32_t)data[7] << 24;
+		uint32_t q = (uint32_t)data[8] | (uint32_t)data[9] << 8 |
+			     (uint32_t)data[10] << 16 |
+			     (uint32_t)data[11] << 24;
+
+		return ps_error_setc(PS_EFORMAT, "%s: the hive was not "
+				     "cleanly unloaded (sequence numbers %u "
+				     "and %u differ: its transaction logs "
+				     "hold changes that are not in the "
+				     "file); copy it again after the user "
+				     "has logged off", filename, p, q);
+	}
+	rc = write_temp(filename, data, len, path, sizeof(path), &fd);
 	if (rc < 0)
 		return rc;
 	h = hivex_open(path, flags);
 	err = errno;
-	unlink(path);
+	close(fd);
 	if (!h)
 		return ps_error_setc(PS_EFORMAT, "%s: not a valid registry "
 				     "hive (libhivex: %s)", filename,
@@ -490,7 +499,7 @@ int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 	writer W = { NULL, filename, 0 };
 	const ps_regkey *b = sub_named(before->root, HKCU);
 	const ps_regkey *a = sub_named(after->root, HKCU);
-	char path[4096];
+	char path[64];
 	int rc, fd;
 
 	if (!a || !b)
@@ -502,23 +511,15 @@ int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 	rc = apply_key(&W, hivex_root(W.h), b, a);
 	if (rc < 0 || !W.changes)
 		goto done;
-	rc = temp_name(path, sizeof(path));
+	rc = mem_file(filename, path, sizeof(path), &fd);
 	if (rc < 0)
 		goto done;
-	/* A name of our own that nobody else can take, for hivex_commit. */
-	fd = mkstemp(path);
-	if (fd < 0) {
-		rc = ps_error_setc(PS_EIO, "%s: cannot create a temporary "
-				   "file: %s", filename, strerror(errno));
-		goto done;
-	}
-	close(fd);
 	if (hivex_commit(W.h, path, 0) < 0)
 		rc = ps_error_setc(PS_EIO, "%s: libhivex cannot write the "
 				   "hive: %s", filename, strerror(errno));
 	else
-		rc = read_temp(filename, path, out, out_len);
-	unlink(path);
+		rc = read_temp(filename, fd, out, out_len);
+	close(fd);
 done:
 	hivex_close(W.h);
 	if (!rc)

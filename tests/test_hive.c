@@ -346,6 +346,11 @@ static void test_broken_hives(void **state)
 	clist = 0x1000 + le32(bad + 0x1000 + child + 4 + 28);
 	memcpy(bad + clist + 4 + 4, &child, 4);
 	check_refused(path, bad, len, PS_EFORMAT, "loops");
+	/* A hive copied while Windows was writing it: the secondary
+	 * sequence number lags the primary (its logs hold the rest). */
+	memcpy(bad, data, len);
+	bad[8] = (uint8_t)(bad[4] + 1);
+	check_refused(path, bad, len, PS_EFORMAT, "not cleanly unloaded");
 	free(bad);
 	free(data);
 

@@ -427,6 +427,34 @@ static void test_hostile_names(void **state)
 	ps_buf_free(&b);
 }
 
+/* What a folder walk skips is a row, never silently missing: here a
+ * folder deeper than the walk goes (an unreadable one is the same row;
+ * root reads every folder, so that case is not tested here). */
+static void test_walk_problems(void **state)
+{
+	char rel[256] = "walk", in[256], map[256], rep[256];
+	ps_buf csv = PS_BUF_INIT;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 34; i++)
+		strcat(rel, "/d");
+	mkdirs(rel);
+	strcat(rel, "/deep.reg");
+	scenario("basic-update", rel);
+	scenario("basic-update", "walk/top.reg");
+	path_of(in, sizeof(in), "walk");
+	path_of(map, sizeof(map), "mbm.puf");
+	path_of(rep, sizeof(rep), "walk.csv");
+	assert_int_equal(run("rehearse", in, "--mapping", map, "--report",
+			     rep, "-q", NULL), 1);
+	read_rel("walk.csv", &csv);
+	expect(&csv, ",failed,unreadable input: folder more than 32 levels "
+	       "deep: not searched\r\n");
+	expect(&csv, ",top,Outlook,alice@fabrikam.com,");
+	ps_buf_free(&csv);
+}
+
 static void test_usage(void **state)
 {
 	char map[256], fleet[256], bad[256], rep[256];
@@ -535,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_html_escapes),
 		cmocka_unit_test(test_hives),
 		cmocka_unit_test(test_hostile_names),
+		cmocka_unit_test(test_walk_problems),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_summary),

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,24 +34,59 @@ static int is_input_name(const char *name)
 	       !ps_strcasecmp(name, "NTUSER.DAT");
 }
 
-static int walk(const char *dir, int depth, ps_strlist *out)
+/* A path the walk could not read, and why (a row of the report). */
+static int problem(ps_strlist *problems, const char *path, const char *fmt,
+		   ...) PS_PRINTF(3, 4);
+
+static int problem(ps_strlist *problems, const char *path, const char *fmt,
+		   ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (ps_strlist_add(problems, path) < 0 ||
+	    ps_strlist_add(problems, why) < 0)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int walk(const char *dir, int depth, ps_strlist *out,
+		ps_strlist *problems)
 {
 	DIR *d;
 	struct dirent *ent;
 	int error = 0;
 
 	if (depth > MAX_DEPTH)
-		return 0;
+		return problem(problems, dir, "folder more than %d levels deep: "
+			       "not searched", MAX_DEPTH);
 	d = opendir(dir);
-	if (!d)
-		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
-				     "%s: cannot open the folder: %s", dir,
-				     strerror(errno));
-	while (!error && (ent = readdir(d))) {
+	if (!d) {
+		if (!depth)
+			return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND
+					     : PS_EIO, "%s: cannot open the "
+					     "folder: %s", dir,
+					     strerror(errno));
+		return problem(problems, dir, "cannot open the folder: %s",
+			       strerror(errno));
+	}
+	for (;;) {
 		struct stat st;
 		char *path;
 		size_t len;
 
+		errno = 0;
+		ent = readdir(d);
+		if (!ent) {
+			if (errno)
+				error = problem(problems, dir, "cannot list "
+						"the folder: %s",
+						strerror(errno));
+			break;
+		}
 		if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, ".."))
 			continue;
 		len = strlen(dir) + strlen(ent->d_name) + 2;
@@ -62,14 +99,11 @@ static int walk(const char *dir, int depth, ps_strlist *out)
 			 dir[strlen(dir) - 1] == '/' ? "" : "/", ent->d_name);
 		/* lstat: symbolic links are never followed. */
 		if (lstat(path, &st) < 0) {
+			error = problem(problems, path, "cannot read: %s",
+					strerror(errno));
 			free(path);
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			error = walk(path, depth + 1, out);
-			/* An unreadable subfolder is skipped, not fatal. */
-			if (error == PS_EIO || error == PS_ENOTFOUND)
-				error = 0;
+		} else if (S_ISDIR(st.st_mode)) {
+			error = walk(path, depth + 1, out, problems);
 			free(path);
 		} else if (S_ISREG(st.st_mode) && is_input_name(ent->d_name)) {
 			if (out->n >= MAX_INPUTS) {
@@ -83,6 +117,8 @@ static int walk(const char *dir, int depth, ps_strlist *out)
 		} else {
 			free(path);
 		}
+		if (error)
+			break;
 	}
 	closedir(d);
 	return error;
@@ -93,10 +129,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_stores(void *ctx, const char *path, ps_strlist *out)
+static int list_stores(void *ctx, const char *path, ps_strlist *out,
+		       ps_strlist *problems)
 {
 	struct stat st;
-	ps_strlist l = PS_STRLIST_INIT;
+	ps_strlist l = PS_STRLIST_INIT, p = PS_STRLIST_INIT;
 	int error;
 
 	(void)ctx;
@@ -104,14 +141,16 @@ static int list_stores(void *ctx, const char *path, ps_strlist *out)
 	 * what is wrong with it. */
 	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return ps_strlist_add(out, path);
-	error = walk(path, 0, &l);
+	error = walk(path, 0, &l, &p);
 	if (error < 0) {
 		ps_strlist_free(&l);
+		ps_strlist_free(&p);
 		return error;
 	}
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
 	*out = l;
+	*problems = p;
 	return 0;
 }
 
