@@ -1,6 +1,6 @@
 /*
  * The NTUSER.DAT hive loader (libhivex underneath; the input goes through
- * a temporary file since libhivex opens only files), and write-back:
+ * an in-memory file since libhivex opens only files), and write-back:
  * whatever loads, a key and a value added to it are written with
  * libhivex, and the written hive must load again as exactly that tree.
  */
