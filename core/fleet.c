@@ -534,18 +534,14 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 
 static void html(ps_buf *b, const char *s)
 {
-	char *fixed = NULL, *start;
+	char *fixed;
 
 	/* The page is UTF-8 (a Latin-1 file name is taken as such). */
-	if (!ps_utf8_valid(s, strlen(s))) {
-		fixed = ps_utf8_repair(s);
-		if (!fixed) {
-			b->oom = 1;
-			return;
-		}
-		s = fixed;
+	s = ps_utf8_safe(s, &fixed);
+	if (!s) {
+		b->oom = 1;
+		return;
 	}
-	start = fixed;
 	for (; *s; s++) {
 		switch (*s) {
 		case '&': ps_buf_puts(b, "&amp;"); break;
@@ -556,7 +552,7 @@ static void html(ps_buf *b, const char *s)
 		default: ps_buf_putc(b, *s);
 		}
 	}
-	free(start);
+	free(fixed);
 }
 
 /* Bar colours by status (and outcome), colour-blind safe (Okabe-Ito). */

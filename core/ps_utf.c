@@ -149,6 +149,15 @@ char *ps_utf8_repair(const char *s)
 	return ps_buf_detach(&b);
 }
 
+const char *ps_utf8_safe(const char *s, char **copy)
+{
+	*copy = NULL;
+	if (ps_utf8_valid(s, strlen(s)))
+		return s;
+	*copy = ps_utf8_repair(s);
+	return *copy;
+}
+
 int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes)
 {
 	size_t start = out->len, i;

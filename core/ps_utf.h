@@ -22,6 +22,9 @@ int ps_utf8_valid(const char *s, size_t len);
  * not part of a valid sequence is taken as Latin-1 (a file name from a
  * Samba share, say).  NULL when out of memory.  Caller frees. */
 char *ps_utf8_repair(const char *s);
+/* s itself when it is valid UTF-8, else its repaired copy, which *copy
+ * then holds for the caller to free.  NULL when out of memory. */
+const char *ps_utf8_safe(const char *s, char **copy);
 /* Windows-1252 <-> UTF-8.  Bytes 0x81 0x8D 0x8F 0x90 0x9D map to the C1
  * controls of the same value so that every byte round-trips. */
 int ps_cp1252_to_utf8(ps_buf *out, const uint8_t *in, size_t len);

@@ -106,17 +106,14 @@ int ps_report_exit_bits(const ps_report *r)
 /* RFC 4180 field; also neutralises spreadsheet formulas. */
 void ps_csv_field(ps_buf *b, const char *s, int last)
 {
-	char *fixed = NULL;
+	char *fixed;
 
 	/* Names can come from anywhere (a Latin-1 file name): the report
 	 * is UTF-8. */
-	if (!ps_utf8_valid(s, strlen(s))) {
-		fixed = ps_utf8_repair(s);
-		if (!fixed) {
-			b->oom = 1;
-			return;
-		}
-		s = fixed;
+	s = ps_utf8_safe(s, &fixed);
+	if (!s) {
+		b->oom = 1;
+		return;
 	}
 	csv_text(b, s, last);
 	free(fixed);
@@ -168,15 +165,12 @@ int ps_report_csv(const ps_report *r, ps_buf *out)
 
 void ps_json_str(ps_buf *b, const char *s)
 {
-	char *fixed = NULL;
+	char *fixed;
 
-	if (!ps_utf8_valid(s, strlen(s))) {
-		fixed = ps_utf8_repair(s);
-		if (!fixed) {
-			b->oom = 1;
-			return;
-		}
-		s = fixed;
+	s = ps_utf8_safe(s, &fixed);
+	if (!s) {
+		b->oom = 1;
+		return;
 	}
 	json_text(b, s);
 	free(fixed);

@@ -53,21 +53,7 @@ static void get_file(const char *path, ps_buf *b)
 	fclose(f);
 }
 
-/* Run profswitch with a NULL-terminated argument list. */
-static int run(const char *first, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	const char *a;
-
-	va_start(ap, first);
-	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return tu_app(&C.out, &C.err, argv);
-}
+#define run(...) tu_run(&C.out, &C.err, __VA_ARGS__)
 
 static int store_unchanged(void)
 {

@@ -35,20 +35,7 @@ static void sparse(const char *path, const void *head, size_t hlen,
 	assert_int_equal(close(fd), 0);
 }
 
-static int run(const char *first, ...)
-{
-	char *argv[16];
-	int argc = 0;
-	va_list ap;
-	const char *a;
-
-	va_start(ap, first);
-	for (a = first; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return tu_app(&out, &err, argv);
-}
+#define run(...) tu_run(&out, &err, __VA_ARGS__)
 
 static void no_limit_message(void)
 {

@@ -78,20 +78,7 @@ static void scenario(const char *name, const char *rel)
 	ps_buf_free(&b);
 }
 
-static int run(const char *first, ...)
-{
-	char *argv[40];
-	int argc = 0;
-	va_list ap;
-	const char *a;
-
-	va_start(ap, first);
-	for (a = first; a && argc < 39; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return tu_app(&out, &err, argv);
-}
+#define run(...) tu_run(&out, &err, __VA_ARGS__)
 
 static const char no_outlook[] =
 	"REGEDIT4\r\n\r\n[HKEY_CURRENT_USER\\Software\\Fabrikam]\r\n"

@@ -297,3 +297,18 @@ int tu_app(ps_buf *out, ps_buf *err, char **argv)
 	ps_sys_free(sys);
 	return status;
 }
+
+int tu_run(ps_buf *out, ps_buf *err, const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	va_start(ap, first);
+	for (a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return tu_app(out, err, argv);
+}

@@ -70,6 +70,8 @@ void tu_fixture(ps_regtree *t);
  * through ps_app_main with the Linux environment of cli/main_posix.c;
  * stdout and stderr land in out and err (cleared first). */
 int tu_app(ps_buf *out, ps_buf *err, char **argv);
+/* The same with the arguments listed, ending with NULL. */
+int tu_run(ps_buf *out, ps_buf *err, const char *first, ...);
 /* Parse a mapping from text (asserts success). */
 ps_mapping *tu_mapping(const char *text);
 
