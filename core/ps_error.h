@@ -22,7 +22,10 @@ enum {
 	PS_ENOMEM = -9      /* allocation failed */
 };
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw-w64 with __USE_MINGW_ANSI_STDIO: C99 formats (%zu, %jd). */
+#define PS_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__)
 #define PS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define PS_PRINTF(a, b)
