@@ -19,6 +19,17 @@ struct ps_app_env;
  * policies (HKCU), Toolhelp processes, WM_CLOSE, known folders, the
  * single-instance lock, SHA-256 (BCrypt).  win32_system.c */
 int ps_win32_system_new(ps_system **out);
+/* Where get_policy reads: fn (the fake store's export with --store) or,
+ * with fn NULL, the registry (HKCU). */
+typedef int (*ps_win32_policy_fn)(void *ctx, const char *key,
+				  const char *value, uint32_t *type,
+				  uint8_t **data, size_t *len);
+void ps_win32_set_policy_source(ps_system *sys, ps_win32_policy_fn fn,
+				void *ctx);
+/* Working on an export (--store): RunAfter is recorded, never started
+ * (an administrator's machine must not start the user's Outlook), as in
+ * the Linux build. */
+void ps_win32_set_record_only(ps_system *sys);
 
 /* Extended MAPI's profile administration as the store port
  * (win32_store.c).  The MAPI DLL is found as Microsoft's MAPI stub
@@ -43,6 +54,11 @@ wchar_t *ps_win32_wide(const char *utf8);
 char *ps_win32_utf8(const wchar_t *wide);
 /* "what: <the Windows message for code>" as the current error. */
 int ps_win32_error(int code, unsigned long winerr, const char *fmt, ...);
+
+/* Who besides Administrators, SYSTEM, TrustedInstaller and CREATOR
+ * OWNER has a write-like right in the file's DACL: *who "DOMAIN\\name,
+ * ..." (caller frees) or NULL.  win32_acl.c */
+int ps_win32_writable_by(const char *path, char **who);
 
 /* The app environment of the Windows build: --store PATH is a .reg
  * export (the fake store, as on Linux); no --store is real MAPI. */
