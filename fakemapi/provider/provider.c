@@ -14,6 +14,7 @@
 
 #include "../../core/ps_error.h"
 #include "../ps_fakestore.h"
+#include "ps_win32.h"
 
 /* ---- memory ---- */
 
@@ -155,150 +156,10 @@ int fm_iid_is(REFIID a, const IID *b)
 	return a && !memcmp(a, b, sizeof(*b));
 }
 
-/* ---- a minimal system port: what the fake store needs ---- */
-
-static int sys_read_file(ps_system *sys, const char *path, size_t max,
-			 uint8_t **data, size_t *len)
-{
-	WCHAR *w = fm_wide(path);
-	HANDLE f;
-	LARGE_INTEGER size;
-	uint8_t *buf;
-	DWORD got = 0;
-
-	(void)sys;
-	if (!w)
-		return ps_error_setc(PS_EIO, "%s: bad path", path);
-	f = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-			0, NULL);
-	free(w);
-	if (f == INVALID_HANDLE_VALUE)
-		return ps_error_setc(GetLastError() == ERROR_FILE_NOT_FOUND ?
-				     PS_ENOTFOUND : PS_EIO, "%s: cannot open "
-				     "(Windows error %lu)", path,
-				     (unsigned long)GetLastError());
-	if (!GetFileSizeEx(f, &size) || size.QuadPart > (LONGLONG)max ||
-	    size.QuadPart > 0x7FFFFFFF) {
-		CloseHandle(f);
-		return ps_error_setc(PS_ELIMIT, "%s: too large", path);
-	}
-	buf = malloc((size_t)size.QuadPart + 1);
-	if (!buf || !ReadFile(f, buf, (DWORD)size.QuadPart, &got, NULL) ||
-	    got != (DWORD)size.QuadPart) {
-		free(buf);
-		CloseHandle(f);
-		return ps_error_setc(PS_EIO, "%s: read failed", path);
-	}
-	CloseHandle(f);
-	buf[got] = 0;
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
-static int sys_write_file(ps_system *sys, const char *path, const void *data,
-			  size_t len)
-{
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
-	WCHAR *w = fm_wide(path), *wt = NULL;
-	HANDLE f = INVALID_HANDLE_VALUE;
-	DWORD put = 0;
-	int ok = 0;
-
-	(void)sys;
-	if (tmp) {
-		memcpy(tmp, path, n);
-		memcpy(tmp + n, ".fakemapi-tmp", 14);
-		wt = fm_wide(tmp);
-	}
-	if (w && wt && len <= 0x7FFFFFFF)
-		f = CreateFileW(wt, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-				FILE_ATTRIBUTE_NORMAL, NULL);
-	if (f != INVALID_HANDLE_VALUE) {
-		ok = WriteFile(f, data, (DWORD)len, &put, NULL) &&
-		     put == (DWORD)len && FlushFileBuffers(f);
-		CloseHandle(f);
-		ok = ok && MoveFileExW(wt, w, MOVEFILE_REPLACE_EXISTING |
-				       MOVEFILE_WRITE_THROUGH);
-		if (!ok)
-			DeleteFileW(wt);
-	}
-	free(tmp);
-	free(w);
-	free(wt);
-	return ok ? 0 : ps_error_setc(PS_EIO, "%s: cannot write (Windows "
-				      "error %lu)", path,
-				      (unsigned long)GetLastError());
-}
-
-static int sys_append_file(ps_system *sys, const char *path,
-			   const void *data, size_t len)
-{
-	(void)sys;
-	(void)data;
-	(void)len;
-	return ps_error_setc(PS_EIO, "%s: not supported here", path);
-}
-
-static int64_t sys_now(ps_system *sys)
-{
-	FILETIME ft;
-	ULARGE_INTEGER u;
-
-	(void)sys;
-	GetSystemTimeAsFileTime(&ft);
-	u.LowPart = ft.dwLowDateTime;
-	u.HighPart = ft.dwHighDateTime;
-	return (int64_t)(u.QuadPart / 10000000u) - 11644473600LL;
-}
-
-static int sys_get_env(ps_system *sys, const char *name, char **out)
-{
-	WCHAR *w = fm_wide(name), buf[4096];
-	DWORD n;
-
-	(void)sys;
-	if (!w)
-		return PS_ENOMEM;
-	n = GetEnvironmentVariableW(w, buf, sizeof(buf) / sizeof(buf[0]));
-	free(w);
-	if (!n || n >= sizeof(buf) / sizeof(buf[0]))
-		return PS_ENOTFOUND;
-	*out = fm_utf8(buf);
-	return *out ? 0 : PS_ENOMEM;
-}
-
-static int sys_no_name(ps_system *sys, char **out)
-{
-	(void)sys;
-	(void)out;
-	return PS_ENOTFOUND;
-}
-
-static const ps_system_ops mini_sys_ops = {
-	1,
-	sys_read_file,
-	sys_write_file,
-	sys_append_file,
-	sys_now,
-	sys_get_env,
-	sys_no_name,
-	sys_no_name,
-	NULL,
-	NULL,
-	NULL,
-	NULL, NULL, NULL, NULL, NULL, NULL,
-	NULL, NULL, NULL,
-	NULL,
-	NULL, NULL, NULL,
-};
-
-static ps_system mini_sys = { &mini_sys_ops };
-
 /* ---- the store ---- */
 
 static ps_store *store;
+static ps_system *sys;   /* the Win32 system port: files for the store */
 static LONG inits, objects;
 
 ps_store *fm_store(void)
@@ -348,6 +209,8 @@ static void maybe_close(void)
 	if (!inits && !objects && store) {
 		ps_store_free(store);
 		store = NULL;
+		ps_sys_free(sys);
+		sys = NULL;
 	}
 }
 
@@ -368,20 +231,30 @@ void fm_object_died(void)
 
 /* ---- fault knob ---- */
 
+/* Calls are counted from the moment a call sees the knob's current
+ * value; a call that sees it unset or changed starts the count again. */
 static unsigned fault_calls;
+static char fault_seen[64];
 
 int fm_fault(const char *method)
 {
 	char spec[64], *colon;
 	DWORD n = GetEnvironmentVariableA("PROFSWITCH_FAKE_FAIL", spec,
 					  sizeof(spec));
+	size_t mlen = strlen(method);
 	unsigned long nth;
 
-	if (!n || n >= sizeof(spec))
+	if (!n || n >= sizeof(spec)) {
+		fault_seen[0] = 0;
 		return 0;
+	}
+	if (strcmp(spec, fault_seen)) {
+		memcpy(fault_seen, spec, sizeof(spec));
+		fault_calls = 0;
+	}
 	colon = strchr(spec, ':');
-	if (!colon || (size_t)(colon - spec) != strlen(method) ||
-	    memcmp(spec, method, strlen(method)))
+	if (!colon || (size_t)(colon - spec) != mlen ||
+	    memcmp(spec, method, mlen))
 		return 0;
 	nth = strtoul(colon + 1, NULL, 10);
 	return ++fault_calls == nth;
@@ -413,7 +286,11 @@ HRESULT WINAPI MAPIInitialize(LPVOID init)
 		return MAPI_E_NOT_INITIALIZED;
 	}
 	p = fm_utf8(path);
-	error = p ? ps_fakestore_open(&store, &mini_sys, p) : PS_ENOMEM;
+	error = p ? 0 : PS_ENOMEM;
+	if (!error && !sys)
+		error = ps_win32_system_new(&sys);
+	if (!error)
+		error = ps_fakestore_open(&store, sys, p);
 	free(p);
 	if (error) {
 		store = NULL;

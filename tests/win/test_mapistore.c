@@ -1,0 +1,464 @@
+/*
+ * The real-MAPI store adapter (win32_store.c) against the fake MAPI
+ * provider (fakemapi.dll) under Wine.
+ *
+ *   test_mapistore HKCU.reg     the prefix has the provider registered:
+ *                               tables, sections, byte-exact values, a
+ *                               missing section, SetProps failing half-way
+ *   test_mapistore --none       no mail client registered: a clear error
+ *
+ * The reference is the fake store itself, opened on the same file: what
+ * the adapter reads through MAPI must be what the store holds.
+ */
+#include <windows.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_win32.h"
+#include "ps_fakestore.h"
+#include "../../core/ps_error.h"
+#include "../../core/ps_prop.h"
+#include "../../core/ps_str.h"
+#include "wtest.h"
+
+static ps_system *sys;
+static char *store_path;   /* the temporary copy of HKCU.reg (UTF-8) */
+
+/* A host path given on the command line as a Windows path. */
+static WCHAR *win_path(const char *arg)
+{
+	size_t n = strlen(arg), i;
+	WCHAR *w = calloc(n + 3, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	for (i = 0; i < n; i++)
+		w[i + (arg[0] == '/' ? 2 : 0)] = arg[i] == '/' ? L'\\' :
+						  (WCHAR)(unsigned char)arg[i];
+	if (arg[0] == '/') {
+		w[0] = L'Z';
+		w[1] = L':';
+	}
+	return w;
+}
+
+static uint8_t *file_bytes(size_t *len)
+{
+	uint8_t *data = NULL;
+
+	if (ps_sys_read_file(sys, store_path, 1u << 26, &data, len) < 0)
+		return NULL;
+	return data;
+}
+
+static ps_store *reference(void)
+{
+	ps_store *ref = NULL;
+
+	if (ps_fakestore_open(&ref, sys, store_path) < 0) {
+		fprintf(stderr, "reference store: %s\n", ps_error_last());
+		return NULL;
+	}
+	return ref;
+}
+
+static int same_props(const ps_proplist *a, const ps_proplist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		const ps_prop *p = ps_proplist_get(b, a->v[i].tag);
+
+		if (!p || p->len != a->v[i].len ||
+		    memcmp(p->data, a->v[i].data, p->len))
+			return 0;
+	}
+	return 1;
+}
+
+/* The UIDs of a profile's sections worth comparing: services, their
+ * emsmdb section and store providers. */
+static size_t section_uids(ps_store *ref, const char *profile, ps_uid *out,
+			   size_t max)
+{
+	ps_service *svcs = NULL;
+	size_t n = 0, count = 0, i, j;
+
+	if (ps_store_list_services(ref, profile, &svcs, &n) < 0)
+		return 0;
+	for (i = 0; i < n && count < max; i++) {
+		ps_proplist l = PS_PROPLIST_INIT;
+		ps_prop *p;
+
+		out[count++] = svcs[i].uid;
+		if (ps_store_read_section(ref, profile, &svcs[i].uid, &l) < 0)
+			continue;
+		p = ps_proplist_get(&l, PS_PR_EMSMDB_SECTION_UID);
+		if (p && p->len == 16 && count < max)
+			memcpy(out[count++].b, p->data, 16);
+		p = ps_proplist_get(&l, PS_PR_STORE_PROVIDERS);
+		for (j = 0; p && j + 16 <= p->len && count < max; j += 16)
+			memcpy(out[count++].b, p->data + j, 16);
+		ps_proplist_free(&l);
+	}
+	ps_services_free(svcs, n);
+	return count;
+}
+
+static void test_tables(ps_store *s, ps_store *ref)
+{
+	ps_strlist a = PS_STRLIST_INIT, b = PS_STRLIST_INIT;
+	char *da = NULL, *db = NULL;
+	size_t i, j;
+
+	CHECK_INT(ps_store_list_profiles(s, &a), 0);
+	CHECK_INT(ps_store_list_profiles(ref, &b), 0);
+	CHECK_INT(a.n, b.n);
+	CHECK(a.n > 0);
+	for (i = 0; i < a.n && i < b.n; i++)
+		CHECK_STR(a.v[i], b.v[i]);
+	CHECK_INT(ps_store_default_profile(s, &da), 0);
+	CHECK_INT(ps_store_default_profile(ref, &db), 0);
+	CHECK_STR(da, db);
+	free(da);
+	free(db);
+	for (i = 0; i < b.n; i++) {
+		ps_service *sa = NULL, *sb = NULL;
+		size_t na = 0, nb = 0;
+
+		CHECK_INT(ps_store_list_services(s, b.v[i], &sa, &na), 0);
+		CHECK_INT(ps_store_list_services(ref, b.v[i], &sb, &nb), 0);
+		CHECK_INT(na, nb);
+		for (j = 0; j < na && j < nb; j++) {
+			CHECK(ps_uid_equal(&sa[j].uid, &sb[j].uid));
+			CHECK_STR(sa[j].service_name, sb[j].service_name);
+			CHECK_STR(sa[j].display_name, sb[j].display_name);
+		}
+		ps_services_free(sa, na);
+		ps_services_free(sb, nb);
+	}
+	/* A profile that is not there: AdminServices says LOGON_FAILED. */
+	{
+		ps_service *sv = NULL;
+		size_t n = 0;
+
+		CHECK_INT(ps_store_list_services(s, "no such profile", &sv,
+						 &n), PS_ENOTFOUND);
+		CHECK(strstr(ps_error_last(), "MAPI_E_LOGON_FAILED") != NULL);
+	}
+	ps_strlist_free(&a);
+	ps_strlist_free(&b);
+}
+
+/* Every section read through MAPI is the store's, byte for byte; set
+ * back unchanged and saved, the file does not change. */
+static void test_sections(ps_store *s, ps_store *ref, const char *profile)
+{
+	ps_uid uids[64];
+	size_t n = section_uids(ref, profile, uids, 64), i;
+	uint8_t *before, *after;
+	size_t blen = 0, alen = 0;
+
+	CHECK(n >= 3);
+	before = file_bytes(&blen);
+	for (i = 0; i < n; i++) {
+		ps_proplist a = PS_PROPLIST_INIT, b = PS_PROPLIST_INIT;
+		ps_section *sec = NULL;
+
+		if (ps_store_read_section(ref, profile, &uids[i], &b) < 0)
+			continue;
+		CHECK_INT(ps_store_open_section(s, profile, &uids[i], 0, &sec),
+			  0);
+		if (!sec)
+			continue;
+		CHECK_INT(ps_store_get_props(s, sec, &a), 0);
+		CHECK(same_props(&a, &b));
+		CHECK_INT(ps_store_set_props(s, sec, a.v, a.n), 0);
+		CHECK_INT(ps_store_save_section(s, sec), 0);
+		ps_store_close_section(s, sec);
+		ps_proplist_free(&a);
+		ps_proplist_free(&b);
+	}
+	after = file_bytes(&alen);
+	CHECK(before && after && blen == alen && !memcmp(before, after, blen));
+	free(before);
+	free(after);
+}
+
+/* A section that is not there: PS_ENOTFOUND, and with PS_OPEN_CREATE an
+ * empty handle that leaves nothing behind. */
+static void test_missing(ps_store *s, const char *profile)
+{
+	ps_uid uid;
+	ps_section *sec = NULL;
+	ps_proplist l = PS_PROPLIST_INIT;
+
+	ps_uid_parse(&uid, "0123456789abcdef0123456789abcdef");
+	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
+		  PS_ENOTFOUND);
+	CHECK(sec == NULL);
+	CHECK_INT(ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE,
+					&sec), 0);
+	if (sec) {
+		CHECK_INT(ps_store_get_props(s, sec, &l), 0);
+		CHECK_INT(l.n, 0);
+		CHECK_INT(ps_store_save_section(s, sec), 0);
+		ps_store_close_section(s, sec);
+	}
+	sec = NULL;
+	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
+		  PS_ENOTFOUND);
+	ps_proplist_free(&l);
+}
+
+/* Multi-valued values and the other types go through SetProps and come
+ * back from the file as the same bytes; a non-canonical layout is
+ * refused before MAPI is called. */
+static void test_values(ps_store *s, const char *profile)
+{
+	static const uint8_t mv8[] = {
+		2, 0, 0, 0, 12, 0, 0, 0, 15, 0, 0, 0, 'a', 'b', 0, 'c', 0 };
+	static const uint8_t mvw[] = {
+		1, 0, 0, 0, 8, 0, 0, 0, 0xe9, 0, 'x', 0, 0, 0 };
+	static const uint8_t mvb[] = {
+		3, 0, 0, 0, 16, 0, 0, 0, 19, 0, 0, 0, 19, 0, 0, 0,
+		1, 2, 3, 0xff };
+	static const uint8_t bad_mv[] = {
+		1, 0, 0, 0, 9, 0, 0, 0, 0, 'a', 0 };
+	static const uint8_t lng[] = { 0x80, 1, 0, 0 };
+	static const uint8_t bln[] = { 1, 0 };
+	static const uint8_t ft[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t str8[] = { 'D', 0xe9, 'j', 0xe0, 0 };
+	static const uint8_t uni[] = { 0x41, 0, 0x3a, 0xd8, 0x00, 0xdd, 0, 0 };
+	ps_prop props[] = {
+		{ PS_PROP_TAG(PS_PT_MV_STRING8, 0x6701), sizeof(mv8),
+		  (uint8_t *)mv8 },
+		{ PS_PROP_TAG(PS_PT_MV_UNICODE, 0x6702), sizeof(mvw),
+		  (uint8_t *)mvw },
+		{ PS_PROP_TAG(PS_PT_MV_BINARY, 0x6703), sizeof(mvb),
+		  (uint8_t *)mvb },
+		{ PS_PROP_TAG(PS_PT_LONG, 0x6704), sizeof(lng),
+		  (uint8_t *)lng },
+		{ PS_PROP_TAG(PS_PT_BOOLEAN, 0x6705), sizeof(bln),
+		  (uint8_t *)bln },
+		{ PS_PROP_TAG(0x0040, 0x6706), sizeof(ft), (uint8_t *)ft },
+		{ PS_PROP_TAG(PS_PT_STRING8, 0x6707), sizeof(str8),
+		  (uint8_t *)str8 },
+		{ PS_PROP_TAG(PS_PT_UNICODE, 0x6708), sizeof(uni),
+		  (uint8_t *)uni },
+		{ PS_PROP_TAG(PS_PT_BINARY, 0x6709), 0, (uint8_t *)"" },
+	};
+	size_t n = sizeof(props) / sizeof(props[0]), i;
+	ps_prop bad = { PS_PROP_TAG(PS_PT_MV_STRING8, 0x670A),
+			sizeof(bad_mv), (uint8_t *)bad_mv };
+	ps_uid uid;
+	ps_section *sec = NULL;
+	ps_proplist back = PS_PROPLIST_INIT;
+	ps_store *ref;
+
+	ps_uid_parse(&uid, "fedcba9876543210fedcba9876543210");
+	CHECK_INT(ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE,
+					&sec), 0);
+	if (!sec)
+		return;
+	CHECK_INT(ps_store_set_props(s, sec, props, n), 0);
+	CHECK_INT(ps_store_set_props(s, sec, &bad, 1), PS_EFORMAT);
+	CHECK_INT(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
+	/* On disk, as the fake store reads it. */
+	ref = reference();
+	CHECK(ref != NULL);
+	if (ref) {
+		CHECK_INT(ps_store_read_section(ref, profile, &uid, &back), 0);
+		CHECK_INT(back.n, n);
+		for (i = 0; i < n; i++) {
+			ps_prop *p = ps_proplist_get(&back, props[i].tag);
+
+			CHECK(p && p->len == props[i].len &&
+			      !memcmp(p->data, props[i].data, p->len));
+		}
+		ps_proplist_free(&back);
+		ps_store_free(ref);
+	}
+	/* And through MAPI again. */
+	CHECK_INT(ps_store_read_section(s, profile, &uid, &back), 0);
+	CHECK_INT(back.n, n);
+	for (i = 0; i < n; i++) {
+		ps_prop *p = ps_proplist_get(&back, props[i].tag);
+
+		CHECK(p && p->len == props[i].len &&
+		      !memcmp(p->data, props[i].data, p->len));
+	}
+	ps_proplist_free(&back);
+	/* Deleting every prop removes the section. */
+	CHECK_INT(ps_store_delete_section(s, profile, &uid), 0);
+	sec = NULL;
+	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
+		  PS_ENOTFOUND);
+}
+
+/* SetProps failing half-way (PROFSWITCH_FAKE_FAIL=SetProps:1): unsaved,
+ * nothing reaches the file; then the engine's way back (delete what is
+ * there, set the snapshot, save) leaves the section as it was. */
+static void test_half_way(ps_store *s, ps_store *ref, const char *profile)
+{
+	ps_uid uids[64];
+	size_t n = section_uids(ref, profile, uids, 64), i;
+	ps_proplist snap = PS_PROPLIST_INIT, now = PS_PROPLIST_INIT;
+	ps_prop changed[4];
+	uint8_t *orig, *after;
+	size_t olen = 0, alen = 0;
+	ps_section *sec = NULL;
+	uint32_t *tags;
+	size_t j;
+	int error;
+
+	if (n < 2)
+		return;
+	orig = file_bytes(&olen);
+	/* The emsmdb section of the first account. */
+	CHECK_INT(ps_store_open_section(s, profile, &uids[1], 0, &sec), 0);
+	if (!sec) {
+		free(orig);
+		return;
+	}
+	CHECK_INT(ps_store_get_props(s, sec, &snap), 0);
+	CHECK(snap.n >= 4);
+	/* Up to four single-valued props, each given another value. */
+	for (i = 0, j = 0; i < snap.n && j < 4; i++) {
+		uint16_t t = PS_PROP_TYPE(snap.v[i].tag);
+
+		changed[j] = snap.v[i];
+		if (t == PS_PT_STRING8) {
+			changed[j].data = (uint8_t *)"abc";
+			changed[j].len = 4;
+		} else if (t == PS_PT_UNICODE) {
+			changed[j].data = (uint8_t *)"a\0\0\0";
+			changed[j].len = 4;
+		} else if (t == PS_PT_LONG || t == PS_PT_BINARY) {
+			changed[j].data = (uint8_t *)"\x7f\0\0\0";
+			changed[j].len = 4;
+		} else {
+			continue;
+		}
+		j++;
+	}
+	CHECK(j >= 2);
+	i = j;
+	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", L"SetProps:1");
+	error = ps_store_set_props(s, sec, changed, i);
+	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", NULL);
+	CHECK_INT(error, PS_ERROR);
+	CHECK(strstr(ps_error_last(), "MAPI_E_CALL_FAILED") != NULL);
+	/* Half of them are in the handle. */
+	CHECK_INT(ps_store_get_props(s, sec, &now), 0);
+	CHECK(!same_props(&now, &snap));
+	ps_proplist_free(&now);
+	ps_store_close_section(s, sec);
+	after = file_bytes(&alen);
+	CHECK(orig && after && olen == alen && !memcmp(orig, after, olen));
+	free(after);
+	/* Half-way, saved this time, then put back from the snapshot. */
+	sec = NULL;
+	CHECK_INT(ps_store_open_section(s, profile, &uids[1], 0, &sec), 0);
+	if (sec) {
+		/* A call with the knob unset restarts its count. */
+		CHECK_INT(ps_store_set_props(s, sec, snap.v, 1), 0);
+		SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", L"SetProps:1");
+		CHECK_INT(ps_store_set_props(s, sec, changed, i), PS_ERROR);
+		SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", NULL);
+		CHECK_INT(ps_store_save_section(s, sec), 0);
+		CHECK_INT(ps_store_get_props(s, sec, &now), 0);
+		tags = calloc(now.n + 1, sizeof(*tags));
+		for (i = 0; tags && i < now.n; i++)
+			tags[i] = now.v[i].tag;
+		CHECK_INT(ps_store_delete_props(s, sec, tags, now.n), 0);
+		CHECK_INT(ps_store_set_props(s, sec, snap.v, snap.n), 0);
+		CHECK_INT(ps_store_save_section(s, sec), 0);
+		free(tags);
+		ps_proplist_free(&now);
+		ps_store_close_section(s, sec);
+	}
+	after = file_bytes(&alen);
+	CHECK(orig && after && olen == alen && !memcmp(orig, after, olen));
+	free(after);
+	free(orig);
+	ps_proplist_free(&snap);
+}
+
+static int run_none(void)
+{
+	ps_store *s = NULL;
+	int error = ps_win32_mapi_open(sys, &s);
+
+	printf("ps_win32_mapi_open: %d: %s\n", error, ps_error_last());
+	CHECK_INT(error, PS_ERROR);
+	CHECK(s == NULL);
+	CHECK(strstr(ps_error_last(), "MAPI is not available") != NULL);
+	WT_DONE();
+}
+
+int main(int argc, char **argv)
+{
+	WCHAR tmpdir[MAX_PATH], tmp[MAX_PATH], *src;
+	ps_store *s = NULL, *ref;
+	ps_strlist names = PS_STRLIST_INIT;
+	char *dflt = NULL;
+	int error;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_mapistore HKCU.reg | --none\n");
+		return 2;
+	}
+	if (ps_win32_system_new(&sys) < 0)
+		return 2;
+	if (!strcmp(argv[1], "--none"))
+		return run_none();
+	/* A copy of the scenario's registry: the provider rewrites it. */
+	src = win_path(argv[1]);
+	if (!src || !GetTempPathW(MAX_PATH, tmpdir) ||
+	    !GetTempFileNameW(tmpdir, L"pst", 0, tmp) ||
+	    !CopyFileW(src, tmp, FALSE)) {
+		fprintf(stderr, "cannot copy %s\n", argv[1]);
+		return 2;
+	}
+	free(src);
+	store_path = ps_win32_utf8(tmp);
+	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_STORE", tmp);
+	error = ps_win32_mapi_open(sys, &s);
+	if (error < 0) {
+		fprintf(stderr, "ps_win32_mapi_open: %s\n", ps_error_last());
+		WT_SKIP("the fake provider is not registered in this prefix");
+	}
+	ref = reference();
+	CHECK(ref != NULL);
+	if (ref) {
+		test_tables(s, ref);
+		CHECK_INT(ps_store_default_profile(ref, &dflt), 0);
+		CHECK_INT(ps_store_list_profiles(ref, &names), 0);
+		if (dflt) {
+			test_sections(s, ref, dflt);
+			test_missing(s, dflt);
+			test_values(s, dflt);
+			test_half_way(s, ref, dflt);
+		}
+		ps_store_free(ref);
+	}
+	{
+		char *user = NULL;
+
+		CHECK_INT(ps_store_owner(s, &user), 0);
+		CHECK(user && *user);
+		free(user);
+	}
+	ps_store_free(s);
+	DeleteFileW(tmp);
+	free(dflt);
+	ps_strlist_free(&names);
+	free(store_path);
+	ps_sys_free(sys);
+	WT_DONE();
+}
