@@ -17,6 +17,9 @@
  * tests/mkcert.sh script, for the whole run; it is stopped on every way
  * out (and dies with the runner, PR_SET_PDEATHSIG).
  *
+ * --wine: CMD is the Windows build under Wine; what only the Linux
+ * harness can simulate is skipped with the reason (wine_skip()).
+ *
  * --hive MKHIVE (tests/mkhive.py): the store is not a copy of HKCU.reg but
  * an NTUSER.DAT hive made from it, at <tmp>/HKCU/NTUSER.DAT (so its owner
  * is "HKCU", as the copy's would be); every registry check loads the hive
@@ -72,6 +75,7 @@ typedef struct scenario {
 	step steps[MAX_STEPS];
 	int nsteps;
 	char *local_appdata;     /* [Scenario] LocalAppData; NULL: default */
+	char *wine;              /* [Scenario] Wine: why not under Wine */
 } scenario;
 
 /* The mock Autodiscover server of a scenario with autodiscover/. */
@@ -146,6 +150,9 @@ static int on_key(void *ctx, const char *section, const char *key,
 		if (!ps_strcasecmp(key, "LocalAppData")) {
 			free(sc->local_appdata);
 			sc->local_appdata = must(ps_strdup(value));
+		} else if (!ps_strcasecmp(key, "Wine")) {
+			free(sc->wine);
+			sc->wine = must(ps_strdup(value));
 		}
 		return 0;
 	}
@@ -1110,6 +1117,51 @@ static char *default_mkcert(const char *dir)
 	return p;
 }
 
+/*
+ * --wine: the exe is the Windows build under Wine (--exe "wine-run.sh
+ * PREFIX profswitch.exe").  What this harness simulates only for the
+ * Linux build cannot be checked there, and says so (exit 77):
+ *  - drive C: files (files/, expect/files/): Wine's C: is the prefix's;
+ *  - --simulate-running: the Windows build lists real processes;
+ *  - Locked=: the runner's flock is not the Windows build's session
+ *    mutex;
+ *  - a scenario's own [Scenario] Wine = reason.
+ */
+static const char *wine_skip(const char *dir, const scenario *sc)
+{
+	static char buf[256];
+	char *p;
+	int i, found;
+
+	if (sc->wine)
+		return sc->wine;
+	p = join(dir, "files");
+	found = is_dir(p);
+	free(p);
+	p = join(dir, "expect/files");
+	found |= is_dir(p);
+	free(p);
+	if (found)
+		return "files on drive C: (files/, expect/files/) are the "
+		       "Linux harness's PROFSWITCH_DRIVE_C; Wine's C: is the "
+		       "prefix's";
+	for (i = 0; i < sc->nsteps; i++) {
+		const step *st = &sc->steps[i];
+
+		if (st->command && strstr(st->command, "--simulate-running"))
+			return "--simulate-running is the fake store's "
+			       "simulated process list (the Windows build "
+			       "lists real processes)";
+		if (st->locked) {
+			snprintf(buf, sizeof(buf), "step %d: Locked= holds a "
+				 "flock on the store; the Windows build locks "
+				 "a session mutex", i + 1);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *exe = "profswitch", *dir = NULL, *name, *wrap;
@@ -1123,7 +1175,7 @@ int main(int argc, char **argv)
 	scenario sc;
 	mock m;
 	struct sigaction sa;
-	int i, usage = 0, files_checked = 0;
+	int i, usage = 0, files_checked = 0, wine = 0, status_skip = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&m, 0, sizeof(m));
@@ -1139,6 +1191,8 @@ int main(int argc, char **argv)
 			mkhive = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--skip"))
 			skip = argv[++i];
+		else if (!strcmp(argv[i], "--wine"))
+			wine = 1;
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 		else
@@ -1147,7 +1201,7 @@ int main(int argc, char **argv)
 	if (usage || !dir) {
 		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
 		      "[--mkcert PATH] [--hive MKHIVE] [--skip REASON] "
-		      "SCENARIO_DIR\n", stderr);
+		      "[--wine] SCENARIO_DIR\n", stderr);
 		free(mock_exe);
 		free(mkcert);
 		return 2;
@@ -1175,6 +1229,16 @@ int main(int argc, char **argv)
 	if (!sc.nsteps) {
 		failf(name, 0, "no [Step 1]");
 		goto done;
+	}
+	if (wine) {
+		const char *why_not = wine_skip(dir, &sc);
+
+		if (why_not) {
+			printf("scenario %s: skipped under Wine: %s\n", name,
+			       why_not);
+			status_skip = 1;
+			goto done;
+		}
 	}
 	tmp = mkdtemp(tmpl);
 	if (!tmp) {
@@ -1404,6 +1468,7 @@ done:
 		ps_strlist_free(&sc.steps[i].stdout_has);
 	}
 	free(sc.local_appdata);
+	free(sc.wine);
 	ps_strlist_free(&exe_words);
 	free(m.ca);
 	free(m.log);
@@ -1419,5 +1484,5 @@ done:
 	ps_buf_free(&before);
 	ps_buf_free(&after);
 	ps_buf_free(&why);
-	return fail_count ? 1 : 0;
+	return fail_count ? 1 : status_skip ? 77 : 0;
 }

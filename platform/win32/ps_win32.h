@@ -19,6 +19,17 @@ struct ps_app_env;
  * policies (HKCU), Toolhelp processes, WM_CLOSE, known folders, the
  * single-instance lock, SHA-256 (BCrypt).  win32_system.c */
 int ps_win32_system_new(ps_system **out);
+/* Where get_policy reads: fn (the fake store's export with --store) or,
+ * with fn NULL, the registry (HKCU). */
+typedef int (*ps_win32_policy_fn)(void *ctx, const char *key,
+				  const char *value, uint32_t *type,
+				  uint8_t **data, size_t *len);
+void ps_win32_set_policy_source(ps_system *sys, ps_win32_policy_fn fn,
+				void *ctx);
+/* Working on an export (--store): RunAfter is recorded, never started
+ * (an administrator's machine must not start the user's Outlook), as in
+ * the Linux build. */
+void ps_win32_set_record_only(ps_system *sys);
 
 /* Extended MAPI's profile administration as the store port
  * (win32_store.c).  The MAPI DLL is found as Microsoft's MAPI stub
