@@ -1,6 +1,7 @@
 /*
  * The xml port on Windows: XmlLite's IXmlReader over a copy of the
- * document in an HGLOBAL stream (CreateStreamOnHGlobal).
+ * document in an HGLOBAL stream (CreateStreamOnHGlobal).  xmllite.dll is
+ * loaded from System32 at the first open (no import library in mingw-w64).
  *
  * Safety, as the libxml2 port (platform/posix/posix_xml.c):
  *   - the size is checked before anything is read;
@@ -43,6 +44,8 @@ struct ps_xml_reader {
 	int state;              /* 1 reading, 0 at the end, < 0 failed */
 	int seen_root;
 	int at_element;         /* the current node is a start tag */
+	int open;               /* elements open (XmlLite's own depth of an
+	                           end tag differs between versions) */
 	char *ns, *local, *text;        /* handed out by the last next */
 	char **attrs;           /* attribute copies handed out since next */
 	size_t nattrs, cap;
@@ -234,6 +237,30 @@ static int doctype_line(const char *data, size_t len)
 
 /* ---- the port ----------------------------------------------------------- */
 
+/* Debian's mingw-w64 has no import library for xmllite.dll: its one entry
+ * point is looked up in System32's copy, once. */
+static const IID iid_reader = {       /* IID_IXmlReader */
+	0x7279FC81, 0x709D, 0x4095,
+	{ 0xB6, 0x3D, 0x69, 0xFE, 0x4B, 0x0D, 0x90, 0x30 }
+};
+
+typedef HRESULT(WINAPI *create_reader_fn)(REFIID, void **, IMalloc *);
+
+static create_reader_fn create_reader(void)
+{
+	static create_reader_fn fn;
+	HMODULE dll;
+
+	if (fn)
+		return fn;
+	dll = LoadLibraryExW(L"xmllite.dll", NULL,
+			     LOAD_LIBRARY_SEARCH_SYSTEM32);
+	if (dll)
+		fn = (create_reader_fn)(void (*)(void))GetProcAddress(
+			dll, "CreateXmlReader");
+	return fn;
+}
+
 static void xr_close(ps_xml *x, ps_xml_reader *r);
 
 static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
@@ -268,9 +295,20 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	}
 	if (len) {
-		void *p = GlobalLock(mem);
+		unsigned char *p = GlobalLock(mem);
+		const unsigned char *d = (const unsigned char *)data;
+		size_t i;
 
 		memcpy(p, data, len);
+		/* UTF-16BE (a BOM, or "<?"): handed over as UTF-16LE, which
+		 * every XmlLite reads (Wine's reads no big-endian) */
+		if (len >= 2 && ((d[0] == 0xFE && d[1] == 0xFF) ||
+				 (len >= 4 && !d[0] && d[1] == '<' && !d[2] &&
+				  d[3] == '?')))
+			for (i = 0; i + 1 < len; i += 2) {
+				p[i] = d[i + 1];
+				p[i + 1] = d[i];
+			}
 		GlobalUnlock(mem);
 	}
 	hr = CreateStreamOnHGlobal(mem, TRUE, &r->stream);
@@ -285,7 +323,9 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 		size.QuadPart = len;    /* the HGLOBAL may be rounded up */
 		(void)IStream_SetSize(r->stream, size);
 	}
-	hr = CreateXmlReader(&IID_IXmlReader, (void **)&r->rd, NULL);
+	hr = create_reader() ? create_reader()(&iid_reader,
+					       (void **)&r->rd, NULL)
+			     : HRESULT_FROM_WIN32(ERROR_MOD_NOT_FOUND);
 	if (FAILED(hr) ||
 	    FAILED(IXmlReader_SetProperty(r->rd,
 					  XmlReaderProperty_DtdProcessing,
@@ -321,13 +361,12 @@ static int whitespace_only(const WCHAR *w, UINT n)
 static int map_node(ps_xml_reader *r, XmlNodeType type, ps_xml_node *node)
 {
 	const WCHAR *w = NULL;
-	UINT n = 0, depth = 0;
+	UINT n = 0;
 
-	(void)IXmlReader_GetDepth(r->rd, &depth);
-	node->depth = (int)depth;
+	node->depth = r->open;
 	switch (type) {
 	case XmlNodeType_Element:
-		if (depth > MAX_DEPTH) {
+		if (r->open > MAX_DEPTH) {
 			char why[64];
 
 			(void)snprintf(why, sizeof(why), "elements nested "
@@ -344,6 +383,9 @@ static int map_node(ps_xml_reader *r, XmlNodeType type, ps_xml_node *node)
 		node->ns = r->ns;
 		node->local = r->local;
 		if (type == XmlNodeType_EndElement) {
+			if (r->open > 0)
+				r->open--;
+			node->depth = r->open;
 			node->type = PS_XML_END;
 			return 1;
 		}
@@ -351,6 +393,8 @@ static int map_node(ps_xml_reader *r, XmlNodeType type, ps_xml_node *node)
 		r->at_element = 1;
 		node->type = PS_XML_START;
 		node->empty = IXmlReader_IsEmptyElement(r->rd) ? 1 : 0;
+		if (!node->empty)
+			r->open++;
 		return 1;
 	case XmlNodeType_Text:
 	case XmlNodeType_CDATA:
@@ -392,6 +436,9 @@ static int xr_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node)
 			return fail_hr(r, hr);
 		if (hr != S_OK)
 			break;
+		if (type == XmlNodeType_None)   /* input ended inside */
+			return fail(r, cur_line(r), "premature end of the "
+				    "document");
 		rc = map_node(r, type, node);
 		if (rc != 0)
 			return rc;
