@@ -480,6 +480,25 @@ static void flush_log(ps_app_env *env, run *r)
 	free(dir);
 }
 
+/* docs/security.md: the configuration and the mapping are deployed
+ * read-only; one that others can change is said on stderr and in the
+ * log (the run goes on: the pinned hash is what refuses a change). */
+static void warn_writable(ps_app_env *env, ps_log *log, const char *path,
+			  const char *what)
+{
+	char *who = NULL;
+
+	if (!path || !env->writable_by ||
+	    env->writable_by(env->ctx, path, &who) < 0 || !who)
+		return;
+	fprintf(env->err, "profswitch: warning: the %s %s can be changed by "
+		"%s; whoever can write it can redirect every user's mail: "
+		"deploy it read-only (docs/security.md)\n", what, path, who);
+	ps_log_msg(log, PS_LOG_WARN, NULL, NULL, "the %s %s can be changed "
+		   "by %s (deploy it read-only)", what, path, who);
+	free(who);
+}
+
 static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
 {
 	uint8_t *data = NULL;
@@ -592,6 +611,7 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 		      "Mapping= in the configuration\n", env->err);
 		return EX_USAGE;
 	}
+	warn_writable(env, &r->log, path, "mapping");
 	/* A compiled mapping is told by its magic (8 bytes read). */
 	error = ps_mapidx_sniff(env->sys, path);
 	if (error > 0) {
@@ -714,6 +734,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		free(expanded);
 	}
 	r.log.path = logpath;
+	warn_writable(env, &r.log, o->config, "configuration");
 	if (is_update) {
 		status = load_mapping(env, o, &r);
 		if (status)

@@ -24,6 +24,12 @@ typedef struct ps_app_env {
 	 * (may be NULL) is a CA trusted in addition to the system's. */
 	int (*open_http)(void *ctx, const char *ca_file, ps_http **out);
 	int (*open_xml)(void *ctx, ps_xml **out);
+	/* Who, besides administrators, may change this file (the
+	 * configuration or the mapping: whoever can write them can point
+	 * every user's Outlook anywhere).  0 with *who NULL: nobody else;
+	 * 0 with *who set ("BUILTIN\\Users", "everyone", ...; caller
+	 * frees): a warning; <0: cannot tell (no warning).  May be NULL. */
+	int (*writable_by)(void *ctx, const char *path, char **who);
 	/* ---- rehearse (docs/rehearsal.md); NULL: not on this platform --
 	 * The stores one argument names: a file is itself; a folder is
 	 * searched recursively (symbolic links not followed) for `.reg`

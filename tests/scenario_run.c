@@ -19,6 +19,10 @@
  *
  * --wine: CMD is the Windows build under Wine; what only the Linux
  * harness can simulate is skipped with the reason (wine_skip()).
+ * --mapi (implies --wine): no --store: the exe finds MAPI, the fake
+ * provider DLL registered in the prefix, which loads and saves the copy
+ * of HKCU.reg named by PROFSWITCH_FAKE_STORE; the scenario's policy keys
+ * are imported into the prefix's registry for the run (mapi_skip()).
  *
  * --hive MKHIVE (tests/mkhive.py): the store is not a copy of HKCU.reg but
  * an NTUSER.DAT hive made from it, at <tmp>/HKCU/NTUSER.DAT (so its owner
@@ -1162,6 +1166,172 @@ static const char *wine_skip(const char *dir, const scenario *sc)
 	return NULL;
 }
 
+/* ---- --mapi: the Windows build on real MAPI (the fake provider) ------- */
+
+/* A .reg file parsed into t (0), or -1. */
+static int load_reg(const char *path, ps_regtree *t)
+{
+	ps_buf b = PS_BUF_INIT;
+	int rc = -1;
+
+	if (read_all(path, &b) == 0 &&
+	    ps_regtree_parse(t, path, (const uint8_t *)b.ptr, b.len) == 0)
+		rc = 0;
+	ps_buf_free(&b);
+	return rc;
+}
+
+/* Drop every subkey of k but `keep` (NULL: all). */
+static void keep_only(ps_regkey *k, const char *keep)
+{
+	size_t i = 0;
+
+	while (k && i < k->nsub) {
+		if (keep && !ps_strcasecmp(k->sub[i]->name, keep))
+			i++;
+		else
+			ps_regkey_delete(k, k->sub[i]->name);
+	}
+	while (k && k->nval)
+		ps_regkey_unset(k, k->vals[0].name);
+}
+
+/* The tree without what the provider keeps (profiles) and what the run
+ * reads from Wine's registry (policies). */
+static void strip_mapi_side(ps_regtree *t)
+{
+	ps_regkey *office = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\"
+					   "Software\\Microsoft\\Office");
+	size_t i;
+
+	for (i = 0; office && i < office->nsub; i++) {
+		ps_regkey *o = ps_regkey_find(office->sub[i], "Outlook");
+
+		if (o && ps_regkey_find(o, "Profiles"))
+			ps_regkey_delete(o, "Profiles");
+	}
+	office = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\Software");
+	if (office && ps_regkey_find(office, "Policies"))
+		ps_regkey_delete(office, "Policies");
+}
+
+/*
+ * Under MAPI the profiles live in the provider's store; Outlook's own
+ * values (AutoDiscover pins) go to Wine's registry, which this harness
+ * does not compare yet: a scenario whose expected registry differs from
+ * its input outside the profiles and the policies is skipped.
+ */
+static const char *mapi_skip(const char *dir, const scenario *sc)
+{
+	ps_regtree in, out;
+	char *p = join(dir, "HKCU.reg");
+	const char *why = NULL;
+	int i;
+
+	if (load_reg(p, &in) < 0) {
+		free(p);
+		return "the input is not an export the provider can load "
+		       "(under MAPI a broken store is the provider's failure, "
+		       "not the export reader's)";
+	}
+	free(p);
+	strip_mapi_side(&in);
+	for (i = 0; i <= sc->nsteps && !why; i++) {
+		const char *rel = i < sc->nsteps ? sc->steps[i].store : NULL;
+
+		if (i == sc->nsteps)
+			rel = "expect/HKCU.reg";
+		if (!rel)
+			continue;
+		p = join(dir, rel);
+		if (load_reg(p, &out) == 0) {
+			strip_mapi_side(&out);
+			if (!ps_regkey_equal(in.root, out.root, NULL))
+				why = "the update changes Outlook's own registry "
+				      "values (AutoDiscover), which a MAPI run "
+				      "writes to Wine's registry, not to the "
+				      "provider's export";
+			ps_regtree_free(&out);
+		}
+		free(p);
+	}
+	ps_regtree_free(&in);
+	return why;
+}
+
+/* The scenario's policy keys into Wine's registry (reg import), as a
+ * user's GPO would have put them; removed again at the end. */
+static int import_policies(const char *dir, const char *tmp,
+			   const ps_strlist *exe_words, int remove)
+{
+	ps_strlist args = PS_STRLIST_INIT;
+	ps_regtree t;
+	ps_buf b = PS_BUF_INIT, file = PS_BUF_INIT;
+	char *p = join(dir, "HKCU.reg");
+	int rc = 0, has;
+
+	if (exe_words->n < 2 || load_reg(p, &t) < 0) {
+		free(p);
+		return 0;
+	}
+	free(p);
+	has = ps_regkey_find(t.root, "HKEY_CURRENT_USER\\Software\\"
+			     "Policies") != NULL;
+	if (has && !remove) {
+		keep_only(ps_regkey_find(t.root, "HKEY_CURRENT_USER"),
+			  "Software");
+		keep_only(ps_regkey_find(t.root,
+					 "HKEY_CURRENT_USER\\Software"),
+			  "Policies");
+		ps_buf_printf(&file, "%s/policies.reg", tmp);
+		if (ps_regtree_write(&t, &b) == 0) {
+			FILE *f = fopen(file.ptr, "wb");
+
+			if (f) {
+				fwrite(b.ptr, 1, b.len, f);
+				fclose(f);
+			}
+		}
+	}
+	if (has) {
+		/* wine-run.sh PREFIX reg import|delete ... */
+		ps_strlist_add(&args, exe_words->v[0]);
+		ps_strlist_add(&args, exe_words->v[1]);
+		ps_strlist_add(&args, "reg");
+		if (remove) {
+			ps_strlist_add(&args, "delete");
+			ps_strlist_add(&args, "HKCU\\Software\\Policies");
+			ps_strlist_add(&args, "/f");
+		} else {
+			ps_strlist_add(&args, "import");
+			ps_strlist_add(&args, file.ptr);
+		}
+		rc = run_wait(&args);
+	}
+	ps_strlist_free(&args);
+	ps_buf_free(&b);
+	ps_buf_free(&file);
+	ps_regtree_free(&t);
+	return rc;
+}
+
+/* --store {store} out of a command: the store is MAPI's. */
+static void drop_store_words(ps_strlist *words)
+{
+	size_t i, j;
+
+	for (i = 0; i + 1 < words->n; i++) {
+		if (strcmp(words->v[i], "--store"))
+			continue;
+		free(words->v[i]);
+		free(words->v[i + 1]);
+		for (j = i; j + 2 < words->n; j++)
+			words->v[j] = words->v[j + 2];
+		words->n -= 2;
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *exe = "profswitch", *dir = NULL, *name, *wrap;
@@ -1176,6 +1346,7 @@ int main(int argc, char **argv)
 	mock m;
 	struct sigaction sa;
 	int i, usage = 0, files_checked = 0, wine = 0, status_skip = 0;
+	int mapi = 0, policies = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&m, 0, sizeof(m));
@@ -1193,6 +1364,8 @@ int main(int argc, char **argv)
 			skip = argv[++i];
 		else if (!strcmp(argv[i], "--wine"))
 			wine = 1;
+		else if (!strcmp(argv[i], "--mapi"))
+			wine = mapi = 1;
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 		else
@@ -1201,7 +1374,7 @@ int main(int argc, char **argv)
 	if (usage || !dir) {
 		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
 		      "[--mkcert PATH] [--hive MKHIVE] [--skip REASON] "
-		      "[--wine] SCENARIO_DIR\n", stderr);
+		      "[--wine | --mapi] SCENARIO_DIR\n", stderr);
 		free(mock_exe);
 		free(mkcert);
 		return 2;
@@ -1232,6 +1405,9 @@ int main(int argc, char **argv)
 	}
 	if (wine) {
 		const char *why_not = wine_skip(dir, &sc);
+
+		if (!why_not && mapi)
+			why_not = mapi_skip(dir, &sc);
 
 		if (why_not) {
 			printf("scenario %s: skipped under Wine: %s\n", name,
@@ -1325,6 +1501,25 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (mapi) {
+		/* The provider DLL loads and saves this export (Wine maps
+		 * the Linux path through drive Z:). */
+		ps_buf zp = PS_BUF_INIT;
+		char *c;
+
+		ps_buf_printf(&zp, "Z:%s", store.ptr);
+		for (c = zp.ptr; c && *c; c++)
+			if (*c == '/')
+				*c = '\\';
+		setenv("PROFSWITCH_FAKE_STORE", zp.ptr, 1);
+		ps_buf_free(&zp);
+		if (import_policies(dir, tmp, &exe_words, 0) != 0) {
+			failf(name, 0, "cannot import the policy keys into "
+			      "the Wine prefix");
+			goto done;
+		}
+		policies = 1;
+	}
 	ad = join(dir, "autodiscover");
 	if (is_dir(ad)) {
 		if (!mock_exe)
@@ -1356,6 +1551,8 @@ int main(int argc, char **argv)
 		for (k = 0; k < exe_words.n; k++)
 			ps_strlist_add(&args, exe_words.v[k]);
 		split_words(st->command, &words);
+		if (mapi)
+			drop_store_words(&words);
 		for (k = 0; k < words.n && !missing; k++) {
 			const subst tab[] = {
 				{ "{store}", store.ptr },
@@ -1452,6 +1649,8 @@ next:
 	files_checked = 1;
 done:
 	stop_mock(&m);
+	if (policies)
+		import_policies(dir, tmp, &exe_words, 1);
 	if (!fail_count && files_checked)
 		printf("scenario %s: %d steps passed\n", name, sc.nsteps);
 	if (tmp && !fail_count)

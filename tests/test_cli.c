@@ -389,6 +389,37 @@ static void test_store_owner_kept_and_fifo_refused(void **state)
 	assert_int_equal(st.st_gid, 65534);
 }
 
+/* A configuration or mapping others can change is a warning on stderr
+ * and in the log; the run goes on (MappingSHA256 is what refuses). */
+static void test_writable_inputs_warned(void **state)
+{
+	ps_buf log = PS_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(chmod(C.config, 0666), 0);
+	assert_int_equal(chmod(C.mapping, 0664), 0);
+	if (getegid() == 0)
+		assert_int_equal(chown(C.mapping, (uid_t)-1, 65534), 0);
+	assert_int_equal(run("update", "--store", C.store, "--config",
+			     C.config, "--mapping", C.mapping, "--log", C.log,
+			     "--dry-run", NULL), 0);
+	expect_err("warning: the configuration");
+	expect_err("can be changed by everyone (mode o+w)");
+	expect_err("warning: the mapping");
+	expect_err("(mode g+w)");
+	get_file(C.log, &log);
+	ps_buf_puts(&log, "");
+	assert_non_null(strstr(log.ptr, "WARN: the configuration"));
+	ps_buf_free(&log);
+	/* Read-only for others: no warning. */
+	assert_int_equal(chmod(C.config, 0644), 0);
+	assert_int_equal(chmod(C.mapping, 0644), 0);
+	assert_int_equal(run("update", "--store", C.store, "--config",
+			     C.config, "--mapping", C.mapping, "--dry-run",
+			     NULL), 0);
+	assert_null(strstr(C.err.ptr ? C.err.ptr : "", "warning: the"));
+}
+
 static void test_update_json_report_and_log(void **state)
 {
 	ps_buf b = PS_BUF_INIT;
@@ -521,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_store_owner_kept_and_fifo_refused,
 				       reset),
+		cmocka_unit_test_setup(test_writable_inputs_warned, reset),
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
 		cmocka_unit_test_setup(test_input_size_limits, reset),

@@ -970,6 +970,26 @@ static int env_open_store(void *ctx, const char *path, ps_store **out)
 	return error;
 }
 
+/* Group- or world-writable (root's own group aside). */
+static int env_writable_by(void *ctx, const char *path, char **who)
+{
+	struct stat st;
+	char buf[64];
+
+	(void)ctx;
+	*who = NULL;
+	if (stat(path, &st) < 0)
+		return PS_ERROR;
+	if (st.st_mode & S_IWOTH)
+		*who = ps_strdup("everyone (mode o+w)");
+	else if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
+		snprintf(buf, sizeof(buf), "group %ju (mode g+w)",
+			 (uintmax_t)st.st_gid);
+		*who = ps_strdup(buf);
+	}
+	return 0;
+}
+
 static int env_simulate_running(void *ctx, const ps_strlist *names)
 {
 	return ps_posix_set_processes(ctx, names);
@@ -996,6 +1016,7 @@ void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	env->simulate_running = env_simulate_running;
 	env->open_http = env_open_http;
 	env->open_xml = env_open_xml;
+	env->writable_by = env_writable_by;
 	ps_posix_rehearse_env(env);
 	env->ctx = sys;
 	env->out = out;

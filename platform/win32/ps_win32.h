@@ -55,6 +55,11 @@ char *ps_win32_utf8(const wchar_t *wide);
 /* "what: <the Windows message for code>" as the current error. */
 int ps_win32_error(int code, unsigned long winerr, const char *fmt, ...);
 
+/* Who besides Administrators, SYSTEM, TrustedInstaller and CREATOR
+ * OWNER has a write-like right in the file's DACL: *who "DOMAIN\\name,
+ * ..." (caller frees) or NULL.  win32_acl.c */
+int ps_win32_writable_by(const char *path, char **who);
+
 /* The app environment of the Windows build: --store PATH is a .reg
  * export (the fake store, as on Linux); no --store is real MAPI. */
 void ps_win32_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,

@@ -27,6 +27,12 @@ static int env_open_store(void *ctx, const char *path, ps_store **out)
 	return error;
 }
 
+static int env_writable_by(void *ctx, const char *path, char **who)
+{
+	(void)ctx;
+	return ps_win32_writable_by(path, who);
+}
+
 static int env_open_http(void *ctx, const char *ca_file, ps_http **out)
 {
 	(void)ctx;
@@ -47,6 +53,7 @@ void ps_win32_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	env->open_store = env_open_store;
 	env->open_http = env_open_http;
 	env->open_xml = env_open_xml;
+	env->writable_by = env_writable_by;
 	env->ctx = sys;
 	env->out = out;
 	env->err = err;
