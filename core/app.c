@@ -688,6 +688,9 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	log_flusher lf;
 	char *logpath = NULL;
 	const char *report = o->report;
+	/* The lock key and the name in messages: the export, or MAPI's
+	 * profiles of this user. */
+	const char *store_name = o->store ? o->store : "the MAPI profiles";
 	int is_update = !strcmp(o->command, "update");
 	int is_rollback = !strcmp(o->command, "rollback");
 	int status = 0, error, nothing = 0, locked = 0;
@@ -740,7 +743,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		if (status)
 			goto done;
 	}
-	if (!o->store) {
+	if (!o->store && !env->own_store) {
 		status = usage_error(env, "--store PATH is required on this "
 				     "platform");
 		goto done;
@@ -765,7 +768,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 			   r.cfg.global_timeout_seconds;
 	/* One writer per store: wait for another run, then defer. */
 	if (!o->dry_run) {
-		error = take_lock(env, &r, o->store, deadline);
+		error = take_lock(env, &r, store_name, deadline);
 		if (error == PS_ELOCKED)
 			locked = 1;
 		else if (error < 0 && error != PS_ENOTFOUND) {
@@ -822,11 +825,11 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	e.deadline = deadline;
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "profswitch %s %s%s on "
 		   "%s", PS_VERSION, o->command, o->dry_run ? " (dry run)"
-		   : "", o->store);
+		   : "", store_name);
 	error = ps_engine_profiles(&e, &o->profiles, o->default_profile,
 				   &r.selected);
 	if (!error && locked)
-		error = locked_rows(&e, &r.selected, o->store);
+		error = locked_rows(&e, &r.selected, store_name);
 	else if (!error && is_update)
 		error = ps_engine_update(&e, &r.selected);
 	else if (!error && is_rollback)
@@ -851,7 +854,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		run_after(env, &r);
 	if (nothing)
 		fprintf(env->err, "profswitch: nothing to %s in %s\n",
-			is_rollback ? "roll back" : "clean up", o->store);
+			is_rollback ? "roll back" : "clean up", store_name);
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
 		print_rows(env, &r.report);
@@ -1564,7 +1567,7 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 
 	if (o->positional.n == 1 && !path)
 		path = o->positional.v[0];
-	if (!path || o->positional.n > 1)
+	if ((!path && !env->own_store) || o->positional.n > 1)
 		return usage_error(env, "inspect takes one STORE");
 	error = env->open_store(env->ctx, path, &s);
 	if (error < 0)
@@ -1576,7 +1579,8 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	}
 	ps_store_default_profile(s, &def);
 	if (!names.n)
-		fprintf(env->out, "no Outlook profiles in %s\n", path);
+		fprintf(env->out, "no Outlook profiles in %s\n",
+			path ? path : "the MAPI profiles");
 	for (i = 0; i < names.n; i++)
 		inspect_profile(env, s, names.v[i],
 				def && !ps_strcasecmp(def, names.v[i]));

@@ -18,6 +18,9 @@ typedef struct ps_app_env {
 	 * real MAPI on Windows).  Errors: PS_ENOTFOUND / PS_EIO (cannot
 	 * read), PS_EFORMAT / PS_ELIMIT (bad export), others (unavailable). */
 	int (*open_store)(void *ctx, const char *path, ps_store **out);
+	/* 1: without --store, open_store(NULL) is the platform's own
+	 * profile store (real MAPI on Windows); 0: --store is required. */
+	int own_store;
 	/* --simulate-running names (fake store only; may be NULL). */
 	int (*simulate_running)(void *ctx, const ps_strlist *names);
 	/* The http and xml ports (NULL: none on this platform).  ca_file

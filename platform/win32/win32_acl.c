@@ -2,7 +2,8 @@
  * Who besides administrators may change a file (docs/security.md: the
  * configuration and the mapping are deployed read-only): the file's DACL,
  * ACE by ACE.  Write-like rights granted to anyone but Administrators,
- * SYSTEM, TrustedInstaller or CREATOR OWNER are reported.
+ * SYSTEM, TrustedInstaller, CREATOR OWNER or the running user when that
+ * user is an administrator are reported.
  */
 #include <windows.h>
 #include <aclapi.h>
@@ -70,11 +71,47 @@ static void sid_name(PSID sid, ps_buf *out)
 	}
 }
 
+/* The current user, when that user is an administrator (their own
+ * right to write is then an administrator's). */
+static PSID admin_self(void)
+{
+	SID_IDENTIFIER_AUTHORITY nt = { SECURITY_NT_AUTHORITY };
+	PSID admins = NULL, self = NULL;
+	BOOL member = FALSE;
+	HANDLE tok;
+	DWORD n = 0;
+	TOKEN_USER *tu;
+
+	if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID,
+				      DOMAIN_ALIAS_RID_ADMINS, 0, 0, 0, 0, 0,
+				      0, &admins))
+		return NULL;
+	if (!CheckTokenMembership(NULL, admins, &member))
+		member = FALSE;
+	FreeSid(admins);
+	if (!member || !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY,
+					 &tok))
+		return NULL;
+	GetTokenInformation(tok, TokenUser, NULL, 0, &n);
+	tu = n ? malloc(n) : NULL;
+	if (tu && GetTokenInformation(tok, TokenUser, tu, n, &n)) {
+		DWORD len = GetLengthSid(tu->User.Sid);
+
+		self = malloc(len);
+		if (self)
+			CopySid(len, self, tu->User.Sid);
+	}
+	free(tu);
+	CloseHandle(tok);
+	return self;
+}
+
 int ps_win32_writable_by(const char *path, char **who)
 {
 	wchar_t *w = ps_win32_wide(path);
 	PSECURITY_DESCRIPTOR sd = NULL;
 	PACL dacl = NULL;
+	PSID self;
 	ps_buf b = PS_BUF_INIT;
 	DWORD st, i;
 
@@ -94,6 +131,7 @@ int ps_win32_writable_by(const char *path, char **who)
 		LocalFree(sd);
 		return *who ? 0 : PS_ENOMEM;
 	}
+	self = admin_self();
 	for (i = 0; i < dacl->AceCount; i++) {
 		ACE_HEADER *h;
 		ACCESS_ALLOWED_ACE *ace;
@@ -104,13 +142,15 @@ int ps_win32_writable_by(const char *path, char **who)
 			continue;
 		ace = (ACCESS_ALLOWED_ACE *)h;
 		if (!(ace->Mask & WRITE_RIGHTS) ||
-		    is_trusted((PSID)&ace->SidStart))
+		    is_trusted((PSID)&ace->SidStart) ||
+		    (self && EqualSid(self, (PSID)&ace->SidStart)))
 			continue;
 		if (b.len)
 			ps_buf_puts(&b, ", ");
 		sid_name((PSID)&ace->SidStart, &b);
 	}
 	LocalFree(sd);
+	free(self);
 	if (ps_buf_check(&b))
 		return PS_ENOMEM;
 	*who = b.len ? ps_buf_detach(&b) : NULL;
