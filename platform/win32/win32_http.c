@@ -771,7 +771,14 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 		DWORD other = c.secure_flags &
 			      ~(DWORD)WINHTTP_CALLBACK_STATUS_FLAG_INVALID_CA;
 
-		if (err != ERROR_WINHTTP_SECURE_FAILURE || !t.https ||
+		/* Wine's WinHTTP says SECURE_CHANNEL_ERROR, with no
+		 * flags, for a root it does not know; the retry relaxes
+		 * only the unknown root and the chain is then checked
+		 * against the CA file (and the host name) before a byte is
+		 * sent, so a channel that is bad for another reason fails
+		 * there. */
+		if ((err != ERROR_WINHTTP_SECURE_FAILURE &&
+		     err != ERROR_WINHTTP_SECURE_CHANNEL_ERROR) || !t.https ||
 		    !p->ca_engine || c.refused || other) {
 			ret = http_fail(err, rq->url, &c);
 			goto out;
