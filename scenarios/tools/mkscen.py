@@ -642,6 +642,15 @@ def write_bytes(path, data):
         f.write(data)
 
 
+# Scenarios that cannot run under Wine, and why ([Scenario] Wine = ...;
+# tests/scenario_run.c --wine skips them with the reason).  Keep it short.
+WINE_SKIP = {
+    "autodiscover-malformed-xml":
+        "Wine 8's XmlLite never returns on a document cut inside an element "
+        "(a Wine bug; Windows' XmlLite refuses it)",
+}
+
+
 def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None):
     """expects: {"HKCU.reg": Registry, "HKCU.wave1.reg": Registry, ...} (under expect/);
     files: {"mapping.puf": text, "config.ini": text} written as UTF-8."""
@@ -655,7 +664,10 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
         write_bytes(os.path.join(d, fn), text.encode("utf-8"))
     for fn, reg in expects.items():
         write_bytes(os.path.join(d, "expect", fn), render(reg, fmt))
-    out = ["[Scenario]", "Description = " + description, "Keywords = " + ", ".join(keywords), ""]
+    out = ["[Scenario]", "Description = " + description, "Keywords = " + ", ".join(keywords)]
+    if name in WINE_SKIP:
+        out.append("Wine = " + WINE_SKIP[name])
+    out.append("")
     for i, st in enumerate(steps, 1):
         out.append("[Step %d]" % i)
         out.append("Command = " + st.command)
