@@ -61,7 +61,8 @@ typedef struct ps_store_ops {
 	int (*save_section)(ps_store *s, ps_section *sec);
 	void (*close_section)(ps_store *s, ps_section *sec);
 	/* Optional: remove a whole section.  Default: delete all its props
-	 * and save. */
+	 * and save; a section already missing (or empty, which MAPI cannot
+	 * tell apart) is not an error. */
 	int (*delete_section)(ps_store *s, const char *profile,
 			      const ps_uid *uid);
 	/* Optional: persist everything saved so far (the fake store writes

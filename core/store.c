@@ -108,6 +108,10 @@ static int delete_section_by_props(ps_store *s, const char *profile,
 	int error;
 
 	error = s->ops->open_section(s, profile, uid, 0, &sec);
+	/* Real MAPI cannot tell a missing section from an empty one, and
+	 * a provider may drop a section emptied at save: gone either way. */
+	if (error == PS_ENOTFOUND)
+		return 0;
 	if (error < 0)
 		return error;
 	error = s->ops->get_props(s, sec, &props);

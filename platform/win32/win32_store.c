@@ -247,7 +247,10 @@ static int profile_row(mapistore *ms, const SRow *row, void *ctx)
 {
 	struct profile_rows *pr = ctx;
 	const SPropValue *v = row->lpProps;
-	char *name = string_prop(&v[0]);
+	/* The Unicode name when the table has it (a name the code page
+	 * cannot spell survives), else the ANSI one. */
+	char *name = string_prop(PROP_TYPE(v[0].ulPropTag) == PT_UNICODE
+				 ? &v[0] : &v[2]);
 
 	(void)ms;
 	if (!name)
@@ -266,7 +269,8 @@ static int profile_row(mapistore *ms, const SRow *row, void *ctx)
 
 static int read_profiles(mapistore *ms, struct profile_rows *pr)
 {
-	static const ULONG cols[] = { PR_DISPLAY_NAME_A, PR_DEFAULT_PROFILE };
+	static const ULONG cols[] = { PR_DISPLAY_NAME_W, PR_DEFAULT_PROFILE,
+				      PR_DISPLAY_NAME_A };
 	LPMAPITABLE table = NULL;
 	HRESULT hr;
 	int error;
@@ -276,7 +280,7 @@ static int read_profiles(mapistore *ms, struct profile_rows *pr)
 	if (FAILED(hr))
 		return mapi_error(PS_ERROR, hr,
 				  "MAPI: IProfAdmin::GetProfileTable");
-	error = each_row(ms, table, cols, 2, "the profile table", profile_row,
+	error = each_row(ms, table, cols, 3, "the profile table", profile_row,
 			 pr);
 	table->lpVtbl->Release(table);
 	if (error) {

@@ -1418,7 +1418,10 @@ def sc_log_fallback():
              ["update", "logs", "LogFile", "fallback", "backup"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["LogFile=/nonexistent-share/logs/#H.log"])},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
-                   stderr=["/nonexistent-share/logs/", "profswitch/"])],
+                   # the local folder is ~/.local/state/profswitch/ on
+                   # Linux, %LOCALAPPDATA%\profswitch\logs\ on Windows
+                   stderr=["/nonexistent-share/logs/", "writing it to ", "profswitch",
+                           ".log instead"])],
              {"HKCU.reg": exp})
 
 
