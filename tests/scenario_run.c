@@ -564,6 +564,38 @@ static void diff_hint(ps_buf *out, const char *ind, const char *exp,
 			      "\n", ind);
 }
 
+/* --wine: the Windows build checks a server's chain with a HEAD probe
+ * (no credentials, no body) before a request whose TLS checks it relaxed
+ * (win32_http.c, probe_chain); those lines are not part of what a
+ * scenario expects. */
+static int wine_probes;
+
+static void drop_head_lines(ps_buf *b)
+{
+	size_t r = 0, w = 0;
+	int skip = 0;
+
+	/* A record is its request line, headers and body, then ".". */
+	while (b->ptr && r < b->len) {
+		const char *nl = memchr(b->ptr + r, '\n', b->len - r);
+		size_t n = nl ? (size_t)(nl - (b->ptr + r)) + 1 : b->len - r;
+
+		if (!skip && !strncmp(b->ptr + r, "HEAD ", 5))
+			skip = 1;
+		if (!skip) {
+			memmove(b->ptr + w, b->ptr + r, n);
+			w += n;
+		} else if (n == 2 && b->ptr[r] == '.') {
+			skip = 0;
+		}
+		r += n;
+	}
+	if (b->ptr) {
+		b->len = w;
+		b->ptr[w] = '\0';
+	}
+}
+
 /* After a step: the mock's whole request log so far must be the file. */
 static void check_requests(const char *name, int n, const char *dir,
 			   const char *file, const mock *m)
@@ -581,6 +613,8 @@ static void check_requests(const char *name, int n, const char *dir,
 		goto done;
 	}
 	read_all(m->log, &act);         /* none yet: no request */
+	if (wine_probes)
+		drop_head_lines(&act);
 	if (exp.len == act.len && (!exp.len ||
 				   !memcmp(exp.ptr, act.ptr, exp.len)))
 		goto done;
@@ -1403,6 +1437,7 @@ int main(int argc, char **argv)
 		failf(name, 0, "no [Step 1]");
 		goto done;
 	}
+	wine_probes = wine;
 	if (wine) {
 		const char *why_not = wine_skip(dir, &sc);
 

@@ -12,14 +12,13 @@
  *   here and wiped after use.
  * - TLS is always verified by WinHTTP against the system store.  With a
  *   CA file (--ca-file), a request that WinHTTP refuses *only* because the
- *   chain ends in an unknown root is sent again on a new request handle
- *   with SECURITY_FLAG_IGNORE_UNKNOWN_CA, and before a byte of it goes
- *   out (WINHTTP_CALLBACK_STATUS_SENDING_REQUEST, after the handshake) the
- *   server's chain is checked here: built with a chain engine whose only
- *   root is the CA file (hExclusiveRoot) and then checked with
- *   CERT_CHAIN_POLICY_SSL for the host name.  When that fails the request
- *   handle is closed inside the callback (which cancels it) and the
- *   request fails; the body is written only after the check passed.
+ *   chain ends in an unknown root is made again with
+ *   SECURITY_FLAG_IGNORE_UNKNOWN_CA; before it (and before any request
+ *   whose checks were relaxed) a HEAD probe without credentials or body
+ *   lets check_chain() verify the server's chain: to a system root with
+ *   no error bit, or to a certificate of the CA file with "untrusted root"
+ *   the only error, and the SSL policy for the name.  A refused chain
+ *   means the real request is never sent (docs/autodiscover.md).
  * - PROFSWITCH_CONNECT_TO "HOST:PORT:ADDR:PORT ..." (tests, lab
  *   rehearsal): the TCP connection goes to ADDR:PORT while the Host
  *   header stays HOST[:PORT]; as WinHTTP would then check the name ADDR,
@@ -281,7 +280,17 @@ static int load_ca(win_http *p, const char *path)
 
 /* 0 when the chain of cert, built by engine, is valid for an SSL server
  * of that host name; otherwise a negative code with why set. */
-static int check_chain(HCERTCHAINENGINE engine, PCCERT_CONTEXT cert,
+/*
+ * The server's certificate `cert` for `host`.  ca_store NULL: against the
+ * system's roots.  Otherwise against the CA file: the chain is built with
+ * the CA file as an extra store and must end at one of its certificates;
+ * the only error allowed is that this root is not a system root.  Every
+ * other error bit counts (time, signature, usage, a partial chain: Wine's
+ * SSL policy passes a chain whose issuer was never found, so the bits are
+ * checked here and not left to the policy), and the SSL policy checks the
+ * name.  0 when trusted; -1 with the reason in why.
+ */
+static int check_chain(HCERTSTORE ca_store, PCCERT_CONTEXT cert,
 		       const char *host, char *why, size_t size)
 {
 	static LPSTR usages[] = { (LPSTR)szOID_PKIX_KP_SERVER_AUTH };
@@ -290,6 +299,8 @@ static int check_chain(HCERTCHAINENGINE engine, PCCERT_CONTEXT cert,
 	HTTPSPolicyCallbackData ssl;
 	CERT_CHAIN_POLICY_PARA pp;
 	CERT_CHAIN_POLICY_STATUS ps;
+	HCERTSTORE extra = NULL;
+	DWORD allowed = ca_store ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0;
 	wchar_t *whost = to_wide(host);
 	char msg[200];
 	int rc = -1;
@@ -298,20 +309,62 @@ static int check_chain(HCERTCHAINENGINE engine, PCCERT_CONTEXT cert,
 		(void)snprintf(why, size, "bad host name");
 		return -1;
 	}
+	if (ca_store) {
+		/* What the server sent, and the CA file. */
+		extra = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0,
+				      NULL);
+		if (!extra || !CertAddStoreToCollection(extra,
+							cert->hCertStore,
+							0, 0) ||
+		    !CertAddStoreToCollection(extra, ca_store, 0, 0)) {
+			(void)snprintf(why, size, "cannot combine the "
+				       "certificate stores");
+			goto out;
+		}
+	}
 	memset(&para, 0, sizeof(para));
 	para.cbSize = sizeof(para);
 	para.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
 	para.RequestedUsage.Usage.cUsageIdentifier = 1;
 	para.RequestedUsage.Usage.rgpszUsageIdentifier = usages;
-	if (!CertGetCertificateChain(engine, cert, NULL, cert->hCertStore,
+	if (!CertGetCertificateChain(NULL, cert, NULL,
+				     extra ? extra : cert->hCertStore,
 				     &para, 0, NULL, &chain)) {
 		win_message(GetLastError(), msg, sizeof(msg));
 		(void)snprintf(why, size, "cannot build the chain: %s", msg);
 		goto out;
 	}
+	if (chain->TrustStatus.dwErrorStatus & ~allowed) {
+		(void)snprintf(why, size, "the chain is not valid (trust "
+			       "status 0x%08lx%s)",
+			       (unsigned long)chain->TrustStatus.dwErrorStatus,
+			       chain->TrustStatus.dwErrorStatus &
+			       CERT_TRUST_IS_PARTIAL_CHAIN
+			       ? ": its issuer is unknown" : "");
+		goto out;
+	}
+	if (ca_store) {
+		const CERT_SIMPLE_CHAIN *sc = chain->cChain ? chain->rgpChain[0]
+							     : NULL;
+		PCCERT_CONTEXT root = sc && sc->cElement
+			? sc->rgpElement[sc->cElement - 1]->pCertContext : NULL;
+		PCCERT_CONTEXT mine = root ? CertFindCertificateInStore(
+			ca_store, X509_ASN_ENCODING | PKCS_7_ASN_ENCODING, 0,
+			CERT_FIND_EXISTING, root, NULL) : NULL;
+
+		if (!mine) {
+			(void)snprintf(why, size, "the chain does not end at "
+				       "a certificate of the CA file");
+			goto out;
+		}
+		CertFreeCertificateContext(mine);
+	}
 	memset(&ssl, 0, sizeof(ssl));
 	ssl.cbStruct = sizeof(ssl);
 	ssl.dwAuthType = AUTHTYPE_SERVER;
+	/* The CA file's root is not a system root: that one check is the
+	 * CA file's own, done above; the name is the policy's. */
+	ssl.fdwChecks = ca_store ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0;
 	ssl.pwszServerName = whost;
 	memset(&pp, 0, sizeof(pp));
 	pp.cbSize = sizeof(pp);
@@ -334,6 +387,8 @@ static int check_chain(HCERTCHAINENGINE engine, PCCERT_CONTEXT cert,
 out:
 	if (chain)
 		CertFreeCertificateChain(chain);
+	if (extra)
+		CertCloseStore(extra, 0);
 	free(whost);
 	return rc;
 }
@@ -356,8 +411,8 @@ static void verify_server(req_ctx *c, HINTERNET r)
 	}
 	if (check_chain(NULL, cert, c->host, sys_why, sizeof(sys_why)) == 0)
 		goto ok;
-	if (c->p->ca_engine &&
-	    check_chain(c->p->ca_engine, cert, c->host, c->why,
+	if (c->p->ca_store &&
+	    check_chain(c->p->ca_store, cert, c->host, c->why,
 			sizeof(c->why)) == 0)
 		goto ok;
 	if (!c->p->ca_engine)
@@ -611,6 +666,81 @@ static int add_header(HINTERNET r, const wchar_t *h, DWORD flags)
 
 /* One try of the request: 0 with *r ready to read, or a WinHTTP error
  * code (never 0) in *err. */
+/*
+ * Before a request whose TLS checks WinHTTP was told to relax goes out,
+ * a probe: HEAD of the same path with no credentials, no body and no
+ * header of the caller's, on the same connection, with the same relaxed
+ * flags.  The callback checks the server's chain (verify_server) when
+ * the probe is about to be sent; a refused chain means the real request
+ * is never sent.  (Closing the handle in the callback does not stop
+ * Wine's WinHTTP from sending, so that alone cannot keep credentials
+ * from an untrusted server; the real request is still checked the same
+ * way.)  0: checked and trusted; -1 with c->why: refused.
+ */
+static int probe_chain(HINTERNET conn, const target *t, const host_map *map,
+		       DWORD sec_flags, req_ctx *c)
+{
+	DWORD feature = WINHTTP_DISABLE_REDIRECTS | WINHTTP_DISABLE_COOKIES;
+	DWORD autologon = WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
+	HINTERNET r;
+	wchar_t *h = NULL;
+	char hosthdr[600];
+
+	r = WinHttpOpenRequest(conn, L"HEAD", t->path, NULL,
+			       WINHTTP_NO_REFERER,
+			       WINHTTP_DEFAULT_ACCEPT_TYPES,
+			       WINHTTP_FLAG_SECURE);
+	if (!r)
+		goto fail;
+	(void)WinHttpSetOption(r, WINHTTP_OPTION_DISABLE_FEATURE, &feature,
+			       sizeof(feature));
+	(void)WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY,
+			       &autologon, sizeof(autologon));
+	(void)WinHttpSetTimeouts(r, DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS,
+				 DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
+	if (!WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &sec_flags,
+			      sizeof(sec_flags)))
+		goto fail;
+	c->must_verify = 1;
+	if (WinHttpSetStatusCallback(r, on_status,
+				     WINHTTP_CALLBACK_FLAG_SEND_REQUEST, 0) ==
+	    WINHTTP_INVALID_STATUS_CALLBACK)
+		goto fail;
+	if (map) {
+		if (t->port == 443u)
+			(void)snprintf(hosthdr, sizeof(hosthdr), "Host: %s",
+				       t->host);
+		else
+			(void)snprintf(hosthdr, sizeof(hosthdr), "Host: %s:%u",
+				       t->host, t->port);
+		h = to_wide(hosthdr);
+		if (!h || add_header(r, h, WINHTTP_ADDREQ_FLAG_REPLACE) < 0)
+			goto fail;
+		free(h);
+		h = NULL;
+	}
+	if (WinHttpSendRequest(r, WINHTTP_NO_ADDITIONAL_HEADERS, 0,
+			       WINHTTP_NO_REQUEST_DATA, 0, 0, (DWORD_PTR)c) &&
+	    !c->closed)
+		(void)WinHttpReceiveResponse(r, NULL);
+	if (!c->closed)
+		WinHttpCloseHandle(r);
+	if (!c->verified && !c->refused) {
+		c->refused = 1;
+		(void)snprintf(c->why, sizeof(c->why), "the server's "
+			       "certificate could not be checked");
+	}
+	return c->refused ? -1 : 0;
+fail:
+	free(h);
+	if (r && !c->closed)
+		WinHttpCloseHandle(r);
+	c->refused = 1;
+	(void)snprintf(c->why, sizeof(c->why), "cannot check the server's "
+		       "certificate (error %lu)", (unsigned long)GetLastError());
+	return -1;
+}
+
 static int try_send(HINTERNET conn, const ps_http_request *rq,
 		    const target *t, const host_map *map, DWORD sec_flags,
 		    const wchar_t *auth, req_ctx *c, HINTERNET *out, DWORD *err)
@@ -763,8 +893,18 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 		ret = http_fail(GetLastError(), rq->url, &c);
 		goto out;
 	}
-	if (map && t.https)
-		sec = SECURITY_FLAG_IGNORE_CERT_CN_INVALID;
+	if (map && t.https) {
+		sec = SECURITY_FLAG_IGNORE_CERT_CN_INVALID |
+		      (p->ca_engine ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0);
+		if (probe_chain(conn, &t, map, sec, &c) < 0) {
+			ret = http_fail(ERROR_WINHTTP_SECURE_FAILURE, rq->url,
+					&c);
+			goto out;
+		}
+		memset(&c, 0, sizeof(c));
+		c.p = p;
+		c.host = t.host;
+	}
 	if (try_send(conn, rq, &t, map, sec, auth, &c, &r, &err) < 0) {
 		/* Refused only for its unknown root (or for reasons WinHTTP
 		 * did not say): try the chain against the CA file. */
@@ -787,6 +927,14 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 		c.p = p;
 		c.host = t.host;
 		sec |= SECURITY_FLAG_IGNORE_UNKNOWN_CA;
+		if (probe_chain(conn, &t, map, sec, &c) < 0) {
+			ret = http_fail(ERROR_WINHTTP_SECURE_FAILURE, rq->url,
+					&c);
+			goto out;
+		}
+		memset(&c, 0, sizeof(c));
+		c.p = p;
+		c.host = t.host;
 		if (try_send(conn, rq, &t, map, sec, auth, &c, &r, &err) < 0) {
 			ret = http_fail(err, rq->url, &c);
 			goto out;
