@@ -58,14 +58,23 @@ run() {
 	fi
 }
 
-run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+# PS_MKCERT_ALG=rsa: RSA 2048 keys instead of P-256 (the Wine runs: Wine
+# 8's crypt32 now and then finds a valid ECDSA signature invalid).
+if [ "${PS_MKCERT_ALG:-ec}" = rsa ]; then
+	keyalg="-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+else
+	keyalg="-algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+fi
+# shellcheck disable=SC2086 # keyalg is the options, split on purpose
+run openssl genpkey $keyalg \
 	-out "$tmp/ca.key"
 run openssl req -x509 -new -key "$tmp/ca.key" -sha256 -days 1 \
 	-subj "/CN=profswitch test CA" \
 	-addext "basicConstraints=critical,CA:TRUE" \
 	-addext "keyUsage=critical,keyCertSign,cRLSign" \
 	-out "$tmp/ca.pem"
-run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+# shellcheck disable=SC2086
+run openssl genpkey $keyalg \
 	-out "$tmp/server.key"
 run openssl req -new -key "$tmp/server.key" -subj "/CN=$cn" \
 	-out "$tmp/server.csr"
