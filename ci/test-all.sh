@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, then the native suite (dev
 # preset, -Werror), the same suite under ASan + UBSan, the unit tests and
-# scenarios under valgrind, every libFuzzer target for 20 s, and a check
+# scenarios under valgrind, every libFuzzer target for 20 s, the Windows
+# builds with every scenario through the shipped exe under Wine, and a check
 # that the committed scenario data (and the fuzz seed corpora) are what
 # their generators write.
 set -euo pipefail
@@ -42,8 +43,13 @@ ci/fuzz.sh | tee "$logs/fuzz.log"
 n=$(sed -n 's/^fuzz: \([0-9]*\) passed, 0 failed$/\1/p' "$logs/fuzz.log")
 total=$((total + ${n:-0}))
 
+echo "== Windows: mingw-w64 builds, the shipped exe under Wine"
+ci/windows.sh | tee "$logs/windows.log"
+n=$(sed -n 's/^windows: \([0-9]*\) passed, 0 failed$/\1/p' "$logs/windows.log")
+total=$((total + ${n:-0}))
+
 echo "== scenario data matches its generator"
 ci/check-scenarios.sh
 
-echo "all test stages passed (dev, asan, valgrind, fuzz, scenario data)"
+echo "all test stages passed (dev, asan, valgrind, fuzz, windows under wine, scenario data)"
 echo "ci: $total passed, 0 failed"

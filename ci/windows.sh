@@ -21,7 +21,9 @@ check_imports() {
 	echo "windows: $(basename "$exe") imports only Windows DLLs"
 }
 
-for preset in mingw64 mingw32; do
+# mingw32 first: the mingw64 tests register the other bitness's
+# fakemapi.dll (exit 69 with the build to use) when it exists.
+for preset in mingw32 mingw64; do
 	echo "== $preset build"
 	cmake --preset "$preset" -DPS_NATIVE_BUILD="$native" >/dev/null
 	cmake --build --preset "$preset" -j "$jobs"
