@@ -1874,7 +1874,8 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	if ((error = env->open_http(env->ctx, o->ca_file, &http)) < 0) {
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		return error == PS_ENOTFOUND || error == PS_EIO ||
-		       error == PS_ELIMIT ? EX_NOINPUT : EX_SOFTWARE;
+		       error == PS_ELIMIT || error == PS_EFORMAT
+		       ? EX_NOINPUT : EX_SOFTWARE;
 	}
 	if ((error = env->open_xml(env->ctx, &xml)) < 0) {
 		ps_http_free(http);

@@ -880,8 +880,15 @@ static int scan_cached(ps_engine *e)
 			snprintf(path, sizeof(path), "%s\\%s", dir,
 				 names.v[i]);
 			if (ps_sys_read_file(e->sys, path, PS_AD_MAX_BODY,
-					     &data, &len) < 0)
+					     &data, &len) < 0) {
+				/* Larger than an answer may be, or
+				 * unreadable: it is no evidence either way,
+				 * and the log says so. */
+				ps_log_msg(e->log, PS_LOG_WARN, NULL, NULL,
+					   "cached Autodiscover file %s not "
+					   "read: %s", path, ps_error_last());
 				continue;
+			}
 			memset(&r, 0, sizeof(r));
 			if (ps_ad_parse(e->xml, (const char *)data, len,
 					&r) < 0) {

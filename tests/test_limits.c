@@ -121,12 +121,29 @@ static void test_mapping_at_limit(void **state)
 	unlink(map);
 }
 
+/* A CA file of exactly 4 MiB is read and refused for holding no
+ * certificate, not for its size. */
+static void test_ca_file_at_limit(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	sparse(path, "x", 1, (off_t)4 * 1024 * 1024);
+	assert_int_equal(run("autodiscover", "a@contoso.com", "--ca-file",
+			     path, NULL), 66);
+	assert_null(strstr(err.ptr ? err.ptr : "", "larger than"));
+	assert_non_null(strstr(err.ptr, "ca.pem"));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_export_at_limit),
 		cmocka_unit_test(test_hive_at_limit),
 		cmocka_unit_test(test_mapping_at_limit),
+		cmocka_unit_test(test_ca_file_at_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -55,7 +55,7 @@ static int read_whole(const char *path, ps_buf *out, int must)
 {
 	FILE *f = fopen(path, "rb");
 	char chunk[8192];
-	size_t n;
+	size_t n, start = out->len;
 
 	if (!f) {
 		if (!must)
@@ -64,7 +64,9 @@ static int read_whole(const char *path, ps_buf *out, int must)
 				     path);
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (out->len + n > MAX_CA_FILE) {
+		/* The limit is this file's: out may hold the system
+		 * bundle already. */
+		if (out->len - start + n > MAX_CA_FILE) {
 			fclose(f);
 			return ps_error_setc(PS_ELIMIT,
 					     "%s: CA file larger than %u bytes",
@@ -403,12 +405,30 @@ int ps_posix_http_new(const char *ca_file, ps_http **out)
 	if (ca_file && *ca_file) {
 		ps_buf b = { 0 };
 
+		size_t mine;
+
 		if ((rc = read_whole(SYSTEM_BUNDLE, &b, 0)) < 0 ||
-		    (rc = ps_buf_putc(&b, '\n')) < 0 ||
-		    (rc = read_whole(ca_file, &b, 1)) < 0) {
+		    (rc = ps_buf_putc(&b, '\n')) < 0) {
 			ps_buf_free(&b);
 			http_free(&p->base);
 			return rc;
+		}
+		mine = b.len;
+		if ((rc = read_whole(ca_file, &b, 1)) < 0 ||
+		    (rc = ps_buf_putc(&b, '\0')) < 0) {
+			ps_buf_free(&b);
+			http_free(&p->base);
+			return rc;
+		}
+		b.len--;
+		/* As the Windows build: a CA file must hold a certificate
+		 * (a file of something else would be silently useless). */
+		if (!strstr(b.ptr + mine, "-----BEGIN CERTIFICATE-----")) {
+			ps_buf_free(&b);
+			http_free(&p->base);
+			return ps_error_setc(PS_EFORMAT, "%s: no certificate "
+					     "(PEM, BEGIN CERTIFICATE) in the "
+					     "CA file", ca_file);
 		}
 		p->bundle_len = b.len;
 		p->bundle = ps_buf_detach(&b);
