@@ -1033,6 +1033,77 @@ static void test_poisoned_detected_and_blocked(void **state)
 	ectx_close(&c);
 }
 
+/* A cached Autodiscover file is evidence up to PS_AD_MAX_BODY bytes
+ * (docs/security.md "Limits"): at the limit it is read and counts; one
+ * byte past it is left out (and logged), never a failure of the run. */
+static void cached_file(ectx *c, size_t size)
+{
+	char path[512], src[512];
+	FILE *in, *out;
+	size_t n = 0;
+	int ch;
+
+	snprintf(path, sizeof(path), "mkdir -p '%s/Users/alice/AppData/Local/"
+		 "Microsoft/Outlook'", c->drive);
+	assert_int_equal(system(path), 0);
+	snprintf(path, sizeof(path), "%s/Users/alice/AppData/Local/Microsoft/"
+		 "Outlook/3d5c1f8e0b7a4e2c - Autodiscover.xml", c->drive);
+	snprintf(src, sizeof(src), "%s/scenarios/autodiscover-poisoned-detect/"
+		 "files/Users/alice/AppData/Local/Microsoft/Outlook/"
+		 "3d5c1f8e0b7a4e2c - Autodiscover.xml", PS_SOURCE_DIR);
+	in = fopen(src, "rb");
+	out = fopen(path, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((ch = fgetc(in)) != EOF && n < size) {
+		fputc(ch, out);
+		n++;
+	}
+	/* XML allows white space after the root element. */
+	for (; n < size; n++)
+		fputc(' ', out);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void test_cached_file_size_limit(void **state)
+{
+	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, t);
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	ps_mapping_free(c.map);
+	c.map = tu_mapping("SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+			   TU_ALICE_SRC "|/o=ExchangeLabs/ou=Exchange "
+			   "Administrative Group (FYDIBOHF23SPDLT)/cn="
+			   "Recipients/cn=1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6-alice"
+			   "|alice@contoso.com\n");
+	cached_file(&c, PS_AD_MAX_BODY);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_BLOCKED_POISONED);
+	assert_non_null(strstr(r->detail, "Autodiscover.xml"));
+	ectx_close(&c);
+
+	ectx_open(&c, t);
+	c.cfg.autodiscover_target_url = strdup(U_EXO);
+	ps_mapping_free(c.map);
+	c.map = tu_mapping("SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+			   TU_ALICE_SRC "|/o=ExchangeLabs/ou=Exchange "
+			   "Administrative Group (FYDIBOHF23SPDLT)/cn="
+			   "Recipients/cn=1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6-alice"
+			   "|alice@contoso.com\n");
+	cached_file(&c, PS_AD_MAX_BODY + 1);
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_not_equal(r->status, PS_ST_BLOCKED_POISONED);
+	assert_null(strstr(r->detail, "Autodiscover.xml"));
+	ectx_close(&c);
+}
+
 static void test_poisoned_repaired_and_refused(void **state)
 {
 	static const answer ok[] = {
@@ -1147,6 +1218,7 @@ int main(void)
 		cmocka_unit_test(
 			test_same_smtp_domain_flush_failure_takes_file_back),
 		cmocka_unit_test(test_poisoned_detected_and_blocked),
+		cmocka_unit_test(test_cached_file_size_limit),
 		cmocka_unit_test(test_poisoned_repaired_and_refused),
 		cmocka_unit_test(test_poisoned_target_dn_repair_and_rollback),
 	};

@@ -262,6 +262,78 @@ static void damage_backup(ctx *c)
 	       PS_PROP_TAG(PS_PT_BINARY, 0x6F01), "PSB1garbage", 11);
 }
 
+/* Give the profile's one backup generation another number. */
+static void renumber_gen(ctx *c, unsigned from, unsigned to)
+{
+	ps_buf path = PS_BUF_INIT;
+	ps_regkey *k;
+	ps_regval *v;
+	char a[9], b[9];
+
+	ps_buf_printf(&path, "%s\\Outlook\\%s", TU_PROFILES,
+		      PS_BACKUP_SECTION);
+	k = ps_regkey_find(tree(c)->root, path.ptr);
+	assert_non_null(k);
+	snprintf(a, sizeof(a), "0102%04x", PS_BACKUP_ID_BASE + from);
+	snprintf(b, sizeof(b), "0102%04x", PS_BACKUP_ID_BASE + to);
+	v = ps_regkey_value(k, a);
+	assert_non_null(v);
+	assert_int_equal(ps_regkey_set(k, b, v->type, v->data, v->len), 0);
+	assert_int_equal(ps_regkey_unset(k, a), 0);
+	ps_buf_free(&path);
+}
+
+/* docs/security.md "Limits": a profile holds at most PS_BACKUP_MAX_GEN
+ * generations; the last one is made, the next update is refused with
+ * what to do, and changes nothing. */
+static void test_generation_limit(void **state)
+{
+	ctx c;
+	ps_regtree before;
+	char last[9];
+	ps_buf path = PS_BUF_INIT;
+
+	(void)state;
+	ps_buf_printf(&path, "%s\\Outlook\\%s", TU_PROFILES,
+		      PS_BACKUP_SECTION);
+	snprintf(last, sizeof(last), "0102%04x",
+		 PS_BACKUP_ID_BASE + PS_BACKUP_MAX_GEN);
+	/* At the limit: generation 254 exists, the next wave makes 255. */
+	ctx_open(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	renumber_gen(&c, 1, PS_BACKUP_MAX_GEN - 1);
+	assert_int_equal(run(&c, UPDATE, MAP_BOTH, NULL), 0);
+	assert_int_equal(ps_report_exit_bits(&c.report), 0);
+	assert_non_null(ps_regkey_value(ps_regkey_find(tree(&c)->root,
+						       path.ptr), last));
+	ctx_close(&c);
+	/* Past it: generation 255 exists; the next wave is refused. */
+	ctx_open(&c);
+	assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+	renumber_gen(&c, 1, PS_BACKUP_MAX_GEN);
+	tu_tree_copy(&before, tree(&c));
+	assert_int_equal(run(&c, UPDATE, MAP_BOTH, NULL), 0);
+	assert_int_equal(ps_report_exit_bits(&c.report), 1);
+	{
+		size_t i, failed = 0;
+
+		for (i = 0; i < c.report.n; i++) {
+			if (c.report.v[i].status != PS_ST_FAILED)
+				continue;
+			failed++;
+			assert_non_null(strstr(c.report.v[i].detail,
+					       "255 backup generations"));
+			assert_non_null(strstr(c.report.v[i].detail,
+					       "cleanup"));
+		}
+		assert_true(failed >= 1);
+	}
+	assert_tree(&c, &before);
+	ps_regtree_free(&before);
+	ctx_close(&c);
+	ps_buf_free(&path);
+}
+
 static void test_damaged_backup(void **state)
 {
 	ctx c;
@@ -366,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_interrupted_update_rolled_back),
 		cmocka_unit_test(test_rollback_through_interrupted_wave),
 		cmocka_unit_test(test_damaged_backup),
+		cmocka_unit_test(test_generation_limit),
 		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 	};
