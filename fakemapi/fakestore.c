@@ -400,14 +400,69 @@ static int reorder_values(ps_regkey *key, const ps_proplist *props,
 	return 0;
 }
 
+/* A deep copy of a key's values (all or nothing). */
+static int copy_vals(const ps_regkey *k, ps_regval **out)
+{
+	ps_regval *v = calloc(k->nval ? k->nval : 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return PS_ENOMEM;
+	for (i = 0; i < k->nval; i++) {
+		v[i].name = ps_strdup(k->vals[i].name);
+		v[i].type = k->vals[i].type;
+		v[i].len = k->vals[i].len;
+		v[i].data = k->vals[i].len ? malloc(k->vals[i].len) : NULL;
+		if (!v[i].name || (k->vals[i].len && !v[i].data)) {
+			for (; ; i--) {
+				free(v[i].name);
+				free(v[i].data);
+				if (!i)
+					break;
+			}
+			free(v);
+			return PS_ENOMEM;
+		}
+		if (k->vals[i].len)
+			memcpy(v[i].data, k->vals[i].data, k->vals[i].len);
+	}
+	*out = v;
+	return 0;
+}
+
+static void free_vals(ps_regval *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].data);
+	}
+	free(v);
+}
+
+/* Put the key's values back as copy_vals saw them (takes `saved`). */
+static void restore_vals(ps_regkey *k, ps_regval *saved, size_t n)
+{
+	free_vals(k->vals, k->nval);
+	k->vals = saved;
+	k->nval = n;
+	k->capval = n ? n : 1;
+}
+
+static int save_into(fakestore *fs, ps_section *sec, ps_regkey *key,
+		     const char *hex);
+
+/* SaveChanges: the key ends up exactly as the handle says, or, when
+ * anything fails (out of memory half-way), exactly as it was. */
 static int fs_save_section(ps_store *s, ps_section *sec)
 {
 	fakestore *fs = fs_of(s);
 	ps_regkey *prof = profile_key(fs, sec->profile), *key;
-	char hex[33], name[9];
-	size_t i;
-	uint32_t tag;
-	int moved = 0;
+	ps_regval *saved = NULL;
+	size_t nsaved;
+	char hex[33];
+	int error, dirty = fs->dirty, created = 0;
 
 	if (!prof)
 		return ps_error_setc(PS_ENOTFOUND, "profile '%s' is gone",
@@ -419,8 +474,39 @@ static int fs_save_section(ps_store *s, ps_section *sec)
 			return 0;
 		if (ps_regkey_create(prof, hex, &key) < 0)
 			return PS_ENOMEM;
-		fs->dirty = 1;
+		created = 1;
 	}
+	if (copy_vals(key, &saved) < 0) {
+		if (created)
+			ps_regkey_delete(prof, hex);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	nsaved = key->nval;
+	error = save_into(fs, sec, key, hex);
+	if (error < 0) {
+		if (created)
+			ps_regkey_delete(prof, hex);
+		else
+			restore_vals(key, saved, nsaved);
+		if (created)
+			free_vals(saved, nsaved);
+		fs->dirty = dirty;
+		return error;
+	}
+	free_vals(saved, nsaved);
+	if (created)
+		fs->dirty = 1;
+	return 0;
+}
+
+static int save_into(fakestore *fs, ps_section *sec, ps_regkey *key,
+		     const char *hex)
+{
+	char name[9];
+	size_t i;
+	uint32_t tag;
+	int moved = 0;
+
 	/* A value with a property's name but another registry type is not
 	 * a property MAPI knows: never overwrite it (the caller undoes). */
 	for (i = 0; i < sec->props.n; i++) {
