@@ -265,6 +265,22 @@ static void test_hop_limit(void **state)
 	assert_int_equal(c.http.n, 10);
 	assert_non_null(strstr(c.res.reason, "more than 10 hops"));
 	client_done(&c);
+	/* At the limit: the 10th address answers, and that is used. */
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < 9; i++) {
+		t[i].method = "POST";
+		t[i].url = urls[i];
+		t[i].status = 302;
+		t[i].location = urls[i + 1];
+	}
+	t[9].method = "POST";
+	t[9].url = urls[9];
+	t[9].status = 200;
+	t[9].body = SETTINGS("/o=T/cn=alice");
+	assert_int_equal(discover(&c, t, "alice@contoso.com", urls[0]), 0);
+	assert_true(c.res.found);
+	assert_int_equal(c.http.n, 10);
+	client_done(&c);
 }
 
 static void test_plain_http_elsewhere_refused(void **state)
