@@ -7,7 +7,7 @@ packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates
 	libssl-dev clang libhivex-dev libwin-hivex-perl libhivex-bin registry-tools
 	chromium gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
-	wine wine64)
+	wine wine64 xvfb xauth)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

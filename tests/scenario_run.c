@@ -1165,6 +1165,8 @@ static char *default_mkcert(const char *dir)
  *    mutex;
  *  - a scenario's own [Scenario] Wine = reason.
  */
+static const char *standin;      /* --standin: the stand-in outlook.exe */
+
 static const char *wine_skip(const char *dir, const scenario *sc)
 {
 	static char buf[256];
@@ -1186,10 +1188,11 @@ static const char *wine_skip(const char *dir, const scenario *sc)
 	for (i = 0; i < sc->nsteps; i++) {
 		const step *st = &sc->steps[i];
 
-		if (st->command && strstr(st->command, "--simulate-running"))
-			return "--simulate-running is the fake store's "
-			       "simulated process list (the Windows build "
-			       "lists real processes)";
+		if (st->command && strstr(st->command, "--simulate-running") &&
+		    (!standin || !getenv("DISPLAY")))
+			return "--simulate-running needs the stand-in "
+			       "outlook.exe (--standin) and an X display for "
+			       "its window (DISPLAY, e.g. xvfb-run)";
 		if (st->locked) {
 			snprintf(buf, sizeof(buf), "step %d: Locked= holds a "
 				 "flock on the store; the Windows build locks "
@@ -1349,6 +1352,109 @@ static int import_policies(const char *dir, const char *tmp,
 	return rc;
 }
 
+/*
+ * --wine with --standin: each --simulate-running NAME[:close=refuse]
+ * [:exit-after=N] of a step becomes a real process, the stand-in
+ * outlook.exe copied as NAME and started under Wine before the step
+ * (real seconds instead of the Linux harness's simulated clock), and
+ * stopped after it.
+ */
+#define MAX_STANDINS 8
+
+typedef struct standins {
+	pid_t pid[MAX_STANDINS];
+	int n;
+} standins;
+
+static void take_running(ps_strlist *words, ps_strlist *specs)
+{
+	size_t i = 0, j;
+
+	while (i + 1 < words->n) {
+		if (strcmp(words->v[i], "--simulate-running")) {
+			i++;
+			continue;
+		}
+		ps_strlist_add(specs, words->v[i + 1]);
+		free(words->v[i]);
+		free(words->v[i + 1]);
+		for (j = i; j + 2 < words->n; j++)
+			words->v[j] = words->v[j + 2];
+		words->n -= 2;
+	}
+}
+
+static void start_standins(const ps_strlist *specs, const char *tmp,
+			   const ps_strlist *exe_words, standins *sd)
+{
+	size_t i;
+
+	sd->n = 0;
+	for (i = 0; i < specs->n && sd->n < MAX_STANDINS; i++) {
+		const char *spec = specs->v[i], *colon = strchr(spec, ':');
+		const char *ea = strstr(spec, "exit-after=");
+		ps_buf name = PS_BUF_INIT, dirp = PS_BUF_INIT;
+		char after[24];
+		char *argv[8];
+		int argc = 0;
+		pid_t pid;
+
+		ps_buf_printf(&dirp, "%s/standin-%zu", tmp, i);
+		mkdir(dirp.ptr, 0700);
+		ps_buf_printf(&name, "%s/%.*s", dirp.ptr,
+			      (int)(colon ? (size_t)(colon - spec)
+					  : strlen(spec)), spec);
+		if (copy_file(standin, name.ptr) < 0) {
+			ps_buf_free(&name);
+			ps_buf_free(&dirp);
+			continue;
+		}
+		argv[argc++] = exe_words->v[0];
+		argv[argc++] = exe_words->v[1];
+		argv[argc++] = name.ptr;
+		if (strstr(spec, "close=refuse"))
+			argv[argc++] = (char *)"--refuse";
+		if (ea) {
+			snprintf(after, sizeof(after), "%ld",
+				 strtol(ea + 11, NULL, 10));
+			argv[argc++] = (char *)"--exit-after";
+			argv[argc++] = after;
+		}
+		argv[argc] = NULL;
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			int fd = open("/dev/null", O_RDWR);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		if (pid > 0)
+			sd->pid[sd->n++] = pid;
+		ps_buf_free(&name);
+		ps_buf_free(&dirp);
+	}
+	/* Until Wine has the process and its window (Toolhelp and
+	 * EnumWindows must see them when profswitch looks). */
+	if (sd->n)
+		sleep(3);
+}
+
+static void stop_standins(standins *sd)
+{
+	int i;
+
+	for (i = 0; i < sd->n; i++) {
+		kill(sd->pid[i], SIGKILL);
+		waitpid(sd->pid[i], NULL, 0);
+	}
+	sd->n = 0;
+}
+
 /* --store {store} out of a command: the store is MAPI's. */
 static void drop_store_words(ps_strlist *words)
 {
@@ -1400,6 +1506,8 @@ int main(int argc, char **argv)
 			wine = 1;
 		else if (!strcmp(argv[i], "--mapi"))
 			wine = mapi = 1;
+		else if (i + 1 < argc && !strcmp(argv[i], "--standin"))
+			standin = argv[++i];
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 		else
@@ -1408,7 +1516,8 @@ int main(int argc, char **argv)
 	if (usage || !dir) {
 		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
 		      "[--mkcert PATH] [--hive MKHIVE] [--skip REASON] "
-		      "[--wine | --mapi] SCENARIO_DIR\n", stderr);
+		      "[--wine | --mapi] [--standin EXE] SCENARIO_DIR\n",
+		      stderr);
 		free(mock_exe);
 		free(mkcert);
 		return 2;
@@ -1567,6 +1676,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sc.nsteps; i++) {
 		step *st = &sc.steps[i];
 		ps_strlist args = PS_STRLIST_INIT, words = PS_STRLIST_INIT;
+		ps_strlist running = PS_STRLIST_INIT;
+		standins sd;
 		ps_buf report = PS_BUF_INIT, out = PS_BUF_INIT;
 		ps_buf err = PS_BUF_INIT, errtext = PS_BUF_INIT;
 		ps_buf outtext = PS_BUF_INIT;
@@ -1588,6 +1699,8 @@ int main(int argc, char **argv)
 		split_words(st->command, &words);
 		if (mapi)
 			drop_store_words(&words);
+		if (wine && standin)
+			take_running(&words, &running);
 		for (k = 0; k < words.n && !missing; k++) {
 			const subst tab[] = {
 				{ "{store}", store.ptr },
@@ -1618,7 +1731,10 @@ int main(int argc, char **argv)
 			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
 				failf(name, i + 1, "cannot lock the store");
 		}
+		start_standins(&running, tmp, &exe_words, &sd);
 		status = run_command(dir, &args, out.ptr, err.ptr);
+		stop_standins(&sd);
+		ps_strlist_free(&running);
 		if (lockfd >= 0)
 			close(lockfd);
 		read_all(err.ptr, &errtext);
