@@ -3,11 +3,16 @@
 # any is missing.  Runs apt-get as root (or through sudo).
 set -euo pipefail
 
+# ci/install-deps.sh build: only what building profswitch needs (the
+# README's main job); no argument: everything the tests need too.
+build=(cmake make gcc pkg-config libcmocka-dev python3 libcurl4-openssl-dev
+	libxml2-dev libmicrohttpd-dev libssl-dev libhivex-dev ca-certificates)
 packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates
 	libssl-dev clang libhivex-dev libwin-hivex-perl libhivex-bin registry-tools
 	chromium gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
 	wine wine64 xvfb xauth)
+[ "${1:-}" = build ] && packages=("${build[@]}")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -21,11 +26,14 @@ sudo=()
 export DEBIAN_FRONTEND=noninteractive
 # The 32-bit Wine (for the mingw32 build's tests) needs Debian's i386
 # architecture; it is added before the one apt-get update.
-dpkg --print-foreign-architectures | grep -qx i386 ||
+if [ "${1:-}" != build ] &&
+	! dpkg --print-foreign-architectures | grep -qx i386; then
 	"${sudo[@]}" dpkg --add-architecture i386
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	--no-install-recommends "${missing[@]}"
+[ "${1:-}" = build ] && exit 0
 # Optional: when the mirror's i386 and amd64 packages do not match,
 # wine32 cannot be installed, and ci/windows.sh says the 32-bit tests
 # were skipped.

@@ -6,7 +6,7 @@
 # under build/sample/ and the HTML file is named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ci/install-deps.sh
+ci/install-deps.sh build
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)" \
 	--target profswitch >/dev/null
