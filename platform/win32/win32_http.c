@@ -80,25 +80,6 @@ typedef struct req_ctx {
 
 /* ---- strings ------------------------------------------------------------ */
 
-static wchar_t *to_wide(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1,
-				    NULL, 0);
-	wchar_t *w;
-
-	if (n <= 0) {
-		ps_error_setc(PS_EFORMAT, "not valid UTF-8: %s", s);
-		return NULL;
-	}
-	w = malloc((size_t)n * sizeof(*w));
-	if (!w) {
-		ps_error_setc(PS_ENOMEM, "out of memory");
-		return NULL;
-	}
-	MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
-	return w;
-}
-
 static char *to_utf8(const wchar_t *w, int wlen)
 {
 	int n = WideCharToMultiByte(CP_UTF8, 0, w, wlen, NULL, 0, NULL,
@@ -171,7 +152,7 @@ static int env_set(const wchar_t *name)
 
 static int read_file(const char *path, ps_buf *out)
 {
-	wchar_t *w = to_wide(path);
+	wchar_t *w = ps_win32_wide(path);
 	HANDLE f;
 	char chunk[8192];
 	DWORD got;
@@ -301,7 +282,7 @@ static int check_chain(HCERTSTORE ca_store, PCCERT_CONTEXT cert,
 	CERT_CHAIN_POLICY_STATUS ps;
 	HCERTSTORE extra = NULL;
 	DWORD allowed = ca_store ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0;
-	wchar_t *whost = to_wide(host);
+	wchar_t *whost = ps_win32_wide(host);
 	char msg[200];
 	int rc = -1;
 
@@ -491,7 +472,7 @@ static int basic_header(wchar_t **out)
 				  CRYPT_STRING_BASE64 | CRYPT_STRING_NOCRLF,
 				  b64 + 21, &n))
 		goto out;
-	*out = to_wide(b64);
+	*out = ps_win32_wide(b64);
 	rc = *out ? 0 : PS_ENOMEM;
 out:
 	if (user)
@@ -609,7 +590,7 @@ static void target_free(target *t)
 static int crack(const char *url, target *t)
 {
 	URL_COMPONENTS uc;
-	wchar_t *w = to_wide(url);
+	wchar_t *w = ps_win32_wide(url);
 	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
@@ -713,7 +694,7 @@ static int probe_chain(HINTERNET conn, const target *t, const host_map *map,
 		else
 			(void)snprintf(hosthdr, sizeof(hosthdr), "Host: %s:%u",
 				       t->host, t->port);
-		h = to_wide(hosthdr);
+		h = ps_win32_wide(hosthdr);
 		if (!h || add_header(r, h, WINHTTP_ADDREQ_FLAG_REPLACE) < 0)
 			goto fail;
 		free(h);
@@ -749,7 +730,7 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 	DWORD tmo = rq->timeout_ms ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
 	DWORD autologon = WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
 	DWORD body_len = (DWORD)rq->body_len, wrote;
-	wchar_t *method = to_wide(rq->method), *h;
+	wchar_t *method = ps_win32_wide(rq->method), *h;
 	HINTERNET r;
 	size_t i;
 
@@ -783,7 +764,7 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 	    WINHTTP_INVALID_STATUS_CALLBACK)
 		goto fail;
 	for (i = 0; rq->headers && rq->headers[i]; i++) {
-		if (!(h = to_wide(rq->headers[i]))) {
+		if (!(h = ps_win32_wide(rq->headers[i]))) {
 			*err = ERROR_INVALID_PARAMETER;
 			WinHttpCloseHandle(r);
 			return -1;
@@ -804,7 +785,7 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 		else
 			(void)snprintf(hosthdr, sizeof(hosthdr), "Host: %s:%u",
 				       t->host, t->port);
-		if (!(h = to_wide(hosthdr))) {
+		if (!(h = ps_win32_wide(hosthdr))) {
 			*err = ERROR_INVALID_PARAMETER;
 			WinHttpCloseHandle(r);
 			return -1;
@@ -1146,7 +1127,7 @@ static int parse_connect_to(win_http *p, const char *spec)
 			addr[strlen(addr) - 1] = '\0';
 		}
 		p->maps[p->nmaps].host = ps_strdup(host);
-		p->maps[p->nmaps].addr = to_wide(addr);
+		p->maps[p->nmaps].addr = ps_win32_wide(addr);
 		p->maps[p->nmaps].port = port;
 		p->maps[p->nmaps].addr_port = aport;
 		p->nmaps++;

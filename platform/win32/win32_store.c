@@ -67,25 +67,6 @@ static mapistore *ms_of(ps_store *s)
 /* ---- strings ---- */
 
 /* UTF-8 -> new UTF-16 string; NULL (message set) on a bad string. */
-static WCHAR *to_wide(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1,
-				    NULL, 0);
-	WCHAR *w;
-
-	if (n <= 0) {
-		ps_error_setc(PS_EFORMAT, "'%s' is not valid UTF-8", s);
-		return NULL;
-	}
-	w = malloc((size_t)n * sizeof(*w));
-	if (!w) {
-		ps_error_setc(PS_ENOMEM, "out of memory");
-		return NULL;
-	}
-	MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
-	return w;
-}
-
 /* UTF-16 (len units, or -1 for NUL-terminated) -> new UTF-8 string. */
 static char *from_wide(const WCHAR *w, int len)
 {
@@ -334,7 +315,7 @@ static int service_admin(mapistore *ms, const char *profile,
 		*out = ms->svcadmin;
 		return 0;
 	}
-	wname = to_wide(profile);
+	wname = ps_win32_wide(profile);
 	if (!wname)
 		return PS_EFORMAT;
 	n = WideCharToMultiByte(CP_ACP, WC_NO_BEST_FIT_CHARS, wname, -1, NULL,
@@ -727,7 +708,7 @@ static int ms_owner(ps_store *s, char **user)
 /* Outlook's key (+ "\subkey") as a new UTF-16 string. */
 static WCHAR *value_key(mapistore *ms, const char *subkey)
 {
-	WCHAR *sub = to_wide(subkey), *k;
+	WCHAR *sub = ps_win32_wide(subkey), *k;
 	size_t a, b;
 
 	if (!sub)
@@ -761,7 +742,7 @@ static int ms_get_value(ps_store *s, const char *subkey, const char *name,
 	uint8_t *buf = NULL;
 	int error = 0;
 
-	if (!key || !(wname = to_wide(name))) {
+	if (!key || !(wname = ps_win32_wide(name))) {
 		free(key);
 		return PS_ERROR;
 	}
@@ -816,7 +797,7 @@ static int ms_set_value(ps_store *s, const char *subkey, const char *name,
 	LONG rc;
 	int error = 0;
 
-	if (!key || !(wname = to_wide(name))) {
+	if (!key || !(wname = ps_win32_wide(name))) {
 		free(key);
 		return PS_ERROR;
 	}
@@ -850,7 +831,7 @@ static int ms_delete_value(ps_store *s, const char *subkey,
 	LONG rc;
 	int error = 0;
 
-	if (!key || !(wname = to_wide(name))) {
+	if (!key || !(wname = ps_win32_wide(name))) {
 		free(key);
 		return PS_ERROR;
 	}
@@ -1101,7 +1082,7 @@ int ps_win32_mapi_open(ps_system *sys, ps_store **out)
 	ms->sys = sys;
 	path = mail_client_dll();
 	if (!path) {
-		path = to_wide("mapi32.dll");
+		path = ps_win32_wide("mapi32.dll");
 		if (!path) {
 			free(ms);
 			return PS_ENOMEM;
