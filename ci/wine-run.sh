@@ -11,4 +11,8 @@ export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
 if [ ! -f "$prefix/system.reg" ]; then
 	"$(dirname "$0")/../tests/win/mkprefix.sh" "$prefix" >&2
 fi
+# One wine server for the whole test run: started persistent (60 s after
+# its last client), so that a test starting while a lingering server
+# shuts down never meets "Connection reset by peer".
+wineserver -p60 >/dev/null 2>&1 || true
 exec wine "$@"

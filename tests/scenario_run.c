@@ -1394,8 +1394,9 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 		const char *spec = specs->v[i], *colon = strchr(spec, ':');
 		const char *ea = strstr(spec, "exit-after=");
 		ps_buf name = PS_BUF_INIT, dirp = PS_BUF_INIT;
-		char after[24];
-		char *argv[8];
+		ps_buf ready = PS_BUF_INIT;
+		char after[24], *c;
+		char *argv[10];
 		int argc = 0;
 		pid_t pid;
 
@@ -1420,6 +1421,13 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 			argv[argc++] = (char *)"--exit-after";
 			argv[argc++] = after;
 		}
+		/* its ready file, as Wine sees it (Z: is /) */
+		ps_buf_printf(&ready, "Z:%s/ready", dirp.ptr);
+		for (c = ready.ptr; c && *c; c++)
+			if (*c == '/')
+				*c = '\\';
+		argv[argc++] = (char *)"--ready";
+		argv[argc++] = ready.ptr;
 		argv[argc] = NULL;
 		fflush(NULL);
 		pid = fork();
@@ -1433,15 +1441,25 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 			execv(argv[0], argv);
 			_exit(127);
 		}
-		if (pid > 0)
+		if (pid > 0) {
+			/* Until Wine has the process and its window
+			 * (Toolhelp and EnumWindows must see them when
+			 * profswitch looks): its ready file, 30 s at most. */
+			ps_buf f = PS_BUF_INIT;
+			struct stat st;
+			int waited;
+
 			sd->pid[sd->n++] = pid;
+			ps_buf_printf(&f, "%s/ready", dirp.ptr);
+			for (waited = 0; waited < 300 &&
+			     stat(f.ptr, &st) < 0; waited++)
+				usleep(100000);
+			ps_buf_free(&f);
+		}
 		ps_buf_free(&name);
 		ps_buf_free(&dirp);
+		ps_buf_free(&ready);
 	}
-	/* Until Wine has the process and its window (Toolhelp and
-	 * EnumWindows must see them when profswitch looks). */
-	if (sd->n)
-		sleep(3);
 }
 
 static void stop_standins(standins *sd)
@@ -1449,8 +1467,16 @@ static void stop_standins(standins *sd)
 	int i;
 
 	for (i = 0; i < sd->n; i++) {
-		kill(sd->pid[i], SIGKILL);
-		waitpid(sd->pid[i], NULL, 0);
+		int t;
+
+		kill(sd->pid[i], SIGTERM);
+		for (t = 0; t < 30 && waitpid(sd->pid[i], NULL, WNOHANG) == 0;
+		     t++)
+			usleep(100000);
+		if (t == 30) {
+			kill(sd->pid[i], SIGKILL);
+			waitpid(sd->pid[i], NULL, 0);
+		}
 	}
 	sd->n = 0;
 }

@@ -2,8 +2,9 @@
  * A stand-in outlook.exe for the Wine scenarios: a top-level window that,
  * asked to close (WM_CLOSE, as profswitch asks), closes or refuses:
  *
- *   outlook.exe [--refuse] [--exit-after SECONDS]
+ *   outlook.exe [--refuse] [--exit-after SECONDS] [--ready PATH]
  *
+ * --ready PATH (last): a file made once the window exists.
  * --refuse: WM_CLOSE is ignored (a modal dialog would do that in the real
  * Outlook); --exit-after: it quits by itself after that long.
  */
@@ -63,6 +64,17 @@ int WINAPI wWinMain(HINSTANCE inst, HINSTANCE prev, PWSTR cmd, int show)
 		return 1;
 	if (exit_after >= 0)
 		SetTimer(hwnd, 1, (UINT)exit_after * 1000u, NULL);
+	/* --ready PATH (last argument): the window exists; the harness
+	 * waits for this file before it runs profswitch. */
+	arg = wcsstr(cmd, L"--ready ");
+	if (arg) {
+		HANDLE f = CreateFileW(arg + 8, GENERIC_WRITE, 0, NULL,
+				       CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL,
+				       NULL);
+
+		if (f != INVALID_HANDLE_VALUE)
+			CloseHandle(f);
+	}
 	while (GetMessageW(&m, NULL, 0, 0) > 0) {
 		TranslateMessage(&m);
 		DispatchMessageW(&m);
