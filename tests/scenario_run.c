@@ -1444,14 +1444,15 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 		if (pid > 0) {
 			/* Until Wine has the process and its window
 			 * (Toolhelp and EnumWindows must see them when
-			 * profswitch looks): its ready file, 30 s at most. */
+			 * profswitch looks): its ready file, 120 s at most
+			 * (Wine's first window in a prefix is slow). */
 			ps_buf f = PS_BUF_INIT;
 			struct stat st;
 			int waited;
 
 			sd->pid[sd->n++] = pid;
 			ps_buf_printf(&f, "%s/ready", dirp.ptr);
-			for (waited = 0; waited < 300 &&
+			for (waited = 0; waited < 1200 &&
 			     stat(f.ptr, &st) < 0; waited++)
 				usleep(100000);
 			ps_buf_free(&f);

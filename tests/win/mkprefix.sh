@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make the throw-away Wine prefix the Windows tests run in:
-#   mkprefix.sh PREFIX [PROVIDER_DLL]
+#   mkprefix.sh PREFIX [PROVIDER_DLL [STANDIN_EXE]]
 # With PROVIDER_DLL (the fake MAPI provider, fakemapi.dll) it is
 # registered exactly where a real Outlook installation is found:
 # HKLM\Software\Clients\Mail (default) = FakeMAPI and
@@ -21,6 +21,14 @@ if [ -n "$dll" ]; then
 	wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI /f >/dev/null
 	wine reg add 'HKLM\Software\Clients\Mail\FakeMAPI' /v DLLPathEx \
 		/d "$winpath" /f >/dev/null
+	wineserver -w
+fi
+# With the stand-in outlook.exe: start a window once under xvfb-run, so
+# that Wine's first GUI start (its desktop process, fonts) is not paid by
+# a scenario that waits for the stand-in.
+standin=${3:-}
+if [ -n "$standin" ] && command -v xvfb-run >/dev/null; then
+	xvfb-run -a wine "$standin" --exit-after 0 >/dev/null 2>&1 || true
 	wineserver -w
 fi
 echo "wine prefix ready: $prefix${dll:+ (provider $dll)}"
