@@ -64,4 +64,12 @@ const char *ps_xml_attr(ps_xml *x, ps_xml_reader *r, const char *local);
 void ps_xml_close(ps_xml *x, ps_xml_reader *r);
 void ps_xml_free(ps_xml *x);
 
+/* For the adapters: the line of a DOCTYPE in the document's prolog
+ * (UTF-8, or UTF-16 with a BOM or starting with "<?"), or 0 when there
+ * is none.  An adapter refuses such a document with this message before
+ * its parser sees a byte. */
+#define PS_XML_DOCTYPE_REFUSED "a DOCTYPE is not allowed (no DTD or " \
+	"entity declarations are accepted)"
+int ps_xml_prolog_doctype(const char *data, size_t len);
+
 #endif

@@ -3,6 +3,8 @@
  */
 #include "ps_xml.h"
 
+#include <string.h>
+
 #include <assert.h>
 
 int ps_xml_open(ps_xml *x, const char *data, size_t len, size_t max_len,
@@ -34,4 +36,101 @@ void ps_xml_free(ps_xml *x)
 {
 	if (x)
 		x->ops->free(x);
+}
+
+/* ---- the prolog check (both xml adapters, ps_xml.h) ----------------------
+ * A DOCTYPE can only stand in the prolog, before the root element.  The
+ * adapters look for it there before their parser sees the document, so
+ * that an internal subset (entity bombs, external entities) is never
+ * parsed at all.  The
+ * document is read as code units of 1 byte (UTF-8 and other ASCII-based
+ * encodings) or 2 bytes (UTF-16, with a BOM or starting with "<?").  A
+ * DOCTYPE node that still surfaces (another encoding) is refused by the
+ * adapter's next.
+ */
+typedef struct units {
+	const unsigned char *d;
+	size_t n;               /* code units */
+	int width;              /* 1 or 2 */
+	int big_endian;
+} units;
+
+static void units_init(units *u, const unsigned char *d, size_t len)
+{
+	size_t off = 0;
+
+	u->width = 1;
+	u->big_endian = 0;
+	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) {
+		off = 3;
+	} else if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) ||
+				(d[0] == 0xFE && d[1] == 0xFF))) {
+		u->width = 2;
+		u->big_endian = d[0] == 0xFE;
+		off = 2;
+	} else if (len >= 4 && d[0] == '<' && !d[1] && d[2] == '?' && !d[3]) {
+		u->width = 2;
+	} else if (len >= 4 && !d[0] && d[1] == '<' && !d[2] && d[3] == '?') {
+		u->width = 2;
+		u->big_endian = 1;
+	}
+	u->d = d + off;
+	u->n = (len - off) / (size_t)u->width;
+}
+
+static unsigned unit_at(const units *u, size_t i)
+{
+	const unsigned char *p = u->d + i * (size_t)u->width;
+
+	if (u->width == 1)
+		return p[0];
+	return u->big_endian ? (unsigned)(p[0] << 8 | p[1]) :
+			       (unsigned)(p[1] << 8 | p[0]);
+}
+
+static int units_match(const units *u, size_t i, const char *s)
+{
+	for (; *s; s++, i++)
+		if (i >= u->n || unit_at(u, i) != (unsigned char)*s)
+			return 0;
+	return 1;
+}
+
+/* Past the next occurrence of end (counting lines), or u->n. */
+static size_t skip_past(const units *u, size_t i, const char *end,
+			int *line)
+{
+	for (; i < u->n; i++) {
+		if (units_match(u, i, end))
+			return i + strlen(end);
+		if (unit_at(u, i) == '\n')
+			(*line)++;
+	}
+	return u->n;
+}
+
+int ps_xml_prolog_doctype(const char *data, size_t len)
+{
+	units u;
+	size_t i = 0;
+	int line = 1;
+	unsigned c;
+
+	if (!len)
+		return 0;
+	units_init(&u, (const unsigned char *)data, len);
+	while (i < u.n) {
+		c = unit_at(&u, i);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			line += c == '\n';
+			i++;
+		} else if (units_match(&u, i, "<?")) {
+			i = skip_past(&u, i + 2, "?>", &line);
+		} else if (units_match(&u, i, "<!--")) {
+			i = skip_past(&u, i + 4, "-->", &line);
+		} else {
+			return units_match(&u, i, "<!DOCTYPE") ? line : 0;
+		}
+	}
+	return 0;
 }

@@ -32,8 +32,7 @@
 
 #define MAX_DEPTH 64
 #define READ_OPTIONS XML_PARSE_NONET
-#define DOCTYPE_REFUSED "a DOCTYPE is not allowed (no DTD or entity " \
-	"declarations are accepted)"
+#define DOCTYPE_REFUSED PS_XML_DOCTYPE_REFUSED
 
 #if LIBXML_VERSION >= 21200
 typedef const xmlError *ps_xml_errp;
@@ -123,102 +122,6 @@ static int fail(ps_xml_reader *r, int line, const char *why)
 	return ps_error_setc(PS_EFORMAT, "line %d: %s", line, r->err);
 }
 
-/* ---- the prolog check ---------------------------------------------------
- * A DOCTYPE can only stand in the prolog, before the root element.  It is
- * looked for there before libxml2 sees the document, so that an internal
- * subset (entity bombs, external entities) is never parsed at all.  The
- * document is read as code units of 1 byte (UTF-8 and other ASCII-based
- * encodings) or 2 bytes (UTF-16, with a BOM or starting with "<?").  A
- * DOCTYPE node that still surfaces (another encoding) is refused in next.
- */
-typedef struct units {
-	const unsigned char *d;
-	size_t n;               /* code units */
-	int width;              /* 1 or 2 */
-	int big_endian;
-} units;
-
-static void units_init(units *u, const unsigned char *d, size_t len)
-{
-	size_t off = 0;
-
-	u->width = 1;
-	u->big_endian = 0;
-	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) {
-		off = 3;
-	} else if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) ||
-				(d[0] == 0xFE && d[1] == 0xFF))) {
-		u->width = 2;
-		u->big_endian = d[0] == 0xFE;
-		off = 2;
-	} else if (len >= 4 && d[0] == '<' && !d[1] && d[2] == '?' && !d[3]) {
-		u->width = 2;
-	} else if (len >= 4 && !d[0] && d[1] == '<' && !d[2] && d[3] == '?') {
-		u->width = 2;
-		u->big_endian = 1;
-	}
-	u->d = d + off;
-	u->n = (len - off) / (size_t)u->width;
-}
-
-static unsigned unit_at(const units *u, size_t i)
-{
-	const unsigned char *p = u->d + i * (size_t)u->width;
-
-	if (u->width == 1)
-		return p[0];
-	return u->big_endian ? (unsigned)(p[0] << 8 | p[1]) :
-			       (unsigned)(p[1] << 8 | p[0]);
-}
-
-static int units_match(const units *u, size_t i, const char *s)
-{
-	for (; *s; s++, i++)
-		if (i >= u->n || unit_at(u, i) != (unsigned char)*s)
-			return 0;
-	return 1;
-}
-
-/* Past the next occurrence of end (counting lines), or u->n. */
-static size_t skip_past(const units *u, size_t i, const char *end,
-			int *line)
-{
-	for (; i < u->n; i++) {
-		if (units_match(u, i, end))
-			return i + strlen(end);
-		if (unit_at(u, i) == '\n')
-			(*line)++;
-	}
-	return u->n;
-}
-
-/* The line of a DOCTYPE in the prolog, or 0 when there is none. */
-static int prolog_doctype(const char *data, size_t len)
-{
-	units u;
-	size_t i = 0;
-	int line = 1;
-	unsigned c;
-
-	if (!len)
-		return 0;
-	units_init(&u, (const unsigned char *)data, len);
-	while (i < u.n) {
-		c = unit_at(&u, i);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			line += c == '\n';
-			i++;
-		} else if (units_match(&u, i, "<?")) {
-			i = skip_past(&u, i + 2, "?>", &line);
-		} else if (units_match(&u, i, "<!--")) {
-			i = skip_past(&u, i + 4, "-->", &line);
-		} else {
-			return units_match(&u, i, "<!DOCTYPE") ? line : 0;
-		}
-	}
-	return 0;
-}
-
 /* ---- the port ---------------------------------------------------------- */
 
 static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
@@ -245,7 +148,7 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 		return ps_error_setc(PS_ENOMEM, "out of memory (XML reader)");
 	}
 	xmlTextReaderSetStructuredErrorHandler(r->tr, on_error, r);
-	line = prolog_doctype(data, len);
+	line = ps_xml_prolog_doctype(data, len);
 	if (line > 0) {
 		/* The first call to next reports it; nothing is parsed. */
 		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);

@@ -35,8 +35,7 @@
 #include "ps_xml.h"
 
 #define MAX_DEPTH 64
-#define DOCTYPE_REFUSED "a DOCTYPE is not allowed (no DTD or entity " \
-	"declarations are accepted)"
+#define DOCTYPE_REFUSED PS_XML_DOCTYPE_REFUSED
 
 struct ps_xml_reader {
 	IXmlReader *rd;
@@ -151,90 +150,6 @@ static int fail_hr(ps_xml_reader *r, HRESULT hr)
 	return fail(r, cur_line(r), buf);
 }
 
-/* ---- the prolog check (the same rule as the libxml2 port) ---------------
- * A DOCTYPE can only stand before the root element: the prolog is read as
- * code units of 1 byte, or 2 bytes for UTF-16 (a BOM, or "<?" as UTF-16),
- * skipping white space, comments and processing instructions. */
-typedef struct units {
-	const unsigned char *d;
-	size_t n;
-	int wide;
-	int be;
-} units;
-
-static unsigned unit(const units *u, size_t i)
-{
-	const unsigned char *q;
-
-	if (!u->wide)
-		return u->d[i];
-	q = u->d + 2 * i;
-	return u->be ? (unsigned)(q[0] << 8 | q[1])
-		     : (unsigned)(q[1] << 8 | q[0]);
-}
-
-static int match(const units *u, size_t i, const char *s)
-{
-	for (; *s; s++, i++)
-		if (i >= u->n || unit(u, i) != (unsigned char)*s)
-			return 0;
-	return 1;
-}
-
-static size_t past(const units *u, size_t i, const char *end, int *line)
-{
-	while (i < u->n) {
-		if (match(u, i, end))
-			return i + strlen(end);
-		if (unit(u, i) == '\n')
-			(*line)++;
-		i++;
-	}
-	return u->n;
-}
-
-static int doctype_line(const char *data, size_t len)
-{
-	const unsigned char *d = (const unsigned char *)data;
-	units u;
-	size_t i = 0, skip = 0;
-	int line = 1;
-
-	u.wide = 0;
-	u.be = 0;
-	if (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) {
-		skip = 3;
-	} else if (len >= 2 && d[0] == 0xFF && d[1] == 0xFE) {
-		u.wide = 1;
-		skip = 2;
-	} else if (len >= 2 && d[0] == 0xFE && d[1] == 0xFF) {
-		u.wide = u.be = 1;
-		skip = 2;
-	} else if (len >= 4 && d[0] == '<' && !d[1] && d[2] == '?' && !d[3]) {
-		u.wide = 1;
-	} else if (len >= 4 && !d[0] && d[1] == '<' && !d[2] && d[3] == '?') {
-		u.wide = u.be = 1;
-	}
-	u.d = d + skip;
-	u.n = (len - skip) / (u.wide ? 2 : 1);
-	while (i < u.n) {
-		unsigned c = unit(&u, i);
-
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			if (c == '\n')
-				line++;
-			i++;
-		} else if (match(&u, i, "<?")) {
-			i = past(&u, i + 2, "?>", &line);
-		} else if (match(&u, i, "<!--")) {
-			i = past(&u, i + 4, "-->", &line);
-		} else {
-			return match(&u, i, "<!DOCTYPE") ? line : 0;
-		}
-	}
-	return 0;
-}
-
 /* ---- the port ----------------------------------------------------------- */
 
 /* Debian's mingw-w64 has no import library for xmllite.dll: its one entry
@@ -280,7 +195,7 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 	if (!r)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	r->state = 1;
-	line = doctype_line(data, len);
+	line = ps_xml_prolog_doctype(data, len);
 	if (line > 0) {
 		/* reported by the first next; XmlLite never sees it */
 		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);
