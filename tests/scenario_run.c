@@ -1384,12 +1384,40 @@ static void take_running(ps_strlist *words, ps_strlist *specs)
 	}
 }
 
+/*
+ * Wine's desktop process belongs to the X display (or to none) of the
+ * first GUI-capable process a wine server saw: around the stand-ins the
+ * prefix's server is ended and waited for, so that their desktop is this
+ * run's xvfb-run display and the next test gets a fresh one.
+ */
+static void end_wineserver(const ps_strlist *exe_words)
+{
+	ps_strlist a = PS_STRLIST_INIT;
+	ps_buf env = PS_BUF_INIT;
+
+	if (exe_words->n < 2)
+		return;
+	ps_buf_printf(&env, "WINEPREFIX=%s", exe_words->v[1]);
+	ps_strlist_add(&a, "/usr/bin/env");
+	ps_strlist_add(&a, env.ptr);
+	ps_strlist_add(&a, "wineserver");
+	ps_strlist_add(&a, "-k");
+	run_wait(&a);
+	free(a.v[3]);
+	a.v[3] = must(ps_strdup("-w"));
+	run_wait(&a);
+	ps_strlist_free(&a);
+	ps_buf_free(&env);
+}
+
 static void start_standins(const ps_strlist *specs, const char *tmp,
 			   const ps_strlist *exe_words, standins *sd)
 {
 	size_t i;
 
 	sd->n = 0;
+	if (specs->n)
+		end_wineserver(exe_words);
 	for (i = 0; i < specs->n && sd->n < MAX_STANDINS; i++) {
 		const char *spec = specs->v[i], *colon = strchr(spec, ':');
 		const char *ea = strstr(spec, "exit-after=");
@@ -1463,9 +1491,9 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 	}
 }
 
-static void stop_standins(standins *sd)
+static void stop_standins(standins *sd, const ps_strlist *exe_words)
 {
-	int i;
+	int i, had = sd->n;
 
 	for (i = 0; i < sd->n; i++) {
 		int t;
@@ -1480,6 +1508,8 @@ static void stop_standins(standins *sd)
 		}
 	}
 	sd->n = 0;
+	if (had)
+		end_wineserver(exe_words);
 }
 
 /* --store {store} out of a command: the store is MAPI's. */
@@ -1760,7 +1790,7 @@ int main(int argc, char **argv)
 		}
 		start_standins(&running, tmp, &exe_words, &sd);
 		status = run_command(dir, &args, out.ptr, err.ptr);
-		stop_standins(&sd);
+		stop_standins(&sd, &exe_words);
 		ps_strlist_free(&running);
 		if (lockfd >= 0)
 			close(lockfd);

@@ -29,6 +29,9 @@ fi
 standin=${3:-}
 if [ -n "$standin" ] && command -v xvfb-run >/dev/null; then
 	xvfb-run -a wine "$standin" --exit-after 0 >/dev/null 2>&1 || true
+	# Its desktop belonged to that X display: a fresh server for the
+	# tests (each stand-in scenario does the same when it ends).
+	wineserver -k || true
 	wineserver -w
 fi
 echo "wine prefix ready: $prefix${dll:+ (provider $dll)}"
