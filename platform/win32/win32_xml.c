@@ -50,6 +50,12 @@ struct ps_xml_reader {
 	size_t nattrs, cap;
 	int err_line;
 	char err[256];
+	/* the last node Read gave: a reader that gives the same node at the
+	 * same place again makes no progress (Wine 8's XmlLite, at the end
+	 * of a document cut inside an element, gives white space forever) */
+	XmlNodeType last_type;
+	UINT last_line, last_pos;
+	int have_last;
 };
 
 /* ---- strings ------------------------------------------------------------ */
@@ -329,6 +335,23 @@ static int map_node(ps_xml_reader *r, XmlNodeType type, ps_xml_node *node)
 	}
 }
 
+/* 1 when Read gave the node it gave last time, at the same place. */
+static int no_progress(ps_xml_reader *r, XmlNodeType type)
+{
+	UINT line = 0, pos = 0;
+	int same;
+
+	(void)IXmlReader_GetLineNumber(r->rd, &line);
+	(void)IXmlReader_GetLinePosition(r->rd, &pos);
+	same = r->have_last && type == r->last_type && line == r->last_line &&
+	       pos == r->last_pos;
+	r->last_type = type;
+	r->last_line = line;
+	r->last_pos = pos;
+	r->have_last = 1;
+	return same;
+}
+
 static int xr_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node)
 {
 	XmlNodeType type;
@@ -354,6 +377,9 @@ static int xr_next(ps_xml *x, ps_xml_reader *r, ps_xml_node *node)
 		if (type == XmlNodeType_None)   /* input ended inside */
 			return fail(r, cur_line(r), "premature end of the "
 				    "document");
+		if (no_progress(r, type))
+			return fail(r, cur_line(r), "premature end of the "
+				    "document (the reader stopped moving)");
 		rc = map_node(r, type, node);
 		if (rc != 0)
 			return rc;

@@ -645,9 +645,6 @@ def write_bytes(path, data):
 # Scenarios that cannot run under Wine, and why ([Scenario] Wine = ...;
 # tests/scenario_run.c --wine skips them with the reason).  Keep it short.
 WINE_SKIP = {
-    "autodiscover-malformed-xml":
-        "Wine 8's XmlLite never returns on a document cut inside an element "
-        "(a Wine bug; Windows' XmlLite refuses it)",
 }
 
 

@@ -51,10 +51,12 @@ static const char settings[] = HEAD
 	TAIL;
 
 /* Wine's XmlLite (8.0) is not a conforming parser: it accepts "a & b",
- * undeclared prefixes and documents cut after a closed element (it makes
- * up the missing end tags), and never returns from Read on a document cut
- * inside text.  Those cases run on Windows only; under Wine they are
- * listed as skipped. */
+ * undeclared prefixes, an undeclared entity reference and a document cut
+ * right after an end tag (it makes up the missing end tags); those cases
+ * run on Windows only and are listed as skipped under Wine.  On a
+ * document cut elsewhere inside an element it gives the same white-space
+ * node forever: the adapter notices that Read stopped moving, so those
+ * cuts are checked under Wine too. */
 static int on_wine;
 
 #define WINDOWS_ONLY(what) \
@@ -184,13 +186,29 @@ static void test_utf16(void)
 	ps_buf_free(&be);
 }
 
+/* 1 when text[0..cut) ends with an end tag ("</...>"). */
+static int after_end_tag(const char *text, size_t cut)
+{
+	size_t i = cut;
+
+	if (!cut || text[cut - 1] != '>')
+		return 0;
+	while (i > 0 && text[i - 1] != '<')
+		i--;
+	return i > 0 && text[i] == '/';
+}
+
 static void test_malformed(void)
 {
 	ps_ad_response r;
 	size_t cut;
 
-	WINDOWS_ONLY("documents cut anywhere")
 	for (cut = 120; cut < sizeof(settings) - 4; cut += 97) {
+		if (on_wine && after_end_tag(settings, cut)) {
+			printf("  wine: not checked (Wine's XmlLite): a cut "
+			       "right after an end tag (at %zu)\n", cut);
+			continue;
+		}
 		CHECK_INT(parse_n(settings, cut, &r), PS_EFORMAT);
 		CHECK(starts(ps_error_last(), "line "));
 	}
