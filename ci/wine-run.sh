@@ -14,5 +14,11 @@ fi
 # One wine server for the whole test run: started persistent (60 s after
 # its last client), so that a test starting while a lingering server
 # shuts down never meets "Connection reset by peer".
-wineserver -p60 >/dev/null 2>&1 || true
+# A server started here gets its helper processes (services, device
+# drivers) now, from a wine run whose output goes nowhere: otherwise they
+# inherit the first test's output pipe, and the test seems to last until
+# the server ends 60 s later.
+if wineserver -p60 >/dev/null 2>&1; then
+	wine wineboot </dev/null >/dev/null 2>&1 || true
+fi
 exec wine "$@"

@@ -11,11 +11,24 @@ dll=${2:-}
 command -v wine >/dev/null || { echo "wine is not installed" >&2; exit 77; }
 export WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 mkdir -p "$prefix"
+# No server left from earlier tests: theirs is persistent (wine-run.sh),
+# so each `wineserver -w` below would wait a minute for it.
+wineserver -k 2>/dev/null || true
+wineserver -w 2>/dev/null || true
 # A killed earlier run may have left a half-made prefix.
 if [ ! -f "$prefix/system.reg" ]; then
 	wineboot -i >/dev/null 2>&1 || wine wineboot -i >/dev/null 2>&1
 	wineserver -w
 fi
+# The prefix's user keeps her files where the scenarios' registries say:
+# %LOCALAPPDATA% is C:\Users\alice\AppData\Local (Wine's own default
+# is C:\users\<Unix user>\...).  Wine's SHGetKnownFolderPath answers
+# with this value only while the folder exists.
+mkdir -p "$prefix/drive_c/users/alice/AppData/Local"
+wine reg add 'HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders' \
+	/v 'Local AppData' /t REG_EXPAND_SZ /d 'C:\Users\alice\AppData\Local' \
+	/f >/dev/null
+wineserver -w
 if [ -n "$dll" ]; then
 	winpath="Z:$(readlink -f "$dll" | tr / '\\')"
 	wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI /f >/dev/null
