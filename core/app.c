@@ -690,7 +690,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	const char *report = o->report;
 	/* The lock key and the name in messages: the export, or MAPI's
 	 * profiles of this user. */
-	const char *store_name = o->store ? o->store : "the MAPI profiles";
+	const char *store_name = o->store ? o->store : PS_APP_MAPI_STORE;
 	int is_update = !strcmp(o->command, "update");
 	int is_rollback = !strcmp(o->command, "rollback");
 	int status = 0, error, nothing = 0, locked = 0;

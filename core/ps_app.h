@@ -12,6 +12,10 @@
 #include "ps_system.h"
 #include "ps_xml.h"
 
+/* Without --store, the name of the store in messages and the key of its
+ * single-instance lock: the MAPI profiles of the user running it. */
+#define PS_APP_MAPI_STORE "the MAPI profiles"
+
 typedef struct ps_app_env {
 	ps_system *sys;
 	/* Open the store named by --store (path NULL: the platform's own,

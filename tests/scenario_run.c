@@ -877,9 +877,9 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-/* Run argv (stdout to our stderr) and wait; the exit status, 127 when it
- * cannot start, 128 + signal when killed. */
-static int run_wait(ps_strlist *args)
+/* Run argv (stdout to our stderr; quiet: both to /dev/null) and wait; the
+ * exit status, 127 when it cannot start, 128 + signal when killed. */
+static int run_wait_to(ps_strlist *args, int quiet)
 {
 	char **argv = must(calloc(args->n + 1, sizeof(*argv)));
 	pid_t pid;
@@ -889,7 +889,11 @@ static int run_wait(ps_strlist *args)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		if (dup2(2, 1) < 0)
+		int null = quiet ? open("/dev/null", O_WRONLY) : -1;
+
+		if (quiet && (null < 0 || dup2(null, 2) < 0))
+			_exit(127);
+		if (dup2(quiet ? null : 2, 1) < 0)
 			_exit(127);
 		execv(argv[0], argv);
 		fprintf(stderr, "cannot run %s: %s\n", argv[0],
@@ -904,6 +908,11 @@ static int run_wait(ps_strlist *args)
 			return 127;
 	return WIFEXITED(status) ? WEXITSTATUS(status)
 				 : 128 + WTERMSIG(status);
+}
+
+static int run_wait(ps_strlist *args)
+{
+	return run_wait_to(args, 0);
 }
 
 static long ms_since(const struct timespec *t0)
@@ -1157,15 +1166,91 @@ static char *default_mkcert(const char *dir)
 
 /*
  * --wine: the exe is the Windows build under Wine (--exe "wine-run.sh
- * PREFIX profswitch.exe").  What this harness simulates only for the
- * Linux build cannot be checked there, and says so (exit 77):
- *  - drive C: files (files/, expect/files/): Wine's C: is the prefix's;
+ * PREFIX profswitch.exe").  Wine's C: is the prefix's drive_c, whose user
+ * folder mkprefix.sh makes C:\Users\alice (%LOCALAPPDATA% included): for
+ * each run C:\Users\alice\AppData\Local\Microsoft is a symbolic link
+ * to that folder of the scenario's drive (wine_link()), so files/ and
+ * expect/files/ work as natively.  What this harness simulates only for
+ * the Linux build cannot be checked there, and says so (exit 77):
+ *  - drive C: files elsewhere than that folder;
  *  - --simulate-running: the Windows build lists real processes;
- *  - Locked=: the runner's flock is not the Windows build's session
- *    mutex;
+ *  - Locked= without --lockholder (lockholder.exe, which takes the
+ *    Windows build's session mutex as another profswitch would);
  *  - a scenario's own [Scenario] Wine = reason.
  */
 static const char *standin;      /* --standin: the stand-in outlook.exe */
+static const char *lockholder;   /* --lockholder: tests/win/lockholder.exe */
+
+/* The folder of drive C: a Wine run shares with the scenario. */
+#define WINE_LINKED "Users/alice/AppData/Local/Microsoft"
+
+/* 1 when the tree under root (none: empty) has a file outside
+ * WINE_LINKED. */
+static int outside_wine_link(const char *root)
+{
+	ps_strlist l = PS_STRLIST_INIT;
+	size_t i, n = strlen(WINE_LINKED);
+	int outside = 0;
+
+	collect(root, NULL, &l);
+	for (i = 0; i < l.n; i++)
+		if (strncmp(l.v[i], WINE_LINKED, n) || l.v[i][n] != '/')
+			outside = 1;
+	ps_strlist_free(&l);
+	return outside;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char *p = must(ps_strdup(path)), *c;
+	int rc = 0;
+
+	for (c = p + 1; !rc && *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			rc = -1;
+		*c = '/';
+	}
+	if (!rc && mkdir(p, 0700) < 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+/* PREFIX/drive_c/users/alice/AppData/Local/Microsoft -> the scenario's
+ * drive/WINE_LINKED; the link's path (to remove at the end), or NULL
+ * with *why set. */
+static char *wine_link(const char *prefix, const char *drive, ps_buf *why)
+{
+	char *target = join(drive, WINE_LINKED);
+	char *local = join(prefix, "drive_c/users/alice/AppData/Local");
+	char *link = join(local, "Microsoft");
+	struct stat st;
+
+	if (!is_dir(local)) {
+		ps_buf_printf(why, "%s: no such folder (the prefix was not "
+			      "made by tests/win/mkprefix.sh)", local);
+	} else if (make_dirs(target) < 0) {
+		ps_buf_printf(why, "%s: cannot create: %s", target,
+			      strerror(errno));
+	} else {
+		if (lstat(link, &st) == 0)
+			remove_tree(link);  /* a killed run's link */
+		if (symlink(target, link) < 0)
+			ps_buf_printf(why, "%s: cannot link: %s", link,
+				      strerror(errno));
+	}
+	free(target);
+	free(local);
+	if (why->len) {
+		free(link);
+		return NULL;
+	}
+	return link;
+}
 
 static const char *wine_skip(const char *dir, const scenario *sc)
 {
@@ -1176,15 +1261,15 @@ static const char *wine_skip(const char *dir, const scenario *sc)
 	if (sc->wine)
 		return sc->wine;
 	p = join(dir, "files");
-	found = is_dir(p);
+	found = outside_wine_link(p);
 	free(p);
 	p = join(dir, "expect/files");
-	found |= is_dir(p);
+	found |= outside_wine_link(p);
 	free(p);
 	if (found)
-		return "files on drive C: (files/, expect/files/) are the "
-		       "Linux harness's PROFSWITCH_DRIVE_C; Wine's C: is the "
-		       "prefix's";
+		return "files on drive C: outside " WINE_LINKED " (files/, "
+		       "expect/files/): only that folder of Wine's C: is "
+		       "the scenario's";
 	for (i = 0; i < sc->nsteps; i++) {
 		const step *st = &sc->steps[i];
 
@@ -1193,10 +1278,11 @@ static const char *wine_skip(const char *dir, const scenario *sc)
 			return "--simulate-running needs the stand-in "
 			       "outlook.exe (--standin) and an X display for "
 			       "its window (DISPLAY, e.g. xvfb-run)";
-		if (st->locked) {
-			snprintf(buf, sizeof(buf), "step %d: Locked= holds a "
-				 "flock on the store; the Windows build locks "
-				 "a session mutex", i + 1);
+		if (st->locked && !lockholder) {
+			snprintf(buf, sizeof(buf), "step %d: Locked= needs "
+				 "--lockholder (the Windows build locks a "
+				 "session mutex, not the store's flock)",
+				 i + 1);
 			return buf;
 		}
 	}
@@ -1233,30 +1319,55 @@ static void keep_only(ps_regkey *k, const char *keep)
 		ps_regkey_unset(k, k->vals[0].name);
 }
 
-/* The tree without what the provider keeps (profiles) and what the run
- * reads from Wine's registry (policies). */
-static void strip_mapi_side(ps_regtree *t)
+#define OFFICE_KEY "HKEY_CURRENT_USER\\Software\\Microsoft\\Office"
+
+/*
+ * Under MAPI the profiles live in the provider's export, and Outlook's own
+ * values (Office\<version>\Outlook but its Profiles, e.g. the
+ * AutoDiscover pins) in Wine's registry, where the run reads and writes
+ * them: office_to_wine() puts the input's there before the run,
+ * mapi_result() takes them back into the provider's export to compare
+ * with the expected registry.
+ */
+
+/* What of Office lives in Wine's registry: all of it but the profiles. */
+static void strip_profiles_side(ps_regkey *office, int keep_profiles)
 {
-	ps_regkey *office = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\"
-					   "Software\\Microsoft\\Office");
 	size_t i;
 
 	for (i = 0; office && i < office->nsub; i++) {
-		ps_regkey *o = ps_regkey_find(office->sub[i], "Outlook");
+		ps_regkey *ver = office->sub[i];
 
-		if (o && ps_regkey_find(o, "Profiles"))
-			ps_regkey_delete(o, "Profiles");
+		if (keep_profiles) {
+			keep_only(ver, "Outlook");
+			keep_only(ps_regkey_find(ver, "Outlook"), "Profiles");
+		} else if (ps_regkey_find(ver, "Outlook\\Profiles")) {
+			ps_regkey_delete(ps_regkey_find(ver, "Outlook"),
+					 "Profiles");
+		}
 	}
-	office = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\Software");
-	if (office && ps_regkey_find(office, "Policies"))
-		ps_regkey_delete(office, "Policies");
+	while (office && keep_profiles && office->nval)
+		ps_regkey_unset(office, office->vals[0].name);
+}
+
+/* The tree without what the provider keeps (profiles), what Wine's
+ * registry holds (Office's other keys) and the policies. */
+static void strip_mapi_side(ps_regtree *t)
+{
+	ps_regkey *k = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\"
+				      "Software\\Microsoft");
+
+	if (k && ps_regkey_find(k, "Office"))
+		ps_regkey_delete(k, "Office");
+	k = ps_regkey_find(t->root, "HKEY_CURRENT_USER\\Software");
+	if (k && ps_regkey_find(k, "Policies"))
+		ps_regkey_delete(k, "Policies");
 }
 
 /*
- * Under MAPI the profiles live in the provider's store; Outlook's own
- * values (AutoDiscover pins) go to Wine's registry, which this harness
- * does not compare yet: a scenario whose expected registry differs from
- * its input outside the profiles and the policies is skipped.
+ * A scenario whose update changes the registry outside Office and the
+ * policies is skipped under MAPI: those keys are neither the provider's
+ * nor brought over to Wine's registry.
  */
 static const char *mapi_skip(const char *dir, const scenario *sc)
 {
@@ -1284,16 +1395,155 @@ static const char *mapi_skip(const char *dir, const scenario *sc)
 		if (load_reg(p, &out) == 0) {
 			strip_mapi_side(&out);
 			if (!ps_regkey_equal(in.root, out.root, NULL))
-				why = "the update changes Outlook's own registry "
-				      "values (AutoDiscover), which a MAPI run "
-				      "writes to Wine's registry, not to the "
-				      "provider's export";
+				why = "the update changes registry keys "
+				      "outside Office and the policies, which "
+				      "a MAPI run neither keeps in the "
+				      "provider's export nor in Wine's "
+				      "registry";
 			ps_regtree_free(&out);
 		}
 		free(p);
 	}
 	ps_regtree_free(&in);
 	return why;
+}
+
+/* wine-run.sh PREFIX reg ARGS...: its exit status. */
+static int wine_reg(const ps_strlist *exe_words, const char *a1,
+		    const char *a2, const char *a3, const char *a4)
+{
+	ps_strlist args = PS_STRLIST_INIT;
+	int rc;
+
+	ps_strlist_add(&args, exe_words->v[0]);
+	ps_strlist_add(&args, exe_words->v[1]);
+	ps_strlist_add(&args, "reg");
+	ps_strlist_add(&args, a1);
+	ps_strlist_add(&args, a2);
+	if (a3)
+		ps_strlist_add(&args, a3);
+	if (a4)
+		ps_strlist_add(&args, a4);
+	/* reg's own words ("The operation completed successfully") are
+	 * noise; a failure is reported by the caller. */
+	rc = run_wait_to(&args, 1);
+	ps_strlist_free(&args);
+	return rc;
+}
+
+/* Write t to path; 0 or -1. */
+static int write_reg(const ps_regtree *t, const char *path)
+{
+	ps_buf b = PS_BUF_INIT;
+	FILE *f;
+	int rc = -1;
+
+	if (ps_regtree_write(t, &b) == 0 && (f = fopen(path, "wb"))) {
+		rc = fwrite(b.ptr, 1, b.len, f) == b.len ? 0 : -1;
+		if (fclose(f) != 0)
+			rc = -1;
+	}
+	ps_buf_free(&b);
+	return rc;
+}
+
+/* Wine's HKCU\Software\Microsoft\Office emptied, then (!remove) given
+ * the input's, profiles aside; 0 or -1. */
+static int office_to_wine(const char *dir, const char *tmp,
+			  const ps_strlist *exe_words, int remove)
+{
+	ps_regtree t;
+	char *p, *file;
+	int rc = 0;
+
+	if (exe_words->n < 2)
+		return -1;
+	/* Absent is fine: reg delete then fails, and nothing is there. */
+	wine_reg(exe_words, "delete", "HKCU\\Software\\Microsoft\\Office",
+		 "/f", NULL);
+	if (remove)
+		return 0;
+	p = join(dir, "HKCU.reg");
+	if (load_reg(p, &t) < 0) {
+		free(p);
+		return 0;  /* mapi_skip() has said why */
+	}
+	free(p);
+	keep_only(ps_regkey_find(t.root, "HKEY_CURRENT_USER"), "Software");
+	keep_only(ps_regkey_find(t.root, "HKEY_CURRENT_USER\\Software"),
+		  "Microsoft");
+	keep_only(ps_regkey_find(t.root, "HKEY_CURRENT_USER\\Software\\"
+				 "Microsoft"), "Office");
+	strip_profiles_side(ps_regkey_find(t.root, OFFICE_KEY), 0);
+	if (ps_regkey_find(t.root, OFFICE_KEY)) {
+		file = join(tmp, "office-in.reg");
+		rc = write_reg(&t, file) == 0 &&
+		     wine_reg(exe_words, "import", file, NULL, NULL) == 0
+			? 0 : -1;
+		free(file);
+	}
+	ps_regtree_free(&t);
+	return rc;
+}
+
+/* Copy src's values and subkeys into dst. */
+static int graft(ps_regkey *dst, const ps_regkey *src)
+{
+	size_t i;
+	ps_regkey *k;
+
+	for (i = 0; i < src->nval; i++)
+		if (ps_regkey_set(dst, src->vals[i].name, src->vals[i].type,
+				  src->vals[i].data, src->vals[i].len) < 0)
+			return -1;
+	for (i = 0; i < src->nsub; i++)
+		if (ps_regkey_create(dst, src->sub[i]->name, &k) < 0 ||
+		    graft(k, src->sub[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * What a MAPI run left, as one export: the provider's (its profiles) with
+ * Office's other keys from Wine's registry, written to tmp/mapi-N.reg.
+ * Its path; the provider's own export when that does not parse (the
+ * comparison then says so).
+ */
+static char *mapi_result(const char *store, const char *tmp, int n,
+			 const ps_strlist *exe_words)
+{
+	ps_regtree r, w;
+	ps_buf p = PS_BUF_INIT;
+	ps_regkey *k;
+	char *out;
+	int ok;
+
+	if (load_reg(store, &r) < 0)
+		return must(ps_strdup(store));
+	ps_buf_printf(&p, "%s/office-out-%d.reg", tmp, n);
+	strip_profiles_side(ps_regkey_find(r.root, OFFICE_KEY), 1);
+	/* No key: reg export fails, and Wine holds none of Office. */
+	unlink(p.ptr);
+	if (wine_reg(exe_words, "export", "HKCU\\Software\\Microsoft\\Office",
+		     p.ptr, "/y") == 0 && load_reg(p.ptr, &w) == 0) {
+		k = ps_regkey_find(w.root, OFFICE_KEY);
+		ok = !k || (ps_regkey_create(r.root, OFFICE_KEY, &k) == 0 &&
+			    graft(k, ps_regkey_find(w.root, OFFICE_KEY)) == 0);
+		ps_regtree_free(&w);
+		if (!ok) {
+			fputs("scenario_run: out of memory\n", stderr);
+			exit(1);
+		}
+	}
+	ps_buf_clear(&p);
+	ps_buf_printf(&p, "%s/mapi-%d.reg", tmp, n);
+	out = must(ps_buf_detach(&p));
+	if (write_reg(&r, out) < 0) {
+		fprintf(stderr, "scenario_run: cannot write %s\n", out);
+		exit(1);
+	}
+	ps_regtree_free(&r);
+	return out;
 }
 
 /* The scenario's policy keys into Wine's registry (reg import), as a
@@ -1410,6 +1660,100 @@ static void end_wineserver(const ps_strlist *exe_words)
 	ps_buf_free(&env);
 }
 
+/*
+ * Start argv (a Windows program under Wine: wine-run.sh PREFIX PROGRAM
+ * ARGS...) with "--ready Z:\...\ready" of folder dirp appended, and
+ * wait until it has made that file (120 s at most: Wine's first window
+ * in a prefix is slow).  Its pid, or -1.
+ */
+static pid_t start_wine_ready(char **argv, int argc, const char *dirp)
+{
+	ps_buf ready = PS_BUF_INIT, f = PS_BUF_INIT;
+	struct stat st;
+	char *c;
+	pid_t pid;
+	int waited;
+
+	/* its ready file, as Wine sees it (Z: is /) */
+	ps_buf_printf(&ready, "Z:%s/ready", dirp);
+	for (c = ready.ptr; c && *c; c++)
+		if (*c == '/')
+			*c = '\\';
+	argv[argc++] = (char *)"--ready";
+	argv[argc++] = ready.ptr;
+	argv[argc] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ps_buf_printf(&f, "%s/ready", dirp);
+	for (waited = 0; pid > 0 && waited < 1200 && stat(f.ptr, &st) < 0;
+	     waited++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			pid = -1;  /* ended before it was ready */
+		else
+			usleep(100000);
+	}
+	ps_buf_free(&f);
+	ps_buf_free(&ready);
+	return pid;
+}
+
+/* SIGTERM (Wine ends the Windows process), SIGKILL after 3 s. */
+static void stop_wine_pid(pid_t pid)
+{
+	int t;
+
+	kill(pid, SIGTERM);
+	for (t = 0; t < 30 && waitpid(pid, NULL, WNOHANG) == 0; t++)
+		usleep(100000);
+	if (t == 30) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* lockholder.exe holding the lock of store (NULL: MAPI's) for step n;
+ * its pid once it holds it, or -1. */
+static pid_t start_lockholder(const ps_strlist *exe_words, const char *tmp,
+			      int n, const char *store)
+{
+	ps_buf dirp = PS_BUF_INIT;
+	char *argv[10];
+	int argc = 0;
+	pid_t pid;
+
+	if (exe_words->n < 2)
+		return -1;
+	ps_buf_printf(&dirp, "%s/lock-%d", tmp, n);
+	mkdir(dirp.ptr, 0700);
+	argv[argc++] = exe_words->v[0];
+	argv[argc++] = exe_words->v[1];
+	argv[argc++] = (char *)lockholder;
+	if (store) {
+		argv[argc++] = (char *)"--key";
+		argv[argc++] = (char *)store;
+	} else {
+		argv[argc++] = (char *)"--mapi";
+	}
+	pid = start_wine_ready(argv, argc, dirp.ptr);
+	ps_buf_puts(&dirp, "/ready");
+	if (pid > 0 && access(dirp.ptr, F_OK) < 0) {
+		stop_wine_pid(pid);  /* never said it holds the lock */
+		pid = -1;
+	}
+	ps_buf_free(&dirp);
+	return pid;
+}
+
 static void start_standins(const ps_strlist *specs, const char *tmp,
 			   const ps_strlist *exe_words, standins *sd)
 {
@@ -1422,8 +1766,7 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 		const char *spec = specs->v[i], *colon = strchr(spec, ':');
 		const char *ea = strstr(spec, "exit-after=");
 		ps_buf name = PS_BUF_INIT, dirp = PS_BUF_INIT;
-		ps_buf ready = PS_BUF_INIT;
-		char after[24], *c;
+		char after[24];
 		char *argv[10];
 		int argc = 0;
 		pid_t pid;
@@ -1449,45 +1792,13 @@ static void start_standins(const ps_strlist *specs, const char *tmp,
 			argv[argc++] = (char *)"--exit-after";
 			argv[argc++] = after;
 		}
-		/* its ready file, as Wine sees it (Z: is /) */
-		ps_buf_printf(&ready, "Z:%s/ready", dirp.ptr);
-		for (c = ready.ptr; c && *c; c++)
-			if (*c == '/')
-				*c = '\\';
-		argv[argc++] = (char *)"--ready";
-		argv[argc++] = ready.ptr;
-		argv[argc] = NULL;
-		fflush(NULL);
-		pid = fork();
-		if (pid == 0) {
-			int fd = open("/dev/null", O_RDWR);
-
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-			execv(argv[0], argv);
-			_exit(127);
-		}
-		if (pid > 0) {
-			/* Until Wine has the process and its window
-			 * (Toolhelp and EnumWindows must see them when
-			 * profswitch looks): its ready file, 120 s at most
-			 * (Wine's first window in a prefix is slow). */
-			ps_buf f = PS_BUF_INIT;
-			struct stat st;
-			int waited;
-
+		/* Until Wine has the process and its window (Toolhelp
+		 * and EnumWindows must see them when profswitch looks). */
+		pid = start_wine_ready(argv, argc, dirp.ptr);
+		if (pid > 0)
 			sd->pid[sd->n++] = pid;
-			ps_buf_printf(&f, "%s/ready", dirp.ptr);
-			for (waited = 0; waited < 1200 &&
-			     stat(f.ptr, &st) < 0; waited++)
-				usleep(100000);
-			ps_buf_free(&f);
-		}
 		ps_buf_free(&name);
 		ps_buf_free(&dirp);
-		ps_buf_free(&ready);
 	}
 }
 
@@ -1495,18 +1806,8 @@ static void stop_standins(standins *sd, const ps_strlist *exe_words)
 {
 	int i, had = sd->n;
 
-	for (i = 0; i < sd->n; i++) {
-		int t;
-
-		kill(sd->pid[i], SIGTERM);
-		for (t = 0; t < 30 && waitpid(sd->pid[i], NULL, WNOHANG) == 0;
-		     t++)
-			usleep(100000);
-		if (t == 30) {
-			kill(sd->pid[i], SIGKILL);
-			waitpid(sd->pid[i], NULL, 0);
-		}
-	}
+	for (i = 0; i < sd->n; i++)
+		stop_wine_pid(sd->pid[i]);
 	sd->n = 0;
 	if (had)
 		end_wineserver(exe_words);
@@ -1543,7 +1844,8 @@ int main(int argc, char **argv)
 	mock m;
 	struct sigaction sa;
 	int i, usage = 0, files_checked = 0, wine = 0, status_skip = 0;
-	int mapi = 0, policies = 0;
+	int mapi = 0, policies = 0, office = 0;
+	char *wine_linked = NULL;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&m, 0, sizeof(m));
@@ -1565,6 +1867,8 @@ int main(int argc, char **argv)
 			wine = mapi = 1;
 		else if (i + 1 < argc && !strcmp(argv[i], "--standin"))
 			standin = argv[++i];
+		else if (i + 1 < argc && !strcmp(argv[i], "--lockholder"))
+			lockholder = argv[++i];
 		else if (argv[i][0] != '-' && !dir)
 			dir = argv[i];
 		else
@@ -1573,7 +1877,8 @@ int main(int argc, char **argv)
 	if (usage || !dir) {
 		fputs("usage: scenario_run [--exe CMD] [--mock PATH] "
 		      "[--mkcert PATH] [--hive MKHIVE] [--skip REASON] "
-		      "[--wine | --mapi] [--standin EXE] SCENARIO_DIR\n",
+		      "[--wine | --mapi] [--standin EXE] [--lockholder EXE] "
+		      "SCENARIO_DIR\n",
 		      stderr);
 		free(mock_exe);
 		free(mkcert);
@@ -1678,6 +1983,13 @@ int main(int argc, char **argv)
 			exe_words.v[0] = abs;
 		}
 	}
+	if (wine && exe_words.n >= 2) {
+		wine_linked = wine_link(exe_words.v[1], drive, &why);
+		if (!wine_linked) {
+			failf(name, 0, "%s", why.ptr);
+			goto done;
+		}
+	}
 	/* A log that falls back to the local folder lands in the work
 	 * folder, never in the home of whoever runs the tests. */
 	setenv("XDG_STATE_HOME", tmp, 1);
@@ -1720,6 +2032,12 @@ int main(int argc, char **argv)
 			goto done;
 		}
 		policies = 1;
+		office = 1;
+		if (office_to_wine(dir, tmp, &exe_words, 0) != 0) {
+			failf(name, 0, "cannot import the input's Office keys "
+			      "into the Wine prefix");
+			goto done;
+		}
 	}
 	ad = join(dir, "autodiscover");
 	if (is_dir(ad)) {
@@ -1741,6 +2059,7 @@ int main(int argc, char **argv)
 		const char *missing = NULL;
 		size_t k;
 		int status, failed_before = fail_count, lockfd;
+		pid_t lockpid = -1;
 
 		if (!st->command) {
 			failf(name, i + 1, "no Command");
@@ -1783,7 +2102,13 @@ int main(int argc, char **argv)
 		read_all(store.ptr, &before);
 		/* Locked: another profswitch holds the store meanwhile. */
 		lockfd = -1;
-		if (st->locked) {
+		if (st->locked && wine) {
+			lockpid = start_lockholder(&exe_words, tmp, i + 1,
+						   mapi ? NULL : store.ptr);
+			if (lockpid < 0)
+				failf(name, i + 1, "lockholder.exe did not "
+				      "take the lock");
+		} else if (st->locked) {
 			lockfd = open(store.ptr, O_RDONLY | O_CLOEXEC);
 			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
 				failf(name, i + 1, "cannot lock the store");
@@ -1794,6 +2119,8 @@ int main(int argc, char **argv)
 		ps_strlist_free(&running);
 		if (lockfd >= 0)
 			close(lockfd);
+		if (lockpid > 0)
+			stop_wine_pid(lockpid);
 		read_all(err.ptr, &errtext);
 		read_all(out.ptr, &outtext);
 		ps_buf_clear(&after);
@@ -1811,9 +2138,14 @@ int main(int argc, char **argv)
 			failf(name, i + 1, "the store was rewritten but "
 			      "must be unchanged");
 		if (st->store) {
+			char *res = mapi ? mapi_result(store.ptr, tmp, i + 1,
+						       &exe_words)
+					 : must(ps_strdup(store.ptr));
+
 			ps_buf_clear(&path);
 			ps_buf_printf(&path, "%s/%s", dir, st->store);
-			check_store(name, i + 1, store.ptr, path.ptr);
+			check_store(name, i + 1, res, path.ptr);
+			free(res);
 		}
 		if (st->requests)
 			check_requests(name, i + 1, dir, st->requests, &m);
@@ -1842,8 +2174,14 @@ next:
 	}
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/expect/HKCU.reg", dir);
-	if (access(path.ptr, R_OK) == 0)
-		check_store(name, sc.nsteps, store.ptr, path.ptr);
+	if (access(path.ptr, R_OK) == 0) {
+		char *res = mapi ? mapi_result(store.ptr, tmp, sc.nsteps + 1,
+					       &exe_words)
+				 : must(ps_strdup(store.ptr));
+
+		check_store(name, sc.nsteps, res, path.ptr);
+		free(res);
+	}
 	/* Drive C: after the last step: expect/files/, else unchanged
 	 * (files/, or nothing at all). */
 	if (is_dir(expect_files))
@@ -1859,6 +2197,12 @@ done:
 	stop_mock(&m);
 	if (policies)
 		import_policies(dir, tmp, &exe_words, 1);
+	if (office)
+		office_to_wine(dir, tmp, &exe_words, 1);
+	if (wine_linked) {
+		unlink(wine_linked);
+		free(wine_linked);
+	}
 	if (!fail_count && files_checked)
 		printf("scenario %s: %d steps passed\n", name, sc.nsteps);
 	if (tmp && !fail_count)
