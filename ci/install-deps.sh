@@ -34,10 +34,36 @@ fi
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	--no-install-recommends "${missing[@]}"
 [ "${1:-}" = build ] && exit 0
-# Optional: when the mirror's i386 and amd64 packages do not match,
-# wine32 cannot be installed, and ci/windows.sh says the 32-bit tests
-# were skipped.
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	--no-install-recommends wine32:i386 >/dev/null 2>&1 ||
+# Optional: the 32-bit Wine.  Plainly first; when that fails because the
+# mirror's i386 packages lag its amd64 ones (seen here: bookworm-security
+# has no i386 index, so a library wine32 shares with wine64 has no i386
+# build of the installed amd64 version), both sides of those libraries
+# are taken from bookworm itself (-t bookworm; a library apt says it
+# cannot install for i386 is added as NAME/bookworm NAME:i386, which
+# may step its amd64 side back to bookworm's version).  Nothing is
+# removed.  When it still fails, ci/windows.sh says the 32-bit tests were
+# skipped.
+wine32() {
+	local extra=() out new p i
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends --no-remove wine32:i386 >/dev/null 2>&1 &&
+		return 0
+	for i in 1 2 3 4 5; do
+		out=$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends --no-remove \
+			-t bookworm --allow-downgrades wine32:i386 "${extra[@]}" \
+			2>&1) && return 0
+		new=$(printf '%s\n' "$out" | sed -n \
+			's/.*Depends: \([^ :]*\):i386 .*but it is not .*/\1/p' |
+			sort -u)
+		[ -n "$new" ] || break
+		for p in $new; do
+			extra+=("$p/bookworm" "$p:i386")
+		done
+	done
+	printf '%s\n' "$out" | tail -n 5
+	return 1
+}
+if ! wine32; then
 	echo "wine32 (i386) not installable here: the mingw32 tests under Wine will be skipped"
-
+fi
