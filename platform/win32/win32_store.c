@@ -905,31 +905,34 @@ static const ps_store_ops mapistore_ops = {
 };
 
 /* A REG_SZ / REG_EXPAND_SZ value of HKLM (expanded); NULL when absent. */
-static WCHAR *hklm_string(const WCHAR *key, const WCHAR *name)
+/* A string value of HKLM\key in a registry view (0: this process's,
+ * KEY_WOW64_32KEY, KEY_WOW64_64KEY), NULL when absent or empty. */
+static WCHAR *hklm_string(const WCHAR *key, const WCHAR *name, REGSAM view)
 {
 	DWORD size = 0;
-	WCHAR *v;
+	HKEY h;
+	WCHAR *v = NULL;
 
-	if (RegGetValueW(HKEY_LOCAL_MACHINE, key, name, RRF_RT_REG_SZ, NULL,
-			 NULL, &size) != ERROR_SUCCESS || size < 2 * sizeof(WCHAR))
+	if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, key, 0, KEY_QUERY_VALUE | view,
+			  &h) != ERROR_SUCCESS)
 		return NULL;
-	v = malloc(size + sizeof(WCHAR));
-	if (!v)
-		return NULL;
-	if (RegGetValueW(HKEY_LOCAL_MACHINE, key, name, RRF_RT_REG_SZ, NULL,
-			 v, &size) != ERROR_SUCCESS || !v[0]) {
+	if (RegGetValueW(h, NULL, name, RRF_RT_REG_SZ, NULL, NULL, &size) ==
+		    ERROR_SUCCESS && size >= 2 * sizeof(WCHAR) &&
+	    (v = malloc(size + sizeof(WCHAR))) != NULL &&
+	    (RegGetValueW(h, NULL, name, RRF_RT_REG_SZ, NULL, v, &size) !=
+		     ERROR_SUCCESS || !v[0])) {
 		free(v);
-		return NULL;
+		v = NULL;
 	}
+	RegCloseKey(h);
 	return v;
 }
 
-/* The MAPI DLL of the default mail client (its DLLPathEx), else NULL:
- * what Microsoft's MAPI stub library reads. */
-static WCHAR *mail_client_dll(void)
+/* The default mail client's DLLPathEx in one registry view, else NULL. */
+static WCHAR *client_dll_in(REGSAM view)
 {
 	static const WCHAR mail[] = L"Software\\Clients\\Mail";
-	WCHAR *client = hklm_string(mail, NULL), *key, *path;
+	WCHAR *client = hklm_string(mail, NULL, view), *key, *path;
 	size_t n;
 
 	if (!client)
@@ -941,10 +944,31 @@ static WCHAR *mail_client_dll(void)
 		return NULL;
 	}
 	swprintf(key, n, L"%ls\\%ls", mail, client);
-	path = hklm_string(key, L"DLLPathEx");
+	path = hklm_string(key, L"DLLPathEx", view);
 	free(key);
 	free(client);
 	return path;
+}
+
+/*
+ * The MAPI DLL of the default mail client (its DLLPathEx), else NULL:
+ * what Microsoft's MAPI stub library reads, in this process's registry
+ * view.  HKLM\Software is redirected for 32-bit processes on 64-bit
+ * Windows, and an Outlook registers in its own bitness's view: when this
+ * view names none, the other view's is taken, so that an Outlook of the
+ * other bitness is found and reported (load_failed names the build to
+ * use) instead of falling back to a mapi32.dll that knows no profiles.
+ */
+static WCHAR *mail_client_dll(void)
+{
+#ifdef _WIN64
+	const REGSAM other = KEY_WOW64_32KEY;
+#else
+	const REGSAM other = KEY_WOW64_64KEY;
+#endif
+	WCHAR *path = client_dll_in(0);
+
+	return path ? path : client_dll_in(other);
 }
 
 /* The Machine field of a PE file's header, 0 when unreadable. */

@@ -15,6 +15,16 @@ mkdir -p "$prefix"
 # so each `wineserver -w` below would wait a minute for it.
 wineserver -k 2>/dev/null || true
 wineserver -w 2>/dev/null || true
+# A prefix made before the 32-bit Wine was installed (no syswow64) no
+# longer starts: made again.
+if [ -f "$prefix/system.reg" ] &&
+	! wine reg query 'HKCU\Environment' </dev/null >/dev/null 2>&1; then
+	echo "the Wine prefix $prefix does not start (made by another Wine?): making it again" >&2
+	wineserver -k 2>/dev/null || true
+	wineserver -w 2>/dev/null || true
+	rm -rf "$prefix"
+	mkdir -p "$prefix"
+fi
 # A killed earlier run may have left a half-made prefix.
 if [ ! -f "$prefix/system.reg" ]; then
 	wineboot -i >/dev/null 2>&1 || wine wineboot -i >/dev/null 2>&1
@@ -31,9 +41,18 @@ wine reg add 'HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell
 wineserver -w
 if [ -n "$dll" ]; then
 	winpath="Z:$(readlink -f "$dll" | tr / '\\')"
-	wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI /f >/dev/null
+	# In the registry view of the DLL's bitness (HKLM\Software is
+	# redirected for 32-bit programs), as an Outlook of that bitness
+	# registers: the PE header's Machine field, 8664 x64, 014c x86.
+	pe=$(od -An -tu4 -j 60 -N 4 "$dll" | tr -d ' ')
+	case $(od -An -tx2 -j $((pe + 4)) -N 2 "$dll" | tr -d ' ') in
+	8664) view=/reg:64 ;;
+	014c) view=/reg:32 ;;
+	*) echo "$dll: not an x64 or x86 DLL" >&2; exit 1 ;;
+	esac
+	wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI /f $view >/dev/null
 	wine reg add 'HKLM\Software\Clients\Mail\FakeMAPI' /v DLLPathEx \
-		/d "$winpath" /f >/dev/null
+		/d "$winpath" /f $view >/dev/null
 	wineserver -w
 fi
 # With the stand-in outlook.exe: start a window once under xvfb-run, so
