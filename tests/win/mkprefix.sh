@@ -29,11 +29,17 @@ wine reg add 'HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell
 	/v 'Local AppData' /t REG_EXPAND_SZ /d 'C:\Users\alice\AppData\Local' \
 	/f >/dev/null
 wineserver -w
+# In both registry views: a 64-bit exe reads HKLM\Software, a 32-bit one
+# HKLM\Software\Wow6432Node, and plain `wine reg` is the 32-bit reg.exe
+# (writing to Wow6432Node) as soon as wine32 is installed.
 if [ -n "$dll" ]; then
 	winpath="Z:$(readlink -f "$dll" | tr / '\\')"
-	wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI /f >/dev/null
-	wine reg add 'HKLM\Software\Clients\Mail\FakeMAPI' /v DLLPathEx \
-		/d "$winpath" /f >/dev/null
+	for view in 64 32; do
+		wine reg add 'HKLM\Software\Clients\Mail' /ve /d FakeMAPI \
+			/f /reg:$view >/dev/null
+		wine reg add 'HKLM\Software\Clients\Mail\FakeMAPI' \
+			/v DLLPathEx /d "$winpath" /f /reg:$view >/dev/null
+	done
 	wineserver -w
 fi
 # With the stand-in outlook.exe: start a window once under xvfb-run, so
