@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Drive wtest_http.exe (the WinHTTP port under Wine) against the native
-# mock Autodiscover server:
-#   http_test.sh NATIVE_BUILD WINE_RUN PREFIX WTEST_HTTP_EXE
+# Drive test_http.exe (cmocka tests of the WinHTTP port under Wine)
+# against the native mock Autodiscover server:
+#   http_test.sh NATIVE_BUILD WINE_RUN PREFIX TEST_HTTP_EXE
 # Makes two throw-away CAs with tests/mkcert.sh, starts fakeautodiscover
 # on loopback with tests/win/data/http (https and http), runs the test
 # with Windows paths, stops the server.  Exit 77 (skip) without the
@@ -15,7 +15,7 @@ if [ ! -x "$mock" ]; then
 	     "give its folder as -DPS_NATIVE_BUILD=...)"
 	exit 77
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wtest_http.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_http.XXXXXX")
 pid=
 cleanup() {
 	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi

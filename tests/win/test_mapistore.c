@@ -8,22 +8,39 @@
  *   test_mapistore --none       no mail client registered: a clear error
  *
  * The reference is the fake store itself, opened on the same file: what
- * the adapter reads through MAPI must be what the store holds.
+ * the adapter reads through MAPI must be what the store holds.  cmocka
+ * tests, run in order on the same stores (the group's state); without
+ * the provider registered, the program exits 77 (skipped).
  */
 #include <windows.h>
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "ps_win32.h"
 #include "ps_fakestore.h"
 #include "../../core/ps_error.h"
 #include "../../core/ps_prop.h"
 #include "../../core/ps_str.h"
-#include "wtest.h"
 
 static ps_system *sys;
 static char *store_path;   /* the temporary copy of HKCU.reg (UTF-8) */
+
+/* The group's state: the store through MAPI, the fake store on the same
+ * file, and its default profile. */
+struct stores {
+	ps_store *mapi;
+	ps_store *ref;
+	char *profile;
+};
+static struct stores stores;
 
 /* A host path given on the command line as a Windows path. */
 static WCHAR *win_path(const char *arg)
@@ -108,34 +125,49 @@ static size_t section_uids(ps_store *ref, const char *profile, ps_uid *out,
 	return count;
 }
 
-static void test_tables(ps_store *s, ps_store *ref)
+static void test_tables(void **state)
 {
+	struct stores *st = *state;
+	ps_store *s = st->mapi, *ref = st->ref;
 	ps_strlist a = PS_STRLIST_INIT, b = PS_STRLIST_INIT;
 	char *da = NULL, *db = NULL;
 	size_t i, j;
 
-	CHECK_INT(ps_store_list_profiles(s, &a), 0);
-	CHECK_INT(ps_store_list_profiles(ref, &b), 0);
-	CHECK_INT(a.n, b.n);
-	CHECK(a.n > 0);
-	for (i = 0; i < a.n && i < b.n; i++)
-		CHECK_STR(a.v[i], b.v[i]);
-	CHECK_INT(ps_store_default_profile(s, &da), 0);
-	CHECK_INT(ps_store_default_profile(ref, &db), 0);
-	CHECK_STR(da, db);
+	assert_int_equal(ps_store_list_profiles(s, &a), 0);
+	assert_int_equal(ps_store_list_profiles(ref, &b), 0);
+	assert_int_equal(a.n, b.n);
+	assert_true(a.n > 0);
+	for (i = 0; i < a.n && i < b.n; i++) {
+		assert_non_null(a.v[i]);
+		assert_non_null(b.v[i]);
+		assert_string_equal(a.v[i], b.v[i]);
+	}
+	assert_int_equal(ps_store_default_profile(s, &da), 0);
+	assert_int_equal(ps_store_default_profile(ref, &db), 0);
+	assert_non_null(da);
+	assert_non_null(db);
+	assert_string_equal(da, db);
 	free(da);
 	free(db);
 	for (i = 0; i < b.n; i++) {
 		ps_service *sa = NULL, *sb = NULL;
 		size_t na = 0, nb = 0;
 
-		CHECK_INT(ps_store_list_services(s, b.v[i], &sa, &na), 0);
-		CHECK_INT(ps_store_list_services(ref, b.v[i], &sb, &nb), 0);
-		CHECK_INT(na, nb);
+		assert_int_equal(ps_store_list_services(s, b.v[i], &sa, &na),
+				 0);
+		assert_int_equal(ps_store_list_services(ref, b.v[i], &sb, &nb),
+				 0);
+		assert_int_equal(na, nb);
 		for (j = 0; j < na && j < nb; j++) {
-			CHECK(ps_uid_equal(&sa[j].uid, &sb[j].uid));
-			CHECK_STR(sa[j].service_name, sb[j].service_name);
-			CHECK_STR(sa[j].display_name, sb[j].display_name);
+			assert_true(ps_uid_equal(&sa[j].uid, &sb[j].uid));
+			assert_non_null(sa[j].service_name);
+			assert_non_null(sb[j].service_name);
+			assert_string_equal(sa[j].service_name,
+					    sb[j].service_name);
+			assert_non_null(sa[j].display_name);
+			assert_non_null(sb[j].display_name);
+			assert_string_equal(sa[j].display_name,
+					    sb[j].display_name);
 		}
 		ps_services_free(sa, na);
 		ps_services_free(sb, nb);
@@ -145,9 +177,11 @@ static void test_tables(ps_store *s, ps_store *ref)
 		ps_service *sv = NULL;
 		size_t n = 0;
 
-		CHECK_INT(ps_store_list_services(s, "no such profile", &sv,
-						 &n), PS_ENOTFOUND);
-		CHECK(strstr(ps_error_last(), "MAPI_E_LOGON_FAILED") != NULL);
+		assert_int_equal(
+			ps_store_list_services(s, "no such profile", &sv, &n),
+			PS_ENOTFOUND);
+		assert_true(strstr(ps_error_last(), "MAPI_E_LOGON_FAILED") !=
+			    NULL);
 	}
 	ps_strlist_free(&a);
 	ps_strlist_free(&b);
@@ -155,14 +189,17 @@ static void test_tables(ps_store *s, ps_store *ref)
 
 /* Every section read through MAPI is the store's, byte for byte; set
  * back unchanged and saved, the file does not change. */
-static void test_sections(ps_store *s, ps_store *ref, const char *profile)
+static void test_sections(void **state)
 {
+	struct stores *st = *state;
+	ps_store *s = st->mapi, *ref = st->ref;
+	const char *profile = st->profile;
 	ps_uid uids[64];
 	size_t n = section_uids(ref, profile, uids, 64), i;
 	uint8_t *before, *after;
 	size_t blen = 0, alen = 0;
 
-	CHECK(n >= 3);
+	assert_true(n >= 3);
 	before = file_bytes(&blen);
 	for (i = 0; i < n; i++) {
 		ps_proplist a = PS_PROPLIST_INIT, b = PS_PROPLIST_INIT;
@@ -170,55 +207,62 @@ static void test_sections(ps_store *s, ps_store *ref, const char *profile)
 
 		if (ps_store_read_section(ref, profile, &uids[i], &b) < 0)
 			continue;
-		CHECK_INT(ps_store_open_section(s, profile, &uids[i], 0, &sec),
-			  0);
-		if (!sec)
-			continue;
-		CHECK_INT(ps_store_get_props(s, sec, &a), 0);
-		CHECK(same_props(&a, &b));
-		CHECK_INT(ps_store_set_props(s, sec, a.v, a.n), 0);
-		CHECK_INT(ps_store_save_section(s, sec), 0);
+		assert_int_equal(
+			ps_store_open_section(s, profile, &uids[i], 0, &sec),
+			0);
+		assert_non_null(sec);
+		assert_int_equal(ps_store_get_props(s, sec, &a), 0);
+		assert_true(same_props(&a, &b));
+		assert_int_equal(ps_store_set_props(s, sec, a.v, a.n), 0);
+		assert_int_equal(ps_store_save_section(s, sec), 0);
 		ps_store_close_section(s, sec);
 		ps_proplist_free(&a);
 		ps_proplist_free(&b);
 	}
 	after = file_bytes(&alen);
-	CHECK(before && after && blen == alen && !memcmp(before, after, blen));
+	assert_true(before && after && blen == alen &&
+		    !memcmp(before, after, blen));
 	free(before);
 	free(after);
 }
 
 /* A section that is not there: PS_ENOTFOUND, and with PS_OPEN_CREATE an
  * empty handle that leaves nothing behind. */
-static void test_missing(ps_store *s, const char *profile)
+static void test_missing(void **state)
 {
+	struct stores *st = *state;
+	ps_store *s = st->mapi;
+	const char *profile = st->profile;
 	ps_uid uid;
 	ps_section *sec = NULL;
 	ps_proplist l = PS_PROPLIST_INIT;
 
 	ps_uid_parse(&uid, "0123456789abcdef0123456789abcdef");
-	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
-		  PS_ENOTFOUND);
-	CHECK(sec == NULL);
-	CHECK_INT(ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE,
-					&sec), 0);
-	if (sec) {
-		CHECK_INT(ps_store_get_props(s, sec, &l), 0);
-		CHECK_INT(l.n, 0);
-		CHECK_INT(ps_store_save_section(s, sec), 0);
-		ps_store_close_section(s, sec);
-	}
+	assert_int_equal(ps_store_open_section(s, profile, &uid, 0, &sec),
+			 PS_ENOTFOUND);
+	assert_true(sec == NULL);
+	assert_int_equal(
+		ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE, &sec),
+		0);
+	assert_non_null(sec);
+	assert_int_equal(ps_store_get_props(s, sec, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
 	sec = NULL;
-	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
-		  PS_ENOTFOUND);
+	assert_int_equal(ps_store_open_section(s, profile, &uid, 0, &sec),
+			 PS_ENOTFOUND);
 	ps_proplist_free(&l);
 }
 
 /* Multi-valued values and the other types go through SetProps and come
  * back from the file as the same bytes; a non-canonical layout is
  * refused before MAPI is called. */
-static void test_values(ps_store *s, const char *profile)
+static void test_values(void **state)
 {
+	struct stores *st = *state;
+	ps_store *s = st->mapi;
+	const char *profile = st->profile;
 	static const uint8_t mv8[] = {
 		2, 0, 0, 0, 12, 0, 0, 0, 15, 0, 0, 0, 'a', 'b', 0, 'c', 0 };
 	static const uint8_t mvw[] = {
@@ -260,51 +304,52 @@ static void test_values(ps_store *s, const char *profile)
 	ps_store *ref;
 
 	ps_uid_parse(&uid, "fedcba9876543210fedcba9876543210");
-	CHECK_INT(ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE,
-					&sec), 0);
-	if (!sec)
-		return;
-	CHECK_INT(ps_store_set_props(s, sec, props, n), 0);
-	CHECK_INT(ps_store_set_props(s, sec, &bad, 1), PS_EFORMAT);
-	CHECK_INT(ps_store_save_section(s, sec), 0);
+	assert_int_equal(
+		ps_store_open_section(s, profile, &uid, PS_OPEN_CREATE, &sec),
+		0);
+	assert_non_null(sec);
+	assert_int_equal(ps_store_set_props(s, sec, props, n), 0);
+	assert_int_equal(ps_store_set_props(s, sec, &bad, 1), PS_EFORMAT);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
 	ps_store_close_section(s, sec);
 	/* On disk, as the fake store reads it. */
 	ref = reference();
-	CHECK(ref != NULL);
-	if (ref) {
-		CHECK_INT(ps_store_read_section(ref, profile, &uid, &back), 0);
-		CHECK_INT(back.n, n);
-		for (i = 0; i < n; i++) {
-			ps_prop *p = ps_proplist_get(&back, props[i].tag);
-
-			CHECK(p && p->len == props[i].len &&
-			      !memcmp(p->data, props[i].data, p->len));
-		}
-		ps_proplist_free(&back);
-		ps_store_free(ref);
-	}
-	/* And through MAPI again. */
-	CHECK_INT(ps_store_read_section(s, profile, &uid, &back), 0);
-	CHECK_INT(back.n, n);
+	assert_non_null(ref);
+	assert_int_equal(ps_store_read_section(ref, profile, &uid, &back), 0);
+	assert_int_equal(back.n, n);
 	for (i = 0; i < n; i++) {
 		ps_prop *p = ps_proplist_get(&back, props[i].tag);
 
-		CHECK(p && p->len == props[i].len &&
-		      !memcmp(p->data, props[i].data, p->len));
+		assert_true(p && p->len == props[i].len &&
+			    !memcmp(p->data, props[i].data, p->len));
+	}
+	ps_proplist_free(&back);
+	ps_store_free(ref);
+	/* And through MAPI again. */
+	assert_int_equal(ps_store_read_section(s, profile, &uid, &back), 0);
+	assert_int_equal(back.n, n);
+	for (i = 0; i < n; i++) {
+		ps_prop *p = ps_proplist_get(&back, props[i].tag);
+
+		assert_true(p && p->len == props[i].len &&
+			    !memcmp(p->data, props[i].data, p->len));
 	}
 	ps_proplist_free(&back);
 	/* Deleting every prop removes the section. */
-	CHECK_INT(ps_store_delete_section(s, profile, &uid), 0);
+	assert_int_equal(ps_store_delete_section(s, profile, &uid), 0);
 	sec = NULL;
-	CHECK_INT(ps_store_open_section(s, profile, &uid, 0, &sec),
-		  PS_ENOTFOUND);
+	assert_int_equal(ps_store_open_section(s, profile, &uid, 0, &sec),
+			 PS_ENOTFOUND);
 }
 
 /* SetProps failing half-way (PROFSWITCH_FAKE_FAIL=SetProps:1): unsaved,
  * nothing reaches the file; then the engine's way back (delete what is
  * there, set the snapshot, save) leaves the section as it was. */
-static void test_half_way(ps_store *s, ps_store *ref, const char *profile)
+static void test_half_way(void **state)
 {
+	struct stores *st = *state;
+	ps_store *s = st->mapi, *ref = st->ref;
+	const char *profile = st->profile;
 	ps_uid uids[64];
 	size_t n = section_uids(ref, profile, uids, 64), i;
 	ps_proplist snap = PS_PROPLIST_INIT, now = PS_PROPLIST_INIT;
@@ -320,13 +365,11 @@ static void test_half_way(ps_store *s, ps_store *ref, const char *profile)
 		return;
 	orig = file_bytes(&olen);
 	/* The emsmdb section of the first account. */
-	CHECK_INT(ps_store_open_section(s, profile, &uids[1], 0, &sec), 0);
-	if (!sec) {
-		free(orig);
-		return;
-	}
-	CHECK_INT(ps_store_get_props(s, sec, &snap), 0);
-	CHECK(snap.n >= 4);
+	assert_int_equal(ps_store_open_section(s, profile, &uids[1], 0, &sec),
+			 0);
+	assert_non_null(sec);
+	assert_int_equal(ps_store_get_props(s, sec, &snap), 0);
+	assert_true(snap.n >= 4);
 	/* Up to four single-valued props, each given another value. */
 	for (i = 0, j = 0; i < snap.n && j < 4; i++) {
 		uint16_t t = PS_PROP_TYPE(snap.v[i].tag);
@@ -346,77 +389,126 @@ static void test_half_way(ps_store *s, ps_store *ref, const char *profile)
 		}
 		j++;
 	}
-	CHECK(j >= 2);
+	assert_true(j >= 2);
 	i = j;
 	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", L"SetProps:1");
 	error = ps_store_set_props(s, sec, changed, i);
 	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", NULL);
-	CHECK_INT(error, PS_ERROR);
-	CHECK(strstr(ps_error_last(), "MAPI_E_CALL_FAILED") != NULL);
+	assert_int_equal(error, PS_ERROR);
+	assert_true(strstr(ps_error_last(), "MAPI_E_CALL_FAILED") != NULL);
 	/* Half of them are in the handle. */
-	CHECK_INT(ps_store_get_props(s, sec, &now), 0);
-	CHECK(!same_props(&now, &snap));
+	assert_int_equal(ps_store_get_props(s, sec, &now), 0);
+	assert_true(!same_props(&now, &snap));
 	ps_proplist_free(&now);
 	ps_store_close_section(s, sec);
 	after = file_bytes(&alen);
-	CHECK(orig && after && olen == alen && !memcmp(orig, after, olen));
+	assert_true(orig && after && olen == alen &&
+		    !memcmp(orig, after, olen));
 	free(after);
 	/* Half-way, saved this time, then put back from the snapshot. */
 	sec = NULL;
-	CHECK_INT(ps_store_open_section(s, profile, &uids[1], 0, &sec), 0);
-	if (sec) {
-		/* A call with the knob unset restarts its count. */
-		CHECK_INT(ps_store_set_props(s, sec, snap.v, 1), 0);
-		SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", L"SetProps:1");
-		CHECK_INT(ps_store_set_props(s, sec, changed, i), PS_ERROR);
-		SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", NULL);
-		CHECK_INT(ps_store_save_section(s, sec), 0);
-		CHECK_INT(ps_store_get_props(s, sec, &now), 0);
-		tags = calloc(now.n + 1, sizeof(*tags));
-		for (i = 0; tags && i < now.n; i++)
-			tags[i] = now.v[i].tag;
-		CHECK_INT(ps_store_delete_props(s, sec, tags, now.n), 0);
-		CHECK_INT(ps_store_set_props(s, sec, snap.v, snap.n), 0);
-		CHECK_INT(ps_store_save_section(s, sec), 0);
-		free(tags);
-		ps_proplist_free(&now);
-		ps_store_close_section(s, sec);
-	}
+	assert_int_equal(ps_store_open_section(s, profile, &uids[1], 0, &sec),
+			 0);
+	assert_non_null(sec);
+	/* A call with the knob unset restarts its count. */
+	assert_int_equal(ps_store_set_props(s, sec, snap.v, 1), 0);
+	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", L"SetProps:1");
+	error = ps_store_set_props(s, sec, changed, i);
+	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_FAIL", NULL);
+	assert_int_equal(error, PS_ERROR);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	assert_int_equal(ps_store_get_props(s, sec, &now), 0);
+	tags = calloc(now.n + 1, sizeof(*tags));
+	for (i = 0; tags && i < now.n; i++)
+		tags[i] = now.v[i].tag;
+	assert_int_equal(ps_store_delete_props(s, sec, tags, now.n), 0);
+	assert_int_equal(ps_store_set_props(s, sec, snap.v, snap.n), 0);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	free(tags);
+	ps_proplist_free(&now);
+	ps_store_close_section(s, sec);
 	after = file_bytes(&alen);
-	CHECK(orig && after && olen == alen && !memcmp(orig, after, olen));
+	assert_true(orig && after && olen == alen &&
+		    !memcmp(orig, after, olen));
 	free(after);
 	free(orig);
 	ps_proplist_free(&snap);
 }
 
-static int run_none(void)
+static void test_owner(void **state)
+{
+	struct stores *st = *state;
+	char *user = NULL;
+
+	assert_int_equal(ps_store_owner(st->mapi, &user), 0);
+	assert_true(user && *user);
+	free(user);
+}
+
+/* The group's setup: the reference store and its default profile. */
+static int open_reference(void **state)
+{
+	struct stores *st = &stores;
+	ps_strlist names = PS_STRLIST_INIT;
+
+	*state = st;
+	st->ref = reference();
+	assert_non_null(st->ref);
+	assert_int_equal(ps_store_default_profile(st->ref, &st->profile), 0);
+	assert_non_null(st->profile);
+	assert_int_equal(ps_store_list_profiles(st->ref, &names), 0);
+	ps_strlist_free(&names);
+	return 0;
+}
+
+static int close_reference(void **state)
+{
+	struct stores *st = *state;
+
+	ps_store_free(st->ref);
+	free(st->profile);
+	return 0;
+}
+
+static void test_no_mapi(void **state)
 {
 	ps_store *s = NULL;
 	int error = ps_win32_mapi_open(sys, &s);
 
+	(void)state;
 	printf("ps_win32_mapi_open: %d: %s\n", error, ps_error_last());
-	CHECK_INT(error, PS_ERROR);
-	CHECK(s == NULL);
-	CHECK(strstr(ps_error_last(), "MAPI is not available") != NULL);
-	WT_DONE();
+	assert_int_equal(error, PS_ERROR);
+	assert_true(s == NULL);
+	assert_true(strstr(ps_error_last(), "MAPI is not available") != NULL);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct CMUnitTest none_tests[] = {
+		cmocka_unit_test(test_no_mapi),
+	};
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_half_way),
+		cmocka_unit_test(test_owner),
+	};
 	WCHAR tmpdir[MAX_PATH], tmp[MAX_PATH], *src;
-	ps_store *s = NULL, *ref;
-	ps_strlist names = PS_STRLIST_INIT;
-	char *dflt = NULL;
 	int error;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_mapistore HKCU.reg | --none\n");
 		return 2;
 	}
+	/* cmocka's messages (stderr) and ours in the order they happen */
+	setvbuf(stdout, NULL, _IONBF, 0);
 	if (ps_win32_system_new(&sys) < 0)
 		return 2;
 	if (!strcmp(argv[1], "--none"))
-		return run_none();
+		return cmocka_run_group_tests_name("wine.mapistore-none",
+						   none_tests, NULL, NULL);
 	/* A copy of the scenario's registry: the provider rewrites it. */
 	src = win_path(argv[1]);
 	if (!src || !GetTempPathW(MAX_PATH, tmpdir) ||
@@ -428,37 +520,18 @@ int main(int argc, char **argv)
 	free(src);
 	store_path = ps_win32_utf8(tmp);
 	SetEnvironmentVariableW(L"PROFSWITCH_FAKE_STORE", tmp);
-	error = ps_win32_mapi_open(sys, &s);
+	error = ps_win32_mapi_open(sys, &stores.mapi);
 	if (error < 0) {
 		fprintf(stderr, "ps_win32_mapi_open: %s\n", ps_error_last());
-		WT_SKIP("the fake provider is not registered in this prefix");
+		printf("skipped: the fake provider is not registered in this "
+		       "prefix\n");
+		return 77;
 	}
-	ref = reference();
-	CHECK(ref != NULL);
-	if (ref) {
-		test_tables(s, ref);
-		CHECK_INT(ps_store_default_profile(ref, &dflt), 0);
-		CHECK_INT(ps_store_list_profiles(ref, &names), 0);
-		if (dflt) {
-			test_sections(s, ref, dflt);
-			test_missing(s, dflt);
-			test_values(s, dflt);
-			test_half_way(s, ref, dflt);
-		}
-		ps_store_free(ref);
-	}
-	{
-		char *user = NULL;
-
-		CHECK_INT(ps_store_owner(s, &user), 0);
-		CHECK(user && *user);
-		free(user);
-	}
-	ps_store_free(s);
+	error = cmocka_run_group_tests_name("wine.mapistore", tests,
+					    open_reference, close_reference);
+	ps_store_free(stores.mapi);
 	DeleteFileW(tmp);
-	free(dflt);
-	ps_strlist_free(&names);
 	free(store_path);
 	ps_sys_free(sys);
-	WT_DONE();
+	return error;
 }
