@@ -258,6 +258,24 @@ static void test_missing(void **state)
 /* Multi-valued values and the other types go through SetProps and come
  * back from the file as the same bytes; a non-canonical layout is
  * refused before MAPI is called. */
+/* The section of store s holds exactly props[0..n), byte for byte. */
+static void expect_section(ps_store *s, const char *profile,
+			   const ps_uid *uid, const ps_prop *props, size_t n)
+{
+	ps_proplist back = PS_PROPLIST_INIT;
+	size_t i;
+
+	assert_int_equal(ps_store_read_section(s, profile, uid, &back), 0);
+	assert_int_equal(back.n, n);
+	for (i = 0; i < n; i++) {
+		ps_prop *p = ps_proplist_get(&back, props[i].tag);
+
+		assert_true(p && p->len == props[i].len &&
+			    !memcmp(p->data, props[i].data, p->len));
+	}
+	ps_proplist_free(&back);
+}
+
 static void test_values(void **state)
 {
 	struct stores *st = *state;
@@ -295,12 +313,11 @@ static void test_values(void **state)
 		  (uint8_t *)uni },
 		{ PS_PROP_TAG(PS_PT_BINARY, 0x6709), 0, (uint8_t *)"" },
 	};
-	size_t n = sizeof(props) / sizeof(props[0]), i;
+	size_t n = sizeof(props) / sizeof(props[0]);
 	ps_prop bad = { PS_PROP_TAG(PS_PT_MV_STRING8, 0x670A),
 			sizeof(bad_mv), (uint8_t *)bad_mv };
 	ps_uid uid;
 	ps_section *sec = NULL;
-	ps_proplist back = PS_PROPLIST_INIT;
 	ps_store *ref;
 
 	ps_uid_parse(&uid, "fedcba9876543210fedcba9876543210");
@@ -315,26 +332,10 @@ static void test_values(void **state)
 	/* On disk, as the fake store reads it. */
 	ref = reference();
 	assert_non_null(ref);
-	assert_int_equal(ps_store_read_section(ref, profile, &uid, &back), 0);
-	assert_int_equal(back.n, n);
-	for (i = 0; i < n; i++) {
-		ps_prop *p = ps_proplist_get(&back, props[i].tag);
-
-		assert_true(p && p->len == props[i].len &&
-			    !memcmp(p->data, props[i].data, p->len));
-	}
-	ps_proplist_free(&back);
+	expect_section(ref, profile, &uid, props, n);
 	ps_store_free(ref);
 	/* And through MAPI again. */
-	assert_int_equal(ps_store_read_section(s, profile, &uid, &back), 0);
-	assert_int_equal(back.n, n);
-	for (i = 0; i < n; i++) {
-		ps_prop *p = ps_proplist_get(&back, props[i].tag);
-
-		assert_true(p && p->len == props[i].len &&
-			    !memcmp(p->data, props[i].data, p->len));
-	}
-	ps_proplist_free(&back);
+	expect_section(s, profile, &uid, props, n);
 	/* Deleting every prop removes the section. */
 	assert_int_equal(ps_store_delete_section(s, profile, &uid), 0);
 	sec = NULL;
