@@ -17,12 +17,12 @@
  * tests/mkcert.sh script, for the whole run; it is stopped on every way
  * out (and dies with the runner, PR_SET_PDEATHSIG).
  *
- * --wine: CMD is the Windows build under Wine; what only the Linux
- * harness can simulate is skipped with the reason (wine_skip()).
+ * --wine: CMD is the Windows build under Wine (wine_skip(), wine_link()).
  * --mapi (implies --wine): no --store: the exe finds MAPI, the fake
  * provider DLL registered in the prefix, which loads and saves the copy
- * of HKCU.reg named by PROFSWITCH_FAKE_STORE; the scenario's policy keys
- * are imported into the prefix's registry for the run (mapi_skip()).
+ * of HKCU.reg named by PROFSWITCH_FAKE_STORE; the scenario's policy and
+ * Office keys are imported into the prefix's registry for the run
+ * (import_policies(), office_to_wine(), mapi_check()).
  *
  * --hive MKHIVE (tests/mkhive.py): the store is not a copy of HKCU.reg but
  * an NTUSER.DAT hive made from it, at <tmp>/HKCU/NTUSER.DAT (so its owner
@@ -80,6 +80,7 @@ typedef struct scenario {
 	int nsteps;
 	char *local_appdata;     /* [Scenario] LocalAppData; NULL: default */
 	char *wine;              /* [Scenario] Wine: why not under Wine */
+	char *mapi;              /* [Scenario] MAPI: why not on MAPI */
 } scenario;
 
 /* The mock Autodiscover server of a scenario with autodiscover/. */
@@ -157,6 +158,9 @@ static int on_key(void *ctx, const char *section, const char *key,
 		} else if (!ps_strcasecmp(key, "Wine")) {
 			free(sc->wine);
 			sc->wine = must(ps_strdup(value));
+		} else if (!ps_strcasecmp(key, "MAPI")) {
+			free(sc->mapi);
+			sc->mapi = must(ps_strdup(value));
 		}
 		return 0;
 	}
@@ -1365,26 +1369,36 @@ static void strip_mapi_side(ps_regtree *t)
 }
 
 /*
- * A scenario whose update changes the registry outside Office and the
- * policies is skipped under MAPI: those keys are neither the provider's
- * nor brought over to Wine's registry.
+ * --mapi: a scenario that cannot run on MAPI says why in its scenario.ini
+ * ([Scenario] MAPI = reason); *why_not is then that reason.  What the
+ * harness cannot reproduce on MAPI without such a reason is an error (a
+ * message in *error): an input the provider cannot load, or an update
+ * that changes keys outside Office and the policies, which a MAPI run
+ * keeps neither in the provider's export nor in Wine's registry.
  */
-static const char *mapi_skip(const char *dir, const scenario *sc)
+static void mapi_check(const char *dir, const scenario *sc,
+		       const char **why_not, const char **error)
 {
 	ps_regtree in, out;
 	char *p = join(dir, "HKCU.reg");
-	const char *why = NULL;
 	int i;
 
+	*why_not = *error = NULL;
+	if (sc->mapi) {
+		*why_not = sc->mapi;
+		free(p);
+		return;
+	}
 	if (load_reg(p, &in) < 0) {
 		free(p);
-		return "the input is not an export the provider can load "
-		       "(under MAPI a broken store is the provider's failure, "
-		       "not the export reader's)";
+		*error = "HKCU.reg is not an export the provider can load; "
+			 "say why the scenario cannot run on MAPI in "
+			 "[Scenario] MAPI =";
+		return;
 	}
 	free(p);
 	strip_mapi_side(&in);
-	for (i = 0; i <= sc->nsteps && !why; i++) {
+	for (i = 0; i <= sc->nsteps && !*error; i++) {
 		const char *rel = i < sc->nsteps ? sc->steps[i].store : NULL;
 
 		if (i == sc->nsteps)
@@ -1395,17 +1409,17 @@ static const char *mapi_skip(const char *dir, const scenario *sc)
 		if (load_reg(p, &out) == 0) {
 			strip_mapi_side(&out);
 			if (!ps_regkey_equal(in.root, out.root, NULL))
-				why = "the update changes registry keys "
-				      "outside Office and the policies, which "
-				      "a MAPI run neither keeps in the "
-				      "provider's export nor in Wine's "
-				      "registry";
+				*error = "the update changes registry keys "
+					 "outside Office and the policies, "
+					 "which a MAPI run keeps neither in "
+					 "the provider's export nor in Wine's "
+					 "registry; say so in [Scenario] "
+					 "MAPI =";
 			ps_regtree_free(&out);
 		}
 		free(p);
 	}
 	ps_regtree_free(&in);
-	return why;
 }
 
 /* wine-run.sh PREFIX reg ARGS...: its exit status. */
@@ -1466,7 +1480,7 @@ static int office_to_wine(const char *dir, const char *tmp,
 	p = join(dir, "HKCU.reg");
 	if (load_reg(p, &t) < 0) {
 		free(p);
-		return 0;  /* mapi_skip() has said why */
+		return 0;  /* mapi_check() has refused it */
 	}
 	free(p);
 	keep_only(ps_regkey_find(t.root, "HKEY_CURRENT_USER"), "Software");
@@ -1910,11 +1924,14 @@ int main(int argc, char **argv)
 	}
 	wine_probes = wine;
 	if (wine) {
-		const char *why_not = wine_skip(dir, &sc);
+		const char *why_not = wine_skip(dir, &sc), *error = NULL;
 
 		if (!why_not && mapi)
-			why_not = mapi_skip(dir, &sc);
-
+			mapi_check(dir, &sc, &why_not, &error);
+		if (error) {
+			failf(name, 0, "%s", error);
+			goto done;
+		}
 		if (why_not) {
 			printf("scenario %s: skipped under Wine: %s\n", name,
 			       why_not);
@@ -2220,6 +2237,7 @@ done:
 	}
 	free(sc.local_appdata);
 	free(sc.wine);
+	free(sc.mapi);
 	ps_strlist_free(&exe_words);
 	free(m.ca);
 	free(m.log);
