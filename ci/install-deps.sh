@@ -39,23 +39,45 @@ fi
 # has no i386 index, so a library wine32 shares with wine64 has no i386
 # build of the installed amd64 version), both sides of those libraries
 # are taken from bookworm itself (-t bookworm; a library apt says it
-# cannot install for i386 is added as NAME/bookworm NAME:i386, which
-# may step its amd64 side back to bookworm's version).  Nothing is
-# removed.  When it still fails, ci/windows.sh says the 32-bit tests were
-# skipped.
+# cannot install for i386 is added as NAME/bookworm NAME:i386, which may
+# step its amd64 side back to bookworm's version).  The plan is simulated
+# first: the packages it would step back are named, and a plan that would
+# step back a core or security library (libc, TLS, crypto, Kerberos...) is
+# refused.  Nothing is removed.  When it still fails, ci/windows.sh says
+# the 32-bit tests were skipped.
+downgrades() {
+	printf '%s\n' "$1" |
+		sed -n 's/^Inst \([^ ]*\) \[\([^]]*\)\] (\([^ ]*\) .*/\1 \2 \3/p' |
+		while read -r p old new; do
+			if dpkg --compare-versions "$old" gt "$new"; then
+				printf '%s ' "$p"
+			fi
+		done
+}
 wine32() {
-	local extra=() out new p i
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends --no-remove wine32:i386 >/dev/null 2>&1 &&
+	local extra=() args out new down p i
+	if "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends --no-remove wine32:i386 >/dev/null 2>&1; then
 		return 0
+	fi
 	for i in 1 2 3 4 5; do
-		out=$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q --no-install-recommends --no-remove \
-			-t bookworm --allow-downgrades wine32:i386 "${extra[@]}" \
-			2>&1) && return 0
+		args=(--no-install-recommends --no-remove -t bookworm
+			--allow-downgrades wine32:i386 "${extra[@]}")
+		if out=$(apt-get install -s -q "${args[@]}" 2>&1); then
+			down=$(downgrades "$out")
+			if printf '%s\n' $down | grep -qE '^(libc6|libc-|libssl|openssl|libgnutls|libgcrypt|libnss3|libkrb5|libgssapi|libk5crypto|zlib1g|libsystemd|libudev|libcurl|libsasl|libldap)'; then
+				echo "wine32: refused, it would step back: $down"
+				return 1
+			fi
+			if [ -n "$down" ]; then
+				echo "wine32: stepping back to bookworm's version: $down"
+			fi
+			"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -q "${args[@]}" >/dev/null 2>&1
+			return
+		fi
 		new=$(printf '%s\n' "$out" | sed -n \
-			's/.*Depends: \([^ :]*\):i386 .*but it is not .*/\1/p' |
-			sort -u)
+			's/.*Depends: \([^ :]*\):i386 .*but .*/\1/p' | sort -u)
 		[ -n "$new" ] || break
 		for p in $new; do
 			extra+=("$p/bookworm" "$p:i386")

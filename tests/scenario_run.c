@@ -99,6 +99,7 @@ static int hive_mode;
 /* For the signal handler (0: none): the mock, the step's command. */
 static volatile pid_t running_mock;
 static volatile pid_t running_step;
+static volatile pid_t running_lockholder; /* lockholder.exe under Wine */
 
 static void failf(const char *name, int stepno, const char *fmt, ...)
 	PS_PRINTF(3, 4);
@@ -868,6 +869,8 @@ static void on_signal(int sig)
 
 	if (running_step > 0)
 		kill(running_step, SIGTERM);
+	if (running_lockholder > 0)
+		kill(running_lockholder, SIGTERM);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		for (i = 0; i < 200 && waitpid(pid, NULL, WNOHANG) == 0; i++)
@@ -1334,7 +1337,10 @@ static void keep_only(ps_regkey *k, const char *keep)
  * with the expected registry.
  */
 
-/* What of Office lives in Wine's registry: all of it but the profiles. */
+/* What of Office lives in Wine's registry: all of it, with each
+ * Outlook\Profiles emptied (keep_profiles 0: the key stays, as a real
+ * Outlook's does, so the exe picks the same Office version); or only the
+ * profiles, the provider's part (keep_profiles 1). */
 static void strip_profiles_side(ps_regkey *office, int keep_profiles)
 {
 	size_t i;
@@ -1345,13 +1351,34 @@ static void strip_profiles_side(ps_regkey *office, int keep_profiles)
 		if (keep_profiles) {
 			keep_only(ver, "Outlook");
 			keep_only(ps_regkey_find(ver, "Outlook"), "Profiles");
-		} else if (ps_regkey_find(ver, "Outlook\\Profiles")) {
-			ps_regkey_delete(ps_regkey_find(ver, "Outlook"),
-					 "Profiles");
+		} else {
+			keep_only(ps_regkey_find(ver, "Outlook\\Profiles"),
+				  NULL);
 		}
 	}
 	while (office && keep_profiles && office->nval)
 		ps_regkey_unset(office, office->vals[0].name);
+}
+
+/* Wine's side after a run: each Outlook\Profiles must still be empty
+ * (profiles change through MAPI only) and is dropped; 0, or -1 when one
+ * is not. */
+static int drop_empty_profiles(ps_regkey *office)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; office && i < office->nsub; i++) {
+		ps_regkey *o = ps_regkey_find(office->sub[i], "Outlook");
+		ps_regkey *pr = ps_regkey_find(o, "Profiles");
+
+		if (!pr)
+			continue;
+		if (pr->nsub || pr->nval)
+			rc = -1;
+		ps_regkey_delete(o, "Profiles");
+	}
+	return rc;
 }
 
 /* The tree without what the provider keeps (profiles), what Wine's
@@ -1523,8 +1550,8 @@ static int graft(ps_regkey *dst, const ps_regkey *src)
  * Its path; the provider's own export when that does not parse (the
  * comparison then says so).
  */
-static char *mapi_result(const char *store, const char *tmp, int n,
-			 const ps_strlist *exe_words)
+static char *mapi_result(const char *name, const char *store,
+			 const char *tmp, int n, const ps_strlist *exe_words)
 {
 	ps_regtree r, w;
 	ps_buf p = PS_BUF_INIT;
@@ -1541,6 +1568,11 @@ static char *mapi_result(const char *store, const char *tmp, int n,
 	if (wine_reg(exe_words, "export", "HKCU\\Software\\Microsoft\\Office",
 		     p.ptr, "/y") == 0 && load_reg(p.ptr, &w) == 0) {
 		k = ps_regkey_find(w.root, OFFICE_KEY);
+		if (drop_empty_profiles(k) < 0)
+			failf(name, n, "Wine's registry holds profile data "
+			      "under Office\\...\\Outlook\\Profiles (%s): on "
+			      "MAPI, profiles may change through MAPI only",
+			      p.ptr);
 		ok = !k || (ps_regkey_create(r.root, OFFICE_KEY, &k) == 0 &&
 			    graft(k, ps_regkey_find(w.root, OFFICE_KEY)) == 0);
 		ps_regtree_free(&w);
@@ -1759,10 +1791,12 @@ static pid_t start_lockholder(const ps_strlist *exe_words, const char *tmp,
 		argv[argc++] = (char *)"--mapi";
 	}
 	pid = start_wine_ready(argv, argc, dirp.ptr);
+	running_lockholder = pid > 0 ? pid : 0;
 	ps_buf_puts(&dirp, "/ready");
 	if (pid > 0 && access(dirp.ptr, F_OK) < 0) {
 		stop_wine_pid(pid);  /* never said it holds the lock */
 		pid = -1;
+		running_lockholder = 0;
 	}
 	ps_buf_free(&dirp);
 	return pid;
@@ -2119,6 +2153,9 @@ int main(int argc, char **argv)
 		read_all(store.ptr, &before);
 		/* Locked: another profswitch holds the store meanwhile. */
 		lockfd = -1;
+		/* The stand-ins first: they start a fresh wine server,
+		 * which would end a lock holder started before them. */
+		start_standins(&running, tmp, &exe_words, &sd);
 		if (st->locked && wine) {
 			lockpid = start_lockholder(&exe_words, tmp, i + 1,
 						   mapi ? NULL : store.ptr);
@@ -2130,14 +2167,19 @@ int main(int argc, char **argv)
 			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
 				failf(name, i + 1, "cannot lock the store");
 		}
-		start_standins(&running, tmp, &exe_words, &sd);
 		status = run_command(dir, &args, out.ptr, err.ptr);
+		if (lockpid > 0 && waitpid(lockpid, NULL, WNOHANG) != 0) {
+			failf(name, i + 1, "lockholder.exe ended during the "
+			      "step: the lock was not held throughout");
+			lockpid = -1;
+		}
 		stop_standins(&sd, &exe_words);
 		ps_strlist_free(&running);
 		if (lockfd >= 0)
 			close(lockfd);
 		if (lockpid > 0)
 			stop_wine_pid(lockpid);
+		running_lockholder = 0;
 		read_all(err.ptr, &errtext);
 		read_all(out.ptr, &outtext);
 		ps_buf_clear(&after);
@@ -2155,8 +2197,8 @@ int main(int argc, char **argv)
 			failf(name, i + 1, "the store was rewritten but "
 			      "must be unchanged");
 		if (st->store) {
-			char *res = mapi ? mapi_result(store.ptr, tmp, i + 1,
-						       &exe_words)
+			char *res = mapi ? mapi_result(name, store.ptr, tmp,
+						       i + 1, &exe_words)
 					 : must(ps_strdup(store.ptr));
 
 			ps_buf_clear(&path);
@@ -2192,8 +2234,8 @@ next:
 	ps_buf_clear(&path);
 	ps_buf_printf(&path, "%s/expect/HKCU.reg", dir);
 	if (access(path.ptr, R_OK) == 0) {
-		char *res = mapi ? mapi_result(store.ptr, tmp, sc.nsteps + 1,
-					       &exe_words)
+		char *res = mapi ? mapi_result(name, store.ptr, tmp,
+					       sc.nsteps + 1, &exe_words)
 				 : must(ps_strdup(store.ptr));
 
 		check_store(name, sc.nsteps, res, path.ptr);

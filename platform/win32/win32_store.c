@@ -950,27 +950,6 @@ static WCHAR *client_dll_in(REGSAM view)
 	return path;
 }
 
-/*
- * The MAPI DLL of the default mail client (its DLLPathEx), else NULL:
- * what Microsoft's MAPI stub library reads, in this process's registry
- * view.  HKLM\Software is redirected for 32-bit processes on 64-bit
- * Windows, and an Outlook registers in its own bitness's view: when this
- * view names none, the other view's is taken, so that an Outlook of the
- * other bitness is found and reported (load_failed names the build to
- * use) instead of falling back to a mapi32.dll that knows no profiles.
- */
-static WCHAR *mail_client_dll(void)
-{
-#ifdef _WIN64
-	const REGSAM other = KEY_WOW64_32KEY;
-#else
-	const REGSAM other = KEY_WOW64_64KEY;
-#endif
-	WCHAR *path = client_dll_in(0);
-
-	return path ? path : client_dll_in(other);
-}
-
 /* The Machine field of a PE file's header, 0 when unreadable. */
 static unsigned pe_machine(const WCHAR *path)
 {
@@ -996,6 +975,39 @@ static unsigned pe_machine(const WCHAR *path)
 	}
 	CloseHandle(f);
 	return machine;
+}
+
+/*
+ * The MAPI DLL of the default mail client (its DLLPathEx), else NULL:
+ * what Microsoft's MAPI stub library reads, in this process's registry
+ * view.  HKLM\\Software is redirected for 32-bit processes on 64-bit
+ * Windows, and an Outlook registers in its own bitness's view: when this
+ * view names none, the other view's is taken if it is a DLL of the other
+ * bitness, so that such an Outlook is reported (load_failed names the
+ * build to use) instead of missed.  Anything else there (a missing file,
+ * a leftover of an Office removed since) is not: mapi32.dll then, as
+ * before.
+ */
+static WCHAR *mail_client_dll(void)
+{
+#ifdef _WIN64
+	const REGSAM other = KEY_WOW64_32KEY;
+	const unsigned ours = 0x8664;
+#else
+	const REGSAM other = KEY_WOW64_64KEY;
+	const unsigned ours = 0x014c;
+#endif
+	WCHAR *path = client_dll_in(0);
+	unsigned m;
+
+	if (path)
+		return path;
+	path = client_dll_in(other);
+	m = path ? pe_machine(path) : 0;
+	if (m && m != ours)
+		return path;
+	free(path);
+	return NULL;
 }
 
 static const char *machine_name(unsigned m)

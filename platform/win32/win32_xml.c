@@ -56,6 +56,10 @@ struct ps_xml_reader {
 	XmlNodeType last_type;
 	UINT last_line, last_pos;
 	int have_last;
+	/* Reads left: every node a conforming reader gives starts at a
+	 * character of its own, so more Reads than the document has bytes
+	 * (+ slack) is a reader that stopped moving some other way */
+	size_t reads_left;
 };
 
 /* ---- strings ------------------------------------------------------------ */
@@ -201,6 +205,7 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 	if (!r)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	r->state = 1;
+	r->reads_left = len + 64;
 	line = ps_xml_prolog_doctype(data, len);
 	if (line > 0) {
 		/* reported by the first next; XmlLite never sees it */
@@ -335,20 +340,23 @@ static int map_node(ps_xml_reader *r, XmlNodeType type, ps_xml_node *node)
 	}
 }
 
-/* 1 when Read gave the node it gave last time, at the same place. */
+/* 1 when Read gave the node it gave last time, at the same place, or
+ * more nodes than the document has bytes. */
 static int no_progress(ps_xml_reader *r, XmlNodeType type)
 {
 	UINT line = 0, pos = 0;
-	int same;
+	int same, known;
 
-	(void)IXmlReader_GetLineNumber(r->rd, &line);
-	(void)IXmlReader_GetLinePosition(r->rd, &pos);
-	same = r->have_last && type == r->last_type && line == r->last_line &&
-	       pos == r->last_pos;
+	if (!r->reads_left--)
+		return 1;
+	known = SUCCEEDED(IXmlReader_GetLineNumber(r->rd, &line)) &&
+		SUCCEEDED(IXmlReader_GetLinePosition(r->rd, &pos));
+	same = known && r->have_last && type == r->last_type &&
+	       line == r->last_line && pos == r->last_pos;
 	r->last_type = type;
 	r->last_line = line;
 	r->last_pos = pos;
-	r->have_last = 1;
+	r->have_last = known;
 	return same;
 }
 
