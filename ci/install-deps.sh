@@ -13,27 +13,76 @@ packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	chromium gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
 	wine wine64 xvfb xauth)
 [ "${1:-}" = build ] && packages=("${build[@]}")
+
+# Can this kernel run 32-bit x86 programs?  Some cannot (no IA-32
+# emulation, or it is switched off: "Exec format error").  There the
+# 32-bit Wine must not be installed at all: with wine32 present the
+# `wine` launcher itself starts through the 32-bit loader and every Wine
+# test fails.  The probe is a 93-byte static i386 ELF, written here, that
+# only calls exit(0) (mov eax,1; xor ebx,ebx; int 0x80): it needs no
+# 32-bit library, so it answers for the kernel alone.
+# PS_NO_32BIT=1 pretends the kernel cannot (to test that path).
+runs_32bit() {
+	local f rc
+	[ "${PS_NO_32BIT:-0}" = 1 ] && return 1
+	f=$(mktemp "${TMPDIR:-/tmp}/ps-elf32.XXXXXX") || return 1
+	printf '\177ELF\1\1\1\0\0\0\0\0\0\0\0\0\2\0\3\0\1\0\0\0%s%s' \
+		'\124\200\4\10\64\0\0\0\0\0\0\0\0\0\0\0\64\0\40\0\1\0\0\0\0\0\0\0' \
+		'\1\0\0\0\0\0\0\0\0\200\4\10\0\200\4\10\135\0\0\0\135\0\0\0\5\0\0\0\0\20\0\0\270\1\0\0\0\61\333\315\200' \
+		>"$f"
+	chmod 700 "$f"
+	rc=0
+	"$f" 2>/dev/null || rc=$?
+	rm -f "$f"
+	return "$rc"
+}
+if [ "${1:-}" = probe32 ]; then
+	runs_32bit
+	exit
+fi
+want32=1
+if [ "${1:-}" != build ] && ! runs_32bit; then
+	want32=0
+	echo "install-deps: this kernel cannot run 32-bit programs; the 32-bit" \
+		"Wine (wine32) is left off"
+	if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null |
+		grep -q "install ok installed"; then
+		echo "install-deps: removing wine32:i386 (an earlier run put it" \
+			"there; it would make every Wine test fail here)"
+		[ "$(id -u)" -eq 0 ] && rm_sudo=() || rm_sudo=(sudo)
+		"${rm_sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+			apt-get remove -y -qq wine32:i386 >/dev/null
+	fi
+fi
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+need32=0
+if [ "$want32" = 1 ] && [ "${1:-}" != build ] && ! installed wine32:i386; then
+	need32=1
+fi
 missing=()
 for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		grep -q "install ok installed" || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ "$need32" = 0 ] && exit 0
 
-echo "installing: ${missing[*]}"
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 # The 32-bit Wine (for the mingw32 build's tests) needs Debian's i386
 # architecture; it is added before the one apt-get update.
-if [ "${1:-}" != build ] &&
+if [ "$need32" = 1 ] &&
 	! dpkg --print-foreign-architectures | grep -qx i386; then
 	"${sudo[@]}" dpkg --add-architecture i386
 fi
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	--no-install-recommends "${missing[@]}"
-[ "${1:-}" = build ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}"
+fi
+[ "$need32" = 1 ] || exit 0
 # Optional: the 32-bit Wine.  Plainly first; when that fails because the
 # mirror's i386 packages lag its amd64 ones (seen here: bookworm-security
 # has no i386 index, so a library wine32 shares with wine64 has no i386

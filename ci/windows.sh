@@ -41,7 +41,12 @@ run_ctest() {
 
 echo "== mingw64 tests under Wine"
 run_ctest mingw64
-if dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null | grep -q "install ok installed"; then
+if ! ci/install-deps.sh probe32; then
+	echo "== mingw32 tests under Wine: skipped: this kernel cannot run" \
+		"32-bit programs (a static i386 test program fails with 'Exec" \
+		"format error'), so the 32-bit Wine is not installed; the mingw32" \
+		"build above is still built with -Werror"
+elif dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null | grep -q "install ok installed"; then
 	echo "== mingw32 tests under Wine"
 	run_ctest mingw32
 else
