@@ -9,6 +9,7 @@
 #include "ps_error.h"
 
 #define GEN_MAGIC "PSB1"
+#define GEN_MAGIC_FORMS "PSB2"  /* per prop: tag, form, length, data */
 #define EXTRA_MAGIC "PSX1"
 
 void ps_backup_uid(ps_uid *out)
@@ -35,11 +36,24 @@ static void put_str(ps_buf *b, const char *s)
 	ps_buf_put(b, s ? s : "", n);
 }
 
-int ps_gen_encode(const ps_generation *g, ps_buf *out)
+/* Does any snapshot prop carry a form other than the default? */
+static int has_forms(const ps_generation *g)
 {
 	size_t i, j;
 
-	ps_buf_put(out, GEN_MAGIC, 4);
+	for (i = 0; i < g->nsecs; i++)
+		for (j = 0; j < g->secs[i].props.n; j++)
+			if (g->secs[i].props.v[j].form != PS_FORM_DEFAULT)
+				return 1;
+	return 0;
+}
+
+int ps_gen_encode(const ps_generation *g, ps_buf *out)
+{
+	size_t i, j;
+	int forms = has_forms(g);
+
+	ps_buf_put(out, forms ? GEN_MAGIC_FORMS : GEN_MAGIC, 4);
 	put_u32(out, g->state);
 	put_u32(out, (uint32_t)g->nunits);
 	for (i = 0; i < g->nunits; i++) {
@@ -55,6 +69,8 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		put_u32(out, (uint32_t)p->n);
 		for (j = 0; j < p->n; j++) {
 			put_u32(out, p->v[j].tag);
+			if (forms)
+				put_u32(out, p->v[j].form);
 			put_u32(out, (uint32_t)p->v[j].len);
 			ps_buf_put(out, p->v[j].data, p->v[j].len);
 		}
@@ -195,11 +211,14 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 	reader r = { data, len };
 	const uint8_t *bytes;
 	ps_uid self;
-	uint32_t n, np, tag, plen, i, j;
-	int error = PS_EFORMAT;
+	uint32_t n, np, tag, plen, form = PS_FORM_DEFAULT, i, j;
+	int error = PS_EFORMAT, forms;
 
 	memset(&g, 0, sizeof(g));
-	if (get_bytes(&r, 4, &bytes) < 0 || memcmp(bytes, GEN_MAGIC, 4))
+	if (get_bytes(&r, 4, &bytes) < 0)
+		goto done;
+	forms = !memcmp(bytes, GEN_MAGIC_FORMS, 4);
+	if (!forms && memcmp(bytes, GEN_MAGIC, 4))
 		goto done;
 	if (get_u32(&r, &g.state) < 0 || get_u32(&r, &n) < 0)
 		goto done;
@@ -242,13 +261,26 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 		if (get_u32(&r, &np) < 0 || np > PS_GEN_MAX_PROPS)
 			goto done;
 		for (j = 0; j < np; j++) {
-			if (get_u32(&r, &tag) < 0 || get_u32(&r, &plen) < 0 ||
+			ps_prop p;
+
+			if (get_u32(&r, &tag) < 0 ||
+			    (forms && get_u32(&r, &form) < 0) ||
+			    get_u32(&r, &plen) < 0 ||
 			    get_bytes(&r, plen, &bytes) < 0)
+				goto done;
+			/* The only form there is: a PT_STRING8 kept as
+			 * 8-bit REG_BINARY. */
+			if (form > PS_FORM_BINARY8 ||
+			    (form == PS_FORM_BINARY8 &&
+			     PS_PROP_TYPE(tag) != PS_PT_STRING8))
 				goto done;
 			if (ps_proplist_get(&g.secs[i].props, tag))
 				goto done;
-			if (ps_proplist_set(&g.secs[i].props, tag, bytes,
-					    plen) < 0) {
+			p.tag = tag;
+			p.len = plen;
+			p.data = (uint8_t *)bytes;
+			p.form = form;
+			if (ps_proplist_put(&g.secs[i].props, &p) < 0) {
 				error = PS_ENOMEM;
 				goto done;
 			}

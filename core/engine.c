@@ -119,7 +119,7 @@ static int write_gen(ps_store *s, const char *profile,
 {
 	ps_section *sec = NULL;
 	ps_buf blob = PS_BUF_INIT;
-	ps_prop prop;
+	ps_prop prop = { 0, 0, NULL, PS_FORM_DEFAULT };
 	ps_uid uid;
 	int error;
 

@@ -30,7 +30,7 @@
 #define KIND_SOURCE 1u
 #define KIND_TARGET 2u
 #define ABSENT 0xFFFFFFFFu
-#define NFIELDS 8
+#define NFIELDS 9
 #define ROOT_OFF (PS_MAPIDX_HEADER_BYTES - 32u)
 #define TOP_OFF 80u
 /* Average keys per bucket the compiler aims at. */
@@ -45,7 +45,8 @@ static const size_t field_off[NFIELDS] = {
 	offsetof(ps_map_entry, target_server),
 	offsetof(ps_map_entry, target_mailbox_guid),
 	offsetof(ps_map_entry, target_autodiscover_url),
-	offsetof(ps_map_entry, target_oab)
+	offsetof(ps_map_entry, target_oab),
+	offsetof(ps_map_entry, target_archive_guid)
 };
 
 static const char *get_field(const ps_map_entry *e, int c)

@@ -41,13 +41,13 @@
 enum {
 	C_SOURCE_DN, C_TARGET_DN, C_TARGET_SMTP, C_SOURCE_SMTP,
 	C_TARGET_SERVER, C_TARGET_GUID, C_TARGET_AD_URL, C_TARGET_OAB,
-	NCOLS
+	C_TARGET_ARCHIVE_GUID, NCOLS
 };
 
 static const char *const col_names[NCOLS] = {
 	"SourceLegacyDN", "TargetLegacyDN", "TargetSMTP", "SourceSMTP",
 	"TargetServer", "TargetMailboxGuid", "TargetAutodiscoverURL",
-	"TargetOAB"
+	"TargetOAB", "TargetArchiveGuid"
 };
 
 static const size_t col_off[NCOLS] = {
@@ -58,7 +58,8 @@ static const size_t col_off[NCOLS] = {
 	offsetof(ps_map_entry, target_server),
 	offsetof(ps_map_entry, target_mailbox_guid),
 	offsetof(ps_map_entry, target_autodiscover_url),
-	offsetof(ps_map_entry, target_oab)
+	offsetof(ps_map_entry, target_oab),
+	offsetof(ps_map_entry, target_archive_guid)
 };
 
 /* The columns of a file without a header, in order. */
@@ -478,6 +479,7 @@ static int check_field(parser *ps, int c, const char *v)
 					col_names[c], v);
 		break;
 	case C_TARGET_GUID:
+	case C_TARGET_ARCHIVE_GUID:
 		if (!valid_guid(v))
 			return bad_line(ps, "%s '%.200s' is not a GUID "
 					"(8-4-4-4-12 hex digits)",

@@ -261,8 +261,42 @@ static int contains(const uint8_t *data, size_t len, const char *needle,
 	return found;
 }
 
+static int names_source_raw(const ps_prop *p, const ps_strlist *texts,
+			    const ps_strlist *servers);
+
+/* R8: a multi-valued string prop names the source when one of its
+ * strings does; a damaged layout is searched as a whole. */
 static int names_source(const ps_prop *p, const ps_strlist *texts,
 			const ps_strlist *servers)
+{
+	uint16_t type = PS_PROP_TYPE(p->tag);
+	size_t n, i;
+
+	if ((type == PS_PT_MV_STRING8 || type == PS_PT_MV_UNICODE) &&
+	    ps_prop_mv_count(p, &n) == 0) {
+		for (i = 0; i < n; i++) {
+			ps_prop e;
+			const uint8_t *d;
+			size_t len;
+
+			e.tag = PS_PROP_TAG(type == PS_PT_MV_STRING8 ?
+					    PS_PT_STRING8 : PS_PT_UNICODE,
+					    PS_PROP_ID(p->tag));
+			e.form = PS_FORM_DEFAULT;
+			if (ps_prop_mv_elem(p, i, &d, &len) < 0)
+				continue;
+			e.data = (uint8_t *)(uintptr_t)d;
+			e.len = len;
+			if (names_source_raw(&e, texts, servers))
+				return 1;
+		}
+		return 0;
+	}
+	return names_source_raw(p, texts, servers);
+}
+
+static int names_source_raw(const ps_prop *p, const ps_strlist *texts,
+			    const ps_strlist *servers)
 {
 	uint16_t type = PS_PROP_TYPE(p->tag);
 	int narrow = type == PS_PT_STRING8 || type == PS_PT_MV_STRING8 ||
@@ -287,7 +321,14 @@ static int names_source(const ps_prop *p, const ps_strlist *texts,
 
 static const uint16_t server_ids[] = {
 	PS_ID_PROFILE_HOME_SERVER, PS_ID_PROFILE_HOME_SERVER_FQDN,
-	PS_ID_PROFILE_UNRESOLVED_SERVER, PS_ID_PROFILE_SERVER, 0
+	PS_ID_PROFILE_UNRESOLVED_SERVER, PS_ID_PROFILE_SERVER,
+	PS_ID_PROFILE_SERVER_FQDN, 0
+};
+
+/* R9: ids that hold the primary SMTP address in real profiles. */
+static const uint16_t address_ids[] = {
+	PS_ID_DISPLAY_NAME, PS_ID_PROFILE_UNRESOLVED_NAME,
+	PS_ID_PROFILE_SMTP_6620, PS_ID_PROFILE_SMTP_663D, 0
 };
 
 static const uint16_t rediscover_ids[] = {
@@ -307,7 +348,8 @@ static int add_server_name(ps_strlist *l, const char *name,
 	if (strlen(name) >= 3 && !(target && !ps_strcasecmp(name, target)) &&
 	    !ps_strlist_contains_nocase(l, name))
 		error = ps_strlist_add(l, name);
-	dot = strchr(name, '.');
+	/* A "<guid>@<domain>" name (Exchange Online) counts as a whole. */
+	dot = strchr(name, '@') ? NULL : strchr(name, '.');
 	if (!error && dot && dot - name >= 3) {
 		char *label = ps_strndup(name, (size_t)(dot - name));
 
@@ -385,6 +427,48 @@ static int set_mapihttp(ps_unit *u, ps_secstate *st)
 	return error;
 }
 
+static int is_archive(const ps_unit *u, const ps_uid *uid)
+{
+	size_t i;
+
+	for (i = 0; i < u->narchives; i++)
+		if (ps_uid_equal(&u->archives[i], uid))
+			return 1;
+	return 0;
+}
+
+/* R1 for an archive: SRC/guid=G -> TGT/guid=G' (G' from the mapping's
+ * TargetArchiveGuid, else G); NULL when v is not SRC/guid=... */
+static char *archive_dn(const char *v, const char *src, const char *tgt,
+			const char *guid)
+{
+	size_t n = strlen(src);
+	ps_buf b = PS_BUF_INIT;
+
+	if (strlen(v) <= n + 6 || ps_strncasecmp(v, src, n) ||
+	    ps_strncasecmp(v + n, "/guid=", 6))
+		return NULL;
+	ps_buf_printf(&b, "%s/guid=%s", tgt,
+		      guid && *guid ? guid : v + n + 6);
+	return ps_buf_detach(&b);
+}
+
+/* R9: the new text of an old-address value, or NULL to leave it. */
+static char *new_address(const char *v, uint16_t id, const char *old,
+			 const char *smtp)
+{
+	size_t n = strlen(v), o = strlen(old);
+	ps_buf b = PS_BUF_INIT;
+
+	if (!ps_strcasecmp(v, old))
+		return ps_strdup(smtp);
+	if (id != PS_ID_DISPLAY_NAME || n < o + 3 ||
+	    ps_strcasecmp(v + n - o, old) || strncmp(v + n - o - 3, " - ", 3))
+		return NULL;
+	ps_buf_printf(&b, "%.*s%s", (int)(n - o), v, smtp);
+	return ps_buf_detach(&b);
+}
+
 static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 {
 	const ps_config *cfg = o->cfg;
@@ -397,9 +481,10 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 	int same = !ps_strcasecmp(scrub, tgt);
 	ps_strlist texts = PS_STRLIST_INIT, servers = PS_STRLIST_INIT;
 	ps_secstate *st;
+	const char *old_smtp;
 	size_t i, j, k;
 	uint32_t tags[2];
-	int error = 0;
+	int error = 0, archive;
 
 	/* Plan order: service section, emsmdb, providers (scope order). */
 	if (primary) {
@@ -458,13 +543,20 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 
 		st = sec(p, &u->scope[i]);
 		is_emsmdb = primary && ps_uid_equal(&st->uid, &u->emsmdb);
-		/* R1: the DN wherever it stands. */
+		archive = primary && is_archive(u, &st->uid);
+		/* R1: the DN wherever it stands; an archive's DN/guid=. */
 		for (j = 0; j < st->after.n && !error; j++) {
-			char *v = string_value(&st->after.v[j]);
+			char *v = string_value(&st->after.v[j]), *a = NULL;
 
 			if (v && !ps_strcasecmp(v, src))
 				error = set_string(u, st, st->after.v[j].tag,
 						   tgt);
+			else if (v && archive &&
+				 (a = archive_dn(v, src, tgt,
+					m->target_archive_guid)) != NULL)
+				error = set_string(u, st, st->after.v[j].tag,
+						   a);
+			free(a);
 			free(v);
 		}
 		/* R2: SMTP address. */
@@ -472,8 +564,25 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 			size_t n = string_tags(&st->after, PS_ID_PROFILE_SMTP,
 					       tags);
 
-			for (j = 0; j < n && !error; j++)
-				error = set_string(u, st, tags[j], smtp);
+			for (j = 0; j < n && !error; j++) {
+				char *v = string_value(ps_proplist_get(
+						&st->after, tags[j]));
+				ps_buf nv = PS_BUF_INIT;
+
+				/* "SMTP:addr" keeps its prefix as written. */
+				if (v && !ps_strncasecmp(v, "smtp:", 5))
+					ps_buf_printf(&nv, "%.5s%s", v, smtp);
+				else
+					ps_buf_printf(&nv, "%s", smtp);
+				free(v);
+				if (!nv.ptr)
+					error = ps_error_setc(PS_ENOMEM,
+							"out of memory");
+				else
+					error = set_string(u, st, tags[j],
+							   nv.ptr);
+				ps_buf_free(&nv);
+			}
 			if (!error && !n && is_emsmdb)
 				error = set_string(u, st,
 					PS_PROP_TAG(PS_PT_UNICODE,
@@ -486,7 +595,8 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 
 				if (PS_PROP_ID(tag) != server_ids[k])
 					continue;
-				if (server && *server && PS_PROP_IS_STRING(tag))
+				if (server && *server && !archive &&
+				    PS_PROP_IS_STRING(tag))
 					error = set_string(u, st, tag, server);
 				else
 					error = del_prop(u, st, tag);
@@ -550,18 +660,27 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 					v & ~PS_CONFIG_OST_CACHE_PRIVATE);
 		}
 	}
-	/* R9: the account's name when it was the old SMTP address. */
-	if (!error && primary && smtp && *smtp && u->smtp) {
-		st = sec(p, &u->service);
-		for (j = 0; st && j < st->after.n && !error; j++) {
+	/* R9: the old primary address wherever Outlook keeps a copy. */
+	old_smtp = u->smtp && *u->smtp ? u->smtp : m->source_smtp;
+	for (i = 0; primary && smtp && *smtp && old_smtp && *old_smtp &&
+		    i < u->nscope && !error; i++) {
+		st = sec(p, &u->scope[i]);
+		for (j = 0; j < st->after.n && !error; j++) {
 			uint32_t tag = st->after.v[j].tag;
-			char *v;
+			char *v, *nv = NULL;
 
-			if (PS_PROP_ID(tag) != PS_ID_DISPLAY_NAME)
+			for (k = 0; address_ids[k]; k++)
+				if (PS_PROP_ID(tag) == address_ids[k])
+					break;
+			if (!address_ids[k] || was_written(st, tag))
 				continue;
 			v = string_value(&st->after.v[j]);
-			if (v && !ps_strcasecmp(v, u->smtp))
-				error = set_string(u, st, tag, smtp);
+			if (v)
+				nv = new_address(v, PS_PROP_ID(tag), old_smtp,
+						 smtp);
+			if (nv)
+				error = set_string(u, st, tag, nv);
+			free(nv);
 			free(v);
 		}
 	}
@@ -722,12 +841,96 @@ static int uid_list(const ps_proplist *l, uint32_t tag, ps_uid **out,
 	return 0;
 }
 
+/* "SMTP:addr" (Exchange Online profiles) -> "addr"; takes s. */
+static char *strip_smtp_prefix(char *s)
+{
+	char *out;
+
+	if (!s || ps_strncasecmp(s, "smtp:", 5))
+		return s;
+	out = ps_strdup(s + 5);
+	free(s);
+	return out;
+}
+
+/* Is this type-2 provider the account's Online Archive?  Its mailbox DN
+ * is the account's DN followed by "/guid=" (docs/update-rules.md). */
+static int is_archive_dn(const char *mailbox, const char *dn)
+{
+	size_t n = strlen(dn);
+
+	return n && mailbox && strlen(mailbox) > n + 6 &&
+	       !ps_strncasecmp(mailbox, dn, n) &&
+	       !ps_strncasecmp(mailbox + n, "/guid=", 6);
+}
+
+static int scope_has(const ps_unit *u, const ps_uid *uid);
+
+/* Add the account's transport (01023d02) or address-book (01023d01)
+ * provider sections to the primary unit's scope: listed in the emsmdb
+ * section, else in the service section; only sections that exist and
+ * belong to this service (01023d0c). */
+static int add_side_sections(ps_pplan *p, ps_store *s, ps_unit *u,
+			     uint16_t id, char *damage, size_t dsize)
+{
+	uint32_t tag = PS_PROP_TAG(PS_PT_BINARY, id);
+	ps_secstate *st = sec(p, &u->emsmdb);
+	ps_prop *lp = st ? ps_proplist_get(&st->before, tag) : NULL;
+	ps_uid uid;
+	size_t i, n;
+	int error;
+
+	if (!lp) {
+		st = sec(p, &u->service);
+		lp = st ? ps_proplist_get(&st->before, tag) : NULL;
+	}
+	if (!lp)
+		return 0;
+	if (lp->len % 16) {
+		snprintf(damage, dsize, "%04x%04x (%s providers) is %zu "
+			 "bytes, not a multiple of 16", PS_PT_BINARY,
+			 (unsigned)id, id == PS_ID_AB_PROVIDERS ?
+			 "address-book" : "transport", lp->len);
+		return 0;
+	}
+	n = lp->len / 16;
+	for (i = 0; i < n; i++) {
+		ps_prop *owner;
+
+		st = sec(p, &u->emsmdb);
+		lp = ps_proplist_get(&st->before, tag);
+		if (!lp) {
+			st = sec(p, &u->service);
+			lp = ps_proplist_get(&st->before, tag);
+		}
+		memcpy(uid.b, lp->data + 16 * i, 16);
+		if (scope_has(u, &uid))
+			continue;
+		error = sec_get(p, s, &uid, &st);
+		if (error < 0)
+			return error;
+		owner = ps_proplist_get(&st->before, PS_PR_SERVICE_UID);
+		if (!st->exists || !owner || owner->len != 16 ||
+		    memcmp(owner->data, u->service.b, 16))
+			continue;
+		u->scope[u->nscope++] = uid;
+	}
+	return 0;
+}
+
+static size_t side_count(const ps_proplist *l, uint16_t id)
+{
+	ps_prop *lp = ps_proplist_get(l, PS_PROP_TAG(PS_PT_BINARY, id));
+
+	return lp ? lp->len / 16 : 0;
+}
+
 static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 			    const ps_plan_opts *o)
 {
 	ps_secstate *st, *em = NULL;
 	ps_uid *provs = NULL, emsmdb;
-	size_t nprov = 0, i, primary_index;
+	size_t nprov = 0, i, primary_index, nside;
 	ps_unit *u;
 	ps_prop *ep, *pp;
 	int error;
@@ -738,6 +941,8 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		return error;
 	ep = ps_proplist_get(&st->before, PS_PR_EMSMDB_SECTION_UID);
 	pp = ps_proplist_get(&st->before, PS_PR_STORE_PROVIDERS);
+	nside = side_count(&st->before, PS_ID_AB_PROVIDERS) +
+		side_count(&st->before, PS_ID_TRANSPORT_PROVIDERS);
 	/* Structure values of the wrong size mean a damaged profile: the
 	 * account is then never changed (a partial update would follow). */
 	if (ep && ep->len != 16)
@@ -753,6 +958,11 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 	if (ep && ep->len == 16) {
 		memcpy(emsmdb.b, ep->data, 16);
 		error = sec_get(p, s, &emsmdb, &em);
+		if (!error)
+			nside += side_count(&em->before,
+					    PS_ID_AB_PROVIDERS) +
+				 side_count(&em->before,
+					    PS_ID_TRANSPORT_PROVIDERS);
 	}
 	for (i = 0; i < nprov && !error; i++)
 		error = sec_get(p, s, &provs[i], &st);
@@ -769,11 +979,16 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 	u->account = account_name(svc, em ? &em->before : NULL);
 	u->dn = em ? first_string(&em->before, PS_ID_PROFILE_USER) : NULL;
 	u->dn = u->dn ? u->dn : ps_strdup("");
-	u->smtp = em ? first_string(&em->before, PS_ID_PROFILE_SMTP) : NULL;
+	u->smtp = em ? strip_smtp_prefix(first_string(&em->before,
+						      PS_ID_PROFILE_SMTP))
+		     : NULL;
 	u->server = em ? first_string(&em->before, PS_ID_PROFILE_HOME_SERVER)
 		       : NULL;
-	u->scope = calloc(nprov + 1, sizeof(*u->scope));
-	if (!u->account || !u->dn || !u->scope) {
+	/* The whole service: service, emsmdb, store providers, transport
+	 * and address-book providers. */
+	u->scope = calloc(nprov + nside + 2, sizeof(*u->scope));
+	u->archives = calloc(nprov + 1, sizeof(*u->archives));
+	if (!u->account || !u->dn || !u->scope || !u->archives) {
 		error = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -790,10 +1005,13 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		goto done;
 	}
 	u->emsmdb = emsmdb;
-	u->scope[u->nscope++] = emsmdb;
+	u->scope[u->nscope++] = svc->uid;
+	if (!ps_uid_equal(&emsmdb, &svc->uid))
+		u->scope[u->nscope++] = emsmdb;
 	for (i = 0; i < nprov; i++) {
 		ps_prop *tp;
 		uint32_t type = 0;
+		char *mbx;
 
 		st = sec(p, &provs[i]);
 		tp = ps_proplist_get(&st->before, PS_PR_PROFILE_TYPE);
@@ -806,12 +1024,32 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 				 "0003660a is %zu bytes, not 4", hex, tp->len);
 		if (!tp || ps_prop_long(tp, &type) < 0)
 			continue;
-		if (type == PS_PROFILE_TYPE_PRIMARY ||
-		    type == PS_PROFILE_TYPE_PUBLIC)
-			p->units[primary_index].scope[
-				p->units[primary_index].nscope++] = provs[i];
+		u = &p->units[primary_index];
+		if (type == PS_PROFILE_TYPE_DELEGATE) {
+			mbx = first_string(&st->before,
+					   PS_ID_PROFILE_MAILBOX);
+			if (is_archive_dn(mbx, u->dn) &&
+			    !scope_has(u, &provs[i])) {
+				u->scope[u->nscope++] = provs[i];
+				u->archives[u->narchives++] = provs[i];
+			}
+			free(mbx);
+			continue;
+		}
+		if ((type == PS_PROFILE_TYPE_PRIMARY ||
+		     type == PS_PROFILE_TYPE_PUBLIC) &&
+		    !scope_has(u, &provs[i]))
+			u->scope[u->nscope++] = provs[i];
 	}
-	error = classify(&p->units[primary_index], o);
+	error = add_side_sections(p, s, &p->units[primary_index],
+				  PS_ID_TRANSPORT_PROVIDERS, damage,
+				  sizeof(damage));
+	if (!error)
+		error = add_side_sections(p, s, &p->units[primary_index],
+					  PS_ID_AB_PROVIDERS, damage,
+					  sizeof(damage));
+	if (!error)
+		error = classify(&p->units[primary_index], o);
 	u = &p->units[primary_index];
 	if (!error && damage[0] && u->update) {
 		u->update = 0;
@@ -831,6 +1069,8 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		if (!tp || ps_prop_long(tp, &type) < 0 ||
 		    type != PS_PROFILE_TYPE_DELEGATE)
 			continue;
+		if (scope_has(&p->units[primary_index], &provs[i]))
+			continue;       /* the account's archive */
 		error = add_unit(p, &u);
 		if (error < 0)
 			break;
@@ -840,7 +1080,8 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 		u->provider = provs[i];
 		u->dn = first_string(&st->before, PS_ID_PROFILE_MAILBOX);
 		u->dn = u->dn ? u->dn : ps_strdup("");
-		u->smtp = first_string(&st->before, PS_ID_PROFILE_SMTP);
+		u->smtp = strip_smtp_prefix(first_string(&st->before,
+							 PS_ID_PROFILE_SMTP));
 		u->server = first_string(&st->before,
 					 PS_ID_PROFILE_HOME_SERVER);
 		if (!u->server && p->units[primary_index].server)
@@ -1604,6 +1845,7 @@ void ps_plan_free(ps_pplan *p)
 	free(p->secs);
 	for (i = 0; i < p->nunits; i++) {
 		free(p->units[i].scope);
+		free(p->units[i].archives);
 		free(p->units[i].account);
 		free(p->units[i].dn);
 		free(p->units[i].smtp);

@@ -19,6 +19,7 @@ static int prop_fill(ps_prop *p, uint32_t tag, const void *data, size_t len)
 	p->tag = tag;
 	p->len = len;
 	p->data = copy;
+	p->form = PS_FORM_DEFAULT;
 	return 0;
 }
 
@@ -31,6 +32,7 @@ int ps_proplist_set(ps_proplist *l, uint32_t tag, const void *data,
 	if (prop_fill(&fresh, tag, data, len) < 0)
 		return PS_ENOMEM;
 	if (old) {
+		fresh.form = old->form;
 		free(old->data);
 		*old = fresh;
 		return 0;
@@ -47,6 +49,17 @@ int ps_proplist_set(ps_proplist *l, uint32_t tag, const void *data,
 		l->cap = cap;
 	}
 	l->v[l->n++] = fresh;
+	return 0;
+}
+
+int ps_proplist_put(ps_proplist *l, const ps_prop *p)
+{
+	ps_prop *set;
+
+	if (ps_proplist_set(l, p->tag, p->data, p->len) < 0)
+		return PS_ENOMEM;
+	set = ps_proplist_get(l, p->tag);
+	set->form = p->form;
 	return 0;
 }
 
@@ -92,8 +105,7 @@ int ps_proplist_copy(ps_proplist *dst, const ps_proplist *src)
 	size_t i;
 
 	for (i = 0; i < src->n; i++)
-		if (ps_proplist_set(dst, src->v[i].tag, src->v[i].data,
-				    src->v[i].len) < 0)
+		if (ps_proplist_put(dst, &src->v[i]) < 0)
 			return PS_ENOMEM;
 	return 0;
 }
@@ -214,5 +226,107 @@ int ps_prop_parse_name(const char *name, uint32_t *tag)
 		return PS_EFORMAT;
 	/* The name is TTTTIIII: type first, then id. */
 	*tag = (v & 0xFFFFu) << 16 | v >> 16;
+	return 0;
+}
+
+/* ---- multi-valued layout ------------------------------------------------ */
+
+static uint64_t get_u64(const uint8_t *d)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | d[i];
+	return v;
+}
+
+/* Element i's offset and length (without the NUL for strings). */
+static int mv_span(const ps_prop *p, size_t i, size_t *off, size_t *len)
+{
+	uint16_t type = PS_PROP_TYPE(p->tag);
+	size_t count, head, entry;
+	uint64_t o, n;
+
+	if (type != PS_PT_MV_STRING8 && type != PS_PT_MV_UNICODE &&
+	    type != PS_PT_MV_BINARY)
+		return ps_error_setc(PS_EFORMAT, "property %08x is not "
+				     "multi-valued", (unsigned)p->tag);
+	if (p->len < 4)
+		goto bad;
+	count = (size_t)p->data[0] | (size_t)p->data[1] << 8 |
+		(size_t)p->data[2] << 16 | (size_t)p->data[3] << 24;
+	entry = type == PS_PT_MV_BINARY ? 16 : 8;
+	if (count > (p->len - 4) / entry || i >= count)
+		goto bad;
+	head = 4 + count * entry;
+	if (type == PS_PT_MV_BINARY) {
+		n = get_u64(p->data + 4 + i * 16);
+		o = get_u64(p->data + 4 + i * 16 + 8);
+		if (o < head || o > p->len || n > p->len - o)
+			goto bad;
+		*off = (size_t)o;
+		*len = (size_t)n;
+		return 0;
+	}
+	o = get_u64(p->data + 4 + i * 8);
+	if (o < head || o >= p->len)
+		goto bad;
+	*off = (size_t)o;
+	if (type == PS_PT_MV_STRING8) {
+		const uint8_t *z = memchr(p->data + o, 0, p->len - (size_t)o);
+
+		if (!z)
+			goto bad;
+		*len = (size_t)(z - (p->data + o));
+		return 0;
+	}
+	for (n = o; n + 1 < p->len; n += 2)
+		if (!p->data[n] && !p->data[n + 1]) {
+			*len = (size_t)(n - o);
+			return 0;
+		}
+bad:
+	return ps_error_setc(PS_EFORMAT, "property %08x: damaged "
+			     "multi-valued layout", (unsigned)p->tag);
+}
+
+int ps_prop_mv_count(const ps_prop *p, size_t *count)
+{
+	size_t n, i, off, len;
+	int error;
+
+	error = mv_span(p, 0, &off, &len);
+	if (error < 0) {
+		/* An empty list is valid: count 0 and nothing else. */
+		if (p->len >= 4 && !p->data[0] && !p->data[1] &&
+		    !p->data[2] && !p->data[3] &&
+		    (PS_PROP_TYPE(p->tag) & 0x1000u)) {
+			*count = 0;
+			return 0;
+		}
+		return error;
+	}
+	n = (size_t)p->data[0] | (size_t)p->data[1] << 8 |
+	    (size_t)p->data[2] << 16 | (size_t)p->data[3] << 24;
+	for (i = 1; i < n; i++) {
+		error = mv_span(p, i, &off, &len);
+		if (error < 0)
+			return error;
+	}
+	*count = n;
+	return 0;
+}
+
+int ps_prop_mv_elem(const ps_prop *p, size_t i, const uint8_t **data,
+		    size_t *len)
+{
+	size_t off, n;
+	int error = mv_span(p, i, &off, &n);
+
+	if (error < 0)
+		return error;
+	*data = p->data + off;
+	*len = n;
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include "ps_system.h"
 
 #define PS_MAPIDX_MAGIC "PSMAPIDX"      /* 8 bytes, no NUL */
-#define PS_MAPIDX_VERSION 1u
+#define PS_MAPIDX_VERSION 2u  /* 2: TargetArchiveGuid */
 #define PS_MAPIDX_TOP_SLOTS 512u        /* directory pages, at most */
 #define PS_MAPIDX_DIR_SLOTS 256u        /* buckets per directory page */
 #define PS_MAPIDX_SLOT_BYTES 44u        /* offset 8, length 4, SHA-256 */

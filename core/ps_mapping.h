@@ -19,6 +19,7 @@ typedef struct ps_map_entry {
 	char *target_mailbox_guid;
 	char *target_autodiscover_url;
 	char *target_oab;
+	char *target_archive_guid;      /* docs/update-rules.md R1 */
 	unsigned line;                  /* 1-based line in the file */
 } ps_map_entry;
 

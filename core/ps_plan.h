@@ -32,6 +32,8 @@ typedef struct ps_unit {
 	ps_uid provider;     /* delegate units */
 	ps_uid *scope;       /* sections in scope */
 	size_t nscope;
+	ps_uid *archives;    /* primary: its Online Archive providers */
+	size_t narchives;
 	char *account;
 	char *dn;            /* the key DN ("" when missing) */
 	char *smtp;          /* current SMTP address or NULL */

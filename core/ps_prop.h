@@ -1,12 +1,15 @@
 /*
  * MAPI property tags and values as the profile registry stores them.
  *
- * A value travels through the store port in its registry encoding (the
- * bytes of the REG_BINARY value named TTTTIIII): PT_UNICODE is UTF-16LE
- * with a terminating NUL, PT_STRING8 bytes with a NUL, PT_LONG 4 bytes
- * little-endian, PT_BOOLEAN 2 bytes, PT_BINARY raw bytes, multi-valued
- * types opaque.  The real-MAPI adapter converts SPropValue to and from
- * this encoding; the fake store reads it straight from the export.
+ * A value travels through the store port in MAPI's encoding: PT_UNICODE
+ * is UTF-16LE with a terminating NUL, PT_STRING8 Windows-1252 bytes with a
+ * NUL, PT_LONG 4 bytes little-endian, PT_BOOLEAN 2 bytes, PT_BINARY raw
+ * bytes, multi-valued types in the profile layout (ps_prop_mv_* below).
+ * Outlook keeps PT_STRING8 as a REG_SZ value (UTF-16LE text) and every
+ * other type as REG_BINARY with these bytes; the fake store converts, the
+ * real-MAPI adapter converts SPropValue.  `form` lets a backend say how it
+ * stored a value so that a value removed and restored (rollback) gets its
+ * registry form back; the core only carries it (backups keep it).
  */
 #ifndef PS_PROP_H
 #define PS_PROP_H
@@ -41,6 +44,7 @@
 #define PS_ID_PROFILE_TYPE 0x660A
 #define PS_ID_PROFILE_MAILBOX 0x660B
 #define PS_ID_PROFILE_SERVER 0x660C
+#define PS_ID_PROFILE_SERVER_FQDN 0x662B  /* name unverified */
 #define PS_ID_PROFILE_AB_FILES_PATH 0x660E
 #define PS_ID_PROFILE_OFFLINE_STORE_PATH 0x6610
 #define PS_ID_PROFILE_HOME_SERVER_DN 0x6612
@@ -64,6 +68,10 @@
 #define PS_ID_SERVICES 0x3D0E
 #define PS_ID_STORE_PROVIDERS 0x3D00
 #define PS_ID_EMSMDB_SECTION_UID 0x3D15
+#define PS_ID_AB_PROVIDERS 0x3D01
+#define PS_ID_TRANSPORT_PROVIDERS 0x3D02
+#define PS_ID_PROFILE_SMTP_663D 0x663D  /* primary address; name unverified */
+#define PS_ID_PROFILE_SMTP_6620 0x6620  /* primary address; name unverified */
 
 #define PS_PR_PROFILE_CONFIG_FLAGS PS_PROP_TAG(PS_PT_LONG, 0x6601)
 #define PS_PR_PROFILE_TYPE PS_PROP_TAG(PS_PT_LONG, 0x660A)
@@ -79,10 +87,17 @@
 
 #define PS_CONFIG_OST_CACHE_PRIVATE 0x180u
 
+/* ps_prop.form: 0 the store's usual form; PS_FORM_BINARY8: a PT_STRING8
+ * the store keeps as 8-bit REG_BINARY (scripts write that; Outlook writes
+ * REG_SZ). */
+#define PS_FORM_DEFAULT 0u
+#define PS_FORM_BINARY8 1u
+
 typedef struct ps_prop {
 	uint32_t tag;
 	size_t len;
 	uint8_t *data; /* owned; len bytes (+1 hidden NUL for convenience) */
+	unsigned form; /* PS_FORM_*; kept when the value is replaced */
 } ps_prop;
 
 typedef struct ps_proplist {
@@ -93,9 +108,12 @@ typedef struct ps_proplist {
 
 #define PS_PROPLIST_INIT { NULL, 0, 0 }
 
-/* Copies data.  Replaces an existing prop with the same tag. */
+/* Copies data.  Replaces an existing prop with the same tag (its form is
+ * kept); a new prop has form 0. */
 int ps_proplist_set(ps_proplist *l, uint32_t tag, const void *data,
 		    size_t len);
+/* Like ps_proplist_set, with p's form too. */
+int ps_proplist_put(ps_proplist *l, const ps_prop *p);
 ps_prop *ps_proplist_get(const ps_proplist *l, uint32_t tag);
 /* The first prop with this id and one of the string types, else NULL. */
 ps_prop *ps_proplist_get_id(const ps_proplist *l, uint16_t id);
@@ -109,6 +127,19 @@ int ps_prop_string(const ps_prop *p, char **out);
 /* Encode UTF-8 for a string tag (PT_STRING8 or PT_UNICODE), with NUL. */
 int ps_prop_encode_string(uint32_t tag, const char *utf8, uint8_t **data,
 			  size_t *len);
+/*
+ * Multi-valued props as profiles store them: PT_MV_STRING8 / PT_MV_UNICODE
+ * = u32 count, count x u64 offsets from the value's start, then the
+ * NUL-terminated strings; PT_MV_BINARY = u32 count, count x (u64 length,
+ * u64 offset), then the data.  ps_prop_mv_count checks the whole layout
+ * (every element within the value) and gives the element count;
+ * ps_prop_mv_elem gives element i's bytes (strings without their NUL).
+ * PS_EFORMAT for other types or a damaged layout.
+ */
+int ps_prop_mv_count(const ps_prop *p, size_t *count);
+int ps_prop_mv_elem(const ps_prop *p, size_t i, const uint8_t **data,
+		    size_t *len);
+
 /* PT_LONG value; PS_EFORMAT when not 4 bytes. */
 int ps_prop_long(const ps_prop *p, uint32_t *out);
 /* Registry value name of a tag: 8 lowercase hex digits TTTTIIII. */

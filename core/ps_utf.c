@@ -304,3 +304,34 @@ int ps_utf8_to_cp1252(ps_buf *out, const char *in, size_t len)
 	}
 	return ps_buf_put(out, "", 0);
 }
+
+int ps_utf16le_to_cp1252(ps_buf *out, const uint8_t *in, size_t nbytes,
+			 size_t *lost)
+{
+	size_t i, bad = 0;
+	uint32_t u, u2;
+	int b;
+
+	if (ps_buf_grow(out, nbytes / 2 + 1) < 0)
+		return PS_ENOMEM;
+	for (i = 0; i + 1 < nbytes; i += 2) {
+		u = (uint32_t)in[i] | (uint32_t)in[i + 1] << 8;
+		if (!u)
+			break;
+		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < nbytes) {
+			u2 = (uint32_t)in[i + 2] | (uint32_t)in[i + 3] << 8;
+			if (u2 >= 0xDC00 && u2 <= 0xDFFF)
+				i += 2;
+		}
+		b = u >= 0xD800 && u <= 0xDFFF ? -1 : cp1252_byte(u);
+		if (b < 0) {
+			b = '?';
+			bad++;
+		}
+		if (ps_buf_putc(out, b) < 0)
+			return PS_ENOMEM;
+	}
+	if (lost)
+		*lost = bad;
+	return ps_buf_put(out, "", 0);
+}

@@ -30,5 +30,11 @@ const char *ps_utf8_safe(const char *s, char **copy);
 int ps_cp1252_to_utf8(ps_buf *out, const uint8_t *in, size_t len);
 /* PS_EFORMAT when a character has no Windows-1252 byte. */
 int ps_utf8_to_cp1252(ps_buf *out, const char *in, size_t len);
+/* UTF-16LE to Windows-1252 as Windows' ANSI conversion does: a character
+ * without a byte (or an unpaired surrogate) becomes '?', counted in *lost
+ * when lost is not NULL.  Stops at the first NUL unit.  Only fails when
+ * out of memory. */
+int ps_utf16le_to_cp1252(ps_buf *out, const uint8_t *in, size_t nbytes,
+			 size_t *lost);
 
 #endif

@@ -155,7 +155,39 @@ static int fs_default_profile(ps_store *s, char **out)
 	return reg_sz_value(v, out);
 }
 
-/* Properties of a section key: REG_BINARY values named TTTTIIII. */
+/*
+ * Properties of a section key: values named TTTTIIII that are REG_BINARY
+ * (the property's bytes), or REG_SZ for a PT_STRING8, which is how Outlook
+ * writes those (UTF-16LE text, read as Windows-1252 bytes with a NUL the
+ * way MAPI's ANSI conversion gives them).  Any other value (Outlook's
+ * S010267f0, a name that is not a tag, another type) is not a property.
+ */
+static int value_tag(const ps_regval *v, uint32_t *tag)
+{
+	uint32_t t;
+
+	if (ps_prop_parse_name(v->name, &t) < 0)
+		return 0;
+	if (v->type != REG_BINARY &&
+	    !(v->type == REG_SZ && PS_PROP_TYPE(t) == PS_PT_STRING8))
+		return 0;
+	*tag = t;
+	return 1;
+}
+
+/* The property a value holds (value_tag said yes): data into *b, form. */
+static int value_prop(const ps_regval *v, uint32_t tag, ps_buf *b,
+		      unsigned *form)
+{
+	*form = PS_FORM_DEFAULT;
+	if (v->type == REG_SZ)
+		return ps_utf16le_to_cp1252(b, v->data, v->len, NULL) < 0 ||
+		       ps_buf_put(b, "", 1) < 0 ? PS_ENOMEM : 0;
+	if (PS_PROP_TYPE(tag) == PS_PT_STRING8)
+		*form = PS_FORM_BINARY8;
+	return v->len && ps_buf_put(b, v->data, v->len) < 0 ? PS_ENOMEM : 0;
+}
+
 static int key_props(const ps_regkey *k, ps_proplist *out)
 {
 	size_t i;
@@ -163,16 +195,26 @@ static int key_props(const ps_regkey *k, ps_proplist *out)
 
 	for (i = 0; i < k->nval; i++) {
 		const ps_regval *v = &k->vals[i];
+		ps_buf b = PS_BUF_INIT;
+		ps_prop p;
+		int error;
 
-		if (v->type != REG_BINARY ||
-		    ps_prop_parse_name(v->name, &tag) < 0)
+		if (!value_tag(v, &tag))
 			continue;
-		if (ps_proplist_set(out, tag, v->data, v->len) < 0)
+		error = value_prop(v, tag, &b, &p.form);
+		p.tag = tag;
+		p.data = (uint8_t *)b.ptr;
+		p.len = b.len;
+		if (!error)
+			error = ps_proplist_put(out, &p);
+		ps_buf_free(&b);
+		if (error < 0)
 			return PS_ENOMEM;
 	}
 	return 0;
 }
 
+/* A binary-typed property's value (service lists, UIDs). */
 static ps_regval *key_prop(const ps_regkey *k, uint32_t tag)
 {
 	char name[9];
@@ -185,22 +227,33 @@ static ps_regval *key_prop(const ps_regkey *k, uint32_t tag)
 
 static int string_of(const ps_regkey *k, uint16_t id, char **out)
 {
-	ps_regval *v = key_prop(k, PS_PROP_TAG(PS_PT_UNICODE, id));
+	static const uint16_t types[] = { PS_PT_UNICODE, PS_PT_STRING8 };
+	ps_regval *v = NULL;
+	ps_buf b = PS_BUF_INIT;
 	ps_prop p;
+	char name[9];
+	size_t i;
+	uint32_t tag = 0;
+	int error;
 
-	if (v) {
-		p.tag = PS_PROP_TAG(PS_PT_UNICODE, id);
-	} else {
-		v = key_prop(k, PS_PROP_TAG(PS_PT_STRING8, id));
-		p.tag = PS_PROP_TAG(PS_PT_STRING8, id);
+	for (i = 0; i < 2 && !v; i++) {
+		tag = PS_PROP_TAG(types[i], id);
+		ps_prop_name(tag, name);
+		v = ps_regkey_value(k, name);
+		if (v && !value_tag(v, &tag))
+			v = NULL;
 	}
-	if (!v) {
+	if (!v || value_prop(v, tag, &b, &p.form) < 0) {
+		ps_buf_free(&b);
 		*out = ps_strdup("");
 		return *out ? 0 : PS_ENOMEM;
 	}
-	p.data = v->data;
-	p.len = v->len;
-	if (ps_prop_string(&p, out) < 0) {
+	p.tag = tag;
+	p.data = (uint8_t *)b.ptr;
+	p.len = b.len;
+	error = ps_prop_string(&p, out);
+	ps_buf_free(&b);
+	if (error < 0) {
 		*out = ps_strdup("");
 		return *out ? 0 : PS_ENOMEM;
 	}
@@ -341,8 +394,7 @@ static int fs_set_props(ps_store *s, ps_section *sec, const ps_prop *props,
 
 	(void)s;
 	for (i = 0; i < n; i++)
-		if (ps_proplist_set(&sec->props, props[i].tag, props[i].data,
-				    props[i].len) < 0)
+		if (ps_proplist_put(&sec->props, &props[i]) < 0)
 			return PS_ENOMEM;
 	return 0;
 }
@@ -358,35 +410,79 @@ static int fs_delete_props(ps_store *s, ps_section *sec,
 	return 0;
 }
 
+/* Does the value hold exactly this property (after conversion)? */
 static int value_equal(const ps_regval *v, const ps_prop *p)
 {
-	return v && v->type == REG_BINARY && v->len == p->len &&
-	       (!p->len || !memcmp(v->data, p->data, p->len));
+	ps_buf b = PS_BUF_INIT;
+	uint32_t tag;
+	unsigned form;
+	int eq;
+
+	if (!v || !value_tag(v, &tag) || tag != p->tag)
+		return 0;
+	if (v->type == REG_BINARY)
+		return v->len == p->len &&
+		       (!p->len || !memcmp(v->data, p->data, p->len));
+	if (value_prop(v, tag, &b, &form) < 0)
+		return 0;
+	eq = b.len == p->len && (!p->len || !memcmp(b.ptr, p->data, p->len));
+	ps_buf_free(&b);
+	return eq;
 }
 
-/* Put the key's property values in the handle's order (other values
- * first), so that restoring a snapshot restores the order too. */
+/* The registry value for a property: a PT_STRING8 as REG_SZ (UTF-16LE
+ * with its NUL) when `sz`, anything else as REG_BINARY with its bytes. */
+static int set_value(ps_regkey *key, const char *name, const ps_prop *p,
+		     int sz)
+{
+	ps_buf u8 = PS_BUF_INIT, u16 = PS_BUF_INIT;
+	size_t len = p->len;
+	int error;
+
+	if (!sz)
+		return ps_regkey_set(key, name, REG_BINARY, p->data, p->len);
+	while (len && !p->data[len - 1])
+		len--;
+	error = ps_cp1252_to_utf8(&u8, p->data, len);
+	if (!error)
+		error = ps_utf8_to_utf16le(&u16, u8.ptr, u8.len);
+	if (!error)
+		error = ps_buf_put(&u16, "\0", 2);
+	if (!error)
+		error = ps_regkey_set(key, name, REG_SZ, u16.ptr, u16.len);
+	ps_buf_free(&u8);
+	ps_buf_free(&u16);
+	return error < 0 ? PS_ENOMEM : 0;
+}
+
+/* Put the key's property values in the handle's order, so that restoring
+ * a snapshot restores the order too.  Values that are not properties
+ * (Outlook's S010267f0, ...) keep their places: only the slots that hold
+ * properties are refilled, in the handle's order. */
 static int reorder_values(ps_regkey *key, const ps_proplist *props,
 			  int *moved)
 {
 	ps_regval *v = calloc(key->nval + 1, sizeof(*v));
-	size_t n = 0, i;
+	size_t n = 0, i, next = 0;
 	uint32_t tag;
 	char name[9];
 
 	if (!v)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	for (i = 0; i < key->nval; i++)
-		if (key->vals[i].type != REG_BINARY ||
-		    ps_prop_parse_name(key->vals[i].name, &tag) < 0)
-			v[n++] = key->vals[i];
-	for (i = 0; i < props->n; i++) {
-		ps_regval *cur;
+	for (i = 0; i < key->nval; i++) {
+		ps_regval *cur = NULL;
 
-		ps_prop_name(props->v[i].tag, name);
-		cur = ps_regkey_value(key, name);
-		if (cur)
-			v[n++] = *cur;
+		if (!value_tag(&key->vals[i], &tag)) {
+			v[n++] = key->vals[i];
+			continue;
+		}
+		while (next < props->n && !cur) {
+			ps_prop_name(props->v[next++].tag, name);
+			cur = ps_regkey_value(key, name);
+		}
+		if (!cur)
+			break;
+		v[n++] = *cur;
 	}
 	if (n != key->nval) {
 		free(v);
@@ -514,30 +610,39 @@ static int save_into(fakestore *fs, ps_section *sec, ps_regkey *key,
 
 		ps_prop_name(sec->props.v[i].tag, name);
 		v = ps_regkey_value(key, name);
-		if (v && v->type != REG_BINARY)
+		if (v && !value_tag(v, &tag))
 			return ps_error_setc(PS_EFORMAT, "section %s: value "
-				"%s has registry type %u, not REG_BINARY; "
-				"refusing to overwrite it", hex, name,
-				(unsigned)v->type);
+				"%s has registry type %u, which no property "
+				"of that type has; refusing to overwrite it",
+				hex, name, (unsigned)v->type);
 	}
 	/* Remove property values that the handle no longer has. */
 	for (i = key->nval; i-- > 0;) {
 		ps_regval *v = &key->vals[i];
 
-		if (v->type != REG_BINARY ||
-		    ps_prop_parse_name(v->name, &tag) < 0 ||
-		    ps_proplist_get(&sec->props, tag))
+		if (!value_tag(v, &tag) || ps_proplist_get(&sec->props, tag))
 			continue;
 		ps_regkey_unset(key, v->name);
 		fs->dirty = 1;
 	}
+	/* Set what changed: in the form the value has; a new PT_STRING8
+	 * as REG_SZ as Outlook writes it, unless the handle says it was
+	 * 8-bit REG_BINARY (a value restored from a backup). */
 	for (i = 0; i < sec->props.n; i++) {
 		const ps_prop *p = &sec->props.v[i];
+		ps_regval *v;
+		int sz;
 
 		ps_prop_name(p->tag, name);
-		if (value_equal(ps_regkey_value(key, name), p))
+		v = ps_regkey_value(key, name);
+		if (value_equal(v, p))
 			continue;
-		if (ps_regkey_set(key, name, REG_BINARY, p->data, p->len) < 0)
+		if (v)
+			sz = v->type == REG_SZ;
+		else
+			sz = PS_PROP_TYPE(p->tag) == PS_PT_STRING8 &&
+			     p->form != PS_FORM_BINARY8;
+		if (set_value(key, name, p, sz) < 0)
 			return PS_ENOMEM;
 		fs->dirty = 1;
 	}

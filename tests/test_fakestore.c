@@ -87,7 +87,7 @@ static void test_section_changes_need_save(void **state)
 	ps_section *sec = NULL;
 	ps_proplist props = PS_PROPLIST_INIT;
 	ps_prop p = { PS_PROP_TAG(PS_PT_LONG, 0x6619), 4,
-		      (uint8_t *)"\x07\0\0\0" };
+		      (uint8_t *)"\x07\0\0\0", PS_FORM_DEFAULT };
 	uint32_t del = PS_PROP_TAG(PS_PT_STRING8, 0x6602);
 	ps_uid uid;
 
@@ -213,7 +213,7 @@ static void test_fault_shim(void **state)
 	ps_store *s = NULL;
 	ps_section *sec = NULL;
 	ps_prop p = { PS_PROP_TAG(PS_PT_LONG, 0x6619), 4,
-		      (uint8_t *)"\x07\0\0\0" };
+		      (uint8_t *)"\x07\0\0\0", PS_FORM_DEFAULT };
 	ps_uid uid;
 
 	(void)state;

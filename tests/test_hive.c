@@ -187,7 +187,7 @@ static void test_update_written_back(void **state)
 	ps_section *sec = NULL;
 	ps_regtree expected, reloaded, exported, original;
 	ps_uid uid;
-	ps_prop p;
+	ps_prop p = { 0, 0, NULL, PS_FORM_DEFAULT };
 	char *owner = NULL, cmd[1024], line[512], out[300];
 	static const uint8_t marker[] = { 'x', 0, 0, 0 };
 	static char exch99[] = "EXCH99";

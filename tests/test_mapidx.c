@@ -388,8 +388,9 @@ static void test_corruption_refused(void **state)
 		assert_non_null(strstr(ps_error_last(), "shorter"));
 		assert_null(ix);
 	}
-	/* Version 2, even with a matching root: refused. */
-	d[8] = 2;
+	/* Another version (1, before TargetArchiveGuid), even with a
+	 * matching root: refused. */
+	d[8] = 1;
 	assert_int_equal(ps_sys_sha256(real, d, PS_MAPIDX_HEADER_BYTES - 32,
 				       d + PS_MAPIDX_HEADER_BYTES - 32), 0);
 	put_file(path_idx, d, len);
@@ -398,7 +399,7 @@ static void test_corruption_refused(void **state)
 
 		assert_int_equal(ps_mapidx_open(&ix, real, path_idx),
 				 PS_EFORMAT);
-		assert_non_null(strstr(ps_error_last(), "version 2 is not "
+		assert_non_null(strstr(ps_error_last(), "version 1 is not "
 				       "supported"));
 	}
 	free(d);

@@ -94,7 +94,7 @@ char *tu_get_string(ps_regtree *t, const char *profile, const char *uid,
 		    uint32_t tag)
 {
 	ps_regval *v = find_value(t, profile, uid, tag);
-	ps_prop p;
+	ps_prop p = { 0, 0, NULL, PS_FORM_DEFAULT };
 	char *s = NULL;
 
 	if (!v)

@@ -260,7 +260,7 @@ static HRESULT STDMETHODCALLTYPE sect_set_props(IProfSect *p, ULONG n,
 	fm_lock();
 	for (i = 0; i < stop && !error; i++) {
 		ps_buf b = PS_BUF_INIT;
-		ps_prop prop;
+		ps_prop prop = { 0, 0, NULL, PS_FORM_DEFAULT };
 
 		if (PROP_TYPE(vals[i].ulPropTag) == PT_ERROR ||
 		    ps_mapiprop_encode(&vals[i], &b) < 0) {

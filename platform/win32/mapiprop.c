@@ -100,11 +100,14 @@ static int put_element(ps_buf *out, ULONG type, const SPropValue *v,
 	}
 }
 
+/* The layout real profiles hold (core/ps_prop.h): u32 count, then per
+ * value a u64 offset (strings) or a u64 length and a u64 offset (binary),
+ * offsets from the value's start, then the values in order. */
 static int encode_mv(const SPropValue *v, ULONG type, ps_buf *out)
 {
 	ULONG n = v->Value.MVbin.cValues, i; /* same layout for all three */
-	size_t head = out->len, pos;
-	uint8_t u[4];
+	size_t head = out->len, entry = type == PT_MV_BINARY ? 16 : 8, pos;
+	uint8_t u[16];
 	int error;
 
 	for (i = 0; i < n; i++) {
@@ -124,17 +127,22 @@ static int encode_mv(const SPropValue *v, ULONG type, ps_buf *out)
 	put_le(u, n, 4);
 	error = ps_buf_put(out, u, 4);
 	/* Offsets are filled in once the values are in place. */
+	memset(u, 0, sizeof(u));
 	for (i = 0; !error && i < n; i++)
-		error = ps_buf_put(out, u, 4);
+		error = ps_buf_put(out, u, entry);
 	for (i = 0; !error && i < n; i++) {
+		uint8_t *slot;
+
 		pos = out->len - head;
-		if (pos > 0xFFFFFFFFu)
-			return ps_error_setc(PS_EFORMAT, "property %08lx is "
-				"larger than 4 GiB",
-				(unsigned long)v->ulPropTag);
-		put_le((uint8_t *)out->ptr + head + 4 + 4 * (size_t)i, pos,
-		       4);
 		error = put_element(out, type, v, i);
+		if (error)
+			break;
+		slot = (uint8_t *)out->ptr + head + 4 + entry * (size_t)i;
+		if (type == PT_MV_BINARY) {
+			put_le(slot, v->Value.MVbin.lpbin[i].cb, 8);
+			slot += 8;
+		}
+		put_le(slot, pos, 8);
 	}
 	return error;
 }
@@ -267,16 +275,14 @@ static WCHAR *wide_out(ps_mapiprop_alloc alloc, void *ctx,
 static int decode_mv(const ps_prop *p, SPropValue *out, ULONG type,
 		     ps_mapiprop_alloc alloc, void *ctx)
 {
-	const uint8_t *d = p->data;
-	size_t n, i, start, end;
+	const uint8_t *d;
+	size_t n, i, len;
 	void **elems = NULL;
 	SBinary *bins = NULL;
 
-	if (p->len < 4)
-		return bad(p, "shorter than its value count");
-	n = (size_t)get_le(d, 4);
-	if (n > (p->len - 4) / 4)
-		return bad(p, "value count larger than the data");
+	if (ps_prop_mv_count(p, &n) < 0)
+		return bad(p, "not in the multi-valued layout (count, "
+			   "offsets, values)");
 	if (type == PT_MV_BINARY) {
 		bins = n ? alloc(ctx, n * sizeof(*bins)) : NULL;
 		if (n && !bins)
@@ -287,35 +293,27 @@ static int decode_mv(const ps_prop *p, SPropValue *out, ULONG type,
 			return ps_error_setc(PS_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
-		start = (size_t)get_le(d + 4 + 4 * i, 4);
-		end = i + 1 < n ? (size_t)get_le(d + 8 + 4 * i, 4) : p->len;
-		/* Lengths come from the next offset, so only the first
-		 * offset can make the layout non-canonical. */
-		if (!i && start != 4 + 4 * n)
-			return bad(p, "the first value does not follow the "
-				   "offsets");
-		if (end < start || end > p->len)
-			return bad(p, "value offsets out of order");
+		if (ps_prop_mv_elem(p, i, &d, &len) < 0)
+			return bad(p, "value offsets out of range");
 		if (type == PT_MV_BINARY) {
-			bins[i].cb = (ULONG)(end - start);
-			bins[i].lpb = copy_out(alloc, ctx, d + start,
-					       end - start);
+			bins[i].cb = (ULONG)len;
+			bins[i].lpb = copy_out(alloc, ctx, d, len);
 			if (!bins[i].lpb)
 				return ps_error_setc(PS_ENOMEM,
 						     "out of memory");
 			continue;
 		}
-		if (!string_ok(d + start, end - start, type == PT_MV_UNICODE))
+		/* Strings: the element and its NUL (one or two bytes). */
+		len += type == PT_MV_UNICODE ? 2 : 1;
+		if (!string_ok(d, len, type == PT_MV_UNICODE))
 			return bad(p, "a value is not one NUL-terminated "
 				   "string");
 		elems[i] = type == PT_MV_UNICODE ?
-			(void *)wide_out(alloc, ctx, d + start, end - start) :
-			copy_out(alloc, ctx, d + start, end - start);
+			(void *)wide_out(alloc, ctx, d, len) :
+			copy_out(alloc, ctx, d, len);
 		if (!elems[i])
 			return ps_error_setc(PS_ENOMEM, "out of memory");
 	}
-	if (!n && p->len != 4)
-		return bad(p, "data after an empty value list");
 	out->Value.MVbin.cValues = (ULONG)n;
 	if (type == PT_MV_BINARY)
 		out->Value.MVbin.lpbin = bins;

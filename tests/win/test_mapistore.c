@@ -281,15 +281,21 @@ static void test_values(void **state)
 	struct stores *st = *state;
 	ps_store *s = st->mapi;
 	const char *profile = st->profile;
+	/* The multi-valued layout of real profiles: u32 count, u64 offsets
+	 * (binary: u64 length and u64 offset per value), then the values. */
 	static const uint8_t mv8[] = {
-		2, 0, 0, 0, 12, 0, 0, 0, 15, 0, 0, 0, 'a', 'b', 0, 'c', 0 };
+		2, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 0, 0, 0, 0,
+		'a', 'b', 0, 'c', 0 };
 	static const uint8_t mvw[] = {
-		1, 0, 0, 0, 8, 0, 0, 0, 0xe9, 0, 'x', 0, 0, 0 };
+		1, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0xe9, 0, 'x', 0, 0, 0 };
 	static const uint8_t mvb[] = {
-		3, 0, 0, 0, 16, 0, 0, 0, 19, 0, 0, 0, 19, 0, 0, 0,
+		3, 0, 0, 0,
+		3, 0, 0, 0, 0, 0, 0, 0, 52, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 55, 0, 0, 0, 0, 0, 0, 0,
+		1, 0, 0, 0, 0, 0, 0, 0, 55, 0, 0, 0, 0, 0, 0, 0,
 		1, 2, 3, 0xff };
-	static const uint8_t bad_mv[] = {
-		1, 0, 0, 0, 9, 0, 0, 0, 0, 'a', 0 };
+	static const uint8_t bad_mv[] = {   /* its offset points past the end */
+		1, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 'a', 0 };
 	static const uint8_t lng[] = { 0x80, 1, 0, 0 };
 	static const uint8_t bln[] = { 1, 0 };
 	static const uint8_t ft[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -297,25 +303,25 @@ static void test_values(void **state)
 	static const uint8_t uni[] = { 0x41, 0, 0x3a, 0xd8, 0x00, 0xdd, 0, 0 };
 	ps_prop props[] = {
 		{ PS_PROP_TAG(PS_PT_MV_STRING8, 0x6701), sizeof(mv8),
-		  (uint8_t *)mv8 },
+		  (uint8_t *)mv8, 0 },
 		{ PS_PROP_TAG(PS_PT_MV_UNICODE, 0x6702), sizeof(mvw),
-		  (uint8_t *)mvw },
+		  (uint8_t *)mvw, 0 },
 		{ PS_PROP_TAG(PS_PT_MV_BINARY, 0x6703), sizeof(mvb),
-		  (uint8_t *)mvb },
+		  (uint8_t *)mvb, 0 },
 		{ PS_PROP_TAG(PS_PT_LONG, 0x6704), sizeof(lng),
-		  (uint8_t *)lng },
+		  (uint8_t *)lng, 0 },
 		{ PS_PROP_TAG(PS_PT_BOOLEAN, 0x6705), sizeof(bln),
-		  (uint8_t *)bln },
-		{ PS_PROP_TAG(0x0040, 0x6706), sizeof(ft), (uint8_t *)ft },
+		  (uint8_t *)bln, 0 },
+		{ PS_PROP_TAG(0x0040, 0x6706), sizeof(ft), (uint8_t *)ft, 0 },
 		{ PS_PROP_TAG(PS_PT_STRING8, 0x6707), sizeof(str8),
-		  (uint8_t *)str8 },
+		  (uint8_t *)str8, 0 },
 		{ PS_PROP_TAG(PS_PT_UNICODE, 0x6708), sizeof(uni),
-		  (uint8_t *)uni },
-		{ PS_PROP_TAG(PS_PT_BINARY, 0x6709), 0, (uint8_t *)"" },
+		  (uint8_t *)uni, 0 },
+		{ PS_PROP_TAG(PS_PT_BINARY, 0x6709), 0, (uint8_t *)"", 0 },
 	};
 	size_t n = sizeof(props) / sizeof(props[0]);
 	ps_prop bad = { PS_PROP_TAG(PS_PT_MV_STRING8, 0x670A),
-			sizeof(bad_mv), (uint8_t *)bad_mv };
+			sizeof(bad_mv), (uint8_t *)bad_mv, 0 };
 	ps_uid uid;
 	ps_section *sec = NULL;
 	ps_store *ref;
@@ -354,7 +360,7 @@ static void test_half_way(void **state)
 	ps_uid uids[64];
 	size_t n = section_uids(ref, profile, uids, 64), i;
 	ps_proplist snap = PS_PROPLIST_INIT, now = PS_PROPLIST_INIT;
-	ps_prop changed[4];
+	ps_prop changed[4] = { { 0, 0, NULL, PS_FORM_DEFAULT } };
 	uint8_t *orig, *after;
 	size_t olen = 0, alen = 0;
 	ps_section *sec = NULL;
