@@ -36,15 +36,20 @@ static void put_str(ps_buf *b, const char *s)
 	ps_buf_put(b, s ? s : "", n);
 }
 
-/* Does any snapshot prop carry a form other than the default? */
+/* "PSB1" says: every prop in its usual form, with no value that is not
+ * a property before it in its key.  Anything else needs "PSB2". */
 static int has_forms(const ps_generation *g)
 {
 	size_t i, j;
+	unsigned f;
 
 	for (i = 0; i < g->nsecs; i++)
-		for (j = 0; j < g->secs[i].props.n; j++)
-			if (g->secs[i].props.v[j].form != PS_FORM_DEFAULT)
+		for (j = 0; j < g->secs[i].props.n; j++) {
+			f = g->secs[i].props.v[j].form;
+			if (PS_FORM_KIND(f) != PS_FORM_DEFAULT ||
+			    PS_FORM_GAP(f) > 1)
 				return 1;
+		}
 	return 0;
 }
 
@@ -211,7 +216,8 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 	reader r = { data, len };
 	const uint8_t *bytes;
 	ps_uid self;
-	uint32_t n, np, tag, plen, form = PS_FORM_DEFAULT, i, j;
+	uint32_t n, np, tag, plen, form = PS_FORM_MAKE(PS_FORM_DEFAULT, 1);
+	uint32_t i, j;
 	int error = PS_EFORMAT, forms;
 
 	memset(&g, 0, sizeof(g));
@@ -268,10 +274,10 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 			    get_u32(&r, &plen) < 0 ||
 			    get_bytes(&r, plen, &bytes) < 0)
 				goto done;
-			/* The only form there is: a PT_STRING8 kept as
-			 * 8-bit REG_BINARY. */
-			if (form > PS_FORM_BINARY8 ||
-			    (form == PS_FORM_BINARY8 &&
+			/* The only other kind: a PT_STRING8 kept as 8-bit
+			 * REG_BINARY.  (PSB1: usual kind, nothing before.) */
+			if (PS_FORM_KIND(form) > PS_FORM_BINARY8 ||
+			    (PS_FORM_KIND(form) == PS_FORM_BINARY8 &&
 			     PS_PROP_TYPE(tag) != PS_PT_STRING8))
 				goto done;
 			if (ps_proplist_get(&g.secs[i].props, tag))

@@ -87,17 +87,25 @@
 
 #define PS_CONFIG_OST_CACHE_PRIVATE 0x180u
 
-/* ps_prop.form: 0 the store's usual form; PS_FORM_BINARY8: a PT_STRING8
- * the store keeps as 8-bit REG_BINARY (scripts write that; Outlook writes
- * REG_SZ). */
+/*
+ * ps_prop.form: how a backend stored a value, so that a restore can put
+ * it back exactly (the core only carries it; backups keep it).  Bits 0-7:
+ * the kind: 0 the usual form, PS_FORM_BINARY8 a PT_STRING8 kept as 8-bit
+ * REG_BINARY (scripts write that; Outlook writes REG_SZ).  Bits 8-31: 1 +
+ * the number of values that are not properties (Outlook's S010267f0)
+ * before this one in the section's key; 0 when not known.
+ */
 #define PS_FORM_DEFAULT 0u
 #define PS_FORM_BINARY8 1u
+#define PS_FORM_KIND(f) ((f) & 0xFFu)
+#define PS_FORM_GAP(f) ((f) >> 8)   /* 0: unknown, else 1 + count */
+#define PS_FORM_MAKE(kind, gap1) ((unsigned)(kind) | (unsigned)(gap1) << 8)
 
 typedef struct ps_prop {
 	uint32_t tag;
 	size_t len;
 	uint8_t *data; /* owned; len bytes (+1 hidden NUL for convenience) */
-	unsigned form; /* PS_FORM_*; kept when the value is replaced */
+	unsigned form; /* see above; kept when the value is replaced */
 } ps_prop;
 
 typedef struct ps_proplist {

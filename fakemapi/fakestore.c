@@ -188,9 +188,11 @@ static int value_prop(const ps_regval *v, uint32_t tag, ps_buf *b,
 	return v->len && ps_buf_put(b, v->data, v->len) < 0 ? PS_ENOMEM : 0;
 }
 
+/* Each prop's form says how many values that are not properties stand
+ * before it (ps_prop.h), so that a restore puts them back in place. */
 static int key_props(const ps_regkey *k, ps_proplist *out)
 {
-	size_t i;
+	size_t i, others = 0;
 	uint32_t tag;
 
 	for (i = 0; i < k->nval; i++) {
@@ -199,9 +201,12 @@ static int key_props(const ps_regkey *k, ps_proplist *out)
 		ps_prop p;
 		int error;
 
-		if (!value_tag(v, &tag))
+		if (!value_tag(v, &tag)) {
+			others++;
 			continue;
+		}
 		error = value_prop(v, tag, &b, &p.form);
+		p.form = PS_FORM_MAKE(p.form, others + 1);
 		p.tag = tag;
 		p.data = (uint8_t *)b.ptr;
 		p.len = b.len;
@@ -457,33 +462,42 @@ static int set_value(ps_regkey *key, const char *name, const ps_prop *p,
 
 /* Put the key's property values in the handle's order, so that restoring
  * a snapshot restores the order too.  Values that are not properties
- * (Outlook's S010267f0, ...) keep their places: only the slots that hold
- * properties are refilled, in the handle's order. */
+ * (Outlook's S010267f0, ...) keep their order and their place among the
+ * properties: before each property come as many of them as its form says
+ * stood before it when it was read (a new property: after all of them). */
 static int reorder_values(ps_regkey *key, const ps_proplist *props,
 			  int *moved)
 {
 	ps_regval *v = calloc(key->nval + 1, sizeof(*v));
-	size_t n = 0, i, next = 0;
+	size_t *others = calloc(key->nval + 1, sizeof(*others));
+	size_t n = 0, i, nothers = 0, emitted = 0, gap;
 	uint32_t tag;
 	char name[9];
 
-	if (!v)
+	if (!v || !others) {
+		free(v);
+		free(others);
 		return ps_error_setc(PS_ENOMEM, "out of memory");
-	for (i = 0; i < key->nval; i++) {
-		ps_regval *cur = NULL;
+	}
+	for (i = 0; i < key->nval; i++)
+		if (!value_tag(&key->vals[i], &tag))
+			others[nothers++] = i;
+	for (i = 0; i < props->n; i++) {
+		ps_regval *cur;
 
-		if (!value_tag(&key->vals[i], &tag)) {
-			v[n++] = key->vals[i];
-			continue;
-		}
-		while (next < props->n && !cur) {
-			ps_prop_name(props->v[next++].tag, name);
-			cur = ps_regkey_value(key, name);
-		}
+		ps_prop_name(props->v[i].tag, name);
+		cur = ps_regkey_value(key, name);
 		if (!cur)
-			break;
+			continue;
+		gap = PS_FORM_GAP(props->v[i].form);
+		gap = gap ? gap - 1 : nothers;
+		while (emitted < gap && emitted < nothers)
+			v[n++] = key->vals[others[emitted++]];
 		v[n++] = *cur;
 	}
+	while (emitted < nothers)
+		v[n++] = key->vals[others[emitted++]];
+	free(others);
 	if (n != key->nval) {
 		free(v);
 		return ps_error_set("internal error: section values lost");
@@ -641,7 +655,7 @@ static int save_into(fakestore *fs, ps_section *sec, ps_regkey *key,
 			sz = v->type == REG_SZ;
 		else
 			sz = PS_PROP_TYPE(p->tag) == PS_PT_STRING8 &&
-			     p->form != PS_FORM_BINARY8;
+			     PS_FORM_KIND(p->form) != PS_FORM_BINARY8;
 		if (set_value(key, name, p, sz) < 0)
 			return PS_ENOMEM;
 		fs->dirty = 1;

@@ -81,6 +81,191 @@ static void test_services_without_service_list(void **state)
 	ps_store_free(s);
 }
 
+/* The value a section key holds under a name (NULL when absent). */
+static ps_regval *raw_value(ps_regtree *t, const char *uid, const char *name)
+{
+	ps_buf path = PS_BUF_INIT;
+	ps_regkey *k;
+
+	ps_buf_printf(&path, "%s\\P\\%s", TU_PROFILES, uid);
+	k = ps_regkey_find(t->root, path.ptr);
+	ps_buf_free(&path);
+	return k ? ps_regkey_value(k, name) : NULL;
+}
+
+static ps_regkey *raw_key(ps_regtree *t, const char *uid)
+{
+	ps_buf path = PS_BUF_INIT;
+	ps_regkey *k;
+
+	ps_buf_printf(&path, "%s\\P\\%s", TU_PROFILES, uid);
+	k = ps_regkey_find(t->root, path.ptr);
+	ps_buf_free(&path);
+	return k;
+}
+
+/* A copy of the store's tree as saved so far. */
+static void saved_tree(ps_store *s, ps_regtree *out)
+{
+	assert_int_equal(ps_regtree_copy(out, ps_fakestore_tree(s)), 0);
+}
+
+/* Outlook writes PT_STRING8 as REG_SZ; scripts as REG_BINARY.  Both read
+ * as PT_STRING8 bytes; a changed value keeps its form, a new one is
+ * REG_SZ, and a value that is only read is never rewritten. */
+static void test_string8_forms(void **state)
+{
+	ps_regtree t, after;
+	ps_store *s = NULL;
+	ps_section *sec = NULL;
+	ps_proplist props = PS_PROPLIST_INIT;
+	ps_prop *p;
+	ps_uid uid;
+	ps_regval *v;
+	char *text;
+	static const uint8_t zoe_cyr[] = { 'Z', 0, 0x16, 0x04, 0, 0 };
+
+	(void)state;
+	tu_tree_init(&t);
+	tu_set_str8(&t, "P", TU_EMS_A, PS_ID_PROFILE_USER, "/o=F/cn=alice");
+	tu_set_bin8(&t, "P", TU_EMS_A, PS_ID_PROFILE_HOME_SERVER, "EXCH01");
+	tu_set(&t, "P", TU_EMS_A, PS_PROP_TAG(PS_PT_STRING8, 0x6607),
+	       zoe_cyr, sizeof(zoe_cyr));
+	/* REG_SZ named like a PT_STRING8 but in the wrong type: a REG_SZ
+	 * 001f value is no property. */
+	ps_regkey_set(raw_key(&t, TU_EMS_A), "001f3001", 1, zoe_cyr,
+		      sizeof(zoe_cyr));
+	/* tu_set wrote 6607 as REG_BINARY; make it REG_SZ UTF-16 text with
+	 * a character Windows-1252 has no byte for. */
+	raw_value(&t, TU_EMS_A, "001e6607")->type = 1;
+	assert_int_equal(ps_fakestore_from_tree(&s, &t, NULL, NULL), 0);
+	ps_uid_parse(&uid, TU_EMS_A);
+	assert_int_equal(ps_store_open_section(s, "P", &uid, 0, &sec), 0);
+	assert_int_equal(ps_store_get_props(s, sec, &props), 0);
+	assert_int_equal(props.n, 3);
+	p = ps_proplist_get(&props, PS_PROP_TAG(PS_PT_STRING8, 0x6603));
+	assert_non_null(p);
+	assert_int_equal(p->len, 14);
+	assert_memory_equal(p->data, "/o=F/cn=alice", 14);
+	assert_int_equal(PS_FORM_KIND(p->form), PS_FORM_DEFAULT);
+	p = ps_proplist_get(&props, PS_PROP_TAG(PS_PT_STRING8, 0x6602));
+	assert_non_null(p);
+	assert_int_equal(PS_FORM_KIND(p->form), PS_FORM_BINARY8);
+	/* U+0416 has no Windows-1252 byte: '?' as Windows' ANSI view. */
+	p = ps_proplist_get(&props, PS_PROP_TAG(PS_PT_STRING8, 0x6607));
+	assert_non_null(p);
+	assert_string_equal((char *)p->data, "Z?");
+	assert_null(ps_proplist_get(&props, PS_PROP_TAG(PS_PT_UNICODE,
+							0x3001)));
+
+	/* Change both forms, add a new string, save. */
+	assert_int_equal(ps_proplist_set(&props,
+		PS_PROP_TAG(PS_PT_STRING8, 0x6603), "/o=C/cn=alice", 14), 0);
+	assert_int_equal(ps_proplist_set(&props,
+		PS_PROP_TAG(PS_PT_STRING8, 0x6602), "EXO", 4), 0);
+	assert_int_equal(ps_proplist_set(&props,
+		PS_PROP_TAG(PS_PT_STRING8, 0x6608), "EXO\xe9", 5), 0);
+	assert_int_equal(ps_store_set_props(s, sec, props.v, props.n), 0);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
+	saved_tree(s, &after);
+	text = tu_get_string(&after, "P", TU_EMS_A,
+			     PS_PROP_TAG(PS_PT_STRING8, 0x6603));
+	assert_string_equal(text, "/o=C/cn=alice");
+	free(text);
+	assert_int_equal(raw_value(&after, TU_EMS_A, "001e6603")->type, 1);
+	v = raw_value(&after, TU_EMS_A, "001e6602");
+	assert_int_equal(v->type, 3);
+	assert_memory_equal(v->data, "EXO", 4);
+	v = raw_value(&after, TU_EMS_A, "001e6608");
+	assert_int_equal(v->type, 1);
+	assert_int_equal(v->len, 10);
+	assert_memory_equal(v->data, "E\0X\0O\0\xe9\0\0\0", 10);
+	/* Read, not changed: the original UTF-16 stays, not "Z?". */
+	v = raw_value(&after, TU_EMS_A, "001e6607");
+	assert_int_equal(v->len, sizeof(zoe_cyr));
+	assert_memory_equal(v->data, zoe_cyr, sizeof(zoe_cyr));
+	assert_non_null(raw_value(&after, TU_EMS_A, "001f3001"));
+	ps_regtree_free(&after);
+	ps_proplist_free(&props);
+	ps_store_free(s);
+}
+
+/* Update then restore (what rollback does: delete everything, set the
+ * snapshot, save): values that are not properties keep their places,
+ * a removed REG_BINARY string comes back as REG_BINARY, and the key is
+ * exactly as it was, in order. */
+static void test_restore_keeps_order_and_forms(void **state)
+{
+	ps_regtree t, after, orig;
+	ps_store *s = NULL;
+	ps_section *sec = NULL;
+	ps_proplist snap = PS_PROPLIST_INIT, all = PS_PROPLIST_INIT;
+	ps_regkey *k, *k2;
+	ps_uid uid;
+	uint32_t *tags;
+	size_t i;
+	static const uint8_t blob[] = { 0xde, 0xad, 0xbe, 0xef };
+
+	(void)state;
+	tu_tree_init(&t);
+	tu_set_str8(&t, "P", TU_EMS_A, PS_ID_PROFILE_USER, "/o=F/cn=alice");
+	ps_regkey_set(raw_key(&t, TU_EMS_A), "S010267f0", 3, blob,
+		      sizeof(blob));
+	tu_set_bin8(&t, "P", TU_EMS_A, PS_ID_PROFILE_HOME_SERVER, "EXCH01");
+	tu_set_uni(&t, "P", TU_EMS_A, PS_ID_PROFILE_SMTP, "a@f.com");
+	ps_regkey_set(raw_key(&t, TU_EMS_A), "LastChangeVer", 3, blob, 2);
+	tu_set_str8(&t, "P", TU_EMS_A, PS_ID_PROFILE_UNRESOLVED_SERVER,
+		    "EXCH01");
+	assert_int_equal(ps_regtree_copy(&orig, &t), 0);
+	assert_int_equal(ps_fakestore_from_tree(&s, &t, NULL, NULL), 0);
+	ps_uid_parse(&uid, TU_EMS_A);
+
+	/* The update: change the DN, drop both server values. */
+	assert_int_equal(ps_store_open_section(s, "P", &uid, 0, &sec), 0);
+	assert_int_equal(ps_store_get_props(s, sec, &snap), 0);
+	assert_int_equal(ps_store_set_props(s, sec, &(ps_prop){
+		PS_PROP_TAG(PS_PT_STRING8, 0x6603), 14,
+		(uint8_t *)"/o=C/cn=alice", PS_FORM_DEFAULT }, 1), 0);
+	{
+		uint32_t del[] = { PS_PROP_TAG(PS_PT_STRING8, 0x6602),
+				   PS_PROP_TAG(PS_PT_STRING8, 0x6608) };
+
+		assert_int_equal(ps_store_delete_props(s, sec, del, 2), 0);
+	}
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
+
+	/* The rollback. */
+	assert_int_equal(ps_store_open_section(s, "P", &uid, 0, &sec), 0);
+	assert_int_equal(ps_store_get_props(s, sec, &all), 0);
+	tags = calloc(all.n + 1, sizeof(*tags));
+	for (i = 0; i < all.n; i++)
+		tags[i] = all.v[i].tag;
+	assert_int_equal(ps_store_delete_props(s, sec, tags, all.n), 0);
+	assert_int_equal(ps_store_set_props(s, sec, snap.v, snap.n), 0);
+	assert_int_equal(ps_store_save_section(s, sec), 0);
+	ps_store_close_section(s, sec);
+	free(tags);
+
+	saved_tree(s, &after);
+	k = raw_key(&orig, TU_EMS_A);
+	k2 = raw_key(&after, TU_EMS_A);
+	assert_int_equal(k2->nval, k->nval);
+	for (i = 0; i < k->nval; i++) {
+		assert_string_equal(k2->vals[i].name, k->vals[i].name);
+		assert_int_equal(k2->vals[i].type, k->vals[i].type);
+		assert_int_equal(k2->vals[i].len, k->vals[i].len);
+		assert_memory_equal(k2->vals[i].data, k->vals[i].data,
+				    k->vals[i].len);
+	}
+	ps_regtree_free(&after);
+	ps_regtree_free(&orig);
+	ps_proplist_free(&snap);
+	ps_proplist_free(&all);
+	ps_store_free(s);
+}
+
 static void test_section_changes_need_save(void **state)
 {
 	ps_store *s = fixture_store();
@@ -245,6 +430,8 @@ int main(void)
 		cmocka_unit_test(test_profiles_and_services),
 		cmocka_unit_test(test_services_without_service_list),
 		cmocka_unit_test(test_section_changes_need_save),
+		cmocka_unit_test(test_string8_forms),
+		cmocka_unit_test(test_restore_keeps_order_and_forms),
 		cmocka_unit_test(test_policy_from_same_tree),
 		cmocka_unit_test(test_flush_only_when_changed),
 		cmocka_unit_test(test_fault_shim),

@@ -426,6 +426,66 @@ static void test_generation_roundtrip_and_damage(void **state)
 	ps_buf_free(&b);
 }
 
+/* A snapshot prop whose store kept a PT_STRING8 as REG_BINARY carries
+ * its form: the generation is "PSB2" and decodes with it; without such a
+ * prop it stays "PSB1".  A form on any other type is damage. */
+static void test_generation_forms(void **state)
+{
+	ps_generation g, back;
+	ps_gen_unit unit = { "acct", "/o=A/cn=x", "/o=B/cn=y" };
+	ps_gen_section sec;
+	ps_buf b = PS_BUF_INIT;
+	ps_prop *p;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(&sec, 0, sizeof(sec));
+	ps_uid_parse(&sec.uid, TU_EMS_A);
+	ps_proplist_set(&sec.props, 0x6603001E, "dn", 3);
+	ps_proplist_set(&sec.props, 0x6602001E, "EXCH01", 7);
+	g.state = PS_GEN_COMMITTED;
+	g.units = &unit;
+	g.nunits = 1;
+	g.secs = &sec;
+	g.nsecs = 1;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_memory_equal(b.ptr, "PSB1", 4);
+	ps_buf_free(&b);
+
+	ps_proplist_get(&sec.props, 0x6602001E)->form = PS_FORM_BINARY8;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_memory_equal(b.ptr, "PSB2", 4);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	p = ps_proplist_get(&back.secs[0].props, 0x6602001E);
+	assert_non_null(p);
+	assert_int_equal(p->form, PS_FORM_BINARY8);
+	assert_memory_equal(p->data, "EXCH01", 7);
+	assert_int_equal(PS_FORM_KIND(ps_proplist_get(&back.secs[0].props,
+					 0x6603001E)->form), PS_FORM_DEFAULT);
+	ps_gen_free(&back);
+	ps_buf_free(&b);
+
+	/* A value that is not a property before 6603: PSB2 too. */
+	ps_proplist_get(&sec.props, 0x6602001E)->form = PS_FORM_DEFAULT;
+	ps_proplist_get(&sec.props, 0x6603001E)->form =
+		PS_FORM_MAKE(PS_FORM_DEFAULT, 2);
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_memory_equal(b.ptr, "PSB2", 4);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_int_equal(ps_proplist_get(&back.secs[0].props,
+					 0x6603001E)->form, 0x200);
+	ps_gen_free(&back);
+	ps_buf_free(&b);
+
+	ps_proplist_set(&sec.props, 0x66010003, "\x80\x01\0\0", 4);
+	ps_proplist_get(&sec.props, 0x66010003)->form = PS_FORM_BINARY8;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len),
+			 PS_EFORMAT);
+	ps_proplist_free(&sec.props);
+	ps_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_generation_limit),
 		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
+		cmocka_unit_test(test_generation_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,23 @@ void tu_set(ps_regtree *t, const char *profile, const char *uid,
 				       data, len), 0);
 }
 
+/* PT_STRING8 as Outlook writes it: a REG_SZ value (UTF-16LE + NUL). */
 void tu_set_str8(ps_regtree *t, const char *profile, const char *uid,
+		 uint32_t id, const char *s)
+{
+	ps_buf b = PS_BUF_INIT;
+	char name[9];
+
+	assert_int_equal(ps_utf8_to_utf16le(&b, s, strlen(s)), 0);
+	ps_buf_put(&b, "\0", 2);
+	ps_prop_name(PS_PROP_TAG(PS_PT_STRING8, id), name);
+	assert_int_equal(ps_regkey_set(section_key(t, profile, uid), name, 1,
+				       b.ptr, b.len), 0);
+	ps_buf_free(&b);
+}
+
+/* PT_STRING8 as some scripts write it: REG_BINARY 8-bit text + NUL. */
+void tu_set_bin8(ps_regtree *t, const char *profile, const char *uid,
 		 uint32_t id, const char *s)
 {
 	tu_set(t, profile, uid, PS_PROP_TAG(PS_PT_STRING8, id), s,
@@ -99,6 +115,16 @@ char *tu_get_string(ps_regtree *t, const char *profile, const char *uid,
 
 	if (!v)
 		return NULL;
+	if (v->type == 1) {     /* REG_SZ: a PT_STRING8 as Outlook keeps it */
+		ps_buf b = PS_BUF_INIT;
+		size_t len = v->len;
+
+		assert_int_equal(PS_PROP_TYPE(tag), PS_PT_STRING8);
+		while (len >= 2 && !v->data[len - 1] && !v->data[len - 2])
+			len -= 2;
+		assert_int_equal(ps_utf16le_to_utf8(&b, v->data, len), 0);
+		return ps_buf_detach(&b);
+	}
 	p.tag = tag;
 	p.data = v->data;
 	p.len = v->len;

@@ -19,6 +19,8 @@ void tu_set(ps_regtree *t, const char *profile, const char *uid,
 	    uint32_t tag, const void *data, size_t len);
 void tu_set_str8(ps_regtree *t, const char *profile, const char *uid,
 		 uint32_t id, const char *s);
+void tu_set_bin8(ps_regtree *t, const char *profile, const char *uid,
+		 uint32_t id, const char *s);
 void tu_set_uni(ps_regtree *t, const char *profile, const char *uid,
 		uint32_t id, const char *s);
 void tu_set_long(ps_regtree *t, const char *profile, const char *uid,
