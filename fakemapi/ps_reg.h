@@ -43,7 +43,16 @@ struct ps_regkey {
 	int implied;
 };
 
-enum { PS_REGENC_UTF16 = 1, PS_REGENC_ANSI = 2, PS_REGENC_UTF8 = 3 };
+/* How a .reg file is written: its bytes and its header (see
+ * ps_regtree.encoding).  A file is written back in the kind it was read
+ * in, so an export keeps its header and encoding through an update. */
+enum {
+	PS_REGENC_UTF16 = 1,
+	PS_REGENC_ANSI = 2,
+	PS_REGENC_UTF8 = 3,
+	PS_REGENC_UTF8_NOBOM = 4,
+	PS_REGENC_ANSI5 = 5
+};
 
 /* Limits enforced by ps_regtree_parse (PS_ELIMIT, "FILE:LINE: ...") and,
  * for paths, by ps_regkey_create.  The file size is the caller's business.
@@ -60,7 +69,14 @@ typedef struct ps_regtree {
 	                      PS_REGENC_ANSI: "REGEDIT4", Windows-1252, CRLF;
 	                      PS_REGENC_UTF8: "Windows Registry Editor
 	                      Version 5.00", UTF-8 with BOM, CRLF (read from
-	                      a file that starts with the UTF-8 BOM) */
+	                      a file that starts with the UTF-8 BOM);
+	                      PS_REGENC_UTF8_NOBOM: the version 5 header,
+	                      UTF-8 without BOM, CRLF (read from a version 5
+	                      file without BOM that is valid UTF-8, e.g. one
+	                      saved by a script or an editor);
+	                      PS_REGENC_ANSI5: the version 5 header,
+	                      Windows-1252, CRLF (a version 5 file without
+	                      BOM that is not UTF-8: Notepad's "ANSI") */
 } ps_regtree;
 
 int ps_regtree_init(ps_regtree *t, int encoding);
@@ -93,7 +109,9 @@ char *ps_regkey_path(const ps_regkey *k);
  * before), Unicode key and value names.  On any error: PS_EFORMAT, the
  * message "FILE:LINE: reason", *out untouched.  A file that ends inside a
  * continuation or an unterminated string/key line is an error, and so is
- * one whose last key or value line has no line end (a cut file).  Under
+ * one whose last key or value line has no line end (a cut file).  A
+ * Windows 9x registry file (it starts with "CREG") is PS_EFORMAT "FILE:
+ * Windows 9x registry file: not supported ...".  Under
  * the REGEDIT4 header, hex(1), hex(2) and hex(7) bytes are 8-bit text and
  * are stored as UTF-16LE.  Limits above: PS_ELIMIT.  On success *out is a
  * new tree (not freed first); free it with ps_regtree_free.  Details in
@@ -101,6 +119,11 @@ char *ps_regkey_path(const ps_regkey *k);
  */
 int ps_regtree_parse(ps_regtree *out, const char *filename,
 		     const uint8_t *data, size_t len);
+
+/* 1 when data is a Windows 9x registry file (SYSTEM.DAT or USER.DAT of
+ * Windows 95 to Me: the "CREG" signature), which ps_regtree_parse
+ * refuses by name. */
+int ps_reg_is_win9x(const uint8_t *data, size_t len);
 
 /*
  * Appends the file to out (out unchanged on failure).
@@ -110,6 +133,10 @@ int ps_regtree_parse(ps_regtree *out, const char *filename,
  * line; hex lines wrapped at regedit's 80-column rule.  REG_SZ values that
  * are valid UTF-16 with one trailing NUL are written as strings, others
  * as hex(1):.  Output that ps_regtree_parse reads back gives an equal tree.
+ * What the tree's encoding cannot hold (a character outside Windows-1252
+ * in a REGEDIT4 or ANSI5 file) is PS_EFORMAT "key K, value "V": ...",
+ * found before anything is appended: a caller that writes the file only
+ * after this returned 0 never replaces it with part of the tree.
  */
 int ps_regtree_write(const ps_regtree *t, ps_buf *out);
 

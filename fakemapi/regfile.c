@@ -3,15 +3,22 @@
  *
  * Encodings.  A file that starts with FF FE is UTF-16LE (PS_REGENC_UTF16,
  * what `reg export` and regedit write); one that starts with EF BB BF is
- * UTF-8 (PS_REGENC_UTF8, e.g. an export re-saved by an editor); anything
- * else is Windows-1252 (PS_REGENC_ANSI, regedit's "Win9x/NT4" format).
- * Line ends may be CRLF or LF.  The first line must be the header,
- * "Windows Registry Editor Version 5.00" or "REGEDIT4".  The header, not
- * the encoding, decides what hex(1), hex(2) and hex(7) bytes mean: raw
- * UTF-16LE under the version 5 header, 8-bit text in the file's encoding
- * under REGEDIT4 (converted to UTF-16LE when read, as regedit does).
- * Writing uses the tree's encoding: UTF16 and UTF8 with the version 5
- * header, ANSI with REGEDIT4.
+ * UTF-8 (PS_REGENC_UTF8, e.g. an export re-saved by an editor).  Without
+ * a BOM, a REGEDIT4 file is Windows-1252 (PS_REGENC_ANSI, regedit's
+ * "Win9x/NT4" format); a version 5 file is UTF-8 (PS_REGENC_UTF8_NOBOM)
+ * when all of it is valid UTF-8, else Windows-1252 (PS_REGENC_ANSI5, a
+ * version 5 export saved as "ANSI" by Notepad).  Line ends may be CRLF or
+ * LF.  The first line must be the header, "Windows Registry Editor
+ * Version 5.00" or "REGEDIT4".  The header, not the encoding, decides what
+ * hex(1), hex(2) and hex(7) bytes mean: raw UTF-16LE under the version 5
+ * header, 8-bit text in the file's encoding under REGEDIT4 (converted to
+ * UTF-16LE when read, as regedit does).  Writing uses the tree's
+ * encoding, so a file keeps its header and encoding: ANSI with REGEDIT4,
+ * every other kind with the version 5 header.  (A REGEDIT4 header in a
+ * file with a BOM, which regedit never writes, is read, and written back
+ * with the version 5 header: the same values, in its encoding.)  A
+ * Windows 9x registry file (CREG, the binary SYSTEM.DAT and USER.DAT of
+ * Windows 95 to Me) is refused by name, not read as text.
  *
  * Reading is strict where a cut or damaged file could otherwise load as
  * a smaller registry: every line must be a key line, a value line, a
@@ -599,6 +606,11 @@ static unsigned last_line_utf16(const uint8_t *s, size_t len)
 	return n;
 }
 
+int ps_reg_is_win9x(const uint8_t *data, size_t len)
+{
+	return len >= 4 && !memcmp(data, "CREG", 4);
+}
+
 int ps_regtree_parse(ps_regtree *out, const char *filename,
 		     const uint8_t *data, size_t len)
 {
@@ -609,6 +621,11 @@ int ps_regtree_parse(ps_regtree *out, const char *filename,
 	memset(&p, 0, sizeof(p));
 	p.file = filename ? filename : "(memory)";
 	p.enc = PS_REGENC_ANSI;
+	if (ps_reg_is_win9x(data, len))
+		return ps_error_setc(PS_EFORMAT, "%s: Windows 9x registry "
+				     "file: not supported (profswitch reads "
+				     ".reg exports and Windows NT hives such "
+				     "as NTUSER.DAT)", p.file);
 	if (len >= 2 && data[0] == 0xFF && data[1] == 0xFE) {
 		p.enc = PS_REGENC_UTF16;
 		data += 2;
@@ -642,6 +659,16 @@ int ps_regtree_parse(ps_regtree *out, const char *filename,
 	rc = header(&p);
 	if (rc < 0)
 		goto cleanup;
+	/* Without a BOM the header is ASCII either way; what follows a
+	 * version 5 header is UTF-8 when it all is. */
+	if (p.enc == PS_REGENC_ANSI && !p.v4) {
+		if (ps_utf8_valid((const char *)data, len)) {
+			p.enc = PS_REGENC_UTF8;
+			p.tree.encoding = PS_REGENC_UTF8_NOBOM;
+		} else {
+			p.tree.encoding = PS_REGENC_ANSI5;
+		}
+	}
 	for (;;) {
 		rc = next_line(&p);
 		if (rc <= 0)
@@ -712,6 +739,26 @@ static const char *shown_name(const char *name)
 	return *name ? name : "@";
 }
 
+/* 1 when the file's text is Windows-1252. */
+static int is_cp1252(int enc)
+{
+	return enc == PS_REGENC_ANSI || enc == PS_REGENC_ANSI5;
+}
+
+/* Why a character outside Windows-1252 cannot be written, and what to do
+ * (the file on disk is never replaced with part of the tree). */
+static const char *cp1252_why(int enc)
+{
+	return enc == PS_REGENC_ANSI
+	       ? "has characters that a REGEDIT4 export (Windows-1252) "
+		 "cannot hold; nothing was written (export the registry "
+		 "again in regedit's Unicode format, \"Registration "
+		 "Files\")"
+	       : "has characters that this export's Windows-1252 (\"ANSI\") "
+		 "text cannot hold; nothing was written (save it as "
+		 "Unicode or UTF-8, or export it again with regedit)";
+}
+
 /* Checks that a name or string can appear in the file as text. */
 static int check_text(struct writer *w, const char *s, const char *what,
 		      const char *path, const char *vname)
@@ -723,10 +770,9 @@ static int check_text(struct writer *w, const char *s, const char *what,
 		why = "is not valid UTF-8";
 	else if (strpbrk(s, "\r\n"))
 		why = "contains a line break";
-	else if (w->enc == PS_REGENC_ANSI &&
+	else if (is_cp1252(w->enc) &&
 		 ps_utf8_to_cp1252(&w->tmp2, s, strlen(s)) == PS_EFORMAT)
-		why = "has characters that REGEDIT4 (Windows-1252) cannot "
-		      "hold; write the tree as UTF-16";
+		why = cp1252_why(w->enc);
 	if (!why)
 		return ps_buf_check(&w->tmp2);
 	if (vname)
@@ -790,11 +836,10 @@ static int put_hex(struct writer *w, const ps_regval *v, size_t col,
 
 			snprintf(why, sizeof(why), "%s", ps_error_last());
 			return ps_error_setc(rc, "key %s, value \"%s\": type "
-					     "%u data cannot be written in "
-					     "REGEDIT4 (%s); write the tree "
-					     "as UTF-16", path,
+					     "%u text %s [%s]", path,
 					     shown_name(v->name),
-					     (unsigned)v->type, why);
+					     (unsigned)v->type,
+					     cp1252_why(w->enc), why);
 		}
 		if (rc < 0)
 			return rc;
@@ -899,8 +944,7 @@ int ps_regtree_write(const ps_regtree *t, ps_buf *out)
 
 	memset(&w, 0, sizeof(w));
 	w.enc = t->encoding;
-	if (w.enc != PS_REGENC_UTF16 && w.enc != PS_REGENC_ANSI &&
-	    w.enc != PS_REGENC_UTF8)
+	if (w.enc < PS_REGENC_UTF16 || w.enc > PS_REGENC_ANSI5)
 		return ps_error_set("unknown .reg encoding %d", w.enc);
 	ps_buf_puts(&w.txt, w.enc == PS_REGENC_ANSI ? HDR4 "\r\n\r\n" :
 		    HDR5 "\r\n\r\n");
@@ -910,8 +954,9 @@ int ps_regtree_write(const ps_regtree *t, ps_buf *out)
 	if (w.enc == PS_REGENC_UTF16) {
 		ps_buf_put(&bytes, "\xFF\xFE", 2);
 		rc = ps_utf8_to_utf16le(&bytes, w.txt.ptr, w.txt.len);
-	} else if (w.enc == PS_REGENC_UTF8) {
-		ps_buf_put(&bytes, "\xEF\xBB\xBF", 3);
+	} else if (w.enc == PS_REGENC_UTF8 || w.enc == PS_REGENC_UTF8_NOBOM) {
+		if (w.enc == PS_REGENC_UTF8)
+			ps_buf_put(&bytes, "\xEF\xBB\xBF", 3);
 		rc = ps_buf_put(&bytes, w.txt.ptr, w.txt.len);
 	} else {
 		rc = ps_utf8_to_cp1252(&bytes, w.txt.ptr, w.txt.len);

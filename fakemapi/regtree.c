@@ -52,8 +52,7 @@ int ps_regtree_init(ps_regtree *t, int encoding)
 {
 	ps_regkey *root;
 
-	if (encoding != PS_REGENC_UTF16 && encoding != PS_REGENC_ANSI &&
-	    encoding != PS_REGENC_UTF8)
+	if (encoding < PS_REGENC_UTF16 || encoding > PS_REGENC_ANSI5)
 		return ps_error_set("unknown .reg encoding %d", encoding);
 	root = key_new("", 0);
 	if (!root)

@@ -14,7 +14,9 @@
 
 #include "../core/ps_error.h"
 #include "../core/ps_utf.h"
+#include "../fakemapi/ps_fakestore.h"
 #include "../fakemapi/ps_reg.h"
+#include "ps_posix.h"
 
 #define HKCU "HKEY_CURRENT_USER"
 #define OUTLOOK HKCU "\\Software\\Microsoft\\Office\\16.0\\Outlook"
@@ -497,7 +499,9 @@ static void test_parse_lenient_forms(void **state)
 
 	(void)state;
 	assert_int_equal(parse_str(&t, text, 0), 0);
-	assert_int_equal(t.encoding, PS_REGENC_ANSI);
+	/* not UTF-8 (\xFC, \x80): Windows-1252 under the version 5
+	 * header, written back so */
+	assert_int_equal(t.encoding, PS_REGENC_ANSI5);
 	assert_sz(&t, k, "a", "x");
 	assert_val(&t, k, "b", 4, "\x10\0\0\0", 4);
 	assert_val(&t, k, "c", 3, "\1\2", 2);
@@ -873,6 +877,191 @@ static void test_write_ansi_refuses_unrepresentable(void **state)
 	assert_memory_equal(out.ptr, "before\xff\xfe", 8);
 	ps_buf_free(&out);
 	ps_regtree_free(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Encodings kept on write-back                                        */
+
+/* parse -> write gives exactly the bytes, in the expected kind. */
+static void assert_rewrites_exactly(const char *text, size_t len, int enc)
+{
+	ps_buf out = PS_BUF_INIT;
+	ps_regtree t;
+
+	if (ps_regtree_parse(&t, "keep.reg", (const uint8_t *)text, len))
+		fail_msg("does not parse: %s", ps_error_last());
+	if (t.encoding != enc)
+		fail_msg("read as encoding %d, expected %d", t.encoding, enc);
+	assert_int_equal(ps_regtree_write(&t, &out), 0);
+	if (out.len != len || memcmp(out.ptr, text, len))
+		fail_msg("written back differently:\n%.*s\nexpected:\n%.*s",
+			 (int)out.len, out.ptr, (int)len, text);
+	ps_regtree_free(&t);
+	ps_buf_free(&out);
+}
+
+static void test_utf8_without_bom_kept(void **state)
+{
+	/* A version 5 export saved as UTF-8 without BOM (a script, an
+	 * editor): its header, encoding and bytes survive a rewrite. */
+	static const char text[] =
+		V5
+		"[" HKCU "\\Software\\M" U_UML "ller]\r\n"
+		"\"Name " NIHON "\"=\"Outlook " EN_DASH " M" U_UML "ller\"\r\n"
+		"\"exp\"=hex(2):25,00,fc,00,25,00,00,00\r\n"
+		"\"n\"=dword:00000002\r\n\r\n";
+	static const char ascii[] = V5 "[" HKCU "\\A]\r\n\"a\"=\"b\"\r\n\r\n";
+	const char *k = HKCU "\\Software\\M" U_UML "ller";
+	ps_regtree t;
+	ps_regkey *key;
+	ps_buf out = PS_BUF_INIT;
+
+	(void)state;
+	assert_rewrites_exactly(text, strlen(text), PS_REGENC_UTF8_NOBOM);
+	assert_rewrites_exactly(ascii, strlen(ascii), PS_REGENC_UTF8_NOBOM);
+	assert_int_equal(parse_str(&t, text, 0), 0);
+	assert_sz(&t, k, "Name " NIHON, "Outlook " EN_DASH " M" U_UML "ller");
+	/* the version 5 header: hex(2) is raw UTF-16LE, not 8-bit text */
+	assert_val(&t, k, "exp", 2, "%\0\xfc\0%\0\0\0", 8);
+	assert_fixed_point(&t);
+	/* A new value with characters outside Windows-1252 is written as
+	 * UTF-8, still without BOM and with the version 5 header. */
+	key = ps_regkey_find(t.root, k);
+	assert_int_equal(ps_regkey_set(key, "new", 1, "\xe5\x65\0\0", 4), 0);
+	assert_int_equal(ps_regtree_write(&t, &out), 0);
+	assert_memory_equal(out.ptr, V5, strlen(V5));
+	assert_non_null(strstr(out.ptr, "\"new\"=\"\xE6\x97\xA5\"\r\n"));
+	assert_true(ps_utf8_valid(out.ptr, out.len));
+	ps_buf_free(&out);
+	ps_regtree_free(&t);
+}
+
+static void test_ansi_version5_kept(void **state)
+{
+	/* A version 5 export saved as "ANSI" (Windows-1252, no BOM). */
+	static const char text[] =
+		V5
+		"[" HKCU "\\Software\\M\xfcller]\r\n"
+		"\"d\"=\"M\xfcller \x80\"\r\n"
+		"\"exp\"=hex(2):25,00,fc,00,25,00,00,00\r\n\r\n";
+	const char *k = HKCU "\\Software\\M" U_UML "ller";
+	ps_regtree t;
+	ps_regkey *key;
+	ps_buf out = PS_BUF_INIT;
+
+	(void)state;
+	assert_rewrites_exactly(text, strlen(text), PS_REGENC_ANSI5);
+	assert_int_equal(parse_str(&t, text, 0), 0);
+	assert_sz(&t, k, "d", "M" U_UML "ller \xE2\x82\xAC");
+	assert_val(&t, k, "exp", 2, "%\0\xfc\0%\0\0\0", 8);
+	assert_fixed_point(&t);
+	/* what Windows-1252 cannot hold is refused, naming key and value */
+	key = ps_regkey_find(t.root, k);
+	assert_int_equal(ps_regkey_set(key, "s", 1, "\xe5\x65\0\0", 4), 0);
+	ps_buf_puts(&out, "before");
+	assert_int_equal(ps_regtree_write(&t, &out), PS_EFORMAT);
+	assert_string_equal(out.ptr, "before");
+	assert_non_null(strstr(ps_error_last(), "key " HKCU "\\Software\\M"
+			       U_UML "ller, value \"s\""));
+	assert_non_null(strstr(ps_error_last(), "Windows-1252"));
+	ps_buf_free(&out);
+	ps_regtree_free(&t);
+}
+
+/* Through the fake store: a value a REGEDIT4 export cannot hold makes
+ * flush fail with its key and value named, and the file on disk stays
+ * as it was (the check runs before anything is written). */
+static void test_unwritable_value_keeps_file(void **state)
+{
+	static const char text[] =
+		R4
+		"[" HKCU "\\Software\\Microsoft\\Office\\16.0\\Outlook\\"
+		"Profiles\\Outlook]\r\n\r\n";
+	char dir[] = "/tmp/ps-regfile-XXXXXX", path[64], cmd[128];
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	ps_buf now = PS_BUF_INIT;
+	FILE *f;
+	long n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/u.reg", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, path), 0);
+	assert_int_equal(ps_fakestore_tree(s)->encoding, PS_REGENC_ANSI);
+	/* a path with 日本 under Outlook's AutoDiscover key (REG_SZ) */
+	assert_int_equal(ps_store_set_value(s, "AutoDiscover", "x.xml", 1,
+		(const uint8_t *)"C\0:\0\\\0\xe5\x65\x2c\x67\0\0", 12), 0);
+	assert_int_equal(ps_store_flush(s), PS_EFORMAT);
+	if (!strstr(ps_error_last(), "\\Outlook\\AutoDiscover, value "
+		    "\"x.xml\"") || !strstr(ps_error_last(), "REGEDIT4") ||
+	    !strstr(ps_error_last(), "nothing was written"))
+		fail_msg("message does not name the key and value: %s",
+			 ps_error_last());
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	assert_int_equal(ps_buf_grow(&now, (size_t)n + 1), 0);
+	assert_int_equal(fread(now.ptr, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_int_equal((size_t)n, strlen(text));
+	assert_memory_equal(now.ptr, text, strlen(text));
+	ps_store_free(s);
+	ps_sys_free(sys);
+	ps_buf_free(&now);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A Windows 9x registry file (CREG) is refused by name: the parser, and
+ * the fake store, which gives whatever is not a hive to the parser. */
+static void test_win9x_registry_refused(void **state)
+{
+	static const uint8_t creg[] = {
+		'C', 'R', 'E', 'G', 0x00, 0x00, 0x01, 0x00,
+		0x20, 0x00, 0x00, 0x00, 0xa0, 0x0a, 0x00, 0x00
+	};
+	char dir[] = "/tmp/ps-regfile-XXXXXX", path[64], cmd[128];
+	ps_system *sys = NULL;
+	ps_store *s = NULL;
+	ps_regtree t;
+	FILE *f;
+
+	(void)state;
+	assert_true(ps_reg_is_win9x(creg, sizeof(creg)));
+	assert_false(ps_reg_is_win9x((const uint8_t *)"CRE", 3));
+	assert_false(ps_reg_is_win9x((const uint8_t *)R4, strlen(R4)));
+	assert_int_equal(ps_regtree_parse(&t, "SYSTEM.DAT", creg,
+					  sizeof(creg)), PS_EFORMAT);
+	assert_string_equal(ps_error_last(), "SYSTEM.DAT: Windows 9x "
+			    "registry file: not supported (profswitch reads "
+			    ".reg exports and Windows NT hives such as "
+			    "NTUSER.DAT)");
+	/* not "line 1: NUL character" */
+	assert_null(strstr(ps_error_last(), "NUL"));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/SYSTEM.DAT", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(creg, 1, sizeof(creg), f), sizeof(creg));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(ps_posix_system_new(&sys), 0);
+	assert_int_equal(ps_fakestore_open(&s, sys, path), PS_EFORMAT);
+	assert_null(s);
+	if (strncmp(ps_error_last(), path, strlen(path)) ||
+	    !strstr(ps_error_last(), ": Windows 9x registry file: not "
+		    "supported"))
+		fail_msg("message: %s", ps_error_last());
+	ps_sys_free(sys);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1314,6 +1503,10 @@ int main(void)
 		cmocka_unit_test(test_write_round_trip_utf16),
 		cmocka_unit_test(test_write_round_trip_ansi),
 		cmocka_unit_test(test_write_ansi_refuses_unrepresentable),
+		cmocka_unit_test(test_utf8_without_bom_kept),
+		cmocka_unit_test(test_ansi_version5_kept),
+		cmocka_unit_test(test_unwritable_value_keeps_file),
+		cmocka_unit_test(test_win9x_registry_refused),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_errors_in_encoding),
 		cmocka_unit_test(test_truncated_files_refused),
