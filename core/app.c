@@ -919,6 +919,32 @@ static char *input_user(const char *path)
 	return ps_strndup(base, (size_t)((dot > base ? dot : end) - base));
 }
 
+/* msg without its leading "INPUT: " (a row names its input already). */
+static const char *strip_input(const char *msg, const char *input)
+{
+	size_t n = strlen(input);
+
+	if (!strncmp(msg, input, n) && msg[n] == ':')
+		return msg + n + 1 + (msg[n + 1] == ' ');
+	return msg;
+}
+
+/* Appends "; PREFIXTEXT" to a row's detail (unchanged when out of
+ * memory). */
+static void append_detail(ps_row *r, const char *prefix, const char *text)
+{
+	ps_buf d = PS_BUF_INIT;
+
+	if (r->detail && *r->detail)
+		ps_buf_printf(&d, "%s; ", r->detail);
+	ps_buf_printf(&d, "%s%s", prefix, text);
+	if (!ps_buf_check(&d)) {
+		free(r->detail);
+		r->detail = ps_buf_detach(&d);
+	}
+	ps_buf_free(&d);
+}
+
 /* A row for an input that could not be rehearsed at all. */
 static void unusable(ps_fleet_item *it, const char *why, const char *msg)
 {
@@ -969,13 +995,15 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	ps_strlist selected = PS_STRLIST_INIT, all = PS_STRLIST_INIT;
 	ps_log log;
 	ps_engine e;
+	char *warning = NULL;
 	size_t j;
 	int error;
 
 	if (it->unusable)
 		return;
 	it->report.host = rh->fleet->host ? ps_strdup(rh->fleet->host) : NULL;
-	error = rh->env->open_rehearsal(rh->env->ctx, it->input, &store, &sys);
+	error = rh->env->open_rehearsal(rh->env->ctx, it->input, &store, &sys,
+					&warning);
 	if (error < 0) {
 		unusable(it, input_error(error), ps_error_last());
 		return;
@@ -1034,6 +1062,14 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 		}
 		ps_buf_free(&d);
 	}
+	/* Read with a warning (a hive not cleanly unloaded): every row of
+	 * the input says so, since the day's update would refuse it. */
+	if (warning) {
+		ps_log_msg(&log, PS_LOG_WARN, NULL, NULL, "%s", warning);
+		for (j = 0; j < it->report.n; j++)
+			append_detail(&it->report.v[j], "warning: ",
+				      strip_input(warning, it->input));
+	}
 	ps_engine_free(&e);
 	it->log = log.lines;
 	memset(&log.lines, 0, sizeof(log.lines));
@@ -1042,6 +1078,7 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	ps_strlist_free(&all);
 	ps_store_free(store);
 	ps_sys_free(sys);
+	free(warning);
 }
 
 static void format_eta(double secs, char *out, size_t size)
@@ -1560,7 +1597,7 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 {
 	ps_store *s = NULL;
 	ps_strlist names = PS_STRLIST_INIT, pols = PS_STRLIST_INIT;
-	char *def = NULL;
+	char *def = NULL, *warning = NULL;
 	const char *path = o->store;
 	size_t i;
 	int error, status = 0;
@@ -1569,9 +1606,15 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 		path = o->positional.v[0];
 	if ((!path && !env->own_store) || o->positional.n > 1)
 		return usage_error(env, "inspect takes one STORE");
-	error = env->open_store(env->ctx, path, &s);
+	if (env->open_store_read)
+		error = env->open_store_read(env->ctx, path, &s, &warning);
+	else
+		error = env->open_store(env->ctx, path, &s);
 	if (error < 0)
 		return store_error(env, error);
+	if (warning)
+		fprintf(env->err, "profswitch: warning: %s\n", warning);
+	free(warning);
 	error = ps_store_list_profiles(s, &names);
 	if (error < 0) {
 		ps_store_free(s);

@@ -22,6 +22,13 @@ typedef struct ps_app_env {
 	 * real MAPI on Windows).  Errors: PS_ENOTFOUND / PS_EIO (cannot
 	 * read), PS_EFORMAT / PS_ELIMIT (bad export), others (unavailable). */
 	int (*open_store)(void *ctx, const char *path, ps_store **out);
+	/* The same for a command that only reads (inspect): a store that
+	 * open_store refuses because it must not be written, but that can
+	 * be read as it is (an NTUSER.DAT hive that was not cleanly
+	 * unloaded), is opened, with *warning saying so (caller frees;
+	 * NULL when there is nothing to say).  May be NULL: open_store. */
+	int (*open_store_read)(void *ctx, const char *path, ps_store **out,
+			       char **warning);
 	/* 1: without --store, open_store(NULL) is the platform's own
 	 * profile store (real MAPI on Windows); 0: --store is required. */
 	int own_store;
@@ -50,9 +57,10 @@ typedef struct ps_app_env {
 	/* One input for a dry run, callable from several threads at once:
 	 * its own store and a system port whose policies come from that
 	 * store, with no processes, no locks, no known folders and no
-	 * writes.  Release with ps_store_free and ps_sys_free. */
+	 * writes.  Release with ps_store_free and ps_sys_free.  Opens what
+	 * open_store_read opens, with the same *warning (caller frees). */
 	int (*open_rehearsal)(void *ctx, const char *path, ps_store **store,
-			      ps_system **sys);
+			      ps_system **sys, char **warning);
 	/* Run job(arg, worker, i) for every i < n on `workers` threads
 	 * (worker < workers); progress(arg, done, n, seconds) runs on the
 	 * calling thread at most four times a second and once at the end

@@ -10,7 +10,9 @@
  * two trees and commits to an anonymous in-memory file (memfd) whose bytes
  * go back to the caller (who replaces the hive atomically through the
  * system port).  A hive whose header sequence numbers differ (changes
- * still in its transaction logs) is refused.
+ * still in its transaction logs) is loaded as it is on disk, its tree
+ * marked `unclean`, and never written: ps_hive_apply refuses it, and
+ * ps_hive_check_writable lets a caller refuse it before it starts.
  */
 #define _GNU_SOURCE  /* memfd_create */
 #include "ps_hive.h"
@@ -33,6 +35,32 @@
 int ps_hive_is_hive(const uint8_t *data, size_t len)
 {
 	return len >= 4 && !memcmp(data, "regf", 4);
+}
+
+int ps_hive_check_writable(const ps_regtree *t, const char *filename)
+{
+	if (!t->unclean)
+		return 0;
+	return ps_error_setc(PS_EFORMAT, "%s: " PS_HIVE_UNCLEAN "; it is not "
+			     "changed: copy it again after the user has "
+			     "logged off (inspect and rehearse read it as "
+			     "it is)", filename);
+}
+
+char *ps_hive_unclean_warning(const ps_regtree *t, const char *filename)
+{
+	ps_buf b = PS_BUF_INIT;
+
+	if (!t->unclean)
+		return NULL;
+	ps_buf_printf(&b, "%s: " PS_HIVE_UNCLEAN "; read as it is on disk, "
+		      "which may be out of date (update, rollback and "
+		      "cleanup refuse it)", filename);
+	if (ps_buf_check(&b) < 0) {
+		ps_buf_free(&b);
+		return NULL;
+	}
+	return ps_buf_detach(&b);
 }
 
 /* ---- anonymous in-memory files ---------------------------------------
@@ -115,9 +143,25 @@ done:
 	return rc;
 }
 
-/* Open a copy of data in libhivex; the copy is removed at once. */
+/* The base block's primary and secondary sequence numbers differ while a
+ * write is in flight: the rest is in NTUSER.DAT.LOG1/LOG2, which Windows
+ * replays at the next load (over any change of ours). */
+static int is_unclean(const uint8_t *data, size_t len)
+{
+	return len >= 12 && memcmp(data + 4, data + 8, 4);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Open a copy of data in libhivex; the copy is removed at once.  An
+ * unclean hive is refused when writing (unclean NULL), else *unclean
+ * says whether it is one. */
 static int open_hive(hive_h **out, const char *filename, const uint8_t *data,
-		     size_t len, int flags)
+		     size_t len, int flags, int *unclean)
 {
 	char path[64];
 	hive_h *h;
@@ -126,23 +170,17 @@ static int open_hive(hive_h **out, const char *filename, const uint8_t *data,
 	if (!ps_hive_is_hive(data, len))
 		return ps_error_setc(PS_EFORMAT, "%s: not a registry hive "
 				     "(no \"regf\" signature)", filename);
-	/* The base block's primary and secondary sequence numbers differ
-	 * while a write is in flight: the rest is in NTUSER.DAT.LOG1/LOG2,
-	 * which Windows replays at the next load (over any change of ours). */
-	if (len >= 12 && memcmp(data + 4, data + 8, 4)) {
-		uint32_t p = (uint32_t)data[4] | (uint32_t)data[5] << 8 |
-			     (uint32_t)data[6] << 16 | (uint32_t)data[7] << 24;
-		uint32_t q = (uint32_t)data[8] | (uint32_t)data[9] << 8 |
-			     (uint32_t)data[10] << 16 |
-			     (uint32_t)data[11] << 24;
-
+	if (is_unclean(data, len) && !unclean)
 		return ps_error_setc(PS_EFORMAT, "%s: the hive was not "
 				     "cleanly unloaded (sequence numbers %u "
 				     "and %u differ: its transaction logs "
 				     "hold changes that are not in the "
-				     "file); copy it again after the user "
-				     "has logged off", filename, p, q);
-	}
+				     "file), so it is not written; copy it "
+				     "again after the user has logged off",
+				     filename, (unsigned)le32(data + 4),
+				     (unsigned)le32(data + 8));
+	if (unclean)
+		*unclean = is_unclean(data, len);
 	rc = write_temp(filename, data, len, path, sizeof(path), &fd);
 	if (rc < 0)
 		return rc;
@@ -338,12 +376,12 @@ int ps_hive_load(ps_regtree *out, const char *filename, const uint8_t *data,
 		 size_t len)
 {
 	loader L = { NULL, filename, len, NULL, 0 };
-	ps_regtree t = { NULL, 0 };
+	ps_regtree t = { NULL, 0, 0 };
 	ps_regkey *top;
 	hive_node_h root;
-	int rc;
+	int rc, unclean = 0;
 
-	rc = open_hive(&L.h, filename, data, len, 0);
+	rc = open_hive(&L.h, filename, data, len, 0, &unclean);
 	if (rc < 0)
 		return rc;
 	L.seen = calloc(len / 32 + 1, 1);
@@ -367,6 +405,7 @@ int ps_hive_load(ps_regtree *out, const char *filename, const uint8_t *data,
 		ps_regtree_free(&t);
 		goto done;
 	}
+	t.unclean = unclean;
 	*out = t;
 done:
 	free(L.seen);
@@ -505,7 +544,7 @@ int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 	if (!a || !b)
 		return ps_error_setc(PS_ERROR, "%s: no %s key to write back",
 				     filename, HKCU);
-	rc = open_hive(&W.h, filename, data, len, HIVEX_OPEN_WRITE);
+	rc = open_hive(&W.h, filename, data, len, HIVEX_OPEN_WRITE, NULL);
 	if (rc < 0)
 		return rc;
 	rc = apply_key(&W, hivex_root(W.h), b, a);

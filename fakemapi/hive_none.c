@@ -14,6 +14,20 @@ int ps_hive_is_hive(const uint8_t *data, size_t len)
 	return len >= 4 && !memcmp(data, "regf", 4);
 }
 
+int ps_hive_check_writable(const ps_regtree *t, const char *filename)
+{
+	if (!t->unclean)
+		return 0;
+	return ps_error_setc(PS_EFORMAT, "%s: " PS_HIVE_UNCLEAN, filename);
+}
+
+char *ps_hive_unclean_warning(const ps_regtree *t, const char *filename)
+{
+	(void)t;
+	(void)filename;
+	return NULL;   /* this build loads no hive */
+}
+
 int ps_hive_load(ps_regtree *out, const char *filename, const uint8_t *data,
 		 size_t len)
 {

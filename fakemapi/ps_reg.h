@@ -77,6 +77,9 @@ typedef struct ps_regtree {
 	                      PS_REGENC_ANSI5: the version 5 header,
 	                      Windows-1252, CRLF (a version 5 file without
 	                      BOM that is not UTF-8: Notepad's "ANSI") */
+	int unclean;       /* 1: loaded from an NTUSER.DAT hive that was not
+	                      cleanly unloaded (ps_hive.h): it may be read,
+	                      never written back.  0 otherwise. */
 } ps_regtree;
 
 int ps_regtree_init(ps_regtree *t, int encoding);

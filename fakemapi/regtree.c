@@ -60,6 +60,7 @@ int ps_regtree_init(ps_regtree *t, int encoding)
 	root->implied = 1;
 	t->root = root;
 	t->encoding = encoding;
+	t->unclean = 0;
 	return 0;
 }
 
@@ -421,6 +422,7 @@ int ps_regtree_copy(ps_regtree *out, const ps_regtree *t)
 		ps_regtree_free(&copy);
 		return rc;
 	}
+	copy.unclean = t->unclean;
 	*out = copy;
 	return 0;
 }

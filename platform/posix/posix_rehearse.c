@@ -19,6 +19,7 @@
 #include "../../core/ps_error.h"
 #include "../../core/ps_str.h"
 #include "../../fakemapi/ps_fakestore.h"
+#include "../../fakemapi/ps_hive.h"
 
 /* Folders deeper than this are not searched (a profile share is a few
  * levels deep; a loop of bind mounts is not followed for ever). */
@@ -155,12 +156,13 @@ static int list_stores(void *ctx, const char *path, ps_strlist *out,
 }
 
 static int open_rehearsal(void *ctx, const char *path, ps_store **store,
-			  ps_system **sys)
+			  ps_system **sys, char **warning)
 {
 	int error;
 
 	(void)ctx;
 	*store = NULL;
+	*warning = NULL;
 	error = ps_posix_system_new(sys);
 	if (error < 0)
 		return error;
@@ -171,6 +173,9 @@ static int open_rehearsal(void *ctx, const char *path, ps_store **store,
 		*sys = NULL;
 		return error;
 	}
+	/* A hive that was not cleanly unloaded is rehearsed as it is on
+	 * disk, with a warning: a dry run writes nothing. */
+	*warning = ps_hive_unclean_warning(ps_fakestore_tree(*store), path);
 	ps_posix_set_policy_source(*sys, ps_fakestore_get_policy, *store);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "../../core/ps_buf.h"
 #include "../../core/ps_error.h"
 #include "../../fakemapi/ps_fakestore.h"
+#include "../../fakemapi/ps_hive.h"
 
 /* A simulated process (fake store, --simulate-running). */
 typedef struct sim_process {
@@ -956,18 +957,43 @@ int ps_posix_set_processes(ps_system *sys, const ps_strlist *names)
 	return 0;
 }
 
-static int env_open_store(void *ctx, const char *path, ps_store **out)
+/* The fake store over --store; its policies come from the same file. */
+static int open_fake(ps_system *sys, const char *path, int for_writing,
+		     ps_store **out, char **warning)
 {
-	ps_system *sys = ctx;
 	int error;
 
 	if (!path)
 		return ps_error_setc(PS_ERROR, "no store: on Linux give "
 				     "--store with a .reg export");
 	error = ps_fakestore_open(out, sys, path);
-	if (error == 0)
-		ps_posix_set_policy_source(sys, ps_fakestore_get_policy, *out);
-	return error;
+	if (error < 0)
+		return error;
+	/* What may not be written is refused before anything starts. */
+	if (for_writing)
+		error = ps_hive_check_writable(ps_fakestore_tree(*out), path);
+	if (error < 0) {
+		ps_store_free(*out);
+		*out = NULL;
+		return error;
+	}
+	if (warning)
+		*warning = ps_hive_unclean_warning(ps_fakestore_tree(*out),
+						   path);
+	ps_posix_set_policy_source(sys, ps_fakestore_get_policy, *out);
+	return 0;
+}
+
+static int env_open_store(void *ctx, const char *path, ps_store **out)
+{
+	return open_fake(ctx, path, 1, out, NULL);
+}
+
+static int env_open_store_read(void *ctx, const char *path, ps_store **out,
+			       char **warning)
+{
+	*warning = NULL;
+	return open_fake(ctx, path, 0, out, warning);
 }
 
 /* Group- or world-writable (root's own group aside). */
@@ -1013,6 +1039,7 @@ void ps_posix_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	memset(env, 0, sizeof(*env));
 	env->sys = sys;
 	env->open_store = env_open_store;
+	env->open_store_read = env_open_store_read;
 	env->simulate_running = env_simulate_running;
 	env->open_http = env_open_http;
 	env->open_xml = env_open_xml;
