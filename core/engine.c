@@ -365,6 +365,93 @@ static int remember_path(ps_engine *e, const char *path)
 	return error;
 }
 
+/*
+ * The only files profswitch ever writes or removes (docs/security.md): its
+ * local Autodiscover XML (profswitch-DOMAIN.xml) and Outlook's cached
+ * answers (*Autodiscover.xml), in LocalAppData\Microsoft\Outlook, and
+ * AutoD.*.xml in its \16 folder.  A backup travels inside an export or
+ * hive that may come from anywhere, so a path it names is never used as
+ * it is: its file name must match one of those, its folder must be that
+ * known folder, and the path used is rebuilt from the known folder.
+ */
+static int managed_file(ps_engine *e, const char *stored, char **out)
+{
+	const char *name = strrchr(stored, '\\'), *dir;
+	size_t n, i;
+	ps_buf b = PS_BUF_INIT;
+
+	name = name ? name + 1 : stored;
+	n = strlen(name);
+	if (!n || n > 255 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr(" -_.@{}()", c)))
+			return 0;
+	}
+	if (n > 10 && !ps_strncasecmp(name, "AutoD.", 6) &&
+	    !ps_strcasecmp(name + n - 4, ".xml"))
+		dir = "\\Microsoft\\Outlook\\16";
+	else if ((n > 15 && !ps_strncasecmp(name, "profswitch-", 11) &&
+		  !ps_strcasecmp(name + n - 4, ".xml")) ||
+		 (n >= 16 && !ps_strcasecmp(name + n - 16,
+					    "autodiscover.xml")))
+		dir = "\\Microsoft\\Outlook";
+	else
+		return 0;
+	if (!e->local_appdata &&
+	    ps_sys_known_folder(e->sys, "LocalAppData", &e->local_appdata) < 0) {
+		e->local_appdata = NULL;
+		return 0;
+	}
+	ps_buf_printf(&b, "%s%s\\%s", e->local_appdata, dir, name);
+	if (ps_buf_check(&b) < 0)
+		return PS_ENOMEM;
+	if (ps_strcasecmp(b.ptr, stored)) {
+		ps_buf_free(&b);
+		return 0;
+	}
+	*out = ps_buf_detach(&b);
+	return 1;
+}
+
+/* A profile's backup generations (ps_backup_list); a generation that
+ * names a file profswitch does not manage is damaged, never used. */
+static int list_gens(ps_engine *e, const char *profile,
+		     ps_generation **out, size_t *n)
+{
+	size_t i, j;
+	int error = ps_backup_list(e->store, profile, out, n);
+
+	for (i = 0; !error && i < *n; i++) {
+		ps_generation *g = &(*out)[i];
+
+		for (j = 0; !g->damaged && j < g->nfiles; j++) {
+			char *path = NULL;
+			int ok = managed_file(e, g->files[j].path, &path);
+
+			if (ok < 0)
+				return ok;
+			if (!ok) {
+				ps_log_msg(e->log, PS_LOG_ERROR, profile, NULL,
+					   "backup generation %02x names a "
+					   "file profswitch does not manage "
+					   "(%s): the generation is treated "
+					   "as damaged and no file is "
+					   "touched", g->number,
+					   g->files[j].path);
+				g->damaged = 1;
+				break;
+			}
+			free(g->files[j].path);
+			g->files[j].path = path;
+		}
+	}
+	return error;
+}
+
 /* Restore every section of a generation, then drop the generation. */
 static int undo_gen(ps_engine *e, const char *profile,
 		    const ps_generation *g)
@@ -390,7 +477,7 @@ static int recover_pending(ps_engine *e, const char *profile)
 
 	unsigned damaged = 0;
 
-	error = ps_backup_list(e->store, profile, &gens, &n);
+	error = list_gens(e, profile, &gens, &n);
 	for (i = n; i-- > 0 && !error;) {
 		if (gens[i].damaged)
 			damaged = gens[i].number;
@@ -422,7 +509,7 @@ static int next_gen_number(ps_store *s, const char *profile,
 	size_t n = 0;
 	int error;
 
-	error = ps_backup_list(s, profile, &gens, &n);
+	error = ps_backup_list(s, profile, &gens, &n);  /* numbers only */
 	if (error < 0)
 		return error;
 	*number = n ? gens[n - 1].number + 1 : 1;
@@ -720,7 +807,7 @@ static void warn_pending(ps_engine *e, const char *profile)
 	ps_generation *gens = NULL;
 	size_t n = 0, i;
 
-	if (ps_backup_list(e->store, profile, &gens, &n) < 0)
+	if (list_gens(e, profile, &gens, &n) < 0)
 		return;
 	for (i = 0; i < n; i++)
 		if (gens[i].damaged || gens[i].state == PS_GEN_PENDING)
@@ -1342,7 +1429,7 @@ static int rollback_profile(ps_engine *e, const char *profile, int *nothing)
 	int error, committed = 0;
 	char detail[128];
 
-	error = ps_backup_list(e->store, profile, &gens, &n);
+	error = list_gens(e, profile, &gens, &n);
 	if (error < 0)
 		return error;
 	if (n)
@@ -1396,7 +1483,7 @@ static int cleanup_profile(ps_engine *e, const char *profile, int *nothing)
 	if (error == PS_EFORMAT)
 		error = 0;
 	if (!error)
-		error = ps_backup_list(e->store, profile, &gens, &n);
+		error = list_gens(e, profile, &gens, &n);
 	if (error < 0)
 		return error;
 	if (n)
