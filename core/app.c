@@ -369,6 +369,38 @@ static void run_free(run *r)
 	ps_strlist_free(&r->selected);
 }
 
+/* update: a selected profile without a row has no Exchange account, and
+ * the terminal says so (the report has no row to say it with). */
+static void say_nothing_to_update(ps_app_env *env, run *r,
+				  const char *store_name)
+{
+	ps_strlist all = PS_STRLIST_INIT;
+	size_t i, j;
+
+	for (i = 0; i < r->selected.n; i++) {
+		for (j = 0; j < r->report.n; j++)
+			if (r->report.v[j].profile &&
+			    !ps_strcasecmp(r->report.v[j].profile,
+					   r->selected.v[i]))
+				break;
+		if (j < r->report.n)
+			continue;
+		fprintf(env->err, "profswitch: profile '%s': no Exchange "
+			"account (nothing to update)\n", r->selected.v[i]);
+		ps_log_msg(&r->log, PS_LOG_INFO, r->selected.v[i], NULL,
+			   "no Exchange account (nothing to update)");
+	}
+	if (r->selected.n)
+		return;
+	if (ps_store_list_profiles(r->store, &all) == 0 && !all.n)
+		fprintf(env->err, "profswitch: no Outlook profile in %s "
+			"(nothing to update)\n", store_name);
+	else
+		fprintf(env->err, "profswitch: none of the selected profiles "
+			"is in %s (nothing to update)\n", store_name);
+	ps_strlist_free(&all);
+}
+
 /* The store lock, waiting up to WaitSeconds (and the deadline). */
 static int take_lock(ps_app_env *env, run *r, const char *store,
 		     long long deadline)
@@ -847,9 +879,11 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		goto done;
 	}
 	if (!locked && ps_engine_commit(&e) < 0)
-		fprintf(env->err, "profswitch: cannot write the store: %s\n",
-			ps_error_last());
+		fprintf(env->err, "profswitch: cannot write %s: %s\n",
+			store_name, ps_error_last());
 	ps_engine_free(&e);
+	if (is_update && !locked)
+		say_nothing_to_update(env, &r, store_name);
 	if (is_update)
 		run_after(env, &r);
 	if (nothing)
@@ -1453,6 +1487,51 @@ static void show_string(ps_app_env *env, const ps_proplist *l, uint16_t id,
 	}
 }
 
+/* The first string prop with this id as UTF-8, else NULL.  Caller
+ * frees. */
+static char *string_prop(const ps_proplist *l, uint16_t id)
+{
+	size_t i;
+	char *v;
+
+	for (i = 0; i < l->n; i++)
+		if (PS_PROP_ID(l->v[i].tag) == id &&
+		    PS_PROP_IS_STRING(l->v[i].tag) &&
+		    ps_prop_string(&l->v[i], &v) == 0)
+			return v;
+	return NULL;
+}
+
+static int is_hex_run(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+/* 1 when dn is `mailbox` + "/guid=" + a GUID (8-4-4-4-12 hex digits),
+ * case-insensitively: a delegate provider naming that is the account's
+ * Online Archive, not an additional mailbox (docs/update-rules.md). */
+static int is_archive_dn(const char *dn, const char *mailbox)
+{
+	size_t n = mailbox ? strlen(mailbox) : 0;
+	const char *g;
+
+	if (!n || strlen(dn) != n + 6 + 36 || ps_strncasecmp(dn, mailbox, n) ||
+	    ps_strncasecmp(dn + n, "/guid=", 6))
+		return 0;
+	g = dn + n + 6;
+	return is_hex_run(g, 8) && g[8] == '-' && is_hex_run(g + 9, 4) &&
+	       g[13] == '-' && is_hex_run(g + 14, 4) && g[18] == '-' &&
+	       is_hex_run(g + 19, 4) && g[23] == '-' &&
+	       is_hex_run(g + 24, 12);
+}
+
 static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 			    int is_default)
 {
@@ -1471,6 +1550,7 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 	for (i = 0; i < nsvc; i++) {
 		ps_proplist svc = PS_PROPLIST_INIT, em = PS_PROPLIST_INIT;
 		ps_prop *p;
+		char *mailbox = NULL;
 
 		ps_uid_format(&svcs[i].uid, hex);
 		fprintf(env->out, "  service %s  %s  \"%s\"\n", hex,
@@ -1488,6 +1568,7 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 				ps_prop *f = ps_proplist_get(&em,
 					PS_PR_PROFILE_CONFIG_FLAGS);
 
+				mailbox = string_prop(&em, PS_ID_PROFILE_USER);
 				show_string(env, &em, PS_ID_PROFILE_USER,
 					    "mailbox DN");
 				show_string(env, &em, PS_ID_PROFILE_SMTP,
@@ -1520,12 +1601,21 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 				continue;
 			t = ps_proplist_get(&pv, PS_PR_PROFILE_TYPE);
 			if (t && ps_prop_long(t, &type) == 0 &&
-			    type == PS_PROFILE_TYPE_DELEGATE)
-				show_string(env, &pv, PS_ID_PROFILE_MAILBOX,
-					    "additional mailbox");
+			    type == PS_PROFILE_TYPE_DELEGATE) {
+				char *dn = string_prop(&pv,
+						       PS_ID_PROFILE_MAILBOX);
+
+				if (dn)
+					fprintf(env->out, "      %-20s %s\n",
+						is_archive_dn(dn, mailbox)
+						? "archive"
+						: "additional mailbox", dn);
+				free(dn);
+			}
 			ps_proplist_free(&pv);
 		}
 next:
+		free(mailbox);
 		ps_proplist_free(&svc);
 		ps_proplist_free(&em);
 	}

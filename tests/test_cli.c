@@ -535,6 +535,105 @@ static void test_input_size_limits(void **state)
 	assert_memory_equal(C.out.ptr, C.original.ptr, C.original.len);
 }
 
+
+/* update says on the terminal which selected profiles have no Exchange
+ * account: the report has no row to say it with. */
+static void test_update_says_no_exchange_account(void **state)
+{
+	ps_regtree t;
+	ps_buf b = PS_BUF_INIT;
+	static const uint8_t pst_uid[16] = {
+		0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
+		0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x3d
+	};
+
+	(void)state;
+	tu_fixture(&t);
+	/* profile "Home": one PST service only */
+	tu_set(&t, "Home", "9207f3e0a3b11019908b08002b2a56c2",
+	       PS_PROP_TAG(PS_PT_BINARY, 0x3d0e), pst_uid, 16);
+	tu_set_str8(&t, "Home", "3333333333333333333333333333333d", 0x3d09,
+		    "MSUPST MS");
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	get_file(C.store, &C.original);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--dry-run", NULL), 0);
+	expect_err("profswitch: profile 'Home': no Exchange account "
+		   "(nothing to update)");
+	assert_null(strstr(C.err.ptr, "profile 'Outlook'"));
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--profile", "Home", NULL), 0);
+	expect_err("profswitch: profile 'Home': no Exchange account "
+		   "(nothing to update)");
+	assert_true(store_unchanged());
+	/* a store without any profile */
+	ps_buf_clear(&b);
+	tu_tree_init(&t);
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, NULL), 0);
+	expect_err("no Outlook profile in ");
+	expect_err("(nothing to update)");
+	ps_buf_free(&b);
+}
+
+/* inspect labels the Online Archive (a delegate provider whose DN is the
+ * account's mailbox DN + "/guid=" + a GUID) as archive, and only that. */
+static void test_inspect_labels_archive(void **state)
+{
+	ps_regtree t;
+	ps_buf b = PS_BUF_INIT;
+	static const uint8_t provs[5 * 16] = {
+		/* TU_PRI_A, TU_PUB_A, TU_DEL_A, then two more */
+		0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33,
+		0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x3a,
+		0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+		0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x4a,
+		0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+		0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x5a,
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+		0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x6a,
+		0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77,
+		0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x7a
+	};
+	/* the DN in another case, as Exchange may write it */
+	static const char archive[] = "/O=FABRIKAM/ou=Exchange Administrative "
+		"Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=alice"
+		"/GUID=490C6357-7637-4191-9a67-5201a6d3e8c3";
+#define NOT_GUID TU_ALICE_SRC "/guid=not-a-guid"
+
+	(void)state;
+	tu_fixture(&t);
+	tu_set(&t, "Outlook", TU_SVC_A, PS_PROP_TAG(PS_PT_BINARY, 0x3d00),
+	       provs, sizeof(provs));
+	tu_set_long(&t, "Outlook", "6666666666666666666666666666666a",
+		    0x660a, 2);
+	tu_set_str8(&t, "Outlook", "6666666666666666666666666666666a",
+		    0x660b, archive);
+	tu_set_long(&t, "Outlook", "7777777777777777777777777777777a",
+		    0x660a, 2);
+	tu_set_uni(&t, "Outlook", "7777777777777777777777777777777a",
+		   0x660b, NOT_GUID);
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	assert_int_equal(run("inspect", C.store, NULL), 0);
+	if (!strstr(C.out.ptr, "      archive              ") ||
+	    !strstr(C.out.ptr, archive))
+		fail_msg("no archive line:\n%s", C.out.ptr);
+	assert_null(strstr(C.out.ptr, "additional mailbox   /O=FABRIKAM"));
+	/* bob and the look-alike stay additional mailboxes */
+	assert_non_null(strstr(C.out.ptr, "additional mailbox   "
+			       TU_BOB_SRC "\n"));
+	assert_non_null(strstr(C.out.ptr, "additional mailbox   " NOT_GUID));
+	ps_buf_free(&b);
+#undef NOT_GUID
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +655,9 @@ int main(void)
 		cmocka_unit_test_setup(test_update_json_report_and_log, reset),
 		cmocka_unit_test_setup(test_named_and_default_profiles, reset),
 		cmocka_unit_test_setup(test_input_size_limits, reset),
+		cmocka_unit_test_setup(test_update_says_no_exchange_account,
+				       reset),
+		cmocka_unit_test_setup(test_inspect_labels_archive, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
