@@ -36,6 +36,20 @@ static void put_str(ps_buf *b, const char *s)
 	ps_buf_put(b, s ? s : "", n);
 }
 
+/* A generation larger than a registry value may be is never written. */
+static int size_ok(ps_buf *out, size_t start)
+{
+	int error = ps_buf_check(out);
+
+	if (error < 0 || out->len - start <= PS_GEN_MAX_BYTES)
+		return error;
+	error = ps_error_setc(PS_ELIMIT, "the backup of this update would "
+		"take %zu bytes and a backup generation holds at most %u; "
+		"nothing was changed", out->len - start, PS_GEN_MAX_BYTES);
+	out->len = start;
+	return error;
+}
+
 /* "PSB1" says: every prop in its usual form, with no value that is not
  * a property before it in its key.  Anything else needs "PSB2". */
 static int has_forms(const ps_generation *g)
@@ -53,10 +67,48 @@ static int has_forms(const ps_generation *g)
 	return 0;
 }
 
+static int check_counts(const ps_generation *g)
+{
+	size_t i;
+	char hex[33];
+
+	if (g->nsecs > PS_GEN_MAX_SECTIONS)
+		return ps_error_setc(PS_ELIMIT, "the update would change %zu "
+			"sections and a backup holds at most %u; nothing was "
+			"changed", g->nsecs, PS_GEN_MAX_SECTIONS);
+	for (i = 0; i < g->nsecs; i++) {
+		if (g->secs[i].props.n <= PS_GEN_MAX_PROPS)
+			continue;
+		ps_uid_format(&g->secs[i].uid, hex);
+		return ps_error_setc(PS_ELIMIT, "section %s has %zu "
+			"properties and a backup holds at most %u per "
+			"section; nothing was changed", hex,
+			g->secs[i].props.n, PS_GEN_MAX_PROPS);
+	}
+	if (g->nvals > PS_GEN_MAX_VALUES || g->nfiles > PS_GEN_MAX_FILES)
+		return ps_error_setc(PS_ELIMIT, "the update would change %zu "
+			"values and %zu files outside the profile; a backup "
+			"holds at most %u of each", g->nvals, g->nfiles,
+			PS_GEN_MAX_VALUES);
+	return 0;
+}
+
+int ps_gen_check(const ps_generation *g)
+{
+	ps_buf b = PS_BUF_INIT;
+	int error = ps_gen_encode(g, &b);
+
+	ps_buf_free(&b);
+	return error;
+}
+
 int ps_gen_encode(const ps_generation *g, ps_buf *out)
 {
-	size_t i, j;
-	int forms = has_forms(g);
+	size_t i, j, start = out->len;
+	int forms = has_forms(g), error = check_counts(g);
+
+	if (error < 0)
+		return error;
 
 	ps_buf_put(out, forms ? GEN_MAGIC_FORMS : GEN_MAGIC, 4);
 	put_u32(out, g->state);
@@ -81,7 +133,7 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		}
 	}
 	if (!g->nvals && !g->nfiles)
-		return ps_buf_check(out);
+		return size_ok(out, start);
 	ps_buf_put(out, EXTRA_MAGIC, 4);
 	put_u32(out, (uint32_t)g->nvals);
 	for (i = 0; i < g->nvals; i++) {
@@ -105,7 +157,7 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		if (f->len)
 			ps_buf_put(out, f->data, f->len);
 	}
-	return ps_buf_check(out);
+	return size_ok(out, start);
 }
 
 typedef struct reader {
@@ -221,7 +273,7 @@ int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
 	int error = PS_EFORMAT, forms;
 
 	memset(&g, 0, sizeof(g));
-	if (get_bytes(&r, 4, &bytes) < 0)
+	if (len > PS_GEN_MAX_BYTES || get_bytes(&r, 4, &bytes) < 0)
 		goto done;
 	forms = !memcmp(bytes, GEN_MAGIC_FORMS, 4);
 	if (!forms && memcmp(bytes, GEN_MAGIC, 4))

@@ -572,6 +572,10 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	error = gen_outside(e, p, &g);
 	if (error < 0 || (!n && !g.nvals && !g.nfiles))
 		goto free_gen;
+	/* An update that cannot be backed up does not happen. */
+	error = ps_gen_check(&g);
+	if (error < 0)
+		goto free_gen;
 	error = next_gen_number(e->store, p->profile, &g.number);
 	if (error < 0)
 		goto free_gen;

@@ -18,9 +18,13 @@
 #define PS_BACKUP_MAX_GEN 0xFFu
 #define PS_GEN_PENDING 1u
 #define PS_GEN_COMMITTED 2u
-/* Decoding limits: a generation larger than this is damaged. */
+/* One set of limits for writing and reading a generation: a generation
+ * over them is never written (the update that needs it does not happen)
+ * and is damaged when read.  PS_GEN_MAX_BYTES is the largest registry
+ * value the fake store reads back from an export (PS_REG_MAX_DATA). */
 #define PS_GEN_MAX_SECTIONS 1024u
 #define PS_GEN_MAX_PROPS 4096u
+#define PS_GEN_MAX_BYTES (16u * 1024u * 1024u)
 
 typedef struct ps_gen_unit {
 	char *account;
@@ -69,6 +73,9 @@ typedef struct ps_generation {
 } ps_generation;
 
 void ps_backup_uid(ps_uid *out);
+/* PS_ELIMIT, with a message naming the section, when g cannot be written
+ * within the limits above (ps_gen_encode checks it too). */
+int ps_gen_check(const ps_generation *g);
 int ps_gen_encode(const ps_generation *g, ps_buf *out);
 /* PS_EFORMAT on anything malformed (never reads out of bounds), over
  * the limits above, or listing a section twice or the backup section. */

@@ -195,6 +195,143 @@ static void test_backup_restores_managed_file(void **state)
 	ps_buf_free(&err);
 }
 
+/* Encoder and decoder share one limit: exactly at it a generation is
+ * written and read back; one past it is never written. */
+static void test_backup_limits_shared(void **state)
+{
+	ps_generation g, back;
+	ps_gen_section *secs = calloc(PS_GEN_MAX_SECTIONS + 1, sizeof(*secs));
+	ps_buf b = PS_BUF_INIT;
+	size_t i;
+
+	(void)state;
+	assert_non_null(secs);
+	memset(&g, 0, sizeof(g));
+	g.state = PS_GEN_COMMITTED;
+	for (i = 0; i <= PS_GEN_MAX_SECTIONS; i++) {
+		secs[i].uid.b[0] = (uint8_t)i;
+		secs[i].uid.b[1] = (uint8_t)(i >> 8);
+		ps_proplist_set(&secs[i].props, 0x66010003, "\x80\1\0\0", 4);
+	}
+	for (i = 0; i < PS_GEN_MAX_PROPS - 1; i++)
+		ps_proplist_set(&secs[0].props,
+				PS_PROP_TAG(PS_PT_LONG, 0x1000 + i), "1234", 4);
+	assert_int_equal(secs[0].props.n, PS_GEN_MAX_PROPS);
+	g.secs = secs;
+	g.nsecs = PS_GEN_MAX_SECTIONS;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_int_equal(back.nsecs, PS_GEN_MAX_SECTIONS);
+	assert_int_equal(back.secs[0].props.n, PS_GEN_MAX_PROPS);
+	ps_gen_free(&back);
+	ps_buf_free(&b);
+	/* One section too many. */
+	g.nsecs = PS_GEN_MAX_SECTIONS + 1;
+	assert_int_equal(ps_gen_encode(&g, &b), PS_ELIMIT);
+	assert_int_equal(b.len, 0);
+	assert_non_null(strstr(ps_error_last(), "at most 1024"));
+	/* One property too many. */
+	g.nsecs = PS_GEN_MAX_SECTIONS;
+	ps_proplist_set(&secs[0].props, PS_PROP_TAG(PS_PT_LONG, 0x0FFF),
+			"1234", 4);
+	assert_int_equal(ps_gen_check(&g), PS_ELIMIT);
+	assert_non_null(strstr(ps_error_last(), "at most 4096"));
+	for (i = 0; i <= PS_GEN_MAX_SECTIONS; i++)
+		ps_proplist_free(&secs[i].props);
+	free(secs);
+}
+
+/* The fixture with alice's emsmdb section padded to `total` props. */
+static void write_store_with_props(size_t total)
+{
+	ps_regtree t;
+	ps_buf out = PS_BUF_INIT, path = PS_BUF_INIT;
+	ps_regkey *k;
+	size_t i, have = 0;
+	uint32_t tag;
+	FILE *fp;
+
+	tu_fixture(&t);
+	ps_buf_printf(&path, "%s\\Outlook\\%s", TU_PROFILES, TU_EMS_A);
+	k = ps_regkey_find(t.root, path.ptr);
+	assert_non_null(k);
+	for (i = 0; i < k->nval; i++)
+		if (ps_prop_parse_name(k->vals[i].name, &tag) == 0)
+			have++;
+	for (i = 0; have < total; i++, have++)
+		tu_set(&t, "Outlook", TU_EMS_A,
+		       PS_PROP_TAG(PS_PT_LONG, 0x1000 + i), "1234", 4);
+	assert_int_equal(ps_regtree_write(&t, &out), 0);
+	fp = fopen(store, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(out.ptr, 1, out.len, fp), out.len);
+	fclose(fp);
+	ps_regtree_free(&t);
+	ps_buf_free(&out);
+	ps_buf_free(&path);
+}
+
+static char *slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *d;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	d = malloc((size_t)n + 1);
+	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return d;
+}
+
+/* An update whose backup would be over the limit does not happen: the
+ * store is untouched and the row says why; at the limit it goes through
+ * and rolls back. */
+static void test_update_that_cannot_be_backed_up(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	char *before, *after;
+	size_t blen, alen;
+	int rc;
+
+	(void)state;
+	write_store_with_props(PS_GEN_MAX_PROPS + 1);
+	before = slurp(store, &blen);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	assert_int_equal(rc & 1, 1);
+	after = slurp(store, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	if (!strstr(out.ptr, "at most 4096"))
+		fail_msg("no reason given:\n%s%s", out.ptr, err.ptr);
+	free(before);
+	free(after);
+
+	write_store_with_props(PS_GEN_MAX_PROPS);
+	before = slurp(store, &blen);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	if (rc)
+		fail_msg("update at the limit: exit %d\n%s%s", rc, out.ptr,
+			 err.ptr);
+	rc = tu_run(&out, &err, "rollback", "--store", store, NULL);
+	if (rc)
+		fail_msg("rollback at the limit: exit %d\n%s%s", rc, out.ptr,
+			 err.ptr);
+	after = slurp(store, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +339,9 @@ int main(void)
 			test_backup_cannot_name_any_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_backup_restores_managed_file, setup, teardown),
+		cmocka_unit_test(test_backup_limits_shared),
+		cmocka_unit_test_setup_teardown(
+			test_update_that_cannot_be_backed_up, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
