@@ -1052,6 +1052,8 @@ void ps_engine_free(ps_engine *e)
 
 static int update_profile(ps_engine *e, const char *profile)
 {
+	ps_generation *gens = NULL;
+	size_t ngens = 0, k;
 	ps_plan_opts o;
 	ps_pplan plan;
 	int error, restored = 1, failed = 0;
@@ -1078,7 +1080,14 @@ static int update_profile(ps_engine *e, const char *profile)
 	o.local_appdata = e->local_appdata;
 	o.cached = e->cached;
 	o.ncached = e->ncached;
+	error = list_gens(e, profile, &gens, &ngens);
+	if (error < 0)
+		return error;
+	for (k = ngens; k-- > 0 && !o.last;)
+		if (!gens[k].damaged && gens[k].state == PS_GEN_COMMITTED)
+			o.last = &gens[k];
 	error = ps_plan_build(&plan, e->store, profile, &o);
+	ps_gens_free(gens, ngens);
 	if (error < 0)
 		return error;
 	error = check_policies(e, &plan);

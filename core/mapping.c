@@ -658,6 +658,48 @@ static int build_target_index(ps_mapping *m)
 	return 0;
 }
 
+/* A target that is also a source never settles: with A to B and B to A
+ * the account flips at every logon; with A to B and B to C it moves
+ * twice.  Every such pair is an error naming both lines. */
+static int check_chains(const ps_mapping *m, const char *filename,
+			ps_strlist *errors)
+{
+	size_t i;
+	char *first = NULL;
+	int rc = 0;
+
+	for (i = 0; i < m->n && rc != PS_ENOMEM; i++) {
+		const ps_map_entry *e = &m->v[i], *next;
+
+		if (!e->target_dn)
+			continue;
+		next = index_find(m, &m->src, C_SOURCE_DN, e->target_dn);
+		if (!next || next == e)
+			continue;
+		rc = ps_error_setc(PS_EFORMAT, "%s:%u: TargetLegacyDN "
+			"'%.200s' is the SourceLegacyDN of line %u: a %s "
+			"never settles; map each mailbox straight to its "
+			"final target", filename, e->line, e->target_dn,
+			next->line, next->target_dn && !ps_strcasecmp(
+				next->target_dn, e->source_dn)
+			? "cycle (the account would flip at every logon)"
+			: "chain (the account would move twice)");
+		if (!first && !(first = ps_strdup(ps_error_last())))
+			rc = PS_ENOMEM;
+		else if (errors && ps_strlist_add(errors,
+						  ps_error_last()) < 0)
+			rc = PS_ENOMEM;
+		if (!errors)
+			break;
+	}
+	if (rc == PS_ENOMEM)
+		rc = ps_error_setc(PS_ENOMEM, "out of memory");
+	else if (first)
+		ps_error_setc(PS_EFORMAT, "%s", first);
+	free(first);
+	return rc;
+}
+
 int ps_mapping_parse(ps_mapping **out, const char *filename,
 		     const char *data, size_t len, ps_strlist *errors)
 {
@@ -715,6 +757,9 @@ int ps_mapping_parse(ps_mapping **out, const char *filename,
 		goto cleanup;
 	}
 	rc = build_target_index(m);
+	if (rc < 0)
+		goto cleanup;
+	rc = check_chains(m, filename, errors);
 	if (rc < 0)
 		goto cleanup;
 	if (m->n && m->n < m->cap) {

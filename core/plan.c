@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ps_backup.h"
 #include "ps_error.h"
 #include "ps_system.h"
 #include "ps_utf.h"
@@ -1745,6 +1746,40 @@ static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 	return error;
 }
 
+/* A mapping that moves a mailbox back to the DN the last update moved
+ * it from (A to B, then B to A) would flip it at every logon and grow the
+ * backup each time: the unit is blocked and the admin decides (rollback
+ * goes back exactly; otherwise the mapping is wrong). */
+static int check_undo(ps_pplan *p, const ps_plan_opts *o)
+{
+	size_t i, j;
+	int error = 0;
+
+	for (i = 0; o->last && i < p->nunits && !error; i++) {
+		ps_unit *u = &p->units[i];
+
+		if (!u->update || !u->entry->target_dn)
+			continue;
+		for (j = 0; j < o->last->nunits; j++) {
+			const ps_gen_unit *g = &o->last->units[j];
+
+			if (ps_strcasecmp(g->target_dn, u->dn) ||
+			    ps_strcasecmp(g->source_dn, u->entry->target_dn))
+				continue;
+			u->update = 0;
+			error = set_detail(u, PS_ST_BLOCKED_AMBIGUOUS,
+				"the mapping (line %u) moves this mailbox "
+				"back to %s, which the update of backup "
+				"generation %02x moved it from; run "
+				"'profswitch rollback' to go back, or fix the "
+				"mapping", u->entry->line, g->source_dn,
+				o->last->number);
+			break;
+		}
+	}
+	return error;
+}
+
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		  const ps_plan_opts *o)
 {
@@ -1780,6 +1815,8 @@ int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		error = check_ambiguous(&p);
 	if (!error)
 		error = check_shared(&p);
+	if (!error)
+		error = check_undo(&p, o);
 	if (!error)
 		error = verify_units(&p, o);
 	for (i = 0; i < p.nunits && !error; i++)

@@ -103,6 +103,10 @@ typedef struct ps_plan_opts {
 	const char *local_appdata;      /* known folder, or NULL */
 	const ps_adcache_file *cached;  /* cached Autodiscover files */
 	size_t ncached;
+	/* The profile's newest committed backup generation, or NULL: a
+	 * unit the mapping would move straight back to where that update
+	 * moved it from is blocked, never given a new generation. */
+	const struct ps_generation *last;
 } ps_plan_opts;
 
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,

@@ -332,6 +332,70 @@ static void test_update_that_cannot_be_backed_up(void **state)
 	ps_buf_free(&err);
 }
 
+/* A mapping that never settles is refused, naming both lines. */
+static void test_mapping_cycles_and_chains(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	int rc;
+
+	(void)state;
+	put_text(mapping, "SourceLegacyDN|TargetLegacyDN\n"
+		 "/o=F/cn=a|/o=C/cn=a\n"
+		 "/o=X/cn=keep|/o=C/cn=keep\n"
+		 "/o=C/cn=a|/o=F/cn=a\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	assert_int_equal(rc, 65);
+	assert_non_null(strstr(out.ptr, "m.puf:2: TargetLegacyDN '/o=C/cn=a' "
+			       "is the SourceLegacyDN of line 4: a cycle"));
+	assert_non_null(strstr(out.ptr, "m.puf:4:"));
+	assert_null(strstr(out.ptr, "m.puf:3:"));
+	put_text(mapping, "SourceLegacyDN|TargetLegacyDN\n"
+		 "/o=F/cn=a|/o=C/cn=a\n"
+		 "/o=C/cn=a|/o=D/cn=a\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	assert_int_equal(rc, 65);
+	assert_non_null(strstr(out.ptr, "line 3: a chain"));
+	/* update refuses it too, changing nothing */
+	write_store_with_props(0);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	assert_int_equal(rc, 65);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
+/* A = A to B, then a new mapping B to A: the second update would undo
+ * the first and add a generation at every swap; it is blocked and the
+ * store stays as the first update left it. */
+static void test_update_never_undoes_last_generation(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	char *before, *after;
+	size_t blen, alen;
+	int rc;
+
+	(void)state;
+	write_store_with_props(0);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	assert_int_equal(rc, 0);
+	before = slurp(store, &blen);
+	put_text(mapping, "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+		 TU_ALICE_TGT "|" TU_ALICE_SRC "|alice@fabrikam.com\n");
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	if (!(rc & 4) || !strstr(out.ptr, "blocked-ambiguous") ||
+	    !strstr(out.ptr, "rollback"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	after = slurp(store, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +406,11 @@ int main(void)
 		cmocka_unit_test(test_backup_limits_shared),
 		cmocka_unit_test_setup_teardown(
 			test_update_that_cannot_be_backed_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_mapping_cycles_and_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_update_never_undoes_last_generation, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
