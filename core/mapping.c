@@ -255,6 +255,20 @@ static int bad_line(parser *ps, const char *fmt, ...)
 	return ps_error_setc(PS_EFORMAT, "%s", msg);
 }
 
+static const char *delim_name(char c)
+{
+	switch (c) {
+	case '|':
+		return "'|'";
+	case '\t':
+		return "tabs";
+	case ',':
+		return "','";
+	default:
+		return "';'";
+	}
+}
+
 static int is_blank(char c, char delim)
 {
 	return c == ' ' || (c == '\t' && delim != '\t');
@@ -398,6 +412,27 @@ static int valid_dn(const char *s)
 	return !ps_strncasecmp(s, "/o=", 3);
 }
 
+/* A Unicode space in UTF-8 (no-break space U+00A0, U+2000-U+200B,
+ * U+202F, U+205F, U+3000, U+FEFF): invisible in a spreadsheet, and an
+ * address that holds one matches nothing.  Its name, else NULL. */
+static const char *unicode_space(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		if (p[0] == 0xC2 && p[1] == 0xA0)
+			return "a no-break space (U+00A0)";
+		if (p[0] == 0xE2 && p[1] == 0x80 &&
+		    ((p[2] >= 0x80 && p[2] <= 0x8B) || p[2] == 0xAF))
+			return "a Unicode space (U+2000-U+200B or U+202F)";
+		if ((p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) ||
+		    (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||
+		    (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF))
+			return "a Unicode space (U+205F, U+3000 or U+FEFF)";
+	}
+	return NULL;
+}
+
 /* local@domain: one '@', no space, a dot inside the domain. */
 static int valid_smtp(const char *s)
 {
@@ -473,6 +508,9 @@ static int check_field(parser *ps, int c, const char *v)
 		break;
 	case C_TARGET_SMTP:
 	case C_SOURCE_SMTP:
+		if (unicode_space(v))
+			return bad_line(ps, "%s '%.200s' contains %s",
+					col_names[c], v, unicode_space(v));
 		if (!valid_smtp(v))
 			return bad_line(ps, "%s '%.200s' is not an SMTP "
 					"address (local@domain.tld)",
@@ -563,6 +601,20 @@ static int data_line(parser *ps, char *s)
 					col_names[4]);
 		return bad_line(ps, "%u fields, but the header has %u "
 				"columns", nf, ps->ncols);
+	}
+	/* One field where the header has several: the line may use another
+	 * delimiter than the file, and would match nothing. */
+	if (nf == 1 && ps->header && ps->ncols > 1) {
+		static const char cands[] = { '|', '\t', ',', ';' };
+
+		for (i = 0; i < sizeof(cands); i++)
+			if (cands[i] != ps->delim && strchr(f[0], cands[i]))
+				return bad_line(ps, "one field, but the header "
+					"has %u columns separated by %s; this "
+					"line seems to use %s (one file, one "
+					"delimiter)", ps->ncols,
+					delim_name(ps->delim),
+					delim_name(cands[i]));
 	}
 	for (i = 0; i < nf; i++)
 		if (*f[i])

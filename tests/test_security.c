@@ -364,6 +364,32 @@ static void test_mapping_cycles_and_chains(void **state)
 	ps_buf_free(&err);
 }
 
+/* What a spreadsheet leaves in a mapping and makes it match nothing:
+ * a no-break space in an address, a line in another delimiter. */
+static void test_mapping_invisible_mistakes(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	int rc;
+
+	(void)state;
+	put_text(mapping, "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+		 "/o=F/cn=a|/o=C/cn=a|a\xc2\xa0@contoso.com\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	assert_int_equal(rc, 65);
+	assert_non_null(strstr(out.ptr, "m.puf:2: TargetSMTP"));
+	assert_non_null(strstr(out.ptr, "no-break space"));
+	put_text(mapping, "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+		 "/o=F/cn=a|/o=C/cn=a|a@contoso.com\n"
+		 "/o=F/cn=b,/o=C/cn=b,b@contoso.com\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	assert_int_equal(rc, 65);
+	assert_non_null(strstr(out.ptr, "m.puf:3: one field, but the header "
+			       "has 3 columns separated by '|'; this line "
+			       "seems to use ','"));
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 /* A = A to B, then a new mapping B to A: the second update would undo
  * the first and add a generation at every swap; it is blocked and the
  * store stays as the first update left it. */
@@ -408,6 +434,8 @@ int main(void)
 			test_update_that_cannot_be_backed_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_mapping_cycles_and_chains, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_mapping_invisible_mistakes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_update_never_undoes_last_generation, setup,
 			teardown),
