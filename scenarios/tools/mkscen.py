@@ -17,8 +17,17 @@ that the rules R1..R9 must change, each edit with a comment naming the rule.
 The backup blob encoder (docs/update-rules.md "Backups") is shared code, but
 which sections go into a generation, in which order, and which units it
 lists are spelled out by hand per scenario; the snapshot *contents* are the
-input section's values, read from the input model in registry order.
+input section's properties (not other values such as S010267f0), read from
+the input model in registry order.
 Never derive these files from the engine's output.
+
+Layout (docs/update-rules.md "How Outlook stores a property", checked on
+real profiles): a PT_STRING8 property is a REG_SZ value unless a scenario
+asks for REG_BINARY 8-bit text (Registry.binary_strings); multi-valued
+strings are u32 count, u64 offsets, NUL-terminated strings.  An Exchange
+account is a service section, an emsmdb section, store providers (primary,
+public folders, delegates, Online Archive), a transport provider (01023d02)
+and an address-book provider (01023d01).
 """
 
 import os
@@ -34,15 +43,19 @@ OFFICE16 = HKCU + r"\Software\Microsoft\Office\16.0"
 OFFICE15 = HKCU + r"\Software\Microsoft\Office\15.0"
 
 # ---------------------------------------------------------------------------
-# Property encoders
+# Property encoders (docs/update-rules.md "How Outlook stores a property")
 # ---------------------------------------------------------------------------
 
 PT_LONG, PT_BOOLEAN, PT_STRING8, PT_UNICODE, PT_BINARY = 0x0003, 0x000B, 0x001E, 0x001F, 0x0102
-PT_MV_STRING8 = 0x101E
+PT_MV_STRING8, PT_MV_UNICODE = 0x101E, 0x101F
 
 
 def u32(n):
     return struct.pack("<I", n)
+
+
+def u64(n):
+    return struct.pack("<Q", n)
 
 
 def tag_name(tag):
@@ -55,20 +68,37 @@ def name_tag(name):
     return (int(name[4:8], 16) << 16) | int(name[0:4], 16)
 
 
-def enc_mv_string8(strings):
-    """PT_MV_STRING8 as stored in a profile value.  NOT verified against real
-    data (REFERENCE.md says so): u32 count, u32 offset of each string from
-    the start of the blob, then the NUL-terminated strings.  Only used for
-    101e6613, which R4 deletes, so the engine never has to parse it."""
-    head = 4 + 4 * len(strings)
+def is_prop_name(name):
+    """A value named TTTTIIII (8 hex digits) may be a property; others
+    (Outlook 2013+'s S010267f0, the account manager's names) are not."""
+    return len(name) == 8 and all(c in "0123456789abcdefABCDEF" for c in name)
+
+
+def _enc_mv(strings, encode):
+    """Multi-valued string as Outlook stores it (checked on real profiles):
+    u32 count, count x u64 offset of each string from the value's start,
+    then the NUL-terminated strings."""
+    head = 4 + 8 * len(strings)
     offs, body = [], b""
     for s in strings:
         offs.append(head + len(body))
-        body += s.encode("cp1252") + b"\0"
-    return u32(len(strings)) + b"".join(u32(o) for o in offs) + body
+        body += encode(s)
+    return u32(len(strings)) + b"".join(u64(o) for o in offs) + body
+
+
+def enc_mv_string8(strings):
+    """PT_MV_STRING8 (101e): 8-bit (Windows-1252) strings, each with a NUL."""
+    return _enc_mv(strings, lambda s: s.encode("cp1252") + b"\0")
+
+
+def enc_mv_unicode(strings):
+    """PT_MV_UNICODE (101f): UTF-16LE strings, each with a 2-byte NUL."""
+    return _enc_mv(strings, lambda s: s.encode("utf-16-le") + b"\0\0")
 
 
 def encode_prop(tag, value):
+    """The property's bytes as a REG_BINARY value holds them (a PT_STRING8
+    in its 8-bit form: Windows-1252 + NUL)."""
     t = tag & 0xFFFF
     if t == PT_STRING8:
         return value.encode("cp1252") + b"\0"
@@ -83,6 +113,8 @@ def encode_prop(tag, value):
         return value
     if t == PT_MV_STRING8:
         return enc_mv_string8(value)
+    if t == PT_MV_UNICODE:
+        return enc_mv_unicode(value)
     raise ValueError("no encoder for %08x" % tag)
 
 
@@ -102,7 +134,11 @@ def uids(*hs):
 
 class Registry:
     """Keys (full paths) -> ordered values [name, kind, data].
-    kind: 'sz' (str), 'expand' (str, REG_EXPAND_SZ), 'dword' (int), 'bin' (bytes).
+    kind: 'sz' (str, REG_SZ), 'expand' (str, REG_EXPAND_SZ), 'dword' (int),
+    'bin' (bytes, REG_BINARY).
+    A PT_STRING8 property (001e....) is a REG_SZ value, as Outlook writes it,
+    unless built with form 'bin' (REG_BINARY 8-bit text + NUL, as some
+    scripts write it); every other property is REG_BINARY.
     The export root is the key `reg export` was run on; every key between it
     and a stored key exists (and is exported) too."""
 
@@ -153,36 +189,73 @@ class Registry:
         else:
             self._vals(path).append([name, kind, data])
 
+    def put_before(self, path, before, name, kind, data):
+        """Input building: a new value placed just before value `before`."""
+        vals = self._vals(path)
+        assert self.find(path, name) is None, (path, name)
+        i = vals.index(self.find(path, before))
+        vals.insert(i, [name, kind, data])
+
     def remove(self, path, name):
         v = self.find(path, name)
         assert v is not None, (path, name)
         self._vals(path).remove(v)
 
     # --- MAPI property view of a section key -----------------------------
-    def prop(self, path, tag, value):
-        """Input building: store property `tag` (new or replaced)."""
-        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+    @staticmethod
+    def _value(tag, value, form):
+        """(kind, data) of property `tag` written in `form` ('sz' or 'bin')."""
+        if tag & 0xFFFF == PT_STRING8 and form == "sz":
+            value.encode("cp1252")          # a PT_STRING8 holds Windows-1252 text only
+            return "sz", value
+        return "bin", encode_prop(tag, value)
+
+    def prop(self, path, tag, value, form="sz"):
+        """Input building: store property `tag` (new or replaced); a
+        PT_STRING8 as REG_SZ, or as REG_BINARY with form='bin' (see also
+        binary_strings())."""
+        self.put(path, tag_name(tag), *self._value(tag, value, form))
 
     def set(self, path, tag, value):
-        """Expected edit: property must already exist; value replaced in place."""
-        assert self.find(path, tag_name(tag)) is not None, ("set of absent", path, tag_name(tag))
-        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+        """Expected edit: property must already exist; value replaced in place,
+        in the form it had (REG_SZ stays REG_SZ, REG_BINARY stays REG_BINARY)."""
+        v = self.find(path, tag_name(tag))
+        assert v is not None, ("set of absent", path, tag_name(tag))
+        self.put(path, tag_name(tag), *self._value(tag, value, "sz" if v[1] == "sz" else "bin"))
 
     def add(self, path, tag, value):
-        """Expected edit: property must be absent; appended after the others."""
+        """Expected edit: property must be absent; appended after the others
+        (a new PT_STRING8 is a REG_SZ value)."""
         assert self.find(path, tag_name(tag)) is None, ("add of present", path, tag_name(tag))
-        self.put(path, tag_name(tag), "bin", encode_prop(tag, value))
+        self.put(path, tag_name(tag), *self._value(tag, value, "sz"))
 
     def delete(self, path, tag):
         """Expected edit: property must exist; removed."""
         self.remove(path, tag_name(tag))
 
+    def binary_strings(self, path):
+        """Input building: every PT_STRING8 of a section rewritten as
+        REG_BINARY 8-bit text (same place, same text)."""
+        for v in self._vals(path):
+            if is_prop_name(v[0]) and name_tag(v[0]) & 0xFFFF == PT_STRING8 and v[1] == "sz":
+                v[1], v[2] = "bin", encode_prop(name_tag(v[0]), v[2])
+
     def snapshot(self, path):
-        """[(tag, data)] of a section, in registry value order (backup blob)."""
-        out = []
+        """[(tag, data, kind, before)] of a section's PROPERTIES, in registry
+        value order (backup blob): values named TTTTIIII that are REG_BINARY,
+        or REG_SZ of type 001e.  A PT_STRING8 is its Windows-1252 bytes + NUL
+        in either form; kind 1 = a PT_STRING8 kept as REG_BINARY, else 0;
+        before = how many values that are not properties (S010267f0) stand
+        before it in the key.  Those values are not in the snapshot."""
+        out, before = [], 0
         for name, kind, data in self._vals(path):
-            assert kind == "bin" and len(name) == 8, (path, name)
-            out.append((name_tag(name), data))
+            tag = name_tag(name) if is_prop_name(name) else None
+            if tag is not None and kind == "bin":
+                out.append((tag, data, 1 if tag & 0xFFFF == PT_STRING8 else 0, before))
+            elif tag is not None and kind == "sz" and tag & 0xFFFF == PT_STRING8:
+                out.append((tag, encode_prop(tag, data), 0, before))
+            else:
+                before += 1
         return out
 
     # --- export ------------------------------------------------------------
@@ -265,9 +338,13 @@ def backup_extra(values, files):
 
 def backup_blob(state, units, sections):
     """state: 1 pending / 2 committed.  units: [(account, source_dn, target_dn)]
-    in report order.  sections: [(uid_hex, [(tag, data), ...])] in change
-    order, each prop list = the section's every property before the change."""
-    b = b"PSB1" + u32(state) + u32(len(units))
+    in report order.  sections: [(uid_hex, [(tag, data, kind, before), ...])]
+    in change order, each prop list = Registry.snapshot() of the section
+    before the change.  "PSB1" (tag, length, data per prop) when every prop
+    has kind 0 and no non-property value before it; else "PSB2" (tag, form,
+    length, data), form = kind | (1 + before) << 8."""
+    psb2 = any(kind or before for _, props in sections for _, _, kind, before in props)
+    b = (b"PSB2" if psb2 else b"PSB1") + u32(state) + u32(len(units))
     for unit in units:
         for s in unit:
             e = s.encode("utf-8")
@@ -275,8 +352,8 @@ def backup_blob(state, units, sections):
     b += u32(len(sections))
     for u, props in sections:
         b += uid(u) + u32(len(props))
-        for tag, data in props:
-            b += u32(tag) + u32(len(data)) + data
+        for tag, data, kind, before in props:
+            b += u32(tag) + (u32(kind | (1 + before) << 8) if psb2 else b"") + u32(len(data)) + data
     return b
 
 
@@ -300,6 +377,10 @@ def tgt_dn(cn):
     return TGT_ADMIN + "/cn=Recipients/cn=" + cn
 
 
+def server_dn(admin, server):
+    return admin + "/cn=Configuration/cn=Servers/cn=" + server
+
+
 ALICE_SRC = src_dn("alice")
 ALICE_TGT = tgt_dn("1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6-alice")
 BOB_SRC = src_dn("bob")
@@ -311,24 +392,46 @@ CAROL_SRC, CAROL_TGT = src_dn("carol"), tgt_dn("5d4c3b2a19084f7e6d5c4b3a29180716
 DAVE_SRC, DAVE_TGT = src_dn("dave"), tgt_dn("c0ffee11223344556677889900aabbcc-dave")
 EXO = "outlook.office365.com"
 
+# Exchange Online: alice in Fabrikam's tenant (exchange-online-archive), moved
+# to Contoso's tenant.  Servers are <mailbox guid>@<domain>; the DNs of both
+# tenants start with /o=ExchangeLabs/.
+ALICE_EXO_SRC = tgt_dn("8c7d6e5f4a3b42c1d0e9f8a7b6c5d4e3-alice")
+EXO_SRC_SERVER = "32833106-536e-45df-80b2-d002cc92d33d@fabrikam.com"
+EXO_TGT_SERVER = "6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@contoso.com"
+ARCHIVE_GUID = "f08db22f-d293-456a-b170-fab23d90fbac"           # alice's Online Archive (EXO)
+ONPREM_ARCHIVE_GUID = "3ce1268c-9c80-42e3-bfec-3fee8ed2305d"    # alice's archive (archive-guid-from-mapping)
+TARGET_ARCHIVE_GUID = "f3faa8e8-79ea-4723-8ad5-cfbc1d74bd1c"    # the mapping's TargetArchiveGuid there
+
 # Section UIDs (made up, distinct)
 SERVICES_SECT = "9207f3e0a3b11019908b08002b2a56c2"
 GLOBAL_SECT = "0a0d020000000000c000000000000046"
 ACCT_MGR = "9375CFF0413111d3B88A00104B2A6676"
 CLSID_EXCHANGE = "{ED475414-B0D6-11D2-8C3B-00104B2A6676}"
+EMS_CLSID = "{6485D26A-C2AC-11D1-AD3E-10A0C911C9C0}"     # 001f3d13 of every Exchange section
+CONTAB_CLSID = "{6485D266-C2AC-11D1-AD3E-10A0C911C9C0}"
 
+# svc service, ems emsmdb, priv/pub/dlg/arch store providers, abp address-book
+# provider (01023d01), xp transport provider (01023d02)
 A = dict(svc="4f2a9c1d7b3e4a6f8c5d0e1b2a3f4c5d", ems="b8e3d6a19c2f4e7d8a1b3c5d7e9f0a2b",
          priv="1d7c4b9e2a5f4c8e9b3d6a0f1e2c4b7a", pub="e6a2f9d43b1c4d8a9e7f2b5c0d1a3e6f",
-         abp="5a9e1c7f3d2b4e6a8f0c1d3b5e7a9c2d", dlg="c3b7e1a95d4f4b2c8e6a9d0f2b4c6e8a")
+         abp="5a9e1c7f3d2b4e6a8f0c1d3b5e7a9c2d", dlg="c3b7e1a95d4f4b2c8e6a9d0f2b4c6e8a",
+         xp="462f27ebbf2b03810b9b9f0f64c67224", arch="d1065b122514b0018d663227903f1e58")
 S = dict(svc="8b1e4d7a2c9f4e3b9a6d1c0f5e2b7a4d", ems="2e9c6f1b8d4a4c7e9f3b5a0d2c1e8b6f",
-         priv="f1d8a3c6e9b24d5f8a7c3e0b6d9f2a1c", abp="6c4a2e8f1b9d4a3c8e5f7b0a1d2c9e4f")
+         priv="f1d8a3c6e9b24d5f8a7c3e0b6d9f2a1c", abp="6c4a2e8f1b9d4a3c8e5f7b0a1d2c9e4f",
+         xp="99b8510fd70f68597358ae7fde2a2484")
 M = dict(svc="3b8f2d6e1a7c4b9d8e0f5a2c4d6b8e1f", ems="d2a7c5e83f1b4a6c9d0e7b3f5a1c8d4e",
-         priv="7f3c9a1e5b2d4f8a9c6e0d1b3a5f7c2e", abp="a4e1b8d3c6f24e9a8b7d5c0e2f1a3b6d")
+         priv="7f3c9a1e5b2d4f8a9c6e0d1b3a5f7c2e", abp="a4e1b8d3c6f24e9a8b7d5c0e2f1a3b6d",
+         xp="afece279c7ac68c91b464418216c206c")
+E = dict(svc="57ff88f6eeba4b0fb5a109e1d8eecf08", ems="d7cb18a4a815c1c7ab203f89f410411e",
+         priv="f9637ebb77b3590b47f810dc18609354", arch="2828914474b21e83146462b9f186ba88",
+         abp="bfc452f0404968a9e26cc7922344cd47", xp="36b64c17a2b1add9a9fc76e7ae57612c")
 PST = dict(svc="9a5d3f7c1e2b4d8f9c6a0b3e5d7f1a2c", prov="0b6e2a9d5c3f4e1a8d7b9c2f4a6e0d3b")
+CONTAB = dict(svc="c09916743f84dd91a41e2f54145526d1", abp="cb4e53979e63282b661bf001170173b2")
 
 EMSMDB_PROVIDER_UID = "38a1bb1005e5101aa1bb08002b2a56c2"
 WRAP_PRIVATE = "1b55fa20aa6611cd9bc800aa002fc45a"
 WRAP_PUBLIC = "1c830210aa6611cd9bc800aa002fc45a"
+MUID_EMS_AB = "dca740c8c042101ab4b908002b2fe182"
 
 
 def store_entryid(wrapped, wtype, server, dn):
@@ -340,12 +443,32 @@ def store_entryid(wrapped, wtype, server, dn):
             + uid(wrapped) + u32(wtype) + server.encode() + b"\0" + dn.encode() + b"\0")
 
 
+def ab_entryid(dn):
+    """Exchange address-book entry ID (MS-OXCDATA 2.2.5.2): flags, the
+    EMS AB provider UID, version 1, type 0 (mailbox), the DN in ASCII."""
+    return b"\0\0\0\0" + uid(MUID_EMS_AB) + u32(1) + u32(0) + dn.encode() + b"\0"
+
+
+# A DPAPI-protected blob as Outlook 2013+ keeps in "S010267f0" (not a
+# property: never read, never changed).  The header is DPAPI's fixed one;
+# the rest is made up.
+S010267F0 = (bytes.fromhex("01000000d08c9ddf0115d1118c7a00c04fc297eb01000000")
+             + bytes.fromhex("5e1f0a3b7c2d49e68f1a2b3c4d5e6f700000000002000000")
+             + bytes(range(0x90, 0xd0)))
+NONPROP = "S010267f0"
+
 # ---------------------------------------------------------------------------
-# Input builders (what Outlook 2016 writes); these build INPUT only.
+# Input builders (what Outlook 2016 writes, as seen in real profiles); these
+# build INPUT only.
 # ---------------------------------------------------------------------------
+
 
 def T(i, t):
     return (i << 16) | t
+
+
+def sec(p, u):
+    return p + "\\" + u
 
 
 def outlook_root(reg, office=OFFICE16, default=None):
@@ -368,14 +491,15 @@ def other_software(reg):
 
 
 def profile(reg, profiles_key, name, service_uids, legacy_ems, accounts):
-    """accounts: [(service uid, smtp)] for the account manager."""
+    """accounts: [(service uid, smtp)] for the account manager.  The
+    profile-wide provider lists of section 9207f3e0... are written by
+    finish_profile() once the services exist."""
     p = reg.add_key(profiles_key + "\\" + name)
-    sec = lambda u: p + "\\" + u
-    reg.prop(sec(GLOBAL_SECT), T(0x3D15, PT_BINARY), uid(legacy_ems))
-    reg.prop(sec(GLOBAL_SECT), T(0x041B, PT_LONG), 0)
-    reg.prop(sec(GLOBAL_SECT), T(0x0324, PT_BINARY), bytes.fromhex("0a000000"))
-    reg.prop(sec(SERVICES_SECT), T(0x3D0E, PT_BINARY), uids(*service_uids))
-    am = sec(ACCT_MGR)
+    reg.prop(sec(p, GLOBAL_SECT), T(0x3D15, PT_BINARY), uid(legacy_ems))
+    reg.prop(sec(p, GLOBAL_SECT), T(0x041B, PT_LONG), 0)
+    reg.prop(sec(p, GLOBAL_SECT), T(0x0324, PT_BINARY), bytes.fromhex("0a000000"))
+    reg.prop(sec(p, SERVICES_SECT), T(0x3D0E, PT_BINARY), uids(*service_uids))
+    am = sec(p, ACCT_MGR)
     reg.add_key(am)
     reg.put(am, "{ED475418-B0D6-11D2-8C3B-00104B2A6676}", "bin", b"".join(u32(i + 1) for i in range(len(accounts))))
     reg.put(am, "LastChangeVer", "bin", bytes.fromhex("0b00000000000000"))
@@ -389,59 +513,126 @@ def profile(reg, profiles_key, name, service_uids, legacy_ems, accounts):
     return p
 
 
-def exchange_service(reg, p, U, display, providers, ascii_display=False, unicode_display=True):
-    s = p + "\\" + U["svc"]
-    reg.prop(s, T(0x3D09, PT_STRING8), "MSEMS")
-    reg.prop(s, T(0x3D0A, PT_STRING8), "emsui.dll")
-    reg.prop(s, T(0x3D0B, PT_STRING8), "EMSCfg")
+def finish_profile(reg, p):
+    """The profile-wide lists in 9207f3e0... (as MAPI keeps them): every
+    service's store providers (01023d00), address-book providers (01023d01)
+    and transport providers (01023d02), in PR_SERVICES order, before
+    01023d0e.  Read from the input model's own service sections."""
+    svcs = reg.find(sec(p, SERVICES_SECT), tag_name(T(0x3D0E, PT_BINARY)))[2]
+    for t in (0x3D00, 0x3D01, 0x3D02):
+        lst = b""
+        for i in range(0, len(svcs), 16):
+            v = reg.find(sec(p, svcs[i:i + 16].hex()), tag_name(T(t, PT_BINARY)))
+            lst += v[2] if v else b""
+        if lst:
+            reg.put_before(sec(p, SERVICES_SECT), "01023d0e", tag_name(T(t, PT_BINARY)), "bin", lst)
+
+
+def exchange_service(reg, p, U, display, providers, ascii_display=False, unicode_display=True,
+                     fqdn=None, legacy=False):
+    """The Exchange service section.  legacy: names as PT_STRING8 (001e3d09
+    etc., an old profile); else PT_UNICODE as Outlook 2013+ writes them."""
+    s = sec(p, U["svc"])
+    st = PT_STRING8 if legacy else PT_UNICODE
+    reg.prop(s, T(0x3D09, st), "MSEMS")
+    reg.prop(s, T(0x3D0A, st), "emsui.dll" if legacy else "emsmdb.dll")
+    reg.prop(s, T(0x3D0B, st), "EMSCfg")
+    if not legacy:
+        reg.prop(s, T(0x3D13, PT_UNICODE), EMS_CLSID)
     reg.prop(s, T(0x3D0C, PT_BINARY), uid(U["svc"]))
     if ascii_display:
         reg.prop(s, T(0x3001, PT_STRING8), display)
     if unicode_display:
         reg.prop(s, T(0x3001, PT_UNICODE), display)
+    if fqdn:
+        reg.prop(s, T(0x662A, PT_UNICODE), fqdn)
     reg.prop(s, T(0x3D15, PT_BINARY), uid(U["ems"]))
     reg.prop(s, T(0x3D00, PT_BINARY), uids(*providers))
-    reg.prop(s, T(0x3D1A, PT_BINARY), uid(U["abp"]))
-    ab = p + "\\" + U["abp"]
-    reg.prop(ab, T(0x3D09, PT_STRING8), "MSEMS")
-    reg.prop(ab, T(0x300A, PT_STRING8), "emsabp.dll")
-    reg.prop(ab, T(0x3D0C, PT_BINARY), uid(U["svc"]))
-    reg.prop(ab, T(0x3001, PT_UNICODE), "Microsoft Exchange Address Book")
+    reg.prop(s, T(0x3D01, PT_BINARY), uid(U["abp"]))
+    reg.prop(s, T(0x3D02, PT_BINARY), uid(U["xp"]))
     return s
 
 
-def store_provider(reg, p, U, puid, ptype, display, mailbox=None, server=None, smtp=None, entryid=None):
-    s = p + "\\" + puid
-    reg.prop(s, T(0x3D09, PT_STRING8), "MSEMS")
-    reg.prop(s, T(0x300A, PT_STRING8), "emsmdb.dll")
+def provider_head(reg, s, U, display, legacy=False, provider_display=None):
+    """What every Exchange provider section starts with."""
+    st = PT_STRING8 if legacy else PT_UNICODE
+    reg.prop(s, T(0x3001, st), display)
+    if provider_display:
+        reg.prop(s, T(0x3006, st), provider_display)
+    reg.prop(s, T(0x3D09, st), "MSEMS")
+    reg.prop(s, T(0x300A, st), "emsmdb.dll" if legacy else "EMSMDB.DLL")
+    if not legacy:
+        reg.prop(s, T(0x3D13, PT_UNICODE), EMS_CLSID)
     reg.prop(s, T(0x3D0C, PT_BINARY), uid(U["svc"]))
-    reg.prop(s, T(0x3001, PT_UNICODE), display)
+    reg.prop(s, T(0x3D15, PT_BINARY), uid(U["ems"]))
+
+
+def transport_provider(reg, p, U, mailbox, server, srv_dn, fqdn=None, legacy=False):
+    """The Exchange transport provider section (named by 01023d02)."""
+    s = sec(p, U["xp"])
+    provider_head(reg, s, U, "Microsoft Exchange Transport", legacy, "Microsoft Exchange Transport")
+    reg.prop(s, T(0x3E03, PT_LONG), 0x24)
+    reg.prop(s, T(0x660B, PT_STRING8), mailbox)
+    reg.prop(s, T(0x660C, PT_STRING8), server)
+    reg.prop(s, T(0x6614, PT_STRING8), srv_dn)
+    if fqdn:
+        reg.prop(s, T(0x662B, PT_UNICODE), fqdn)
+    return s
+
+
+def ab_provider(reg, p, U, fqdn=None, legacy=False):
+    """The Exchange address-book provider section (named by 01023d01)."""
+    s = sec(p, U["abp"])
+    provider_head(reg, s, U, "Microsoft Exchange Directory Service", legacy,
+                  "Microsoft Exchange Directory Service")
+    reg.prop(s, T(0x3E03, PT_LONG), 0x23)
+    if fqdn:
+        reg.prop(s, T(0x662A, PT_UNICODE), fqdn)
+    return s
+
+
+def store_provider(reg, p, U, puid, ptype, display, mailbox=None, server=None, fqdn=None, srv_dn=None,
+                   smtp=None, record_key=None, entryid=None, legacy=False):
+    s = sec(p, puid)
+    provider_head(reg, s, U, display, legacy)
     reg.prop(s, T(0x660A, PT_LONG), ptype)
     if mailbox:
         reg.prop(s, T(0x660B, PT_STRING8), mailbox)
     if server:
         reg.prop(s, T(0x660C, PT_STRING8), server)
+    if srv_dn:
+        reg.prop(s, T(0x6614, PT_STRING8), srv_dn)
+    if fqdn:
+        reg.prop(s, T(0x662B, PT_UNICODE), fqdn)
     if smtp:
         reg.prop(s, T(0x6641, PT_UNICODE), smtp)
+    if record_key:
+        reg.prop(s, T(0x0FF9, PT_BINARY), uid(record_key))
     if entryid:
         reg.prop(s, T(0x0FFF, PT_BINARY), entryid)
     return s
 
 
-def alice_emsmdb(reg, p, flags=0x00001180, ansi_ost=False, rpc_proxy=False):
+def alice_emsmdb(reg, p, flags=0x00001180, ansi_ost=False, rpc_proxy=False, nonprop=False):
     """Alice's emsmdb section as Outlook 2016 leaves it (Exchange 2016 EXCH01)."""
-    e = p + "\\" + A["ems"]
+    e = sec(p, A["ems"])
     reg.prop(e, T(0x6603, PT_STRING8), ALICE_SRC)
     reg.prop(e, T(0x6641, PT_UNICODE), "alice@fabrikam.com")
     reg.prop(e, T(0x6641, PT_STRING8), "alice@fabrikam.com")
     reg.prop(e, T(0x6602, PT_STRING8), "EXCH01")
     reg.prop(e, T(0x662A, PT_UNICODE), "exch01.fabrikam.local")
     reg.prop(e, T(0x6608, PT_STRING8), "EXCH01")
-    reg.prop(e, T(0x6607, PT_STRING8), "alice")
-    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01")
+    # Outlook writes the primary SMTP address as the unresolved name and the
+    # display name of the emsmdb section (R9 renames them)
+    reg.prop(e, T(0x6607, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x3001, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x6612, PT_STRING8), server_dn(SRC_ADMIN, "EXCH01"))
     reg.prop(e, T(0x6613, PT_MV_STRING8), ["ncacn_ip_tcp:exch01.fabrikam.local", "ncacn_http:exch01.fabrikam.local"])
-    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6614, PT_STRING8), server_dn(SRC_ADMIN, "EXCH01") + "/cn=Microsoft Private MDB")
     reg.prop(e, T(0x6601, PT_LONG), flags)
+    if nonprop:
+        # not a property: kept in place, never in a backup snapshot
+        reg.put(e, NONPROP, "bin", S010267F0)
     reg.prop(e, T(0x6619, PT_LONG), 9)
     if ansi_ost:
         reg.prop(e, T(0x6610, PT_STRING8), r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@fabrikam.com.ost")
@@ -463,43 +654,71 @@ def alice_emsmdb(reg, p, flags=0x00001180, ansi_ost=False, rpc_proxy=False):
     reg.prop(e, T(0x6636, PT_LONG), 7)
     reg.prop(e, T(0x660E, PT_UNICODE), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\Offline Address Books\\e1d8f1c3-2a94-4b7e-9c51-0b4f6e2d7a38\\")
     reg.prop(e, T(0x663B, PT_BINARY), bytes.fromhex("0f000100c7070b00"))
-    # not in R1..R7 but names the source server (FQDN) -> R8 (c)
-    reg.prop(e, T(0x6620, PT_UNICODE), "exch01.fabrikam.local")
-    # not in R1..R7, names the source organisation only (an OAB DN) -> R8 (b)
+    # 6620 and 663d hold the primary SMTP address in real profiles -> R9
+    reg.prop(e, T(0x6620, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x663D, PT_UNICODE), "alice@fabrikam.com")
+    # not in R1..R7/R9, names the source organisation only (an OAB DN) -> R8 (b)
     reg.prop(e, T(0x6618, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Address Lists Container/cn=Default Offline Address Book")
     # another server whose name merely starts with "exch01" -> must survive R8 (c)
     reg.prop(e, T(0x6621, PT_UNICODE), "exch010.fabrikam.local")
+    # a made-up id no rule names, holding the home server's FQDN -> R8 (c)
+    reg.prop(e, T(0x6760, PT_UNICODE), "exch01.fabrikam.local")
+    reg.prop(e, T(0x3D01, PT_BINARY), uid(A["abp"]))
+    reg.prop(e, T(0x3D02, PT_BINARY), uid(A["xp"]))
     reg.prop(e, T(0x3D0C, PT_BINARY), uid(A["svc"]))
     return e
 
 
-def alice_account(reg, p, delegate=False, **kw):
-    provs = [A["priv"], A["pub"]] + ([A["dlg"]] if delegate else [])
-    svc = exchange_service(reg, p, A, "alice@fabrikam.com", provs, ascii_display=kw.pop("ascii_display", False))
+def alice_archive(reg, p, guid, ptype=2):
+    """An archive provider of alice's on-premises account (archive-guid-from-
+    mapping): its mailbox is alice's DN + /guid=<archive guid>, on the
+    archive's own server <guid>@fabrikam.com."""
+    return store_provider(reg, p, A, A["arch"], ptype, "Online Archive - alice@fabrikam.com",
+                          ALICE_SRC + "/guid=" + guid, guid + "@fabrikam", guid + "@fabrikam.com",
+                          record_key="3d7f50121dc6c64107104ed5c3fda9e3",
+                          entryid=store_entryid(WRAP_PRIVATE, 0x0C, guid + "@fabrikam.com", ALICE_SRC + "/guid=" + guid))
+
+
+def alice_account(reg, p, delegate=False, archive=None, ascii_display=False, svc_fqdn=True, **kw):
+    """alice's Exchange 2016 account: service, emsmdb, primary and public
+    folders stores (then Bob's mailbox as a delegate store, then an archive
+    when asked), transport and address-book providers."""
+    provs = [A["priv"], A["pub"]] + ([A["dlg"]] if delegate else []) + ([A["arch"]] if archive else [])
+    fq = "exch01.fabrikam.local"
+    svc = exchange_service(reg, p, A, "alice@fabrikam.com", provs, ascii_display=ascii_display,
+                           fqdn=fq if svc_fqdn else None)
     ems = alice_emsmdb(reg, p, **kw)
-    priv = store_provider(reg, p, A, A["priv"], 1, "Mailbox - Alice Smith", ALICE_SRC, "EXCH01", "alice@fabrikam.com",
+    priv = store_provider(reg, p, A, A["priv"], 1, "alice@fabrikam.com", ALICE_SRC, "EXCH01", fq,
+                          server_dn(SRC_ADMIN, "EXCH01"), "alice@fabrikam.com", "d9353cb8414aabdc9dd30d5b6fcbf612",
                           store_entryid(WRAP_PRIVATE, 0x0C, "EXCH01", ALICE_SRC))
-    pub = store_provider(reg, p, A, A["pub"], 3, "Public Folders - alice@fabrikam.com", None, "EXCH01", None,
-                         store_entryid(WRAP_PUBLIC, 0x06, "EXCH01", SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Public MDB"))
-    dlg = None
+    pub = store_provider(reg, p, A, A["pub"], 3, "Public Folders - alice@fabrikam.com", None, "EXCH01", fq,
+                         entryid=store_entryid(WRAP_PUBLIC, 0x06, "EXCH01",
+                                               server_dn(SRC_ADMIN, "EXCH01") + "/cn=Microsoft Public MDB"))
+    dlg = arch = None
     if delegate:
-        dlg = store_provider(reg, p, A, A["dlg"], 2, "Mailbox - Bob Jones", BOB_SRC, "EXCH02", "bob@fabrikam.com",
-                             store_entryid(WRAP_PRIVATE, 0x0C, "EXCH02", BOB_SRC))
-    return dict(svc=svc, ems=ems, priv=priv, pub=pub, dlg=dlg)
+        dlg = store_provider(reg, p, A, A["dlg"], 2, "Mailbox - Bob Jones", BOB_SRC, "EXCH02", "exch02.fabrikam.local",
+                             smtp="bob@fabrikam.com", entryid=store_entryid(WRAP_PRIVATE, 0x0C, "EXCH02", BOB_SRC))
+    if archive:
+        arch = alice_archive(reg, p, archive)
+    xp = transport_provider(reg, p, A, ALICE_SRC, "EXCH01", server_dn(SRC_ADMIN, "EXCH01"), fq)
+    ab = ab_provider(reg, p, A, fq)
+    return dict(svc=svc, ems=ems, priv=priv, pub=pub, dlg=dlg, arch=arch, xp=xp, abp=ab)
 
 
 def second_account(reg, p, U, cn, smtp, display_name, server="EXCH02"):
-    """A second Exchange account (shared mailbox added as an account), on EXCH02.
-    Its emsmdb has only the PT_STRING8 SMTP (001e6641)."""
-    svc = exchange_service(reg, p, U, smtp, [U["priv"]])
-    e = p + "\\" + U["ems"]
+    """A second Exchange account (shared mailbox added as an account), on EXCH02,
+    from an older profile: names as PT_STRING8 (001e3d09...), only the
+    PT_STRING8 SMTP (001e6641) in its emsmdb, which names no transport or
+    address-book provider (the service section does)."""
     fq = server.lower() + ".fabrikam.local"
+    svc = exchange_service(reg, p, U, smtp, [U["priv"]], fqdn=fq, legacy=True)
+    e = sec(p, U["ems"])
     reg.prop(e, T(0x6603, PT_STRING8), src_dn(cn))
     reg.prop(e, T(0x6641, PT_STRING8), smtp)
     reg.prop(e, T(0x6602, PT_STRING8), server)
     reg.prop(e, T(0x662A, PT_UNICODE), fq)
-    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=" + server)
-    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=" + server + "/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6612, PT_STRING8), server_dn(SRC_ADMIN, server))
+    reg.prop(e, T(0x6614, PT_STRING8), server_dn(SRC_ADMIN, server) + "/cn=Microsoft Private MDB")
     reg.prop(e, T(0x6601, PT_LONG), 0x00000180)
     reg.prop(e, T(0x6610, PT_UNICODE), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\" + smtp + ".ost")
     reg.prop(e, T(0x664A, PT_UNICODE), "https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml")
@@ -509,24 +728,27 @@ def second_account(reg, p, U, cn, smtp, display_name, server="EXCH02"):
     reg.prop(e, T(0x6636, PT_LONG), 0)
     reg.prop(e, T(0x6619, PT_LONG), 9)
     reg.prop(e, T(0x3D0C, PT_BINARY), uid(U["svc"]))
-    priv = store_provider(reg, p, U, U["priv"], 1, "Mailbox - " + display_name, src_dn(cn), server, None,
-                          store_entryid(WRAP_PRIVATE, 0x0C, server, src_dn(cn)))
-    return dict(svc=svc, ems=e, priv=priv)
+    priv = store_provider(reg, p, U, U["priv"], 1, "Mailbox - " + display_name, src_dn(cn), server, fq,
+                          server_dn(SRC_ADMIN, server), entryid=store_entryid(WRAP_PRIVATE, 0x0C, server, src_dn(cn)),
+                          legacy=True)
+    xp = transport_provider(reg, p, U, src_dn(cn), server, server_dn(SRC_ADMIN, server), fq, legacy=True)
+    ab = ab_provider(reg, p, U, fq, legacy=True)
+    return dict(svc=svc, ems=e, priv=priv, xp=xp, abp=ab)
 
 
 def pst_service(reg, p):
     path = r"C:\Users\alice\Documents\Outlook Files\archive.pst"
-    s = p + "\\" + PST["svc"]
-    reg.prop(s, T(0x3D09, PT_STRING8), "MSUPST MS")
-    reg.prop(s, T(0x3D0A, PT_STRING8), "mspst.dll")
-    reg.prop(s, T(0x3D0B, PT_STRING8), "NSTServiceEntry")
+    s = sec(p, PST["svc"])
+    reg.prop(s, T(0x3D09, PT_UNICODE), "MSUPST MS")
+    reg.prop(s, T(0x3D0A, PT_UNICODE), "mspst.dll")
+    reg.prop(s, T(0x3D0B, PT_UNICODE), "NSTServiceEntry")
     reg.prop(s, T(0x3D0C, PT_BINARY), uid(PST["svc"]))
     reg.prop(s, T(0x3001, PT_UNICODE), "Archive")
     reg.prop(s, T(0x6700, PT_UNICODE), path)
     reg.prop(s, T(0x3D00, PT_BINARY), uid(PST["prov"]))
-    v = p + "\\" + PST["prov"]
-    reg.prop(v, T(0x3D09, PT_STRING8), "MSUPST MS")
-    reg.prop(v, T(0x300A, PT_STRING8), "mspst.dll")
+    v = sec(p, PST["prov"])
+    reg.prop(v, T(0x3D09, PT_UNICODE), "MSUPST MS")
+    reg.prop(v, T(0x300A, PT_UNICODE), "mspst.dll")
     reg.prop(v, T(0x3D0C, PT_BINARY), uid(PST["svc"]))
     reg.prop(v, T(0x3001, PT_UNICODE), "Archive")
     reg.prop(v, T(0x6700, PT_UNICODE), path)
@@ -534,22 +756,48 @@ def pst_service(reg, p):
     return s
 
 
-def sec(p, u):
-    return p + "\\" + u
+def contab_service(reg, p):
+    """The Outlook Address Book (CONTAB) service and its address-book provider."""
+    s = sec(p, CONTAB["svc"])
+    reg.prop(s, T(0x3001, PT_UNICODE), "Outlook Address Book")
+    reg.prop(s, T(0x3D09, PT_UNICODE), "CONTAB")
+    reg.prop(s, T(0x3D0A, PT_UNICODE), "contab.dll")
+    reg.prop(s, T(0x3D0B, PT_UNICODE), "ServiceEntry")
+    reg.prop(s, T(0x3D13, PT_UNICODE), CONTAB_CLSID)
+    reg.prop(s, T(0x3D0C, PT_BINARY), uid(CONTAB["svc"]))
+    reg.prop(s, T(0x3D01, PT_BINARY), uid(CONTAB["abp"]))
+    v = sec(p, CONTAB["abp"])
+    reg.prop(v, T(0x3001, PT_UNICODE), "Outlook Address Book")
+    reg.prop(v, T(0x3006, PT_UNICODE), "Outlook Address Book")
+    reg.prop(v, T(0x300A, PT_UNICODE), "contab.dll")
+    reg.prop(v, T(0x3D09, PT_UNICODE), "CONTAB")
+    reg.prop(v, T(0x3E03, PT_LONG), 0x23)
+    reg.prop(v, T(0x3D0C, PT_BINARY), uid(CONTAB["svc"]))
+    reg.prop(v, T(0x6627, PT_MV_UNICODE), ["alice@fabrikam.com"])
+    reg.prop(v, T(0x6628, PT_MV_UNICODE), ["Contacts"])
+    return s
 
 
 # ---------------------------------------------------------------------------
 # Hand-listed edits shared by scenarios whose alice sections are identical.
 # Each function is a literal list of edits, NOT a rule engine.
+# The primary unit's scope is the whole Exchange service: the service
+# section, the emsmdb section, the primary, public-folder and archive store
+# providers, and the transport and address-book providers.
 # ---------------------------------------------------------------------------
 
 def edits_alice_to_exo(exp, p):
     """alice, built by alice_account() with defaults; mapping line:
     SRC=ALICE_SRC TGT=ALICE_TGT SMTP=alice@contoso.com SERVER=outlook.office365.com;
-    config ResetOAB=1, OST=keep, CachedMode=keep."""
+    config ResetOAB=1, OST=keep, CachedMode=keep.  OLD (R9) = the emsmdb's
+    6641 before = alice@fabrikam.com.  Source server names (R8 c): EXCH01,
+    exch01.fabrikam.local and its first label exch01."""
     svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    xp, ab = sec(p, A["xp"]), sec(p, A["abp"])
     # service section
-    exp.set(svc, 0x3001001F, "alice@contoso.com")                  # R9: 3001 == old emsmdb SMTP
+    exp.set(svc, 0x3001001F, "alice@contoso.com")                  # R9: 3001 == OLD
+    exp.set(svc, 0x662A001F, EXO)                                   # R3 home server FQDN
+    # kept: 3d09 MSEMS, 3d0a, 3d0b, 3d13, 3d0c, 3d15, 3d00, 3d01, 3d02
     # emsmdb section
     exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1: PR_PROFILE_USER == SRC
     exp.set(ems, 0x6641001F, "alice@contoso.com")                   # R2
@@ -557,6 +805,8 @@ def edits_alice_to_exo(exp, p):
     exp.set(ems, 0x6602001E, EXO)                                   # R3 home server
     exp.set(ems, 0x662A001F, EXO)                                   # R3 home server FQDN
     exp.set(ems, 0x6608001E, EXO)                                   # R3 unresolved server
+    exp.set(ems, 0x6607001F, "alice@contoso.com")                   # R9: 6607 == OLD
+    exp.set(ems, 0x3001001F, "alice@contoso.com")                   # R9: 3001 == OLD
     exp.delete(ems, 0x6612001E)                                     # R4 home server DN
     exp.delete(ems, 0x6613101E)                                     # R4 home server addrs
     exp.delete(ems, 0x6614001E)                                     # R4 server DN
@@ -569,25 +819,49 @@ def edits_alice_to_exo(exp, p):
     exp.delete(ems, 0x66360003)                                     # R5 OAB incr attempts
     exp.delete(ems, 0x660E001F)                                     # R5 OAB folder
     exp.delete(ems, 0x663B0102)                                     # R4 server full version
-    exp.delete(ems, 0x6620001F)                                     # R8 (c): "exch01.fabrikam.local"
+    exp.set(ems, 0x6620001F, "alice@contoso.com")                   # R9: 6620 == OLD
+    exp.set(ems, 0x663D001F, "alice@contoso.com")                   # R9: 663d == OLD
     exp.delete(ems, 0x6618001E)                                     # R8 (b): contains "/o=Fabrikam/"
-    # kept: 6607 "alice", 6601, 6619, 6610 (OST=keep, R8 exception), 6630, 6617,
-    #       6621 "exch010..." (R8 (c) boundary: "exch01" followed by a digit), 3d0c
+    exp.delete(ems, 0x6760001F)                                     # R8 (c): "exch01.fabrikam.local"
+    # kept: 6601, 6619, 6610 (OST=keep, R8 exception), 6630, 6617,
+    #       6621 "exch010..." (R8 (c) boundary: "exch01" followed by a digit),
+    #       3d01, 3d02, 3d0c; S010267f0 when present (not a property)
     # primary provider
+    exp.set(priv, 0x3001001F, "alice@contoso.com")                  # R9: 3001 == OLD
     exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
     exp.set(priv, 0x660C001E, EXO)                                  # R3 provider server
+    exp.delete(priv, 0x6614001E)                                    # R4 server DN
+    exp.set(priv, 0x662B001F, EXO)                                  # R3 provider server FQDN
     exp.set(priv, 0x6641001F, "alice@contoso.com")                  # R2
     exp.delete(priv, 0x0FFF0102)                                    # R8 (a): entry ID embeds SRC
+    # kept: 0ff9 (record key), 3d09, 300a, 3d13, 3d0c, 3d15, 660a
     # public folders provider
+    exp.set(pub, 0x3001001F, "Public Folders - alice@contoso.com")  # R9: ends with " - " + OLD
     exp.set(pub, 0x660C001E, EXO)                                   # R3
+    exp.set(pub, 0x662B001F, EXO)                                   # R3
     exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c): /o=Fabrikam/, EXCH01
-    # "Public Folders - alice@fabrikam.com" stays: names no source DN/org/server
+    # transport provider
+    exp.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    exp.set(xp, 0x660C001E, EXO)                                    # R3
+    exp.delete(xp, 0x6614001E)                                      # R4 server DN
+    exp.set(xp, 0x662B001F, EXO)                                    # R3
+    # kept: 3001/3006 "Microsoft Exchange Transport", 3d09, 300a, 3d13, 3d0c, 3d15, 3e03
+    # address-book provider
+    exp.set(ab, 0x662A001F, EXO)                                    # R3
 
 
-def alice_gen1_sections(inp, p):
-    """Backup order for alice when R9 changed her service section:
-    service, emsmdb, then providers in PR_STORE_PROVIDERS order (priv, pub)."""
-    return [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"])]
+def alice_sections(inp, p, *extra_stores):
+    """Backup order for alice when every section of her service changed:
+    service, emsmdb, store providers in PR_STORE_PROVIDERS order (priv,
+    pub, then `extra_stores` as listed), transport (01023d02), address
+    book (01023d01)."""
+    order = [A["svc"], A["ems"], A["priv"], A["pub"]] + list(extra_stores) + [A["xp"], A["abp"]]
+    return [(u, inp.snapshot(sec(p, u))) for u in order]
+
+
+def alice_gen1(inp, p, state=2):
+    """Generation of alice's update to EXO when every section changed."""
+    return backup_blob(state, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_sections(inp, p))
 
 
 def add_backup(exp, p, gens):
@@ -709,10 +983,13 @@ def basic_input(root=OFFICE16 + r"\Outlook", wide=False, name="Outlook", **kw):
     profs = outlook_root(reg, default=name)
     p = profile(reg, profs, name, [A["svc"]], A["ems"], [(A["svc"], "alice@fabrikam.com")])
     alice_account(reg, p, **kw)
+    finish_profile(reg, p)
     return reg, p
 
 
 def multi_input(sales_smtp="sales@fabrikam.com"):
+    """alice + the sales mailbox as a second account + a PST.  The sales
+    account was written by a script: its PT_STRING8 values are REG_BINARY."""
     reg = Registry(HKCU + r"\Software")
     other_software(reg)
     profs = outlook_root(reg, default="Outlook")
@@ -722,7 +999,10 @@ def multi_input(sales_smtp="sales@fabrikam.com"):
     # provider section written by an old Outlook with the DN in capitals (R1 is case-insensitive)
     reg.prop(sec(p, A["priv"]), 0x660B001E, ALICE_SRC.upper())
     second_account(reg, p, S, "sales", sales_smtp, "Sales")
+    for u in (S["svc"], S["ems"], S["priv"], S["xp"], S["abp"]):
+        reg.binary_strings(sec(p, u))
     pst_service(reg, p)
+    finish_profile(reg, p)
     return reg, p
 
 
@@ -730,7 +1010,7 @@ def edits_alice_multi(exp, p):
     """alice in multi_input(): like edits_alice_to_exo plus 001e3001 and RPC/HTTP props."""
     svc, ems = sec(p, A["svc"]), sec(p, A["ems"])
     edits_alice_to_exo(exp, p)                                      # everything listed there, plus:
-    exp.set(svc, 0x3001001E, "alice@contoso.com")                   # R9 (PT_STRING8 copy too)
+    exp.set(svc, 0x3001001E, "alice@contoso.com")                   # R9 (PT_STRING8 copy too, REG_SZ)
     exp.delete(ems, 0x6622001F)                                     # R4 RPC proxy server
     exp.delete(ems, 0x66230003)                                     # R4 RPC proxy flags
     exp.delete(ems, 0x6625001F)                                     # R4 RPC proxy principal
@@ -750,12 +1030,12 @@ def sc_basic():
     inp, p = basic_input()
     exp = inp.copy()
     edits_alice_to_exo(exp, p)
-    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
-    add_backup(exp, p, [(1, blob)])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     scenario("basic-update",
              "One Outlook 2016 profile with alice's on-premises Exchange 2016 mailbox (EXCH01); the mapping moves her to "
-             "Exchange Online: DN, SMTP, servers and Autodiscover/OAB caches are repointed and a backup generation is stored.",
-             ["update", "R1", "R2", "R3", "R4", "R5", "R8", "R9", "backup"],
+             "Exchange Online: DN, SMTP, servers and Autodiscover/OAB caches are repointed in every section of her "
+             "Exchange service (transport and address-book providers too) and a backup generation is stored.",
+             ["update", "R1", "R2", "R3", "R4", "R5", "R8", "R9", "backup", "transport-provider", "ab-provider"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config()},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
              {"HKCU.reg": exp})
@@ -806,9 +1086,15 @@ def multi_csv():
 
 
 def edits_sales(exp, p):
-    """sales (second_account, EXCH02); mapping: SMTP sales@contoso.com, no TargetServer."""
+    """sales (second_account, EXCH02, PT_STRING8 as REG_BINARY: `set` keeps
+    that form); mapping: SMTP sales@contoso.com, no TargetServer.  OLD (R9)
+    = sales@fabrikam.com.  Transport and address-book providers are named
+    by the service section (its emsmdb names none)."""
     svc, ems, priv = sec(p, S["svc"]), sec(p, S["ems"]), sec(p, S["priv"])
-    exp.set(svc, 0x3001001F, "sales@contoso.com")                   # R9
+    xp, ab = sec(p, S["xp"]), sec(p, S["abp"])
+    exp.set(svc, 0x3001001F, "sales@contoso.com")                   # R9: 3001 == OLD
+    exp.delete(svc, 0x662A001F)                                     # R3 no TargetServer -> deleted
+    # kept: 001e3d09 MSEMS, 001e3d0a, 001e3d0b (REG_BINARY), 3d0c, 3d15, 3d00, 3d01, 3d02
     exp.set(ems, 0x6603001E, SALES_TGT)                             # R1
     exp.set(ems, 0x6641001E, "sales@contoso.com")                   # R2 (only the 001e variant exists: no add)
     exp.delete(ems, 0x6602001E)                                     # R3 no TargetServer -> deleted
@@ -823,8 +1109,20 @@ def edits_sales(exp, p):
     # kept: 6601, 6610 (OST=keep), 6619, 3d0c
     exp.set(priv, 0x660B001E, SALES_TGT)                            # R1
     exp.delete(priv, 0x660C001E)                                    # R3 deleted
+    exp.delete(priv, 0x6614001E)                                    # R4
+    exp.delete(priv, 0x662B001F)                                    # R3 deleted
     exp.delete(priv, 0x0FFF0102)                                    # R8 (a) entry ID embeds SRC
-    # "Mailbox - Sales" stays
+    # "Mailbox - Sales" (001e3001) stays: neither OLD nor "... - OLD"
+    exp.set(xp, 0x660B001E, SALES_TGT)                              # R1
+    exp.delete(xp, 0x660C001E)                                      # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    exp.delete(xp, 0x662B001F)                                      # R3
+    exp.delete(ab, 0x662A001F)                                      # R3
+
+
+def sales_sections(inp, p):
+    order = [S["svc"], S["ems"], S["priv"], S["xp"], S["abp"]]
+    return [(u, inp.snapshot(sec(p, u))) for u in order]
 
 
 def sc_multi_both():
@@ -833,13 +1131,17 @@ def sc_multi_both():
     edits_alice_multi(exp, p)
     edits_sales(exp, p)
     # PST service + provider: untouched (rule 2: non-MSEMS services are never touched)
-    secs = [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"], S["svc"], S["ems"], S["priv"])]
-    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT), ("sales@fabrikam.com", SALES_SRC, SALES_TGT)], secs)
+    # sales' PT_STRING8 values are REG_BINARY: the generation is PSB2 (form 1 for them)
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT), ("sales@fabrikam.com", SALES_SRC, SALES_TGT)],
+                       alice_sections(inp, p) + sales_sections(inp, p))
+    assert blob[:4] == b"PSB2"
     add_backup(exp, p, [(1, blob)])
     scenario("multi-account-both",
-             "A profile with two Exchange accounts (alice and the sales mailbox added as its own account) and an archive "
-             "PST; both mailboxes are migrated (CSV mapping from Excel), the PST stays as it was.",
-             ["update", "multi-account", "csv-mapping", "pst", "R1", "R2", "R3", "R4", "R9", "case-insensitive-dn", "rpc-over-http"],
+             "A profile with two Exchange accounts (alice and the sales mailbox added as its own account, written by a "
+             "script with its 8-bit strings as REG_BINARY) and an archive PST; both mailboxes are migrated (CSV mapping "
+             "from Excel), each string keeps its registry form, the PST stays as it was.",
+             ["update", "multi-account", "csv-mapping", "pst", "R1", "R2", "R3", "R4", "R9", "case-insensitive-dn",
+              "rpc-over-http", "reg-binary-string8", "PSB2"],
              inp, {"mapping.csv": multi_csv(), "config.ini": config()},
              [Step(UPDATE % "mapping.csv", 0, [("Outlook", ROW_A, "updated"), ("Outlook", "sales@fabrikam.com", "updated")], 0)],
              {"HKCU.reg": exp})
@@ -850,8 +1152,7 @@ def sc_multi_one():
     exp = inp.copy()
     edits_alice_multi(exp, p)
     # sales: not in the mapping -> every sales section byte-identical
-    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
-    add_backup(exp, p, [(1, blob)])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     scenario("multi-account-one",
              "Same two-account profile, but only alice is in this wave: alice is updated, the sales account is reported "
              "not-migrated and its sections stay byte-identical.",
@@ -866,14 +1167,15 @@ def wave_inputs():
     w1 = inp.copy()
     edits_alice_to_exo(w1, p)
     # delegate provider (bob, type 2) is not in alice's scope: untouched in wave 1
-    blob1 = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p))
-    add_backup(w1, p, [(1, blob1)])
+    add_backup(w1, p, [(1, alice_gen1(inp, p))])
     w2 = w1.copy()
     dlg = sec(p, A["dlg"])
     w2.set(dlg, 0x660B001E, BOB_TGT)                                 # R1 PR_PROFILE_MAILBOX == bob SRC
-    w2.set(dlg, 0x6641001F, "bob@contoso.com")                       # R2
     w2.delete(dlg, 0x660C001E)                                       # R3 no TargetServer for bob
+    w2.delete(dlg, 0x662B001F)                                       # R3
+    w2.set(dlg, 0x6641001F, "bob@contoso.com")                       # R2
     w2.delete(dlg, 0x0FFF0102)                                       # R8 (a) entry ID embeds bob SRC
+    # "Mailbox - Bob Jones" stays (R9 is the primary unit's only)
     # alice: already-updated, nothing changes.  Generation 2: unit bob, section = delegate provider
     blob2 = backup_blob(2, [(ROW_A_NEW + " / Mailbox - Bob Jones", BOB_SRC, BOB_TGT)], [(A["dlg"], w1.snapshot(dlg))])
     add_backup(w2, p, [(2, blob2)])
@@ -917,14 +1219,18 @@ def sc_rollback_waves():
 
 
 def sc_rollback():
-    inp, p = basic_input(wide=True)
+    # Outlook 2013+'s S010267f0 (not a property) sits among the emsmdb
+    # section's values: update and rollback leave it where it is, and it
+    # is not in the backup snapshot.
+    inp, p = basic_input(wide=True, nonprop=True)
     upd = inp.copy()
     edits_alice_to_exo(upd, p)
-    add_backup(upd, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(upd, p, [(1, alice_gen1(inp, p))])
     scenario("rollback",
              "Alice is migrated, then the migration is called off: rollback --all restores every changed section from "
-             "the backup and removes the backup section, leaving the registry exactly as exported.",
-             ["update", "rollback", "backup"],
+             "the backup and removes the backup section, leaving the registry exactly as exported (Outlook's "
+             "S010267f0 value, which is not a property, stays where it was throughout).",
+             ["update", "rollback", "backup", "S010267f0"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config()},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
               Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
@@ -935,14 +1241,18 @@ def sc_cleanup():
     inp, p = basic_input()
     upd = inp.copy()
     svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    xp, ab = sec(p, A["xp"]), sec(p, A["abp"])
     # mapping without TargetServer: R3 deletes instead of setting
     upd.set(svc, 0x3001001F, "alice@contoso.com")                   # R9
+    upd.delete(svc, 0x662A001F)                                     # R3 (no TargetServer)
     upd.set(ems, 0x6603001E, ALICE_TGT)                             # R1
     upd.set(ems, 0x6641001F, "alice@contoso.com")                   # R2
     upd.set(ems, 0x6641001E, "alice@contoso.com")                   # R2
     upd.delete(ems, 0x6602001E)                                     # R3 (no TargetServer)
     upd.delete(ems, 0x662A001F)                                     # R3
     upd.delete(ems, 0x6608001E)                                     # R3
+    upd.set(ems, 0x6607001F, "alice@contoso.com")                   # R9
+    upd.set(ems, 0x3001001F, "alice@contoso.com")                   # R9
     upd.delete(ems, 0x6612001E)                                     # R4
     upd.delete(ems, 0x6613101E)                                     # R4
     upd.delete(ems, 0x6614001E)                                     # R4
@@ -955,16 +1265,29 @@ def sc_cleanup():
     upd.delete(ems, 0x66360003)                                     # R5
     upd.delete(ems, 0x660E001F)                                     # R5
     upd.delete(ems, 0x663B0102)                                     # R4
-    upd.delete(ems, 0x6620001F)                                     # R8 (c)
+    upd.set(ems, 0x6620001F, "alice@contoso.com")                   # R9
+    upd.set(ems, 0x663D001F, "alice@contoso.com")                   # R9
     upd.delete(ems, 0x6618001E)                                     # R8 (b)
+    upd.delete(ems, 0x6760001F)                                     # R8 (c)
+    # kept: 6621 "exch010..." (R8 (c) boundary)
+    upd.set(priv, 0x3001001F, "alice@contoso.com")                  # R9
     upd.set(priv, 0x660B001E, ALICE_TGT)                            # R1
     upd.delete(priv, 0x660C001E)                                    # R3
+    upd.delete(priv, 0x6614001E)                                    # R4
+    upd.delete(priv, 0x662B001F)                                    # R3
     upd.set(priv, 0x6641001F, "alice@contoso.com")                  # R2
     upd.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    upd.set(pub, 0x3001001F, "Public Folders - alice@contoso.com")  # R9 (" - " + OLD)
     upd.delete(pub, 0x660C001E)                                     # R3
+    upd.delete(pub, 0x662B001F)                                     # R3
     upd.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
+    upd.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    upd.delete(xp, 0x660C001E)                                      # R3
+    upd.delete(xp, 0x6614001E)                                      # R4
+    upd.delete(xp, 0x662B001F)                                      # R3
+    upd.delete(ab, 0x662A001F)                                      # R3
     cleaned = upd.copy()
-    add_backup(upd, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(upd, p, [(1, alice_gen1(inp, p))])
     mapping = std_mapping(alice_server="")
     scenario("cleanup",
              "Weeks after a successful migration (no TargetServer: servers left to Autodiscover) the admin runs cleanup: "
@@ -998,7 +1321,7 @@ def sc_truncated():
     full = render(inp)
     text = full[2:].decode("utf-16-le")
     # cut inside the continuation lines of the emsmdb section's 101e6613 value,
-    # in the middle of a byte ("...,6e,6" then end of file)
+    # in the middle of a byte (one hex digit of it, then end of file)
     start = text.index('"101e6613"=hex:')
     cont = text.index("\r\n  ", start) + 4           # first continuation line
     cut = cont + 3 * 7 + 1                            # 7 whole bytes, then one hex digit
@@ -1021,6 +1344,7 @@ def sc_pst_only():
     reg.prop(sec(p, GLOBAL_SECT), T(0x041B, PT_LONG), 0)
     reg.prop(sec(p, SERVICES_SECT), T(0x3D0E, PT_BINARY), uid(PST["svc"]))
     pst_service(reg, p)
+    finish_profile(reg, p)
     scenario("pst-only",
              "A home-user style profile with only a personal .pst file and no Exchange account: nothing to report, "
              "nothing changed.",
@@ -1035,7 +1359,7 @@ def sc_unicode():
     inp, p = basic_input(name=name)
     exp = inp.copy()
     edits_alice_to_exo(exp, p)
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     positional = mapline(ALICE_SRC, ALICE_TGT, "alice@contoso.com", EXO) + "\n" + \
         mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", EXO) + "\n"
     scenario("unicode-profile-name",
@@ -1049,16 +1373,24 @@ def sc_unicode():
 
 def sc_regedit4():
     inp, p = basic_input()
+    # exported from a profile a script wrote: the emsmdb and primary store
+    # sections hold their PT_STRING8 values as REG_BINARY 8-bit text; the
+    # public-folder and transport sections as Outlook's REG_SZ
+    inp.binary_strings(sec(p, A["ems"]))
+    inp.binary_strings(sec(p, A["priv"]))
     exp = inp.copy()
-    edits_alice_to_exo(exp, p)
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    edits_alice_to_exo(exp, p)                                      # `set` keeps each value's form
+    blob = alice_gen1(inp, p)
+    assert blob[:4] == b"PSB2"
+    add_backup(exp, p, [(1, blob)])
     tab = "\r\n".join(["SourceLegacyDN\tTargetLegacyDN\tTargetSMTP\tTargetServer",
                        "\t".join([ALICE_SRC, ALICE_TGT, "alice@contoso.com", EXO]),
                        "\t".join([DAVE_SRC, DAVE_TGT, "dave@contoso.com", EXO])]) + "\r\n"
     scenario("regedit4-export",
-             "Same as basic-update, but the profile was exported in the old REGEDIT4 (Windows-1252) format and the "
-             "mapping is tab-delimited with CRLF line ends; the store is written back as REGEDIT4.",
-             ["update", "regedit4", "ansi", "tab-mapping"],
+             "Same as basic-update, but the profile was exported in the old REGEDIT4 (Windows-1252) format, part of "
+             "its 8-bit strings are REG_BINARY (the rest REG_SZ), and the mapping is tab-delimited with CRLF line "
+             "ends; the store is written back as REGEDIT4 with every value in its form.",
+             ["update", "regedit4", "ansi", "tab-mapping", "reg-binary-string8", "PSB2"],
              inp, {"mapping.tsv": tab, "config.ini": config(crlf=True)},
              [Step(UPDATE % "mapping.tsv", 0, [("Outlook", ROW_A, "updated")], 0)],
              {"HKCU.reg": exp}, fmt="v4")
@@ -1073,7 +1405,7 @@ def sc_ost_rename_cached_on():
     exp.set(ems, 0x6610001E, new_ost)                               # R6 rename: DIR\SMTP.ost (every type)
     exp.set(ems, 0x6610001F, new_ost)                               # R6
     exp.set(ems, 0x66010003, 0x00000184)                            # R7 on: 0x4 | 0x180
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     scenario("ost-rename-cached-on",
              "Alice worked online (no cached mode); the migration turns cached mode on and points the profile at a new "
              "OST named after her new address, leaving the old .ost file on disk for a rollback.",
@@ -1084,11 +1416,13 @@ def sc_ost_rename_cached_on():
 
 
 def sc_no_smtp():
-    inp, p = basic_input()
+    # an older profile: the service section has no server FQDN (662a)
+    inp, p = basic_input(svc_fqdn=False)
     exp = inp.copy()
     ems, priv, pub = sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
-    # mapping has only SourceLegacyDN and TargetLegacyDN: no R2, no R9, R3 deletes
-    # service section: unchanged (R9 needs SMTP) -> not in the backup
+    xp, ab = sec(p, A["xp"]), sec(p, A["abp"])
+    # mapping has only SourceLegacyDN and TargetLegacyDN: no R2, no R9, R3 deletes.
+    # service section: nothing to change (no SMTP for R9, no 662a for R3) -> not in the backup
     exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1
     exp.delete(ems, 0x6602001E)                                     # R3
     exp.delete(ems, 0x662A001F)                                     # R3
@@ -1105,20 +1439,29 @@ def sc_no_smtp():
     exp.delete(ems, 0x6655001F)                                     # R4
     # ResetOAB=0: 6635, 6636, 660e kept (660e names no source)
     exp.delete(ems, 0x663B0102)                                     # R4
-    exp.delete(ems, 0x6620001F)                                     # R8 (c)
     exp.delete(ems, 0x6618001E)                                     # R8 (b)
-    # 6641 "alice@fabrikam.com" (both types) kept: no SMTP given, names no DN/org/server
+    exp.delete(ems, 0x6760001F)                                     # R8 (c)
+    # 6641 (both types), 6607, 3001, 6620, 663d "alice@fabrikam.com" kept: no SMTP given, names no DN/org/server
     exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
     exp.delete(priv, 0x660C001E)                                    # R3
+    exp.delete(priv, 0x6614001E)                                    # R4
+    exp.delete(priv, 0x662B001F)                                    # R3
     exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
     exp.delete(pub, 0x660C001E)                                     # R3
+    exp.delete(pub, 0x662B001F)                                     # R3
     exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
-    secs = [(u, inp.snapshot(sec(p, u))) for u in (A["ems"], A["priv"], A["pub"])]
+    exp.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    exp.delete(xp, 0x660C001E)                                      # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    exp.delete(xp, 0x662B001F)                                      # R3
+    exp.delete(ab, 0x662A001F)                                      # R3
+    secs = [(u, inp.snapshot(sec(p, u))) for u in (A["ems"], A["priv"], A["pub"], A["xp"], A["abp"])]
     add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], secs))])
     mapping = "SourceLegacyDN|TargetLegacyDN\n" + mapline(ALICE_SRC, ALICE_TGT) + "\n" + mapline(DAVE_SRC, DAVE_TGT) + "\n"
     scenario("dn-only-rename-cached-off",
              "Cross-forest move where the admin only knows the new legacyExchangeDN: the SMTP address is kept, the OST "
-             "is renamed to '-migrated', cached mode is switched off and the OAB cache kept (ResetOAB=0).",
+             "is renamed to '-migrated', cached mode is switched off and the OAB cache kept (ResetOAB=0); the "
+             "unchanged service section is not in the backup.",
              ["update", "R6", "R7", "no-smtp", "ResetOAB=0"],
              inp, {"mapping.puf": mapping, "config.ini": config(ost="rename", reset_oab=0, cached="off")},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
@@ -1127,28 +1470,35 @@ def sc_no_smtp():
 
 def sc_legacy_15():
     """Outlook 2013 (15.0) profile created long ago: the service display name is
-    'Microsoft Exchange Server' (PT_STRING8 only) and the emsmdb section has no 6641."""
+    'Microsoft Exchange Server' (PT_STRING8 only), every string is PT_STRING8
+    (REG_SZ), the emsmdb section has no 6641 and names no transport or
+    address-book provider (the service section does), and nothing holds a
+    server FQDN."""
     reg = Registry(OFFICE15 + r"\Outlook")
     profs = outlook_root(reg, office=OFFICE15, default="Outlook")
     p = profile(reg, profs, "Outlook", [M["svc"]], M["ems"], [(M["svc"], "Microsoft Exchange Server")])
-    exchange_service(reg, p, M, "Microsoft Exchange Server", [M["priv"]], ascii_display=True, unicode_display=False)
+    exchange_service(reg, p, M, "Microsoft Exchange Server", [M["priv"]], ascii_display=True, unicode_display=False,
+                     legacy=True)
     e = sec(p, M["ems"])
     reg.prop(e, T(0x6603, PT_STRING8), ALICE_SRC)
     reg.prop(e, T(0x6602, PT_STRING8), "EXCH01")
     reg.prop(e, T(0x6608, PT_STRING8), "exch01")
-    reg.prop(e, T(0x6612, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01")
-    reg.prop(e, T(0x6614, PT_STRING8), SRC_ADMIN + "/cn=Configuration/cn=Servers/cn=EXCH01/cn=Microsoft Private MDB")
+    reg.prop(e, T(0x6612, PT_STRING8), server_dn(SRC_ADMIN, "EXCH01"))
+    reg.prop(e, T(0x6614, PT_STRING8), server_dn(SRC_ADMIN, "EXCH01") + "/cn=Microsoft Private MDB")
     reg.prop(e, T(0x6601, PT_LONG), 0x00001180)
     reg.prop(e, T(0x6610, PT_STRING8), r"C:\Users\alice\AppData\Local\Microsoft\Outlook\Outlook.ost")
     reg.prop(e, T(0x660E, PT_STRING8), "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\Offline Address Books\\")
     reg.prop(e, T(0x6635, PT_LONG), 4)
     reg.prop(e, T(0x6636, PT_LONG), 12)
     reg.prop(e, T(0x6619, PT_LONG), 10)
-    # old profile note: NetBIOS server name in a free-text prop -> R8 (c)
+    # old profile note: NetBIOS server name in a free-text prop (not an SMTP address here) -> R8 (c)
     reg.prop(e, T(0x6620, PT_STRING8), "Connected to EXCH01 (Exchange 2010)")
     reg.prop(e, T(0x3D0C, PT_BINARY), uid(M["svc"]))
-    priv = store_provider(reg, p, M, M["priv"], 1, "Mailbox - Alice Smith", ALICE_SRC, "EXCH01", None,
-                          store_entryid(WRAP_PRIVATE, 0x0C, "EXCH01", ALICE_SRC))
+    priv = store_provider(reg, p, M, M["priv"], 1, "Mailbox - Alice Smith", ALICE_SRC, "EXCH01",
+                          entryid=store_entryid(WRAP_PRIVATE, 0x0C, "EXCH01", ALICE_SRC), legacy=True)
+    xp = transport_provider(reg, p, M, ALICE_SRC, "EXCH01", server_dn(SRC_ADMIN, "EXCH01"), legacy=True)
+    ab_provider(reg, p, M, legacy=True)
+    finish_profile(reg, p)
     exp = reg.copy()
     exp.set(e, 0x6603001E, ALICE_TGT)                               # R1
     exp.set(e, 0x6602001E, EXO)                                     # R3
@@ -1158,19 +1508,25 @@ def sc_legacy_15():
     exp.delete(e, 0x660E001E)                                       # R5 (PT_STRING8 variant)
     exp.delete(e, 0x66350003)                                       # R5
     exp.delete(e, 0x66360003)                                       # R5
-    exp.delete(e, 0x6620001E)                                       # R8 (c): "EXCH01" between spaces
+    exp.delete(e, 0x6620001E)                                       # R8 (c): "EXCH01" between spaces (not OLD: no R9)
     exp.add(e, 0x6641001F, "alice@contoso.com")                     # R2 add: emsmdb had no 6641 (appended last)
     exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
     exp.set(priv, 0x660C001E, EXO)                                  # R3
     exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
-    # service section: 001e3001 "Microsoft Exchange Server" != old SMTP (none) -> R9 no change
-    secs = [(u, reg.snapshot(sec(p, u))) for u in (M["ems"], M["priv"])]
+    # "Mailbox - Alice Smith" stays: OLD is the mapping's SourceSMTP alice@fabrikam.com (no 6641)
+    exp.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    exp.set(xp, 0x660C001E, EXO)                                    # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    # service section: 001e3001 "Microsoft Exchange Server" != OLD, no 662a -> unchanged
+    # address-book provider: no 662a, nothing naming the source -> unchanged
+    # -> neither is in the backup
+    secs = [(u, reg.snapshot(sec(p, u))) for u in (M["ems"], M["priv"], M["xp"])]
     add_backup(exp, p, [(1, backup_blob(2, [("Microsoft Exchange Server", ALICE_SRC, ALICE_TGT)], secs))])
     scenario("outlook2013-legacy-profile",
              "An Outlook 2013 profile (Office\\15.0) first created by Outlook 2007: service named 'Microsoft Exchange "
              "Server', ANSI properties only and no SMTP property, so the account is named by its service and the new "
-             "SMTP address is added.",
-             ["update", "outlook-2013", "15.0", "R2-add", "account-name", "pt_string8"],
+             "SMTP address is added; its transport and address-book providers are named by the service section.",
+             ["update", "outlook-2013", "15.0", "R2-add", "account-name", "pt_string8", "001e3d09"],
              reg, {"mapping.puf": std_mapping(), "config.ini": config()},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", "Microsoft Exchange Server", "updated")], 0)],
              {"HKCU.reg": exp})
@@ -1181,7 +1537,7 @@ def sc_processed_domains():
     exp = inp.copy()
     edits_alice_multi(exp, p)
     # sales@tailspintoys.com: in the mapping, but its SMTP domain is not in ProcessedDomains -> not-migrated, untouched
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     mapping = std_mapping(extra=[mapline(SALES_SRC, SALES_TGT, "sales@tailspintoys.onmicrosoft.com", "sales@tailspintoys.com", EXO)])
     scenario("processed-domains",
              "Two accounts, both in the mapping, but this run is limited to fabrikam.com addresses (ProcessedDomains): "
@@ -1200,6 +1556,7 @@ def sc_ambiguous():
                 [(A["svc"], "alice@fabrikam.com"), (S["svc"], "asmith@fabrikam.com")])
     alice_account(reg, p)
     second_account(reg, p, S, "asmith", "asmith@fabrikam.com", "Alice Smith (old)")
+    finish_profile(reg, p)
     # both source mailboxes were (wrongly) mapped to the same target
     mapping = std_mapping(extra=[mapline(ASMITH_SRC, ALICE_TGT, "alice@contoso.com", "asmith@fabrikam.com", EXO)])
     scenario("ambiguous",
@@ -1218,11 +1575,13 @@ def sc_default_only():
     profs = outlook_root(reg, default="Outlook")
     p = profile(reg, profs, "Outlook", [A["svc"]], A["ems"], [(A["svc"], "alice@fabrikam.com")])
     alice_account(reg, p)
+    finish_profile(reg, p)
     q = profile(reg, profs, "Sales Desk", [S["svc"]], S["ems"], [(S["svc"], "sales@fabrikam.com")])
     second_account(reg, q, S, "sales", "sales@fabrikam.com", "Sales")
+    finish_profile(reg, q)
     exp = reg.copy()
     edits_alice_to_exo(exp, p)
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(reg, p)))])
+    add_backup(exp, p, [(1, alice_gen1(reg, p))])
     # profile "Sales Desk" is not the default: not selected, no row, untouched (though sales is in the mapping)
     mapping = std_mapping(extra=[mapline(SALES_SRC, SALES_TGT, "sales@contoso.com", "sales@fabrikam.com", "")])
     scenario("default-profile-only",
@@ -1232,6 +1591,222 @@ def sc_default_only():
              reg, {"mapping.puf": mapping, "config.ini": config(profiles="default")},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
              {"HKCU.reg": exp})
+
+
+# ---------------------------------------------------------------------------
+# Real-layout scenarios: Exchange Online profiles with an Online Archive,
+# the mapping's TargetArchiveGuid, PT_STRING8 kept as REG_BINARY.
+# ---------------------------------------------------------------------------
+
+EXO_OST = r"C:\Users\alice\AppData\Local\Microsoft\Outlook\alice@fabrikam.com.ost"
+
+
+def exo_input():
+    """An Outlook 2016 profile on Exchange Online (Fabrikam's tenant), laid out
+    like a real one: the Outlook Address Book (CONTAB) service first, then
+    alice's Exchange service with her primary mailbox and Online Archive;
+    servers are <mailbox guid>@<domain>, 6641 has the "SMTP:" prefix, and the
+    profile keeps empty keys named after the servers."""
+    reg = Registry(OFFICE16 + r"\Outlook")
+    profs = outlook_root(reg, default="Outlook")
+    p = profile(reg, profs, "Outlook", [CONTAB["svc"], E["svc"]], E["ems"], [(E["svc"], "alice@fabrikam.com")])
+    contab_service(reg, p)
+    srv, src = EXO_SRC_SERVER, ALICE_EXO_SRC
+    arch_dn = src + "/guid=" + ARCHIVE_GUID
+    exchange_service(reg, p, E, "alice@fabrikam.com", [E["priv"], E["arch"]], fqdn=srv)
+    e = sec(p, E["ems"])
+    reg.prop(e, T(0x6601, PT_LONG), 0x00000984)
+    reg.prop(e, T(0x6619, PT_LONG), 0x8000F001)
+    reg.prop(e, T(0x6623, PT_LONG), 0x0000002F)
+    reg.prop(e, T(0x6627, PT_LONG), 1)
+    reg.prop(e, T(0x6635, PT_LONG), 0)
+    reg.prop(e, T(0x6636, PT_LONG), 0)
+    reg.prop(e, T(0x6602, PT_STRING8), srv)
+    reg.prop(e, T(0x6603, PT_STRING8), src)
+    reg.prop(e, T(0x6608, PT_STRING8), srv)
+    reg.prop(e, T(0x6612, PT_STRING8), server_dn(TGT_ADMIN, srv))
+    # the OAB's DN names the source organisation /o=ExchangeLabs/ only, which
+    # the target DN starts with too: R8 (b) does not apply -> kept
+    reg.prop(e, T(0x6618, PT_STRING8), TGT_ADMIN + "/cn=Configuration/cn=Address Lists Container/cn=Default Offline Address Book")
+    reg.prop(e, T(0x3001, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x3D16, PT_UNICODE), "alice.smith@fabrikam.com")    # an alias: no rule names it
+    reg.prop(e, T(0x6607, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x6610, PT_UNICODE), EXO_OST)
+    reg.prop(e, T(0x6620, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x6622, PT_UNICODE), "outlook.office365.com")
+    reg.prop(e, T(0x6625, PT_UNICODE), "msstd:outlook.com")
+    reg.prop(e, T(0x662A, PT_UNICODE), srv)
+    reg.prop(e, T(0x663C, PT_UNICODE), "Alice Smith")
+    reg.prop(e, T(0x663D, PT_UNICODE), "alice@fabrikam.com")
+    reg.prop(e, T(0x6641, PT_UNICODE), "SMTP:alice@fabrikam.com")
+    reg.prop(e, T(0x664A, PT_UNICODE), EXO_AD)
+    reg.prop(e, T(0x667B, PT_UNICODE), "\\Offline Global Address List")
+    reg.prop(e, T(0x3D00, PT_BINARY), uid(E["priv"]))
+    reg.prop(e, T(0x3D01, PT_BINARY), uid(E["abp"]))
+    reg.prop(e, T(0x3D02, PT_BINARY), uid(E["xp"]))
+    reg.prop(e, T(0x3D0C, PT_BINARY), uid(E["svc"]))
+    reg.prop(e, T(0x3D15, PT_BINARY), uid(E["ems"]))
+    reg.prop(e, T(0x3E01, PT_BINARY), ab_entryid(src))
+    reg.prop(e, T(0x663B, PT_BINARY), bytes.fromhex("0f0001005e00a00f"))
+    reg.prop(e, T(0x6613, PT_MV_STRING8), ["ncacn_http:" + srv, "ncacn_ip_tcp:" + srv])
+    reg.prop(e, T(0x65E4, PT_MV_UNICODE), ["", "All Address Lists", "All Contacts", "Offline Global Address List"])
+    # a list of mailbox DNs (id unknown): one of its strings is SRC -> R8 (a)
+    reg.prop(e, T(0x6637, PT_MV_UNICODE), [src, tgt_dn("4b3a29180716f5e4d3c2b1a09f8e7d6c-helpdesk")])
+    reg.put(e, NONPROP, "bin", S010267F0)
+    store_provider(reg, p, E, E["priv"], 1, "alice@fabrikam.com", src, srv, srv, server_dn(TGT_ADMIN, srv),
+                   record_key="2c2e7e8bd0b0650a480d231f12a6cedc",
+                   entryid=store_entryid(WRAP_PRIVATE, 0x0C, srv, src))
+    store_provider(reg, p, E, E["arch"], 2, "Online Archive - alice@fabrikam.com", arch_dn,
+                   ARCHIVE_GUID + "@fabrikam", ARCHIVE_GUID + "@fabrikam.com",
+                   record_key="efdc9f59a35db1db5855621d0a4e06bb",
+                   entryid=store_entryid(WRAP_PRIVATE, 0x0C, ARCHIVE_GUID + "@fabrikam.com", arch_dn))
+    transport_provider(reg, p, E, src, srv, server_dn(TGT_ADMIN, srv), srv)
+    ab_provider(reg, p, E, srv)
+    finish_profile(reg, p)
+    for name in (srv, ARCHIVE_GUID + "@fabrikam.com"):
+        reg.prop(p + "\\" + name, T(0x6648, PT_LONG), 1)           # not sections: never touched
+    return reg, p
+
+
+def edits_exo_tenant_move(exp, p, server):
+    """alice in exo_input(); mapping: SRC=ALICE_EXO_SRC TGT=ALICE_TGT
+    SMTP=alice@contoso.com SERVER=`server` (may be empty), no
+    TargetArchiveGuid.  OLD (R9) = 6641 without its "SMTP:" prefix =
+    alice@fabrikam.com.  R8 (b) is off (both DNs start with /o=ExchangeLabs/).
+    Source server names (R8 c), each a whole <guid>@<domain> name:
+    EXO_SRC_SERVER, <archive guid>@fabrikam, <archive guid>@fabrikam.com."""
+    svc, ems, priv, arch = sec(p, E["svc"]), sec(p, E["ems"]), sec(p, E["priv"]), sec(p, E["arch"])
+    xp, ab = sec(p, E["xp"]), sec(p, E["abp"])
+
+    def r3(path, tag):                                              # R3: SERVER when given, else deleted
+        exp.set(path, tag, server) if server else exp.delete(path, tag)
+
+    exp.set(svc, 0x3001001F, "alice@contoso.com")                  # R9: 3001 == OLD
+    r3(svc, 0x662A001F)                                             # R3
+    exp.delete(ems, 0x66230003)                                     # R4 RPC proxy flags
+    exp.delete(ems, 0x66270003)                                     # R4 RPC proxy auth
+    exp.delete(ems, 0x66350003)                                     # R5
+    exp.delete(ems, 0x66360003)                                     # R5
+    r3(ems, 0x6602001E)                                             # R3
+    exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1
+    r3(ems, 0x6608001E)                                             # R3
+    exp.delete(ems, 0x6612001E)                                     # R4 home server DN
+    # kept: 6618 (only /o=ExchangeLabs/, which TGT starts with: no R8 (b))
+    exp.set(ems, 0x3001001F, "alice@contoso.com")                   # R9
+    exp.set(ems, 0x6607001F, "alice@contoso.com")                   # R9
+    # kept: 6610 (OST=keep)
+    exp.set(ems, 0x6620001F, "alice@contoso.com")                   # R9
+    exp.delete(ems, 0x6622001F)                                     # R4 RPC proxy server
+    exp.delete(ems, 0x6625001F)                                     # R4 RPC proxy principal
+    r3(ems, 0x662A001F)                                             # R3
+    # kept: 3d16 (an alias, not OLD), 663c "Alice Smith"
+    exp.set(ems, 0x663D001F, "alice@contoso.com")                   # R9
+    exp.set(ems, 0x6641001F, "SMTP:alice@contoso.com")              # R2: keeps its "SMTP:" prefix
+    exp.delete(ems, 0x664A001F)                                     # R4 LKG Autodiscover URL
+    # kept: 667b, 3d00, 3d01, 3d02, 3d0c, 3d15
+    exp.delete(ems, 0x3E010102)                                     # R8 (a): AB entry ID embeds SRC
+    exp.delete(ems, 0x663B0102)                                     # R4
+    exp.delete(ems, 0x6613101E)                                     # R4
+    # kept: 101f65e4 (address list names)
+    exp.delete(ems, 0x6637101F)                                     # R8 (a): one decoded string is SRC
+    # kept: S010267f0 (not a property)
+    exp.set(priv, 0x3001001F, "alice@contoso.com")                  # R9
+    exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
+    r3(priv, 0x660C001E)                                            # R3
+    exp.delete(priv, 0x6614001E)                                    # R4
+    r3(priv, 0x662B001F)                                            # R3
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    # archive: found by 660b == SRC + "/guid=" + G; part of the primary unit
+    exp.set(arch, 0x3001001F, "Online Archive - alice@contoso.com")  # R9: ends with " - " + OLD
+    exp.set(arch, 0x660B001E, ALICE_TGT + "/guid=" + ARCHIVE_GUID)  # R1 archive: TGT + /guid= + G (kept)
+    exp.delete(arch, 0x660C001E)                                    # R3 archive: always deleted
+    exp.delete(arch, 0x662B001F)                                    # R3 archive: always deleted
+    exp.delete(arch, 0x0FFF0102)                                    # R8 (a): embeds SRC (+ /guid=)
+    # kept in both stores: 0ff9 (record key), 3d09, 300a, 3d13, 3d0c, 3d15, 660a
+    exp.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    r3(xp, 0x660C001E)                                              # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    r3(xp, 0x662B001F)                                              # R3
+    r3(ab, 0x662A001F)                                              # R3
+    # untouched: CONTAB, the profile-wide lists of 9207f3e0..., the server-named keys
+
+
+def exo_sections(inp, p):
+    order = [E["svc"], E["ems"], E["priv"], E["arch"], E["xp"], E["abp"]]
+    return [(u, inp.snapshot(sec(p, u))) for u in order]
+
+
+def sc_exo_archive():
+    inp, p = exo_input()
+    exp = inp.copy()
+    edits_exo_tenant_move(exp, p, EXO_TGT_SERVER)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_EXO_SRC, ALICE_TGT)], exo_sections(inp, p)))])
+    mapping = "\n".join([MAP_HEADER,
+                         mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+                         mapline(ALICE_EXO_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com", EXO_TGT_SERVER)]) + "\n"
+    scenario("exchange-online-archive",
+             "A tenant-to-tenant move: alice's Exchange Online profile (Fabrikam's tenant, laid out like a real "
+             "Outlook profile: CONTAB first, SMTP: prefixed address, <guid>@<domain> servers, an Online Archive) moves "
+             "to Contoso's tenant. The archive follows its primary with its GUID, its server is cleared, the "
+             "address keeps its SMTP: prefix, and the profile-wide provider lists stay as they were.",
+             ["update", "exchange-online", "tenant-to-tenant", "online-archive", "smtp-prefix", "guid-server",
+              "R1", "R2", "R3", "R4", "R8", "R9", "S010267f0", "contab"],
+             inp, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_archive_guid_mapping():
+    inp, p = basic_input(archive=ONPREM_ARCHIVE_GUID)
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)                                      # everything of basic-update, plus:
+    arch = sec(p, A["arch"])
+    exp.set(arch, 0x3001001F, "Online Archive - alice@contoso.com")  # R9: ends with " - " + OLD
+    exp.set(arch, 0x660B001E, ALICE_TGT + "/guid=" + TARGET_ARCHIVE_GUID)  # R1: G' = TargetArchiveGuid
+    exp.delete(arch, 0x660C001E)                                    # R3 archive: always deleted
+    exp.delete(arch, 0x662B001F)                                    # R3 archive: always deleted
+    exp.delete(arch, 0x0FFF0102)                                    # R8 (a)
+    # kept: 0ff9, 3d09, 300a, 3d13, 3d0c, 3d15, 660a
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_sections(inp, p, A["arch"]))
+    add_backup(exp, p, [(1, blob)])
+    head = MAP_HEADER + "|TargetArchiveGuid"
+    mapping = "\n".join([head,
+                         mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO, ""),
+                         mapline(ALICE_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com", EXO,
+                                 TARGET_ARCHIVE_GUID),
+                         mapline(DAVE_SRC, DAVE_TGT, "dave@contoso.com", "dave@fabrikam.com", EXO, "")]) + "\n"
+    scenario("archive-guid-from-mapping",
+             "Alice's on-premises mailbox has an archive (its own store provider, mailbox DN + /guid=); the "
+             "mapping's TargetArchiveGuid column gives the archive's GUID in the target, so the archive's mailbox "
+             "becomes the target DN + /guid= + that GUID, its servers are cleared, and it is backed up with the "
+             "primary's sections.",
+             ["update", "online-archive", "TargetArchiveGuid", "R1", "R3", "R8", "R9", "backup"],
+             inp, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_reg_binary_strings():
+    inp, p = basic_input(nonprop=True)
+    # written by a deployment script: every PT_STRING8 of the profile is a
+    # REG_BINARY value (8-bit text + NUL) instead of Outlook's REG_SZ
+    for path, _ in inp.sorted_keys():
+        if path.upper().startswith(p.upper() + "\\"):
+            inp.binary_strings(path)
+    upd = inp.copy()
+    edits_alice_to_exo(upd, p)                                      # `set` keeps REG_BINARY
+    blob = alice_gen1(inp, p)
+    assert blob[:4] == b"PSB2"                                      # form 1 for every PT_STRING8
+    add_backup(upd, p, [(1, blob)])
+    scenario("reg-binary-strings",
+             "A profile written by a deployment script keeps every 8-bit string (PT_STRING8) as REG_BINARY: the "
+             "update changes them in that form and records it (PSB2 backup), and the rollback writes back every "
+             "value it changed or removed as REG_BINARY, ending byte for byte at the input.",
+             ["update", "rollback", "reg-binary-string8", "PSB2", "S010267f0"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
 
 
 # ---------------------------------------------------------------------------
@@ -1250,7 +1825,7 @@ def basic_updated(inp, p):
     literal edit list plus generation 1 (same sections, same order)."""
     exp = inp.copy()
     edits_alice_to_exo(exp, p)
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     return exp
 
 
@@ -1755,7 +2330,7 @@ def sc_verify_ok():
     inp, p = basic_input()
     exp = inp.copy()
     edits_alice_verified(exp, p)
-    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_gen1_sections(inp, p)))])
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
     scenario("verify-autodiscover",
              "VerifyAutodiscover=1: Exchange Online's Autodiscover (AutodiscoverTargetURL) returns alice's "
              "target LegacyDN, so she is updated, and the MAPI/HTTP URLs it returns are written into her "
@@ -1798,14 +2373,18 @@ LOCAL_XML_PATH = LOCAL + r"\Microsoft\Outlook\profswitch-fabrikam.com.xml"
 
 def edits_alice_same_domain(exp, p):
     """alice moves to ALICE_TGT keeping alice@fabrikam.com (SameSmtpDomain=1),
-    TargetServer EXO, verified answer with the mapiHttp URLs."""
-    ems, priv, pub = sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    TargetServer EXO, verified answer with the mapiHttp URLs.  SMTP == OLD:
+    R2 and R9 write what is already there, so those values do not change."""
+    svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    xp, ab = sec(p, A["xp"]), sec(p, A["abp"])
     # service section: R9 would set 3001 to the same address -> unchanged
+    exp.set(svc, 0x662A001F, EXO)                                   # R3
     exp.set(ems, 0x6603001E, ALICE_TGT)                             # R1
     # R2: 6641 already alice@fabrikam.com (both types) -> unchanged
     exp.set(ems, 0x6602001E, EXO)                                   # R3
     exp.set(ems, 0x662A001F, EXO)                                   # R3
     exp.set(ems, 0x6608001E, EXO)                                   # R3
+    # R9: 6607, 3001, 6620, 663d already alice@fabrikam.com -> unchanged
     for t in (0x6612001E, 0x6613101E, 0x6614001E, 0x664A001F):      # R4
         exp.delete(ems, t)
     for t in AD_URLS:                                               # R4, then the answer's URLs
@@ -1813,15 +2392,24 @@ def edits_alice_same_domain(exp, p):
     for t in (0x66350003, 0x66360003, 0x660E001F):                  # R5
         exp.delete(ems, t)
     exp.delete(ems, 0x663B0102)                                     # R4
-    exp.delete(ems, 0x6620001F)                                     # R8 (c)
     exp.delete(ems, 0x6618001E)                                     # R8 (b)
+    exp.delete(ems, 0x6760001F)                                     # R8 (c)
     for t, url in AD_URLS.items():
         exp.add(ems, t, url)
     exp.set(priv, 0x660B001E, ALICE_TGT)                            # R1
     exp.set(priv, 0x660C001E, EXO)                                  # R3
+    exp.delete(priv, 0x6614001E)                                    # R4
+    exp.set(priv, 0x662B001F, EXO)                                  # R3
     exp.delete(priv, 0x0FFF0102)                                    # R8 (a)
+    # priv 3001/6641 and "Public Folders - alice@fabrikam.com": R9/R2 give the same text -> unchanged
     exp.set(pub, 0x660C001E, EXO)                                   # R3
+    exp.set(pub, 0x662B001F, EXO)                                   # R3
     exp.delete(pub, 0x0FFF0102)                                     # R8 (b)(c)
+    exp.set(xp, 0x660B001E, ALICE_TGT)                              # R1
+    exp.set(xp, 0x660C001E, EXO)                                    # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    exp.set(xp, 0x662B001F, EXO)                                    # R3
+    exp.set(ab, 0x662A001F, EXO)                                    # R3
 
 
 def add_pins(exp):
@@ -1832,8 +2420,7 @@ def add_pins(exp):
 
 
 def same_domain_gen(inp, p):
-    sections = [(u, inp.snapshot(sec(p, u))) for u in (A["ems"], A["priv"], A["pub"])]
-    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], sections)
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_sections(inp, p))
     vals = [("AutoDiscover", "fabrikam.com", 0, 0, b"")] + [("AutoDiscover", v, 0, 0, b"") for v in PIN_VALUES]
     return blob + backup_extra(vals, [(LOCAL_XML_PATH, 0, 1, b"")])
 
@@ -1971,8 +2558,7 @@ def sc_poisoned_repair():
     inp, p = poisoned_input()
     exp = inp.copy()
     edits_alice_verified(exp, p)        # 6652/664a are deleted by R4 like the others; answer URLs re-added
-    sections = [(u, inp.snapshot(sec(p, u))) for u in (A["svc"], A["ems"], A["priv"], A["pub"])]
-    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], sections)
+    blob = alice_gen1(inp, p)
     blob += backup_extra([], [(CACHED_PATH, 1, 0, ad_settings(ALICE_TGT).encode("utf-8"))])
     add_backup(exp, p, [(1, blob)])
     files = poisoned_files(True, ALICE_TGT)
@@ -2085,6 +2671,9 @@ def main():
     sc_processed_domains()
     sc_ambiguous()
     sc_default_only()
+    sc_exo_archive()
+    sc_archive_guid_mapping()
+    sc_reg_binary_strings()
     sc_running_defer()
     sc_running_wait_proceed()
     sc_running_wait_defer()
