@@ -66,6 +66,7 @@ PLAN = [
     ("gpo-forceostpath-vs-rename", "mapping.puf", 2, "branch-south"),
     ("autodiscover-poisoned-detect", "mapping.puf", 2, "hq"),
     ("truncated-export", None, 1, "branch-north"),
+    ("exchange-online-archive", "mapping.puf", 1, "branch-south"),
 ]
 
 # The fleet's configuration: OST=rename is what the GPO users' policy

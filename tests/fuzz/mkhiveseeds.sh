@@ -11,6 +11,7 @@ mkdir -p "$out"
 rm -f "$out"/*.dat
 python3 tests/mkhive.py --empty "$out/empty.dat"
 for s in basic-update unicode-profile-name gpo-cached-mode-enforced \
-	multi-account-both outlook2013-legacy-profile; do
+	multi-account-both outlook2013-legacy-profile exchange-online-archive \
+	reg-binary-strings; do
 	python3 tests/mkhive.py "scenarios/$s/HKCU.reg" "$out/$s.dat"
 done
