@@ -274,6 +274,16 @@ static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 	return error;
 }
 
+static int has_files(const ps_pplan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (!p->files[i].skip)
+			return 1;
+	return 0;
+}
+
 static int apply_outside(ps_engine *e, const ps_pplan *p)
 {
 	size_t i;
@@ -583,6 +593,13 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	error = write_gen(e->store, p->profile, &g);
 	for (i = 0; i < n && !error; i++)
 		error = write_section(e->store, p->profile, changed[i]);
+	/* Files outside the store change only once the pending generation
+	 * that can put them back is on disk: a run killed after that point
+	 * leaves a pending generation the next run restores, never a
+	 * written file or a deleted cached answer saved nowhere.  (A store
+	 * that persists at save, real MAPI, has nothing to flush.) */
+	if (!error && !e->dry_run && has_files(p))
+		error = ps_store_flush(e->store);
 	if (!error)
 		error = apply_outside(e, p);
 	if (!error) {

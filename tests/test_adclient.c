@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -842,7 +843,9 @@ static void test_same_smtp_domain_flush_failure_takes_file_back(void **state)
 	ectx_open(&c, t);
 	inner = c.store;
 	assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
-	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 1, 1);
+	/* The first flush puts the pending backup on disk before the
+	 * local XML is written; the second, at the end, fails. */
+	ps_faultstore_arm(c.store, PS_FAULT_FLUSH, 2, 1);
 	same_domain(&c);
 	ectx_engine(&c, &e);
 	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
@@ -1199,6 +1202,247 @@ static void test_poisoned_target_dn_repair_and_rollback(void **state)
 	ectx_close(&c);
 }
 
+/* ---- a run killed at any point (issue: crash consistency) ---------------
+ * The system port is wrapped so that the child process dies (_exit) just
+ * before or just after its Nth file change (store write, local XML,
+ * delete).  Whatever it leaves, no file outside the store may be changed
+ * without a pending generation on disk that records it, and the next run
+ * must end in the fully updated state. */
+
+typedef struct crash_sys {
+	ps_system base;
+	ps_system *inner;
+	int calls, kill_before, kill_after;
+} crash_sys;
+
+static int crash_point(crash_sys *c, int before)
+{
+	if (before) {
+		c->calls++;
+		if (c->calls == c->kill_before)
+			_exit(99);
+	} else if (c->calls == c->kill_after) {
+		_exit(99);
+	}
+	return 0;
+}
+
+static int crash_write(ps_system *s, const char *path, const void *data,
+		       size_t len)
+{
+	crash_sys *c = (crash_sys *)s;
+	int rc;
+
+	crash_point(c, 1);
+	rc = c->inner->ops->write_file(c->inner, path, data, len);
+	crash_point(c, 0);
+	return rc;
+}
+
+static int crash_delete(ps_system *s, const char *path)
+{
+	crash_sys *c = (crash_sys *)s;
+	int rc;
+
+	crash_point(c, 1);
+	rc = c->inner->ops->delete_file(c->inner, path);
+	crash_point(c, 0);
+	return rc;
+}
+
+/* Every other method goes to the real port with the real port's
+ * handle (a backend reads its own state behind the base). */
+#define INNER(s) (((crash_sys *)(s))->inner)
+#define FWD(ret, name, params, args) \
+	static ret crash_##name params \
+	{ \
+		return INNER(s)->ops->name args; \
+	}
+FWD(int, read_file, (ps_system *s, const char *p, size_t max, uint8_t **d,
+		     size_t *l), (INNER(s), p, max, d, l))
+FWD(int, append_file, (ps_system *s, const char *p, const void *d,
+		       size_t l), (INNER(s), p, d, l))
+FWD(int64_t, now, (ps_system *s), (INNER(s)))
+FWD(int, get_env, (ps_system *s, const char *n, char **o), (INNER(s), n, o))
+FWD(int, host_name, (ps_system *s, char **o), (INNER(s), o))
+FWD(int, user_name, (ps_system *s, char **o), (INNER(s), o))
+FWD(int, list_processes, (ps_system *s, ps_strlist *o), (INNER(s), o))
+FWD(int, get_policy, (ps_system *s, const char *k, const char *v,
+		      uint32_t *t, uint8_t **d, size_t *l),
+    (INNER(s), k, v, t, d, l))
+FWD(int, close_process, (ps_system *s, const char *n), (INNER(s), n))
+FWD(int, lock, (ps_system *s, const char *k, void **t), (INNER(s), k, t))
+FWD(int, start_process, (ps_system *s, const char *c, char **h),
+    (INNER(s), c, h))
+FWD(int, local_log_dir, (ps_system *s, char **o), (INNER(s), o))
+FWD(int, known_folder, (ps_system *s, const char *n, char **o),
+    (INNER(s), n, o))
+FWD(int, list_dir, (ps_system *s, const char *p, ps_strlist *o),
+    (INNER(s), p, o))
+FWD(int, sha256, (ps_system *s, const void *d, size_t l, uint8_t o[32]),
+    (INNER(s), d, l, o))
+FWD(int, open_read, (ps_system *s, const char *p, void **h, uint64_t *z),
+    (INNER(s), p, h, z))
+FWD(int, read_at, (ps_system *s, void *h, uint64_t o, void *b, size_t l),
+    (INNER(s), h, o, b, l))
+
+static void crash_sleep(ps_system *s, unsigned sec)
+{
+	INNER(s)->ops->sleep(INNER(s), sec);
+}
+
+static void crash_unlock(ps_system *s, void *t)
+{
+	INNER(s)->ops->unlock(INNER(s), t);
+}
+
+static void crash_close_read(ps_system *s, void *h)
+{
+	INNER(s)->ops->close_read(INNER(s), h);
+}
+
+static const ps_system_ops crash_ops = {
+	PS_SYSTEM_OPS_VERSION, crash_read_file, crash_write,
+	crash_append_file, crash_now, crash_get_env, crash_host_name,
+	crash_user_name, crash_list_processes, crash_get_policy, NULL,
+	crash_sleep, crash_close_process, crash_lock, crash_unlock,
+	crash_start_process, crash_local_log_dir, crash_known_folder,
+	crash_list_dir, crash_delete, crash_sha256, crash_open_read,
+	crash_read_at, crash_close_read
+};
+
+static void crash_wrap(crash_sys *c, ps_system *inner)
+{
+	memset(c, 0, sizeof(*c));
+	c->inner = inner;
+	c->base.ops = &crash_ops;
+}
+
+/* Run an update over the store file with the crash port; the child's
+ * exit status: 0 finished, 99 killed. */
+static int crash_run(ectx *c, const char *path, int kill_before,
+		     int kill_after, int *calls)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		crash_sys cs;
+		ps_store *store = NULL;
+		ps_engine e;
+		ps_strlist profiles = PS_STRLIST_INIT;
+
+		crash_wrap(&cs, c->sys);
+		cs.kill_before = kill_before;
+		cs.kill_after = kill_after;
+		if (ps_fakestore_open(&store, &cs.base, path) < 0)
+			_exit(2);
+		ectx_engine(c, &e);
+		e.store = store;
+		e.sys = &cs.base;
+		if (ps_engine_profiles(&e, NULL, 0, &profiles) < 0 ||
+		    ps_engine_update(&e, &profiles) < 0 ||
+		    ps_engine_commit(&e) < 0)
+			_exit(3);
+		/* how many file changes a whole run makes */
+		_exit(10 + cs.calls);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) >= 10) {
+		*calls = WEXITSTATUS(status) - 10;
+		return 0;
+	}
+	return WEXITSTATUS(status);
+}
+
+/* State of the store file: *updated (alice's DN is the target), *pending
+ * (a pending generation is on disk). */
+static void store_state(ectx *c, const char *path, int *updated,
+			int *pending)
+{
+	ps_store *s = NULL;
+	ps_generation *gens = NULL;
+	size_t n = 0, i;
+	char *dn;
+
+	assert_int_equal(ps_fakestore_open(&s, c->sys, path), 0);
+	dn = tu_get_string(ps_fakestore_tree(s), "Outlook", TU_EMS_A,
+			   0x6603001E);
+	*updated = dn && !strcmp(dn, TU_ALICE_TGT);
+	free(dn);
+	*pending = 0;
+	assert_int_equal(ps_backup_list(s, "Outlook", &gens, &n), 0);
+	for (i = 0; i < n; i++)
+		*pending |= gens[i].state == PS_GEN_PENDING;
+	ps_gens_free(gens, n);
+	ps_store_free(s);
+}
+
+static void test_killed_update_leaves_no_orphan(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_CFG, 200, NULL, SETTINGS(TU_ALICE_TGT) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	ps_regtree tree;
+	ps_buf reg = PS_BUF_INIT;
+	char path[300];
+	int calls = 0, k, rc, updated, pending, total;
+	FILE *f;
+
+	(void)state;
+	ectx_open(&c, t);
+	same_domain(&c);
+	snprintf(path, sizeof(path), "%s/u.reg", c.drive);
+	tu_fixture(&tree);
+	assert_int_equal(ps_regtree_write(&tree, &reg), 0);
+	ps_regtree_free(&tree);
+	/* A whole run first: how many file changes it makes. */
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fwrite(reg.ptr, 1, reg.len, f);
+	fclose(f);
+	assert_int_equal(crash_run(&c, path, 0, 0, &calls), 0);
+	assert_true(calls >= 2);
+	total = calls;
+	for (k = 0; k < 2 * total; k++) {
+		int before = k % 2 == 0, n = k / 2 + 1;
+
+		f = fopen(path, "wb");
+		fwrite(reg.ptr, 1, reg.len, f);
+		fclose(f);
+		{
+			char cmd[400];
+
+			snprintf(cmd, sizeof(cmd), "rm -f %s/" LOCAL_XML,
+				 c.drive);
+			assert_int_equal(system(cmd), 0);
+		}
+		rc = crash_run(&c, path, before ? n : 0, before ? 0 : n,
+			       &calls);
+		assert_true(rc == 99 || rc == 0);
+		store_state(&c, path, &updated, &pending);
+		/* No outside change that the store on disk does not know. */
+		if (file_exists(&c, LOCAL_XML) && !updated && !pending)
+			fail_msg("killed %s file change %d of %d: the local "
+				 "XML is written but the store on disk has "
+				 "neither the update nor a pending backup",
+				 before ? "before" : "after", n, total);
+		/* The next run finishes: updated, XML in place. */
+		assert_int_equal(crash_run(&c, path, 0, 0, &calls), 0);
+		store_state(&c, path, &updated, &pending);
+		if (!updated || pending || !file_exists(&c, LOCAL_XML))
+			fail_msg("after a kill %s change %d the next run did "
+				 "not converge (updated %d, pending %d)",
+				 before ? "before" : "after", n, updated,
+				 pending);
+	}
+	ps_buf_free(&reg);
+	ectx_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1237,6 +1481,7 @@ int main(void)
 		cmocka_unit_test(test_cached_file_size_limit),
 		cmocka_unit_test(test_poisoned_repaired_and_refused),
 		cmocka_unit_test(test_poisoned_target_dn_repair_and_rollback),
+		cmocka_unit_test(test_killed_update_leaves_no_orphan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
