@@ -20,7 +20,11 @@
  * when something changed.  A file that starts with "regf" is an
  * NTUSER.DAT hive (ps_hive.h): its root is HKEY_CURRENT_USER, errors are
  * "FILE: reason", and flush() writes only the changes made since the
- * load into it with libhivex, replacing the file atomically.
+ * load into it with libhivex, replacing the file atomically.  A hive
+ * that was not cleanly unloaded is opened as it is on disk with its
+ * tree's `unclean` set (ps_hive.h): reading works, flush() of a change
+ * fails (PS_EFORMAT) and leaves the file, and an opener that means to
+ * write refuses it first with ps_hive_check_writable.
  */
 int ps_fakestore_open(ps_store **out, ps_system *sys, const char *path);
 /* A store over a tree already in memory (takes ownership of *tree's
