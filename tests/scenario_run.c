@@ -71,6 +71,7 @@ typedef struct step {
 	int unchanged;
 	int locked;
 	char *store;
+	char *identical;         /* the store's bytes must equal this file */
 	char *requests;
 } step;
 
@@ -196,6 +197,9 @@ static int on_key(void *ctx, const char *section, const char *key,
 	else if (!ps_strcasecmp(key, "Store")) {
 		free(st->store);
 		st->store = must(ps_strdup(value));
+	} else if (!ps_strcasecmp(key, "Identical")) {
+		free(st->identical);
+		st->identical = must(ps_strdup(value));
 	} else if (!ps_strcasecmp(key, "Requests")) {
 		free(st->requests);
 		st->requests = must(ps_strdup(value));
@@ -2196,6 +2200,24 @@ int main(int argc, char **argv)
 		    memcmp(before.ptr, after.ptr, before.len)))
 			failf(name, i + 1, "the store was rewritten but "
 			      "must be unchanged");
+		/* Byte for byte: on an export only (a hive is written by
+		 * libhivex; through MAPI the store's forms and value order
+		 * are MAPI's, not the export's). */
+		if (st->identical && !hive_mode && !mapi) {
+			ps_buf want = PS_BUF_INIT;
+
+			ps_buf_clear(&path);
+			ps_buf_printf(&path, "%s/%s", dir, st->identical);
+			if (read_all(path.ptr, &want) < 0)
+				failf(name, i + 1, "cannot read %s",
+				      st->identical);
+			else if (want.len != after.len ||
+			    memcmp(want.ptr, after.ptr, want.len))
+				failf(name, i + 1, "the store is not byte for "
+				      "byte %s (%zu bytes, expected %zu)",
+				      st->identical, after.len, want.len);
+			ps_buf_free(&want);
+		}
 		if (st->store) {
 			char *res = mapi ? mapi_result(name, store.ptr, tmp,
 						       i + 1, &exe_words)
@@ -2272,6 +2294,7 @@ done:
 	for (i = 0; i < MAX_STEPS; i++) {
 		free(sc.steps[i].command);
 		free(sc.steps[i].store);
+		free(sc.steps[i].identical);
 		free(sc.steps[i].requests);
 		ps_strlist_free(&sc.steps[i].rows);
 		ps_strlist_free(&sc.steps[i].stderr_has);

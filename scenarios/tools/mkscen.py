@@ -903,7 +903,8 @@ UPDATE = "update --store {store} --mapping %s --config config.ini --report {repo
 
 class Step:
     def __init__(self, command, exit=0, rows=(), unchanged=None, store=None, stderr=(), locked=None,
-                 stdout=(), requests=None):
+                 stdout=(), requests=None, identical=None):
+        self.identical = identical      # the store must be byte for byte this file (export runs)
         self.command, self.exit, self.rows = command, exit, list(rows)
         self.unchanged, self.store, self.stderr = unchanged, store, list(stderr)
         self.stdout, self.requests = list(stdout), requests
@@ -965,6 +966,8 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
             out.append("Stderr = " + s)
         for s in st.stdout:
             out.append("Stdout = " + s)
+        if st.identical:
+            out.append("Identical = " + st.identical)
         if st.requests:
             out.append("Requests = " + st.requests)
         out.append("")
@@ -1214,7 +1217,8 @@ def sc_rollback_waves():
                    store="expect/HKCU.wave2.reg"),
               Step("rollback --store {store} --report {report}", 0,
                    [("Outlook", ROW_A_NEW + " / Mailbox - Bob Jones", "rolled-back")], 0, store="expect/HKCU.wave1.reg"),
-              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0,
+                   identical="HKCU.reg")],
              {"HKCU.wave1.reg": w1, "HKCU.wave2.reg": w2, "HKCU.reg": inp.copy()})
 
 
@@ -1233,7 +1237,8 @@ def sc_rollback():
              ["update", "rollback", "backup", "S010267f0"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config()},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
-              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0,
+                   identical="HKCU.reg")],
              {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
 
 
@@ -1805,7 +1810,8 @@ def sc_reg_binary_strings():
              ["update", "rollback", "reg-binary-string8", "PSB2", "S010267f0"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config()},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
-              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0)],
+              Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0,
+                   identical="HKCU.reg")],
              {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
 
 
