@@ -22,9 +22,26 @@ SOURCES = {
     # Compiled mappings: only the seeds (the scenario mappings compiled
     # with "profswitch mapping compile", committed).
     "mapidx": [],
+    # Backup generations: the 01026fNN values of the scenarios' expected
+    # registries (extracted below).
+    "backup": [],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
+
+def backup_blobs():
+    """The bytes of every backup generation value (01026fNN) in the
+    scenarios' expected exports (.reg text, UTF-16LE or Windows-1252)."""
+    out = []
+    for f in sorted(glob.glob(os.path.join(TOP, "scenarios/*/expect/*.reg"))):
+        raw = open(f, "rb").read()
+        text = raw[2:].decode("utf-16-le") if raw[:2] == b"\xff\xfe" else raw.decode("cp1252")
+        text = text.replace("\\\r\n  ", "")
+        for line in text.split("\r\n"):
+            if line.lower().startswith('"01026f') and "=hex:" in line:
+                out.append(bytes.fromhex(line.split("=hex:", 1)[1].replace(",", "")))
+    return out
+
 
 for target, patterns in SOURCES.items():
     out = os.path.join(HERE, "corpus", target)
@@ -34,9 +51,10 @@ for target, patterns in SOURCES.items():
     for pat in patterns:
         files += glob.glob(os.path.join(TOP, pat))
     files += glob.glob(os.path.join(HERE, "seeds", target, "*"))
-    for f in sorted(files):
-        if not os.path.isfile(f) or os.path.getsize(f) > MAX:
-            continue
-        data = open(f, "rb").read()
+    blobs = [open(f, "rb").read() for f in sorted(files)
+             if os.path.isfile(f) and os.path.getsize(f) <= MAX]
+    if target == "backup":
+        blobs += [b for b in backup_blobs() if len(b) <= MAX]
+    for data in blobs:
         with open(os.path.join(out, hashlib.sha1(data).hexdigest()), "wb") as w:
             w.write(data)
