@@ -506,6 +506,7 @@ static int reorder_values(ps_regkey *key, const ps_proplist *props,
 		if (v[i].name != key->vals[i].name)
 			*moved = 1;
 	memcpy(key->vals, v, n * sizeof(*v));
+	ps_regkey_reindex(key);
 	free(v);
 	return 0;
 }
@@ -557,6 +558,7 @@ static void restore_vals(ps_regkey *k, ps_regval *saved, size_t n)
 	free_vals(k->vals, k->nval);
 	k->vals = saved;
 	k->nval = n;
+	ps_regkey_reindex(k);
 	k->capval = n ? n : 1;
 }
 

@@ -473,12 +473,7 @@ static int set_values(writer *W, hive_node_h node, const ps_regkey *k)
 
 static const ps_regkey *sub_named(const ps_regkey *k, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < k->nsub; i++)
-		if (!ps_strcasecmp(k->sub[i]->name, name))
-			return k->sub[i];
-	return NULL;
+	return ps_regkey_child(k, name);
 }
 
 /* Add k (values and subkeys) under parent. */

@@ -41,6 +41,11 @@ struct ps_regkey {
 	 * ps_regkey_create named it.  ps_regtree_write omits an implied key
 	 * that has subkeys and no values, as `reg export` never wrote it. */
 	int implied;
+	/* A hash index of the subkeys and values by name, built once a key
+	 * has more than a few (regtree.c), so that reading a key with a
+	 * million subkeys or values stays linear.  Code that reorders or
+	 * replaces `vals` or `sub` itself calls ps_regkey_reindex(). */
+	struct ps_regindex *index;
 };
 
 /* How a .reg file is written: its bytes and its header (see
@@ -95,6 +100,14 @@ int ps_regkey_create(ps_regkey *from, const char *path, ps_regkey **out);
 /* Remove the named direct subkey and everything below; PS_ENOTFOUND. */
 int ps_regkey_delete(ps_regkey *parent, const char *name);
 ps_regval *ps_regkey_value(const ps_regkey *k, const char *name);
+/* The direct subkey with this name, or NULL. */
+ps_regkey *ps_regkey_child(const ps_regkey *k, const char *name);
+/* Like ps_regkey_create for one name under `parent`, but a new key goes
+ * after every existing subkey (file order) instead of in sorted place. */
+int ps_regkey_create_last(ps_regkey *parent, const char *name,
+			  ps_regkey **out);
+/* Forget the name index (after changing `vals` or `sub` directly). */
+void ps_regkey_reindex(ps_regkey *k);
 /* Set (replacing in place when it exists, keeping its position). */
 int ps_regkey_set(ps_regkey *k, const char *name, uint32_t type,
 		  const void *data, size_t len);

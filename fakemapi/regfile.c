@@ -293,7 +293,6 @@ static int create_in_file_order(struct parser *p, char *path,
 {
 	ps_regkey *k = p->tree.root, *next = NULL;
 	char *name = path, *sep;
-	size_t i;
 	int rc, last;
 
 	for (;;) {
@@ -301,19 +300,14 @@ static int create_in_file_order(struct parser *p, char *path,
 		last = !sep;
 		if (sep)
 			*sep = '\0';
-		next = ps_regkey_find(k, name);
+		/* (an empty name stays at k, as ps_regkey_find("") did) */
+		next = *name ? ps_regkey_child(k, name) : k;
 		if (!next) {
-			rc = ps_regkey_create(k, name, &next);
+			rc = ps_regkey_create_last(k, name, &next);
 			if (rc == PS_EFORMAT || rc == PS_ELIMIT)
 				return perr(p, rc, "%s", ps_error_last());
 			if (rc < 0)
 				return rc;
-			for (i = 0; k->sub[i] != next; i++)
-				;
-			memmove(k->sub + i, k->sub + i + 1,
-				(k->nsub - i - 1) * sizeof(*k->sub));
-			k->sub[k->nsub - 1] = next;
-			next->implied = k->implied;
 		}
 		if (sep)
 			*sep = '\\';
@@ -1076,15 +1070,8 @@ static int value_diff(struct cmp *c, const char *path, const ps_regval *a,
 static int subkey_by_name(const ps_regkey *k, const char *name,
 			  const ps_regkey **out)
 {
-	size_t i;
-
-	for (i = 0; i < k->nsub; i++) {
-		if (!ps_strcasecmp(k->sub[i]->name, name)) {
-			*out = k->sub[i];
-			return 1;
-		}
-	}
-	return 0;
+	*out = ps_regkey_child(k, name);
+	return *out != NULL;
 }
 
 #define QNAME(v) (*(v)->name ? "\"" : ""), shown_name((v)->name), \

@@ -1,10 +1,16 @@
 /*
  * The in-memory registry tree (see ps_reg.h).
  *
- * Children and values live in plain arrays searched linearly: a profile
- * section has a few dozen values and a profile a few dozen sections.
- * Key paths are limited to PS_REG_MAX_DEPTH names and PS_REG_MAX_PATH
- * characters so that the recursive walks below stay shallow.
+ * Children and values live in plain arrays, in order.  A key with more
+ * than INDEX_MIN of either also gets a hash index by name (open
+ * addressing, ASCII case folded), built on first lookup and kept up as
+ * names are added, so that a file with a million sibling keys or values
+ * reads in linear time; a removal or a reorder drops it, to be built
+ * again by the next lookup.  Every hit is checked against the array;
+ * code that reorders or replaces an array itself calls
+ * ps_regkey_reindex() (a count that no longer matches is noticed too).
+ * Key paths are limited to PS_REG_MAX_DEPTH names and
+ * PS_REG_MAX_PATH characters so that the recursive walks stay shallow.
  */
 #include "ps_reg.h"
 
@@ -13,6 +19,158 @@
 
 #include "../core/ps_error.h"
 #include "../core/ps_str.h"
+
+#define INDEX_MIN 16
+
+struct ps_regindex {
+	ps_regkey **sub;        /* NULL = empty slot */
+	size_t subcap, subn;    /* subcap: 0 or a power of two */
+	size_t *val;            /* index into vals + 1; 0 = empty slot */
+	size_t valcap, valn;
+};
+
+static uint32_t name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+static int name_eq(const char *a, const char *b, size_t blen)
+{
+	return strlen(a) == blen && !ps_strncasecmp(a, b, blen);
+}
+
+static struct ps_regindex *get_index(ps_regkey *k)
+{
+	if (!k->index)
+		k->index = calloc(1, sizeof(*k->index));
+	return k->index;
+}
+
+static void drop_subs(ps_regkey *k)
+{
+	if (!k->index)
+		return;
+	free(k->index->sub);
+	k->index->sub = NULL;
+	k->index->subcap = k->index->subn = 0;
+}
+
+static void drop_vals(ps_regkey *k)
+{
+	if (!k->index)
+		return;
+	free(k->index->val);
+	k->index->val = NULL;
+	k->index->valcap = k->index->valn = 0;
+}
+
+void ps_regkey_reindex(ps_regkey *k)
+{
+	drop_subs(k);
+	drop_vals(k);
+}
+
+/* Put a subkey in the index (room is there: load at most one half). */
+static void sub_put(struct ps_regindex *ix, ps_regkey *c)
+{
+	size_t m = ix->subcap - 1;
+	size_t i = name_hash(c->name, strlen(c->name)) & m;
+
+	while (ix->sub[i])
+		i = (i + 1) & m;
+	ix->sub[i] = c;
+	ix->subn++;
+}
+
+static int sub_build(ps_regkey *k)
+{
+	struct ps_regindex *ix = get_index(k);
+	size_t cap = 64, i;
+
+	if (!ix)
+		return -1;
+	while (cap < k->nsub * 2 + 2)
+		cap *= 2;
+	free(ix->sub);
+	ix->sub = calloc(cap, sizeof(*ix->sub));
+	ix->subn = 0;
+	ix->subcap = ix->sub ? cap : 0;
+	if (!ix->sub)
+		return -1;
+	for (i = 0; i < k->nsub; i++)
+		sub_put(ix, k->sub[i]);
+	return 0;
+}
+
+/* A new subkey: into the index when there is one. */
+static void sub_added(ps_regkey *k, ps_regkey *c)
+{
+	struct ps_regindex *ix = k->index;
+
+	if (!ix || !ix->sub)
+		return;
+	if ((ix->subn + 1) * 2 > ix->subcap) {
+		if (sub_build(k) < 0)
+			drop_subs(k);
+		return;         /* sub_build took k->sub, c included */
+	}
+	sub_put(ix, c);
+}
+
+static void val_put(struct ps_regindex *ix, const ps_regval *vals, size_t at)
+{
+	size_t m = ix->valcap - 1;
+	size_t i = name_hash(vals[at].name, strlen(vals[at].name)) & m;
+
+	while (ix->val[i])
+		i = (i + 1) & m;
+	ix->val[i] = at + 1;
+	ix->valn++;
+}
+
+static int val_build(ps_regkey *k)
+{
+	struct ps_regindex *ix = get_index(k);
+	size_t cap = 64, i;
+
+	if (!ix)
+		return -1;
+	while (cap < k->nval * 2 + 2)
+		cap *= 2;
+	free(ix->val);
+	ix->val = calloc(cap, sizeof(*ix->val));
+	ix->valn = 0;
+	ix->valcap = ix->val ? cap : 0;
+	if (!ix->val)
+		return -1;
+	for (i = 0; i < k->nval; i++)
+		val_put(ix, k->vals, i);
+	return 0;
+}
+
+static void val_added(ps_regkey *k)
+{
+	struct ps_regindex *ix = k->index;
+
+	if (!ix || !ix->val)
+		return;
+	if ((ix->valn + 1) * 2 > ix->valcap) {
+		if (val_build(k) < 0)
+			drop_vals(k);
+		return;
+	}
+	val_put(ix, k->vals, k->nval - 1);
+}
 
 static ps_regkey *key_new(const char *name, size_t len)
 {
@@ -45,6 +203,8 @@ static void key_free(ps_regkey *k)
 	free(k->sub);
 	free(k->vals);
 	free(k->name);
+	ps_regkey_reindex(k);
+	free(k->index);
 	free(k);
 }
 
@@ -72,23 +232,47 @@ void ps_regtree_free(ps_regtree *t)
 	t->root = NULL;
 }
 
-/* The direct subkey named name[0..len), case-insensitively; its index in
- * *at when at is not NULL. */
-static ps_regkey *child(const ps_regkey *k, const char *name, size_t len,
-			size_t *at)
+/* Linear search: for small keys, and for the position of a subkey. */
+static ps_regkey *child_scan(const ps_regkey *k, const char *name, size_t len,
+			     size_t *at)
 {
 	size_t i;
 
 	for (i = 0; i < k->nsub; i++) {
-		const char *n = k->sub[i]->name;
-
-		if (strlen(n) == len && !ps_strncasecmp(n, name, len)) {
+		if (name_eq(k->sub[i]->name, name, len)) {
 			if (at)
 				*at = i;
 			return k->sub[i];
 		}
 	}
 	return NULL;
+}
+
+/* The direct subkey named name[0..len), case-insensitively; its index in
+ * *at when at is not NULL (a linear search then). */
+static ps_regkey *child(const ps_regkey *kc, const char *name, size_t len,
+			size_t *at)
+{
+	ps_regkey *k = (ps_regkey *)kc;   /* the index is a cache */
+	struct ps_regindex *ix;
+	size_t m, i;
+
+	if (at || k->nsub <= INDEX_MIN)
+		return child_scan(k, name, len, at);
+	ix = k->index;
+	if ((!ix || !ix->sub) && sub_build(k) < 0)
+		return child_scan(k, name, len, at);
+	ix = k->index;
+	m = ix->subcap - 1;
+	for (i = name_hash(name, len) & m; ix->sub[i]; i = (i + 1) & m)
+		if (name_eq(ix->sub[i]->name, name, len))
+			return ix->sub[i];
+	return NULL;
+}
+
+ps_regkey *ps_regkey_child(const ps_regkey *k, const char *name)
+{
+	return child(k, name, strlen(name), NULL);
 }
 
 /* Length of the next path element starting at p (up to '\\' or NUL). */
@@ -196,14 +380,53 @@ static int insert_sorted(ps_regkey *parent, ps_regkey *k)
 		parent->sub = v;
 		parent->capsub = cap;
 	}
-	for (i = 0; i < parent->nsub; i++)
-		if (order_cmp(parent->sub[i]->name, k->name) > 0)
-			break;
+	/* Keys mostly come in order (hives, sorted exports): after the
+	 * last one without a scan. */
+	i = parent->nsub;
+	if (i && order_cmp(parent->sub[i - 1]->name, k->name) > 0)
+		for (i = 0; i < parent->nsub; i++)
+			if (order_cmp(parent->sub[i]->name, k->name) > 0)
+				break;
 	memmove(parent->sub + i + 1, parent->sub + i,
 		(parent->nsub - i) * sizeof(*parent->sub));
 	parent->sub[i] = k;
 	parent->nsub++;
 	k->parent = parent;
+	sub_added(parent, k);
+	return 0;
+}
+
+int ps_regkey_create_last(ps_regkey *parent, const char *name,
+			  ps_regkey **out)
+{
+	ps_regkey *k;
+	int rc;
+
+	if (child(parent, name, strlen(name), NULL))
+		return ps_error_setc(PS_ERROR, "key \"%s\" exists", name);
+	rc = check_path(parent, name);
+	if (rc < 0)
+		return rc;
+	if (strchr(name, '\\'))
+		return ps_error_setc(PS_EFORMAT, "\"%s\" is not one key name",
+				     name);
+	if (parent->nsub == parent->capsub) {
+		size_t cap = parent->capsub ? parent->capsub * 2 : 4;
+		ps_regkey **v = realloc(parent->sub, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		parent->sub = v;
+		parent->capsub = cap;
+	}
+	k = key_new(name, strlen(name));
+	if (!k)
+		return PS_ENOMEM;
+	k->implied = parent->implied;
+	k->parent = parent;
+	parent->sub[parent->nsub++] = k;
+	sub_added(parent, k);
+	*out = k;
 	return 0;
 }
 
@@ -258,6 +481,7 @@ cleanup:
 		memmove(parent->sub + at, parent->sub + at + 1,
 			(parent->nsub - at - 1) * sizeof(*parent->sub));
 		parent->nsub--;
+		drop_subs(parent);
 		key_free(first);
 	}
 	return rc;
@@ -274,17 +498,47 @@ int ps_regkey_delete(ps_regkey *parent, const char *name)
 	memmove(parent->sub + at, parent->sub + at + 1,
 		(parent->nsub - at - 1) * sizeof(*parent->sub));
 	parent->nsub--;
+	drop_subs(parent);
 	key_free(k);
 	return 0;
 }
 
-ps_regval *ps_regkey_value(const ps_regkey *k, const char *name)
+static ps_regval *value_scan(const ps_regkey *k, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < k->nval; i++)
 		if (!ps_strcasecmp(k->vals[i].name, name))
 			return &k->vals[i];
+	return NULL;
+}
+
+ps_regval *ps_regkey_value(const ps_regkey *kc, const char *name)
+{
+	ps_regkey *k = (ps_regkey *)kc;   /* the index is a cache */
+	struct ps_regindex *ix = k->index;
+	size_t m, i, len = strlen(name), at;
+	int rebuilt = 0;
+
+	if (k->nval <= INDEX_MIN)
+		return value_scan(k, name);
+again:
+	if ((!ix || !ix->val) && val_build(k) < 0)
+		return value_scan(k, name);
+	ix = k->index;
+	m = ix->valcap - 1;
+	for (i = name_hash(name, len) & m; ix->val[i]; i = (i + 1) & m) {
+		at = ix->val[i] - 1;
+		if (at < k->nval && !ps_strcasecmp(k->vals[at].name, name))
+			return &k->vals[at];
+	}
+	/* Not found: right, unless the array was moved under the index
+	 * (counts differ); then once more with a fresh index. */
+	if (!rebuilt && ix->valn != k->nval) {
+		rebuilt = 1;
+		drop_vals(k);
+		goto again;
+	}
 	return NULL;
 }
 
@@ -327,6 +581,7 @@ int ps_regkey_set(ps_regkey *k, const char *name, uint32_t type,
 	v->type = type;
 	v->data = copy;
 	v->len = len;
+	val_added(k);
 	return 0;
 nomem:
 	free(copy);
@@ -346,6 +601,7 @@ int ps_regkey_unset(ps_regkey *k, const char *name)
 	memmove(k->vals + at, k->vals + at + 1,
 		(k->nval - at - 1) * sizeof(*k->vals));
 	k->nval--;
+	drop_vals(k);
 	return 0;
 }
 

@@ -1482,6 +1482,65 @@ static void test_bare_cr_inside_a_line(void **state)
 		    PS_EFORMAT, "test.reg", 4, "value name");
 }
 
+/* Keys with many subkeys and values are found by a hash index: every
+ * name is found after adds (sorted, appended), removals and a reorder,
+ * in any case, and nothing removed is found. */
+static void test_many_names_indexed(void **state)
+{
+	ps_regtree t;
+	ps_regkey *root = NULL, *k;
+	char name[32];
+	int i;
+
+	(void)state;
+	assert_int_equal(ps_regtree_init(&t, PS_REGENC_UTF16), 0);
+	assert_int_equal(ps_regkey_create(t.root, "HKEY_CURRENT_USER\\X",
+					  &root), 0);
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "k%05d", (i * 7919) % 3000);
+		if (i % 2)
+			assert_int_equal(ps_regkey_create(root, name, &k), 0);
+		else
+			assert_int_equal(ps_regkey_create_last(root, name,
+							       &k), 0);
+		snprintf(name, sizeof(name), "v%05d", i);
+		assert_int_equal(ps_regkey_set(root, name, 4, "abcd", 4), 0);
+	}
+	assert_int_equal(root->nsub, 3000);
+	assert_int_equal(ps_regkey_create_last(root, "K00007", &k),
+			 PS_ERROR);
+	for (i = 0; i < 3000; i += 2) {
+		snprintf(name, sizeof(name), "k%05d", i);
+		assert_int_equal(ps_regkey_delete(root, name), 0);
+		snprintf(name, sizeof(name), "V%05d", i);
+		assert_int_equal(ps_regkey_unset(root, name), 0);
+	}
+	/* a reorder done by hand, then told */
+	{
+		ps_regval tmp = root->vals[0];
+
+		root->vals[0] = root->vals[root->nval - 1];
+		root->vals[root->nval - 1] = tmp;
+		ps_regkey_reindex(root);
+	}
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "K%05d", i);
+		if (i % 2)
+			assert_non_null(ps_regkey_child(root, name));
+		else
+			assert_null(ps_regkey_child(root, name));
+		snprintf(name, sizeof(name), "v%05d", i);
+		if (i % 2)
+			assert_string_equal(ps_regkey_value(root, name)->name,
+					    name);
+		else
+			assert_null(ps_regkey_value(root, name));
+	}
+	assert_non_null(ps_regkey_find(t.root,
+				       "hkey_current_user\\x\\k02999"));
+	ps_regtree_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1515,6 +1574,7 @@ int main(void)
 		cmocka_unit_test(test_diff_names_the_difference),
 		cmocka_unit_test(test_diff_lists_at_most_twenty),
 		cmocka_unit_test(test_bare_cr_inside_a_line),
+		cmocka_unit_test(test_many_names_indexed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
