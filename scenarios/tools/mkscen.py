@@ -361,6 +361,59 @@ def gen_tag(n):
     return 0x6F000102 | (n << 16)      # 01026f01, 01026f02, ...
 
 
+def mapi_blob(blob):
+    """The same generation as a backup written through MAPI records it: a
+    MAPI store cannot tell how the registry held a value, so every form is
+    0 and the blob is "PSB1" (docs/update-rules.md, Backups).  Re-encodes
+    a "PSB2" blob; anything after the sections (the "PSX1" trailer) is
+    copied as it is."""
+    if blob[:4] != b"PSB2":
+        return blob
+    pos = 4
+    def take(n):
+        nonlocal pos
+        pos += n
+        return blob[pos - n:pos]
+    def num():
+        return struct.unpack("<I", take(4))[0]
+    out = b"PSB1" + take(4)
+    nunits = num()
+    out += u32(nunits)
+    for _ in range(3 * nunits):
+        n = num()
+        out += u32(n) + take(n)
+    nsecs = num()
+    out += u32(nsecs)
+    for _ in range(nsecs):
+        out += take(16)
+        nprops = num()
+        out += u32(nprops)
+        for _ in range(nprops):
+            tag = take(4)
+            take(4)                                                 # the form
+            n = num()
+            out += tag + u32(n) + take(n)
+    return out + blob[pos:]
+
+
+def mapi_view(reg, restored_sz=()):
+    """An expected registry as a run through MAPI leaves it (the
+    expect/mapi/ variant, used by the Wine runs on real MAPI): every backup
+    generation is mapi_blob()'d, and the values in restored_sz, (key, name)
+    pairs of PT_STRING8 values a rollback wrote back through MAPI, are
+    REG_SZ (a restored value's form is MAPI's: what Outlook writes)."""
+    out = reg.copy()
+    for path, vals in out.keys.values():
+        for v in vals:
+            if v[0].lower().startswith("01026f") and path.upper().endswith(BACKUP_UID.upper()):
+                v[2] = mapi_blob(v[2])
+    for path, name in restored_sz:
+        v = out.find(path, name)
+        assert v is not None and v[1] == "bin", (path, name)
+        v[1], v[2] = "sz", v[2].rstrip(b"\0").decode("cp1252")
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Organisation data
 # ---------------------------------------------------------------------------
@@ -931,9 +984,12 @@ MAPI_SKIP = {
 }
 
 
-def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None):
+def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None,
+             mapi_expects=None):
     """expects: {"HKCU.reg": Registry, "HKCU.wave1.reg": Registry, ...} (under expect/);
-    files: {"mapping.puf": text, "config.ini": text} written as UTF-8."""
+    files: {"mapping.puf": text, "config.ini": text} written as UTF-8;
+    mapi_expects: the same for a run through MAPI where it differs
+    (expect/mapi/, see mapi_view())."""
     d = os.path.join(SCEN, name)
     # expect/ is wholly generated; other hand-added content (e.g. autodiscover/) is left alone
     if os.path.isdir(os.path.join(d, "expect")):
@@ -944,6 +1000,8 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
         write_bytes(os.path.join(d, fn), text.encode("utf-8"))
     for fn, reg in expects.items():
         write_bytes(os.path.join(d, "expect", fn), render(reg, fmt))
+    for fn, reg in (mapi_expects or {}).items():
+        write_bytes(os.path.join(d, "expect", "mapi", fn), render(reg, fmt))
     out = ["[Scenario]", "Description = " + description, "Keywords = " + ", ".join(keywords)]
     if name in WINE_SKIP:
         out.append("Wine = " + WINE_SKIP[name])
@@ -1147,7 +1205,7 @@ def sc_multi_both():
               "rpc-over-http", "reg-binary-string8", "PSB2"],
              inp, {"mapping.csv": multi_csv(), "config.ini": config()},
              [Step(UPDATE % "mapping.csv", 0, [("Outlook", ROW_A, "updated"), ("Outlook", "sales@fabrikam.com", "updated")], 0)],
-             {"HKCU.reg": exp})
+             {"HKCU.reg": exp}, mapi_expects={"HKCU.reg": mapi_view(exp)})
 
 
 def sc_multi_one():
@@ -1239,7 +1297,8 @@ def sc_rollback():
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
               Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0,
                    identical="HKCU.reg")],
-             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()},
+             mapi_expects={"HKCU.updated.reg": mapi_view(upd)})
 
 
 def sc_cleanup():
@@ -1398,7 +1457,7 @@ def sc_regedit4():
              ["update", "regedit4", "ansi", "tab-mapping", "reg-binary-string8", "PSB2"],
              inp, {"mapping.tsv": tab, "config.ini": config(crlf=True)},
              [Step(UPDATE % "mapping.tsv", 0, [("Outlook", ROW_A, "updated")], 0)],
-             {"HKCU.reg": exp}, fmt="v4")
+             {"HKCU.reg": exp}, fmt="v4", mapi_expects={"HKCU.reg": mapi_view(exp)})
 
 
 def sc_ost_rename_cached_on():
@@ -1812,7 +1871,13 @@ def sc_reg_binary_strings():
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, store="expect/HKCU.updated.reg"),
               Step("rollback --store {store} --report {report}", 0, [("Outlook", ROW_A, "rolled-back")], 0,
                    identical="HKCU.reg")],
-             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()},
+             # through MAPI: the PT_STRING8 values the update removed come back as REG_SZ
+             mapi_expects={"HKCU.updated.reg": mapi_view(upd),
+                           "HKCU.reg": mapi_view(inp, restored_sz=[
+                               (path, v[0]) for path, vals in inp.keys.values() for v in vals
+                               if is_prop_name(v[0]) and name_tag(v[0]) & 0xFFFF == PT_STRING8
+                               and v[1] == "bin" and upd.find(path, v[0]) is None])})
 
 
 # ---------------------------------------------------------------------------
