@@ -11,7 +11,7 @@ packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates
 	libssl-dev clang libhivex-dev libwin-hivex-perl libhivex-bin registry-tools
 	chromium gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
-	wine wine64 xvfb xauth)
+	wine wine64 xvfb xauth strace)
 [ "${1:-}" = build ] && packages=("${build[@]}")
 
 # Can this kernel run 32-bit x86 programs?  Some cannot (no IA-32

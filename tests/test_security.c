@@ -422,6 +422,51 @@ static void test_update_never_undoes_last_generation(void **state)
 	ps_buf_free(&err);
 }
 
+/* A run killed between writing its temporary copy of the store and
+ * renaming it over the store (strace kills it at that rename) leaves the
+ * temporary; the next run that writes the store removes it.  A
+ * temporary of a process still alive is left alone. */
+static void test_stale_temporaries_removed(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	char cmd[1024], live[256];
+	FILE *f;
+	int rc, n;
+
+	(void)state;
+	if (system("strace -V >/dev/null 2>&1") != 0)
+		fail_msg("strace is missing (ci/install-deps.sh installs it)");
+	write_store_with_props(0);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && strace -f -o /dev/null "
+		 "-e trace=rename,renameat,renameat2 -e inject=rename,renameat,"
+		 "renameat2:signal=KILL:when=1 '%s' update --store u.reg "
+		 "--mapping m.puf >/dev/null 2>&1", dir, PS_PROFSWITCH);
+	rc = system(cmd);
+	(void)rc;
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '^u.reg.profswitch-'",
+		 dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	assert_int_equal(n, 1);         /* the killed run's leftover */
+	/* one that a live process (this one) owns must stay */
+	snprintf(live, sizeof(live), "%s/u.reg.profswitch-%ld.abcdef", dir,
+		 (long)getppid());
+	put_text(live, "busy");
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	assert_int_equal(rc, 0);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	assert_int_equal(n, 1);         /* only the live one is left */
+	assert_int_equal(access(live, F_OK), 0);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +484,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_update_never_undoes_last_generation, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stale_temporaries_removed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -141,7 +142,51 @@ static void sync_parent(const char *path)
 	free(dir);
 }
 
-/* Write a temp file beside the target, fsync, rename over it. */
+#define TMP_MARK ".profswitch-"
+
+/*
+ * Temporaries a killed run left beside `path`: named PATH.profswitch-PID.
+ * XXXXXX by native_write_file, owned by a process that no longer exists.
+ * Only that exact pattern is touched, and only in the target's folder.
+ */
+static void remove_stale_temps(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char *dir = slash ? ps_strndup(path, slash == path ? 1 :
+				       (size_t)(slash - path))
+			  : ps_strdup(".");
+	size_t blen = strlen(base), mlen = strlen(TMP_MARK);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL) {
+		const char *p = e->d_name;
+		char *end;
+		long pid;
+		ps_buf full = PS_BUF_INIT;
+
+		if (strncmp(p, base, blen) || strncmp(p + blen, TMP_MARK, mlen))
+			continue;
+		p += blen + mlen;
+		pid = strtol(p, &end, 10);
+		if (end == p || pid <= 0 || *end != '.' || strlen(end) != 7 ||
+		    pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;       /* its writer may still be at work */
+		if (ps_buf_printf(&full, "%s/%s", dir, e->d_name) == 0)
+			unlink(full.ptr);
+		ps_buf_free(&full);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+/* Write a temp file beside the target, fsync, rename over it.  The temp
+ * is named after the target and this process, so that one a killed run
+ * left is recognised and removed by the next write (remove_stale_temps). */
 static int native_write_file(const char *path, const char *shown,
 			     const void *data, size_t len)
 {
@@ -152,7 +197,9 @@ static int native_write_file(const char *path, const char *shown,
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return ps_error_setc(PS_EIO, "%s: is a symbolic link; refusing "
 				     "to replace it", shown);
-	if (ps_buf_printf(&tmp, "%s.XXXXXX", path) < 0)
+	remove_stale_temps(path);
+	if (ps_buf_printf(&tmp, "%s" TMP_MARK "%ld.XXXXXX", path,
+			  (long)getpid()) < 0)
 		return PS_ENOMEM;
 	fd = mkstemp(tmp.ptr);
 	if (fd < 0) {
