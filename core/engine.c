@@ -143,7 +143,19 @@ done:
 }
 
 /* Remove generation `number`; the section goes when it is empty. */
+/* Remove one generation; the backup section goes with the last one,
+ * unless keep: it was there before this run (even empty), and an update
+ * that failed must leave the profile exactly as it was. */
+static int remove_gen_keep(ps_store *s, const char *profile,
+			   unsigned number, int keep);
+
 static int remove_gen(ps_store *s, const char *profile, unsigned number)
+{
+	return remove_gen_keep(s, profile, number, 0);
+}
+
+static int remove_gen_keep(ps_store *s, const char *profile,
+			   unsigned number, int keep)
 {
 	ps_section *sec = NULL;
 	ps_proplist left = PS_PROPLIST_INIT;
@@ -163,7 +175,7 @@ static int remove_gen(ps_store *s, const char *profile, unsigned number)
 	if (!error)
 		error = ps_store_get_props(s, sec, &left);
 	ps_store_close_section(s, sec);
-	if (!error && !left.n)
+	if (!error && !left.n && !keep)
 		error = ps_store_delete_section(s, profile, &uid);
 	ps_proplist_free(&left);
 	return error;
@@ -562,6 +574,18 @@ static int plan_gen(const ps_pplan *p, ps_secstate **changed, size_t n,
 	return 0;
 }
 
+static int backup_exists(ps_store *s, const char *profile)
+{
+	ps_section *sec = NULL;
+	ps_uid uid;
+
+	ps_backup_uid(&uid);
+	if (ps_store_open_section(s, profile, &uid, 0, &sec) < 0)
+		return 0;
+	ps_store_close_section(s, sec);
+	return 1;
+}
+
 /* Apply one profile's plan; on failure try to put everything back.
  * *restored tells whether the profile is back to its earlier state. */
 static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
@@ -569,7 +593,7 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	ps_secstate **changed = NULL;
 	ps_generation g;
 	size_t n = 0, i;
-	int error, undo;
+	int error, undo, had_backup = 0;
 	char first[1024];
 
 	*restored = 1;
@@ -589,6 +613,7 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 	error = next_gen_number(e->store, p->profile, &g.number);
 	if (error < 0)
 		goto free_gen;
+	had_backup = backup_exists(e->store, p->profile);
 	g.state = PS_GEN_PENDING;
 	error = write_gen(e->store, p->profile, &g);
 	for (i = 0; i < n && !error; i++)
@@ -619,7 +644,8 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 					       &changed[i]->uid,
 					       &changed[i]->before);
 		if (!undo)
-			undo = remove_gen(e->store, p->profile, g.number);
+			undo = remove_gen_keep(e->store, p->profile, g.number,
+					       had_backup);
 		if (undo < 0) {
 			*restored = 0;
 			ps_log_msg(e->log, PS_LOG_ERROR, p->profile, NULL,

@@ -683,13 +683,24 @@ static int fs_delete_section(ps_store *s, const char *profile,
 	fakestore *fs = fs_of(s);
 	ps_regkey *prof = profile_key(fs, profile);
 	char hex[33];
+	ps_regkey *key;
+	size_t i;
+	uint32_t tag;
 
 	if (!prof)
 		return ps_error_setc(PS_ENOTFOUND, "no profile '%s'", profile);
 	ps_uid_format(uid, hex);
-	if (ps_regkey_delete(prof, hex) < 0)
+	key = child(prof, hex);
+	if (!key)
 		return ps_error_setc(PS_ENOTFOUND,
 			"profile '%s' has no section %s", profile, hex);
+	/* MAPI knows properties only: a key that also holds other values
+	 * or subkeys keeps them (and so stays); only its properties go. */
+	for (i = key->nval; i-- > 0;)
+		if (value_tag(&key->vals[i], &tag))
+			ps_regkey_unset(key, key->vals[i].name);
+	if (!key->nval && !key->nsub)
+		ps_regkey_delete(prof, hex);
 	fs->dirty = 1;
 	return 0;
 }

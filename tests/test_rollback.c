@@ -486,6 +486,47 @@ static void test_generation_forms(void **state)
 	ps_buf_free(&b);
 }
 
+/* A failed update that reports "the profile is as it was" must have left
+ * it so, down to a backup section key that was there before and empty,
+ * or that held a value that is not a property (review finding: the key
+ * was deleted while the report said nothing changed). */
+static void test_failed_update_keeps_backup_key(void **state)
+{
+	static const uint8_t junk[] = { 1, 2, 3 };
+	int variant;
+
+	(void)state;
+	for (variant = 0; variant < 2; variant++) {
+		ctx c;
+		ps_regtree t;
+		ps_store *inner = NULL;
+		ps_buf path = PS_BUF_INIT;
+		ps_regkey *k = NULL;
+
+		memset(&c, 0, sizeof(c));
+		tu_fixture(&t);
+		ps_buf_printf(&path, "%s\\Outlook\\%s", TU_PROFILES,
+			      PS_BACKUP_SECTION);
+		assert_int_equal(ps_regkey_create(t.root, path.ptr, &k), 0);
+		if (variant)
+			ps_regkey_set(k, "Note", 3, junk, sizeof(junk));
+		ps_buf_free(&path);
+		tu_tree_copy(&c.original, &t);
+		assert_int_equal(ps_fakestore_from_tree(&inner, &t, NULL,
+							NULL), 0);
+		assert_int_equal(ps_faultstore_wrap(&c.store, inner), 0);
+		assert_int_equal(ps_config_init(&c.cfg), 0);
+		/* the generation is saved, the first section save fails */
+		ps_faultstore_arm(c.store, PS_FAULT_SAVE, 2, 0);
+		assert_int_equal(run(&c, UPDATE, MAP_ALICE, NULL), 0);
+		assert_int_equal(c.report.v[0].status, PS_ST_FAILED);
+		assert_non_null(strstr(c.report.v[0].detail, "as it was"));
+		ps_faultstore_arm(c.store, 0, 0, 0);
+		assert_tree(&c, &c.original);
+		ctx_close(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 		cmocka_unit_test(test_generation_forms),
+		cmocka_unit_test(test_failed_update_keeps_backup_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
