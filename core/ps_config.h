@@ -25,7 +25,6 @@ typedef struct ps_config {
 	                                  communicator.exe ucmapi.exe */
 	int ost;                       /* default KEEP */
 	int reset_oab;                 /* default 1 */
-	int clear_nicknames;           /* default 0 */
 	int cached_mode;               /* default KEEP */
 	int same_smtp_domain;          /* default 0 */
 	ps_strlist processed_domains;  /* empty = every domain */

@@ -61,7 +61,6 @@ static void test_defaults(void **state)
 	assert_list(&cfg.stop_processes, stop, 4);
 	assert_int_equal(cfg.ost, PS_OST_KEEP);
 	assert_int_equal(cfg.reset_oab, 1);
-	assert_int_equal(cfg.clear_nicknames, 0);
 	assert_int_equal(cfg.cached_mode, PS_CACHED_KEEP);
 	assert_int_equal(cfg.same_smtp_domain, 0);
 	assert_int_equal(cfg.processed_domains.n, 0);
@@ -113,7 +112,6 @@ static void test_full_file(void **state)
 	assert_list(&cfg.stop_processes, stop, 3);
 	assert_int_equal(cfg.ost, PS_OST_RENAME);
 	assert_int_equal(cfg.reset_oab, 0);
-	assert_int_equal(cfg.clear_nicknames, 1);
 	assert_int_equal(cfg.cached_mode, PS_CACHED_ON);
 	assert_int_equal(cfg.same_smtp_domain, 1);
 	assert_list(&cfg.processed_domains, domains, 2);
@@ -313,12 +311,11 @@ static void test_booleans(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++) {
 		snprintf(text, sizeof(text), "[Settings]\nResetOAB=%s\n"
-			 "ClearNicknames=%s\nSameSmtpDomain=%s\n"
+			 "SameSmtpDomain=%s\n"
 			 "VerifyAutodiscover=%s\nRepairPoisoned=%s\n",
-			 no[i], yes[i], yes[i], yes[i], yes[i]);
+			 no[i], yes[i], yes[i], yes[i]);
 		assert_int_equal(parse(&cfg, text), 0);
 		assert_int_equal(cfg.reset_oab, 0);
-		assert_int_equal(cfg.clear_nicknames, 1);
 		assert_int_equal(cfg.same_smtp_domain, 1);
 		assert_int_equal(cfg.verify_autodiscover, 1);
 		assert_int_equal(cfg.repair_poisoned, 1);
@@ -425,6 +422,32 @@ static void test_unknown_key(void **state)
 	ps_config_free(&cfg);
 }
 
+/* ClearNicknames names a job profswitch does not do (the nickname
+ * cache): refused with FILE:LINE, whatever its value, saying so and what
+ * to do instead, rather than accepted and ignored. */
+static void test_clear_nicknames_refused(void **state)
+{
+	static const char *const values[] = { "1", "yes", "0", "off", "" };
+	char text[128];
+	ps_config cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[Settings]\nOST = keep\n"
+			 "clearnicknames = %s\n", values[i]);
+		assert_int_equal(parse(&cfg, text), PS_EFORMAT);
+		assert_non_null(strstr(ps_error_last(), "c.ini:3: "
+				       "ClearNicknames is not supported: "
+				       "profswitch does not clear Outlook's "
+				       "nickname (autocomplete) cache; "
+				       "remove the line"));
+		assert_non_null(strstr(ps_error_last(),
+				       "Stream_Autocomplete_*.dat"));
+		ps_config_free(&cfg);
+	}
+}
+
 static void test_unknown_section(void **state)
 {
 	ps_config cfg;
@@ -507,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_processed_domains),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_clear_nicknames_refused),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_ini_error_passes_through),
