@@ -2,10 +2,11 @@
  * profswitch.ini (ps_config.h): the [Settings] keys of SPEC.md.
  *
  * String keys (Mapping, LogFile, ReportFile, AutodiscoverSourceURL,
- * AutodiscoverTargetURL, RunAfter) are stored as written; an empty value
- * means "not set" (NULL), as if the key were absent.  An empty
- * ProcessedDomains means every domain (the default).  Every other key needs
- * a value.
+ * AutodiscoverTargetURL, AutodiscoverCAFile, RunAfter) are stored as
+ * written; an empty value means "not set" (NULL), as if the key were
+ * absent, and so does an empty MappingSHA256.  An empty ProcessedDomains
+ * means every domain (the default), an empty AutodiscoverAllowedHosts no
+ * host.  Every other key needs a value.
  */
 #include "ps_config.h"
 
@@ -102,6 +103,11 @@ static const refused_key refused[] = {
 	  "starts; an X500 address with the old legacyExchangeDN on the "
 	  "target mailbox keeps cached entries working" },
 };
+
+const char *ps_config_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
 
 static const char *const default_stop[] = {
 	"outlook.exe", "lync.exe", "communicator.exe", "ucmapi.exe"
@@ -408,6 +414,11 @@ static int set_key(const parse_ctx *pc, unsigned line, const key_def *k,
 		char **sp = (char **)(void *)field;
 		char *h;
 
+		if (!*value) {          /* empty: not pinned */
+			free(*sp);
+			*sp = NULL;
+			return 0;
+		}
 		for (i = 0; value[i]; i++)
 			if (!((value[i] >= '0' && value[i] <= '9') ||
 			      ((value[i] | 0x20) >= 'a' &&

@@ -46,5 +46,8 @@ int ps_config_init(ps_config *cfg);
 int ps_config_parse(ps_config *cfg, const char *filename, const char *data,
 		    size_t len);
 void ps_config_free(ps_config *cfg);
+/* The i-th key this version accepts (as the docs spell it), in a fixed
+ * order; NULL past the last.  samples/profswitch.ini lists them all. */
+const char *ps_config_key_name(size_t i);
 
 #endif
