@@ -162,6 +162,18 @@ static void test_bad_config_changes_nothing(void **state)
 	assert_true(store_unchanged());
 }
 
+/* --help says what --store and STORE take: exports and hives, folders
+ * for rehearse. */
+static void test_help_names_stores(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--help", NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "--store PATH"));
+	assert_non_null(strstr(C.out.ptr, "a .reg export or an NTUSER.DAT "
+			       "hive"));
+	assert_non_null(strstr(C.out.ptr, "rehearse also takes folders"));
+}
+
 /* A key the tool does not act on is refused, not ignored: exit 64. */
 static void test_clear_nicknames_exit_64(void **state)
 {
@@ -555,6 +567,7 @@ int main(void)
 		cmocka_unit_test_setup(test_usage_errors, reset),
 		cmocka_unit_test_setup(test_bad_config_changes_nothing, reset),
 		cmocka_unit_test_setup(test_clear_nicknames_exit_64, reset),
+		cmocka_unit_test_setup(test_help_names_stores, reset),
 		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
 		cmocka_unit_test_setup(test_unreadable_inputs, reset),
 		cmocka_unit_test_setup(test_outlook_running_defers, reset),
