@@ -1,5 +1,5 @@
 /*
- * profswitch.ini (ps_config.h): the [Settings] keys of SPEC.md.
+ * profswitch.ini (ps_config.h): the [Settings] keys of docs/formats.md.
  *
  * String keys (Mapping, LogFile, ReportFile, AutodiscoverSourceURL,
  * AutodiscoverTargetURL, AutodiscoverCAFile, RunAfter) are stored as

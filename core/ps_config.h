@@ -1,6 +1,6 @@
 /*
- * profswitch.ini: `[Settings]` keys of SPEC.md.  Keys are case-insensitive.
- * Keys that belong to later issues are parsed, validated and stored now.
+ * profswitch.ini: the `[Settings]` keys of docs/formats.md.  Keys are
+ * case-insensitive.
  */
 #ifndef PS_CONFIG_H
 #define PS_CONFIG_H

@@ -57,7 +57,7 @@ def name_tag(name):
 
 def enc_mv_string8(strings):
     """PT_MV_STRING8 as stored in a profile value.  NOT verified against real
-    data (REFERENCE.md says so): u32 count, u32 offset of each string from
+    data (docs/reference.md says so): u32 count, u32 offset of each string from
     the start of the blob, then the NUL-terminated strings.  Only used for
     101e6613, which R4 deletes, so the engine never has to parse it."""
     head = 4 + 4 * len(strings)
