@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The Windows release, dist/profswitch-VERSION-windows.zip:
-#   ci/release.sh [--build-dir DIR] [--out DIR]
+#   ci/release.sh [--build-dir DIR] [--out DIR] [--commit REV]
 # x64/ and x86/ (profswitch.exe, profswitchw.exe), the annotated sample
 # profswitch.ini, the docs (docs/*.md), SHA256SUMS and COMMIT; the layout
 # is the one docs/deploying.md shows.
 #
-# It builds the committed sources of HEAD (git archive), never the
-# working tree, so the zip is that commit's whatever else is lying
-# around.  Reproducible: two runs on the same commit give the same bytes,
+# It builds the committed sources of one commit (git archive; HEAD
+# unless --commit), never the working tree, so the zip is that commit's
+# whatever else is lying around.  Reproducible: two runs on the same commit give the same bytes,
 # whatever the build folder (tests/win/release_test.sh checks it): every
 # time stamp is the commit's (SOURCE_DATE_EPOCH), entries are sorted,
 # -ffile-prefix-map keeps build paths out of the executables, which are
@@ -19,12 +19,15 @@ cd "$(dirname "$0")/.."
 top=$PWD
 build=$top/build/release
 out=$top/dist
+rev=HEAD
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build-dir) build=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--commit) rev=$2; shift 2 ;;
 	*)
-		echo "usage: ci/release.sh [--build-dir DIR] [--out DIR]" >&2
+		echo "usage: ci/release.sh [--build-dir DIR] [--out DIR]" \
+			"[--commit REV]" >&2
 		exit 64
 		;;
 	esac
@@ -34,23 +37,24 @@ out=$(realpath -m "$out")
 jobs=$(nproc 2>/dev/null || echo 2)
 [ "$jobs" -gt 2 ] && jobs=2
 
-if ! commit=$(git rev-parse --verify -q HEAD); then
-	echo "release: not a git checkout with a commit: the release is" \
-		"built from one" >&2
+if ! commit=$(git rev-parse --verify -q "$rev^{commit}"); then
+	echo "release: no commit $rev here (the release is built from a" \
+		"commit of this git checkout)" >&2
 	exit 1
 fi
-if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+if [ "$rev" = HEAD ] &&
+	[ -n "$(git status --porcelain --untracked-files=no)" ]; then
 	echo "release: note: uncommitted changes are not in the release;" \
 		"it is built from HEAD ($commit)" >&2
 fi
-SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
+SOURCE_DATE_EPOCH=$(git log -1 --format=%ct "$commit")
 export SOURCE_DATE_EPOCH
 date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 
 rm -rf "$build"
 src=$build/src
 mkdir -p "$src"
-git archive --format=tar HEAD | tar -x -C "$src"
+git archive --format=tar "$commit" | tar -x -C "$src"
 version=$(sed -n 's/^project(profswitch VERSION \([0-9.]*\).*/\1/p' \
 	"$src/CMakeLists.txt")
 if [ -z "$version" ]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # ci/release.sh is reproducible and makes the layout the docs show:
 #   release_test.sh SOURCE_DIR WORK_DIR [WINE_RUN PREFIX]
-# builds the release twice from the same commit, into two different
-# folders, compares the two zips byte for byte, then checks one
-# (tests/win/release_check.py).  With WINE_RUN and PREFIX, the x64
-# profswitch.exe from the zip also runs under Wine and prints the
+# builds the release twice from the same commit (HEAD when it starts),
+# into two different folders, compares the two zips byte for byte, then
+# checks one (tests/win/release_check.py).  With WINE_RUN and PREFIX, the
+# x64 profswitch.exe from the zip also runs under Wine and prints the
 # version the zip is named after.
 set -euo pipefail
 src=$1
@@ -14,7 +14,8 @@ mkdir -p "$work"
 commit=$(git -C "$src" rev-parse HEAD)
 for run in a b; do
 	"$src/ci/release.sh" --build-dir "$work/build-$run" \
-		--out "$work/dist-$run" >"$work/release-$run.log" 2>&1 || {
+		--out "$work/dist-$run" --commit "$commit" \
+		>"$work/release-$run.log" 2>&1 || {
 		cat "$work/release-$run.log"
 		exit 1
 	}
