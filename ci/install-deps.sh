@@ -230,4 +230,7 @@ install_packages() {
 	fi
 }
 install_packages
-[ "${1:-}" = build ] || cmocka_source
+# (Called plainly, not in an || list, so that set -e holds inside.)
+if [ "${1:-}" != build ]; then
+	cmocka_source
+fi
