@@ -74,8 +74,10 @@ static const char usage_text[] =
 	"common options:\n"
 	"  --config FILE       profswitch.ini\n"
 	"  --mapping FILE      migration mapping (overrides the config)\n"
-	"  --store PATH        a reg export (.reg) to work on, rewritten in "
-	"place\n"
+	"  --store PATH        the profiles to work on, rewritten in place:\n"
+	"                      a .reg export or an NTUSER.DAT hive (hives:\n"
+	"                      Linux build); required on Linux, on Windows\n"
+	"                      the user's MAPI profiles when left out\n"
 	"  --profile NAME      only this profile (repeatable)\n"
 	"  --default-profile   only the default profile\n"
 	"  --log FILE          append the run log to FILE\n"
@@ -85,6 +87,9 @@ static const char usage_text[] =
 	"  --simulate-running NAME   a process that runs (fake store)\n"
 	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
 	"  -q, -v              quieter, more verbose\n"
+	"\n"
+	"STORE (inspect, rehearse): a .reg export or an NTUSER.DAT hive;\n"
+	"rehearse also takes folders of them (searched recursively).\n"
 	"\n"
 	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, "
 	"8 Autodiscover;\n"
@@ -324,7 +329,7 @@ static void print_rows(ps_app_env *env, const ps_report *r)
 		fputc('\n', env->out);
 }
 
-/* Map a store-opening error to the exit status of SPEC.md. */
+/* Map a store-opening error to the exit status (docs/exit-codes.md). */
 static int store_error(ps_app_env *env, int error)
 {
 	fprintf(env->err, "profswitch: %s\n", ps_error_last());

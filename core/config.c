@@ -1,11 +1,12 @@
 /*
- * profswitch.ini (ps_config.h): the [Settings] keys of SPEC.md.
+ * profswitch.ini (ps_config.h): the [Settings] keys of docs/formats.md.
  *
  * String keys (Mapping, LogFile, ReportFile, AutodiscoverSourceURL,
- * AutodiscoverTargetURL, RunAfter) are stored as written; an empty value
- * means "not set" (NULL), as if the key were absent.  An empty
- * ProcessedDomains means every domain (the default).  Every other key needs
- * a value.
+ * AutodiscoverTargetURL, AutodiscoverCAFile, RunAfter) are stored as
+ * written; an empty value means "not set" (NULL), as if the key were
+ * absent, and so does an empty MappingSHA256.  An empty ProcessedDomains
+ * means every domain (the default), an empty AutodiscoverAllowedHosts no
+ * host.  Every other key needs a value.
  */
 #include "ps_config.h"
 
@@ -61,7 +62,6 @@ static const key_def keys[] = {
 	{ "OST", K_CHOICE, OFF(ost), 0, ost_names,
 	  "keep, rename or recreate" },
 	{ "ResetOAB", K_BOOL, OFF(reset_oab), 0, NULL, NULL },
-	{ "ClearNicknames", K_BOOL, OFF(clear_nicknames), 0, NULL, NULL },
 	{ "CachedMode", K_CHOICE, OFF(cached_mode), 0, cached_names,
 	  "keep, on or off" },
 	{ "SameSmtpDomain", K_BOOL, OFF(same_smtp_domain), 0, NULL, NULL },
@@ -85,6 +85,29 @@ static const key_def keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Keys of the product's key list that this version does not act on:
+ * refused whatever their value, so a configuration never asks for
+ * something that silently does not happen. */
+typedef struct refused_key {
+	const char *name;
+	const char *why;        /* what is not done, and what to do */
+} refused_key;
+
+static const refused_key refused[] = {
+	{ "ClearNicknames",
+	  "profswitch does not clear Outlook's nickname (autocomplete) "
+	  "cache; remove the line, and if the cache must go, rename the "
+	  "user's RoamCache\\Stream_Autocomplete_*.dat (the .nk2 file "
+	  "before Outlook 2010) from the logon script before Outlook "
+	  "starts; an X500 address with the old legacyExchangeDN on the "
+	  "target mailbox keeps cached entries working" },
+};
+
+const char *ps_config_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
 
 static const char *const default_stop[] = {
 	"outlook.exe", "lync.exe", "communicator.exe", "ucmapi.exe"
@@ -129,7 +152,6 @@ int ps_config_init(ps_config *cfg)
 	cfg->wait_seconds = 60;
 	cfg->ost = PS_OST_KEEP;
 	cfg->reset_oab = 1;
-	cfg->clear_nicknames = 0;
 	cfg->cached_mode = PS_CACHED_KEEP;
 	cfg->global_timeout_seconds = 300;
 	for (i = 0; i < sizeof(default_stop) / sizeof(default_stop[0]); i++) {
@@ -392,6 +414,11 @@ static int set_key(const parse_ctx *pc, unsigned line, const key_def *k,
 		char **sp = (char **)(void *)field;
 		char *h;
 
+		if (!*value) {          /* empty: not pinned */
+			free(*sp);
+			*sp = NULL;
+			return 0;
+		}
 		for (i = 0; value[i]; i++)
 			if (!((value[i] >= '0' && value[i] <= '9') ||
 			      ((value[i] | 0x20) >= 'a' &&
@@ -483,6 +510,12 @@ static int on_key(void *ctx, const char *section, const char *key,
 		return ps_error_setc(PS_EFORMAT, "%s:%u: key '%.200s' before "
 				     "any section: put it under [Settings]",
 				     pc->filename, line, key);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!ps_strcasecmp(key, refused[i].name))
+			return ps_error_setc(PS_EFORMAT, "%s:%u: %s is not "
+					     "supported: %s", pc->filename,
+					     line, refused[i].name,
+					     refused[i].why);
 	for (i = 0; i < NKEYS; i++)
 		if (!ps_strcasecmp(key, keys[i].name))
 			break;

@@ -1,5 +1,5 @@
 /*
- * The migration mapping file (ps_mapping.h, SPEC.md "Mapping file").
+ * The migration mapping file (ps_mapping.h, docs/formats.md).
  *
  * Memory: entries are one array of ps_map_entry in file order; their
  * strings live in an arena of large blocks that is freed as a whole (no

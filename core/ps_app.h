@@ -1,5 +1,5 @@
 /*
- * The command line (SPEC.md "Command line") over injected ports, so the
+ * The command line (docs/contract.md) over injected ports, so the
  * Linux and Windows mains stay a few lines each.
  */
 #ifndef PS_APP_H
@@ -84,7 +84,7 @@ typedef struct ps_app_env {
  * is kept as written).  Caller frees. */
 char *ps_expand_path(ps_system *sys, const char *in);
 
-/* Returns the process exit status of SPEC.md. */
+/* Returns the process exit status (docs/exit-codes.md). */
 int ps_app_main(ps_app_env *env, int argc, char **argv);
 
 #endif

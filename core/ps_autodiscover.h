@@ -1,7 +1,8 @@
 /*
  * POX Autodiscover (MS-OXDSCLI): the request body, the response parser
  * (core/autodiscover.c) and the discovery client that follows candidates
- * and redirects (core/adclient.c).  REFERENCE.md has the wire format.
+ * and redirects (core/adclient.c).  docs/reference.md has the wire
+ * format.
  */
 #ifndef PS_AUTODISCOVER_H
 #define PS_AUTODISCOVER_H

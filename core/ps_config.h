@@ -1,6 +1,6 @@
 /*
- * profswitch.ini: `[Settings]` keys of SPEC.md.  Keys are case-insensitive.
- * Keys that belong to later issues are parsed, validated and stored now.
+ * profswitch.ini: the `[Settings]` keys of docs/formats.md.  Keys are
+ * case-insensitive.
  */
 #ifndef PS_CONFIG_H
 #define PS_CONFIG_H
@@ -25,7 +25,6 @@ typedef struct ps_config {
 	                                  communicator.exe ucmapi.exe */
 	int ost;                       /* default KEEP */
 	int reset_oab;                 /* default 1 */
-	int clear_nicknames;           /* default 0 */
 	int cached_mode;               /* default KEEP */
 	int same_smtp_domain;          /* default 0 */
 	ps_strlist processed_domains;  /* empty = every domain */
@@ -47,5 +46,8 @@ int ps_config_init(ps_config *cfg);
 int ps_config_parse(ps_config *cfg, const char *filename, const char *data,
 		    size_t len);
 void ps_config_free(ps_config *cfg);
+/* The i-th key this version accepts (as the docs spell it), in a fixed
+ * order; NULL past the last.  samples/profswitch.ini lists them all. */
+const char *ps_config_key_name(size_t i);
 
 #endif

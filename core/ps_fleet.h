@@ -72,7 +72,8 @@ char *ps_fleet_reason(const char *detail);
 int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s);
 void ps_fleet_summary_free(ps_fleet_summary *s);
 
-/* The SPEC.md CSV columns, every input's rows in input order. */
+/* The report's CSV columns (docs/formats.md), every input's rows in
+ * input order. */
 int ps_fleet_csv(const ps_fleet *f, ps_buf *out);
 /* Rows (with input, source_server, target_smtp) and the summary. */
 int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,

@@ -1,6 +1,6 @@
 /*
  * The migration mapping: which source mailbox (legacyExchangeDN) moved to
- * which target.  Format in docs/formats.md and SPEC.md.  Lookups are by
+ * which target.  Format in docs/formats.md.  Lookups are by
  * case-insensitive DN through a hash index (source and target side).
  */
 #ifndef PS_MAPPING_H

@@ -35,7 +35,7 @@
 	(PS_PROP_TYPE(tag) == PS_PT_STRING8 || \
 	 PS_PROP_TYPE(tag) == PS_PT_UNICODE)
 
-/* Property ids (REFERENCE.md). */
+/* Property ids (docs/reference.md). */
 #define PS_ID_PROFILE_CONFIG_FLAGS 0x6601
 #define PS_ID_PROFILE_HOME_SERVER 0x6602
 #define PS_ID_PROFILE_USER 0x6603

@@ -1,6 +1,7 @@
 /*
  * The run's report: one row per (profile, mailbox unit), written as CSV
- * (SPEC.md column order) or JSON, and the exit status derived from it.
+ * (docs/contract.md column order) or JSON, and the exit status derived
+ * from it.
  */
 #ifndef PS_REPORT_H
 #define PS_REPORT_H
@@ -36,7 +37,7 @@ typedef struct ps_row {
 	char *detail;
 	int ad_failed;        /* Autodiscover verification failed: bit 8 */
 	/* For the fleet report (rehearse); NULL when unknown.  Not in the
-	 * CSV or JSON of one run (SPEC.md columns). */
+	 * CSV or JSON of one run. */
 	char *source_server;  /* the account's home server before */
 	char *target_smtp;    /* the mapping's TargetSMTP */
 } ps_row;
@@ -60,8 +61,8 @@ const char *ps_status_name(ps_status st);
 int ps_report_add(ps_report *r, const char *profile, const char *account,
 		  const char *source_dn, const char *target_dn, ps_status st,
 		  const char *detail);
-/* Exit bits of SPEC.md: 1 failed, 2 deferred, 4 blocked, 8 Autodiscover
- * verification failed (rows with ad_failed). */
+/* Exit bits (docs/exit-codes.md): 1 failed, 2 deferred, 4 blocked, 8
+ * Autodiscover verification failed (rows with ad_failed). */
 int ps_report_exit_bits(const ps_report *r);
 /* Set the last row's fleet fields (copies; NULL leaves one unset). */
 int ps_report_set_origin(ps_report *r, const char *source_server,

@@ -162,6 +162,32 @@ static void test_bad_config_changes_nothing(void **state)
 	assert_true(store_unchanged());
 }
 
+/* --help says what --store and STORE take: exports and hives, folders
+ * for rehearse. */
+static void test_help_names_stores(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--help", NULL), 0);
+	assert_non_null(strstr(C.out.ptr, "--store PATH"));
+	assert_non_null(strstr(C.out.ptr, "a .reg export or an NTUSER.DAT "
+			       "hive"));
+	assert_non_null(strstr(C.out.ptr, "rehearse also takes folders"));
+}
+
+/* A key the tool does not act on is refused, not ignored: exit 64. */
+static void test_clear_nicknames_exit_64(void **state)
+{
+	static const char cfg[] = "[Settings]\nOST=keep\nClearNicknames=1\n";
+
+	(void)state;
+	put_file(C.config, cfg, sizeof(cfg) - 1);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 64);
+	expect_err("profswitch.ini:3: ClearNicknames is not supported");
+	expect_err("nothing was changed");
+	assert_true(store_unchanged());
+}
+
 static void test_bad_mapping_changes_nothing(void **state)
 {
 	static const char bad[] = "SourceLegacyDN|TargetLegacyDN\n"
@@ -639,6 +665,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_usage_errors, reset),
 		cmocka_unit_test_setup(test_bad_config_changes_nothing, reset),
+		cmocka_unit_test_setup(test_clear_nicknames_exit_64, reset),
+		cmocka_unit_test_setup(test_help_names_stores, reset),
 		cmocka_unit_test_setup(test_bad_mapping_changes_nothing, reset),
 		cmocka_unit_test_setup(test_unreadable_inputs, reset),
 		cmocka_unit_test_setup(test_outlook_running_defers, reset),

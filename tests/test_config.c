@@ -11,6 +11,7 @@
 
 #include "ps_config.h"
 #include "ps_error.h"
+#include "ps_ini.h"
 #include "testutil.h"
 
 /* Parse s over the defaults into *cfg (which the caller frees). */
@@ -61,7 +62,6 @@ static void test_defaults(void **state)
 	assert_list(&cfg.stop_processes, stop, 4);
 	assert_int_equal(cfg.ost, PS_OST_KEEP);
 	assert_int_equal(cfg.reset_oab, 1);
-	assert_int_equal(cfg.clear_nicknames, 0);
 	assert_int_equal(cfg.cached_mode, PS_CACHED_KEEP);
 	assert_int_equal(cfg.same_smtp_domain, 0);
 	assert_int_equal(cfg.processed_domains.n, 0);
@@ -113,7 +113,6 @@ static void test_full_file(void **state)
 	assert_list(&cfg.stop_processes, stop, 3);
 	assert_int_equal(cfg.ost, PS_OST_RENAME);
 	assert_int_equal(cfg.reset_oab, 0);
-	assert_int_equal(cfg.clear_nicknames, 1);
 	assert_int_equal(cfg.cached_mode, PS_CACHED_ON);
 	assert_int_equal(cfg.same_smtp_domain, 1);
 	assert_list(&cfg.processed_domains, domains, 2);
@@ -173,6 +172,10 @@ static void test_autodiscover_keys(void **state)
 		"\n"), 0);
 	assert_string_equal(cfg.mapping_sha256, "ba7816bf8f01cfea414140de5dae"
 			    "2223b00361a396177a9cb410ff61f20015ad");
+	ps_config_free(&cfg);
+	/* Empty: not pinned (the sample lists the key so). */
+	assert_int_equal(parse(&cfg, "[Settings]\nMappingSHA256 =\n"), 0);
+	assert_null(cfg.mapping_sha256);
 	ps_config_free(&cfg);
 	expect_bad("MappingSHA256", "ba7816bf", "c.ini:2: bad value "
 		   "'ba7816bf' for MappingSHA256: expected 64 hexadecimal "
@@ -313,12 +316,11 @@ static void test_booleans(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++) {
 		snprintf(text, sizeof(text), "[Settings]\nResetOAB=%s\n"
-			 "ClearNicknames=%s\nSameSmtpDomain=%s\n"
+			 "SameSmtpDomain=%s\n"
 			 "VerifyAutodiscover=%s\nRepairPoisoned=%s\n",
-			 no[i], yes[i], yes[i], yes[i], yes[i]);
+			 no[i], yes[i], yes[i], yes[i]);
 		assert_int_equal(parse(&cfg, text), 0);
 		assert_int_equal(cfg.reset_oab, 0);
-		assert_int_equal(cfg.clear_nicknames, 1);
 		assert_int_equal(cfg.same_smtp_domain, 1);
 		assert_int_equal(cfg.verify_autodiscover, 1);
 		assert_int_equal(cfg.repair_poisoned, 1);
@@ -425,6 +427,32 @@ static void test_unknown_key(void **state)
 	ps_config_free(&cfg);
 }
 
+/* ClearNicknames names a job profswitch does not do (the nickname
+ * cache): refused with FILE:LINE, whatever its value, saying so and what
+ * to do instead, rather than accepted and ignored. */
+static void test_clear_nicknames_refused(void **state)
+{
+	static const char *const values[] = { "1", "yes", "0", "off", "" };
+	char text[128];
+	ps_config cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		snprintf(text, sizeof(text), "[Settings]\nOST = keep\n"
+			 "clearnicknames = %s\n", values[i]);
+		assert_int_equal(parse(&cfg, text), PS_EFORMAT);
+		assert_non_null(strstr(ps_error_last(), "c.ini:3: "
+				       "ClearNicknames is not supported: "
+				       "profswitch does not clear Outlook's "
+				       "nickname (autocomplete) cache; "
+				       "remove the line"));
+		assert_non_null(strstr(ps_error_last(),
+				       "Stream_Autocomplete_*.dat"));
+		ps_config_free(&cfg);
+	}
+}
+
 static void test_unknown_section(void **state)
 {
 	ps_config cfg;
@@ -490,6 +518,77 @@ static void test_parse_over_previous(void **state)
 	ps_config_free(&cfg);
 }
 
+/* Keys set in a file, whatever their section (ps_ini_cb). */
+static int collect_key(void *ctx, const char *section, const char *key,
+		       const char *value, unsigned line)
+{
+	(void)section;
+	(void)value;
+	(void)line;
+	return ps_strlist_add(ctx, key) < 0 ? PS_ENOMEM : 0;
+}
+
+/* samples/profswitch.ini, the annotated sample shipped in the release
+ * zip: it names every key this version accepts (a key added to
+ * core/config.c without a line there fails here, by name), each at its
+ * default, and parses. */
+static void test_sample_ini(void **state)
+{
+	ps_strlist set = PS_STRLIST_INIT;
+	ps_config cfg, def;
+	size_t len = 0, i, missing = 0;
+	char *data = tu_read_data("../../samples/profswitch.ini", &len);
+	const char *k;
+
+	(void)state;
+	assert_int_equal(ps_ini_parse("profswitch.ini", data, len,
+				      collect_key, &set), 0);
+	for (i = 0; (k = ps_config_key_name(i)) != NULL; i++) {
+		if (ps_strlist_contains_nocase(&set, k))
+			continue;
+		print_error("samples/profswitch.ini lacks the key %s\n", k);
+		missing++;
+	}
+	assert_int_equal(missing, 0);
+	assert_true(i >= 21);
+	assert_int_equal(set.n, i);
+	assert_int_equal(ps_config_init(&cfg), 0);
+	if (ps_config_parse(&cfg, "profswitch.ini", data, len) < 0)
+		fail_msg("%s", ps_error_last());
+	/* Every value is the default. */
+	assert_int_equal(ps_config_init(&def), 0);
+	assert_null(cfg.mapping);
+	assert_null(cfg.mapping_sha256);
+	assert_null(cfg.log_file);
+	assert_null(cfg.report_file);
+	assert_int_equal(cfg.profiles_mode, def.profiles_mode);
+	assert_int_equal(cfg.profiles.n, 0);
+	assert_int_equal(cfg.outlook_running, def.outlook_running);
+	assert_int_equal(cfg.wait_seconds, def.wait_seconds);
+	assert_int_equal(cfg.stop_processes.n, def.stop_processes.n);
+	for (i = 0; i < def.stop_processes.n; i++)
+		assert_string_equal(cfg.stop_processes.v[i],
+				    def.stop_processes.v[i]);
+	assert_int_equal(cfg.ost, def.ost);
+	assert_int_equal(cfg.reset_oab, def.reset_oab);
+	assert_int_equal(cfg.cached_mode, def.cached_mode);
+	assert_int_equal(cfg.same_smtp_domain, def.same_smtp_domain);
+	assert_int_equal(cfg.processed_domains.n, 0);
+	assert_null(cfg.autodiscover_source_url);
+	assert_null(cfg.autodiscover_target_url);
+	assert_int_equal(cfg.autodiscover_allowed_hosts.n, 0);
+	assert_null(cfg.autodiscover_ca_file);
+	assert_int_equal(cfg.verify_autodiscover, def.verify_autodiscover);
+	assert_int_equal(cfg.repair_poisoned, def.repair_poisoned);
+	assert_null(cfg.run_after);
+	assert_int_equal(cfg.global_timeout_seconds,
+			 def.global_timeout_seconds);
+	ps_config_free(&cfg);
+	ps_config_free(&def);
+	ps_strlist_free(&set);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,10 +606,12 @@ int main(void)
 		cmocka_unit_test(test_processed_domains),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_clear_nicknames_refused),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_ini_error_passes_through),
 		cmocka_unit_test(test_parse_over_previous),
+		cmocka_unit_test(test_sample_ini),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,7 +150,7 @@ def mapping_rows(scenario, fname, subs):
     else:
         delim = "\t" if "\t" in lines[0] else "|"
         rows = [l.split(delim) for l in lines]
-    if rows[0][0].startswith("/"):   # no header: SPEC.md's positional columns
+    if rows[0][0].startswith("/"):   # no header: the positional columns
         rows.insert(0, ["SourceLegacyDN", "TargetLegacyDN", "TargetSMTP", "TargetServer"])
     return rows[0], [[rename_text(c, subs) for c in r] for r in rows[1:]]
 
