@@ -9,10 +9,13 @@
  * same bytes with HIVEX_OPEN_WRITE, applies only the difference between
  * two trees and commits to an anonymous in-memory file (memfd) whose bytes
  * go back to the caller (who replaces the hive atomically through the
- * system port).  A hive whose header sequence numbers differ (changes
- * still in its transaction logs) is loaded as it is on disk, its tree
- * marked `unclean`, and never written: ps_hive_apply refuses it, and
- * ps_hive_check_writable lets a caller refuse it before it starts.
+ * system port); when what libhivex wrote holds much free space (libhivex
+ * never reuses a freed cell), it is first compacted by hivecompact.c and
+ * checked before it is used.  A hive whose header sequence numbers
+ * differ (changes still in its transaction logs) is loaded as it is on
+ * disk, its tree marked `unclean`, and never written: ps_hive_apply
+ * refuses it, and ps_hive_check_writable lets a caller refuse it before
+ * it starts.
  */
 #define _GNU_SOURCE  /* memfd_create */
 #include "ps_hive.h"
@@ -29,6 +32,7 @@
 
 #include "../core/ps_error.h"
 #include "../core/ps_str.h"
+#include "ps_hivecompact.h"
 
 #define HKCU "HKEY_CURRENT_USER"
 
@@ -526,6 +530,92 @@ static int apply_key(writer *W, hive_node_h node, const ps_regkey *before,
 	return rc;
 }
 
+/* ---- compaction ------------------------------------------------------ */
+
+/* libhivex and our loader read b as the same tree as a. */
+static int same_tree(const char *filename, const uint8_t *a, size_t alen,
+		     const uint8_t *b, size_t blen)
+{
+	ps_regtree ta, tb;
+	ps_buf diff = PS_BUF_INIT;
+	char why[256];
+	int rc = ps_hive_load(&ta, filename, a, alen);
+
+	if (rc < 0)
+		return rc;
+	rc = ps_hive_load(&tb, filename, b, blen);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "%s", ps_error_last());
+		ps_regtree_free(&ta);
+		return ps_error_setc(PS_EFORMAT, "%s: the compacted hive does "
+				     "not load (%s)", filename, why);
+	}
+	if (ta.unclean != tb.unclean ||
+	    !ps_regkey_equal(ta.root, tb.root, &diff)) {
+		const char *d = diff.ptr ? diff.ptr : "";
+
+		rc = ps_error_setc(PS_EFORMAT, "%s: the compacted hive loads "
+				   "as another tree: %.*s", filename,
+				   (int)strcspn(d, "\n"), d);
+	}
+	ps_buf_free(&diff);
+	ps_regtree_free(&ta);
+	ps_regtree_free(&tb);
+	return rc;
+}
+
+int ps_hive_compact(const char *filename, const uint8_t *data, size_t len,
+		    int flags, ps_hive_tamper tamper, void *ctx,
+		    uint8_t **out, size_t *out_len)
+{
+	uint8_t *c = NULL;
+	size_t bins, free_bytes, clen = 0;
+	int rc = ps_hivec_space(filename, data, len, &bins, &free_bytes);
+
+	if (rc < 0)
+		return rc;
+	if (!(flags & PS_HIVE_COMPACT_FORCE) &&
+	    !ps_hivec_worth(bins, free_bytes))
+		return 0;
+	rc = ps_hivec_compact(filename, data, len, &c, &clen);
+	if (rc < 0)
+		return rc;
+	if (clen >= len && !(flags & PS_HIVE_COMPACT_FORCE)) {
+		free(c);
+		return 0;
+	}
+	if (tamper)
+		tamper(c, clen, ctx);
+	rc = ps_hivec_compare(filename, data, len, c, clen);
+	if (!rc)
+		rc = same_tree(filename, data, len, c, clen);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	*out_len = clen;
+	return 1;
+}
+
+/* Replace what libhivex wrote by its compacted copy when that is worth
+ * it and passes every check; else (a note, not an error) keep it. */
+static void compact_output(const char *filename, uint8_t **out,
+			   size_t *out_len)
+{
+	uint8_t *c = NULL;
+	size_t clen = 0;
+
+	if (ps_hive_compact(filename, *out, *out_len, 0, NULL, NULL, &c,
+			    &clen) == 1) {
+		free(*out);
+		*out = c;
+		*out_len = clen;
+	} else {
+		ps_error_clear();
+	}
+}
+
 int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 		  const ps_regtree *before, const ps_regtree *after,
 		  uint8_t **out, size_t *out_len, size_t *changes)
@@ -554,6 +644,8 @@ int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 	else
 		rc = read_temp(filename, fd, out, out_len);
 	close(fd);
+	if (!rc)
+		compact_output(filename, out, out_len);
 done:
 	hivex_close(W.h);
 	if (!rc)

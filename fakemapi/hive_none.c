@@ -53,3 +53,18 @@ int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 	return ps_error_setc(PS_ERROR, "%s: this build cannot write hives",
 			     filename);
 }
+
+int ps_hive_compact(const char *filename, const uint8_t *data, size_t len,
+		    int flags, ps_hive_tamper tamper, void *ctx,
+		    uint8_t **out, size_t *out_len)
+{
+	(void)data;
+	(void)len;
+	(void)flags;
+	(void)tamper;
+	(void)ctx;
+	(void)out;
+	(void)out_len;
+	return ps_error_setc(PS_ERROR, "%s: this build cannot write hives",
+			     filename);
+}

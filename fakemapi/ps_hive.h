@@ -60,10 +60,35 @@ char *ps_hive_unclean_warning(const ps_regtree *t, const char *filename);
  * changes.  Returns the new file in *out (caller frees) and in *changes
  * the number of keys touched (0: nothing to write).  On error the message
  * is "FILE: reason" and nothing is returned; an unclean hive is always an
- * error (PS_EFORMAT), even with nothing to change.
+ * error (PS_EFORMAT), even with nothing to change.  What libhivex wrote
+ * is compacted (ps_hive_compact) when it holds much free space.
  */
 int ps_hive_apply(const char *filename, const uint8_t *data, size_t len,
 		  const ps_regtree *before, const ps_regtree *after,
 		  uint8_t **out, size_t *out_len, size_t *changes);
+
+/*
+ * Compaction (issue 15: libhivex never reuses a freed cell, so every
+ * write made the file larger).  When the hive `data` is worth it (its
+ * free cells hold at least 4 KiB and either 64 KiB or a quarter of its
+ * hive bins; PS_HIVE_COMPACT_FORCE: always), its reachable cells are
+ * copied into fresh bins by ps_hivec_compact (ps_hivecompact.h) and the
+ * copy is verified before it is used: ps_hivec_compare finds the same
+ * cells up to their offsets (keys, class names, security descriptors,
+ * values, data, list kinds), and libhivex and ps_hive_load read it as
+ * the same tree as `data`.  Returns 1 with the copy in *out (caller
+ * frees), 0 when the hive was not worth compacting (or the copy would
+ * not be smaller), or an error (PS_EFORMAT "FILE: reason", PS_ENOMEM)
+ * when the hive could not be compacted or the copy failed a check;
+ * *out is set only on 1.  `tamper` is NULL but in tests, which use it to
+ * damage the copy before it is checked.  ps_hive_apply compacts what it
+ * writes this way and, on any error, writes the hive as libhivex left
+ * it.
+ */
+#define PS_HIVE_COMPACT_FORCE 1
+typedef void (*ps_hive_tamper)(uint8_t *data, size_t len, void *ctx);
+int ps_hive_compact(const char *filename, const uint8_t *data, size_t len,
+		    int flags, ps_hive_tamper tamper, void *ctx,
+		    uint8_t **out, size_t *out_len);
 
 #endif

@@ -3,7 +3,10 @@
  * scenarios' exports by tests/mkhive.py (hivexregedit --merge), loaded and
  * compared with the parsed export, updated through the fake store, and the
  * written hive is read back by us, by hivexregedit --export and by Samba's
- * regshell.
+ * regshell.  Compaction (fakemapi/hivecompact.c): update and rollback
+ * cycles leave the file bounded, a compacted hive keeps every key, value,
+ * class name and security descriptor, and a hive that cannot be compacted
+ * or a copy that fails a check leaves what libhivex wrote.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,11 +21,13 @@
 
 #include "ps_error.h"
 #include "ps_hive.h"
+#include "ps_hivecompact.h"
 #include "ps_posix.h"
 #include "testutil.h"
 
 #define MKHIVE PS_SOURCE_DIR "/tests/mkhive.py"
 #define SCEN PS_SOURCE_DIR "/scenarios/"
+#define REAL PS_SOURCE_DIR "/../shared/real-profiles/"
 #define EMS_UID "1d7c4b9e2a5f4c8e9b3d6a0f1e2c4b7a"
 #define PRI_UID "0a0d020000000000c000000000000046"
 
@@ -534,6 +539,386 @@ static void test_no_outlook(void **state)
 	ps_sys_free(sys);
 }
 
+/* ---- compaction ------------------------------------------------------ */
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* Update and rollback, 100 times: before compaction each cycle added
+ * about 28 KiB to this 24 KiB hive (2.8 MiB after 100); now the file
+ * stays within a few KiB of its size and the tree is the original's. */
+static void test_compaction_bounds_growth(void **state)
+{
+	char path[256];
+	ps_buf o = PS_BUF_INIT, e = PS_BUF_INIT;
+	ps_regtree before, after;
+	size_t size[100], orig, first_max = 0, later_max = 0;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s",
+		 make_hive(SCEN "basic-update/HKCU.reg", "gina"));
+	orig = file_size(path);
+	load_hive(path, &before);
+	for (i = 0; i < 100; i++) {
+		int rc = tu_run(&o, &e, "update", "--store", path, "--mapping",
+				SCEN "basic-update/mapping.puf", "--config",
+				SCEN "basic-update/config.ini", NULL);
+
+		if (rc != 0)
+			fail_msg("update %d: %d %s", i, rc, e.ptr);
+		rc = tu_run(&o, &e, "rollback", "--store", path, "--all",
+			    NULL);
+		if (rc != 0)
+			fail_msg("rollback %d: %d %s", i, rc, e.ptr);
+		size[i] = file_size(path);
+		if (i < 10 && size[i] > first_max)
+			first_max = size[i];
+		if (i >= 10 && size[i] > later_max)
+			later_max = size[i];
+		if (i % 25 == 0 || i == 99)
+			print_message("cycle %d: %zu bytes (was %zu)\n", i + 1,
+				      size[i], orig);
+	}
+	if (size[99] > orig + 8192 || later_max > first_max)
+		fail_msg("the hive grew: %zu bytes, then %zu after 100 "
+			 "cycles (largest after the 10th: %zu, before: %zu)",
+			 orig, size[99], later_max, first_max);
+	load_hive(path, &after);
+	assert_trees_equal(&before, &after);
+	ps_regtree_free(&before);
+	ps_regtree_free(&after);
+	ps_buf_free(&o);
+	ps_buf_free(&e);
+}
+
+/* An independent reading of what no other reader here shows, per key
+ * depth first in list order: name, flags, timestamp, class name, security
+ * descriptor, number of values, and the kinds of its subkey lists. */
+static const uint8_t *hcell(const uint8_t *d, size_t len, uint32_t rel)
+{
+	if (rel == 0xFFFFFFFFu || 0x1000 + (size_t)rel + 8 > len)
+		fail_msg("offset 0x%x is not in the hive", rel);
+	return d + 0x1000 + rel + 4;
+}
+
+static void hex(ps_buf *out, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ps_buf_printf(out, "%02x", p[i]);
+}
+
+static void describe_key(const uint8_t *d, size_t len, uint32_t rel,
+			 int depth, ps_buf *out);
+
+static void describe_list(const uint8_t *d, size_t len, uint32_t rel,
+			  int depth, ps_buf *out)
+{
+	const uint8_t *p = hcell(d, len, rel);
+	size_t n = (size_t)p[2] | (size_t)p[3] << 8, i;
+	size_t step = p[1] == 'i' ? 4 : 8;   /* li, ri; lf, lh */
+
+	ps_buf_printf(out, "%*slist %c%c %zu\n", depth, "", p[0], p[1], n);
+	for (i = 0; i < n; i++) {
+		uint32_t e = le32(p + 4 + step * i);
+
+		if (p[0] == 'r')
+			describe_list(d, len, e, depth, out);
+		else
+			describe_key(d, len, e, depth + 1, out);
+	}
+}
+
+static void describe_key(const uint8_t *d, size_t len, uint32_t rel,
+			 int depth, ps_buf *out)
+{
+	const uint8_t *p = hcell(d, len, rel);
+	size_t nlen = (size_t)p[72] | (size_t)p[73] << 8;
+	size_t clen = (size_t)p[74] | (size_t)p[75] << 8;
+
+	assert_memory_equal(p, "nk", 2);
+	ps_buf_printf(out, "%*skey ", depth, "");
+	hex(out, p + 76, nlen);
+	ps_buf_printf(out, " flags %02x%02x time ", p[3], p[2]);
+	hex(out, p + 4, 8);
+	ps_buf_printf(out, " values %u class ", le32(p + 36));
+	if (le32(p + 48) != 0xFFFFFFFFu)
+		hex(out, hcell(d, len, le32(p + 48)), clen);
+	if (le32(p + 44) != 0xFFFFFFFFu) {
+		const uint8_t *sk = hcell(d, len, le32(p + 44));
+
+		assert_memory_equal(sk, "sk", 2);
+		ps_buf_printf(out, " sd ");
+		hex(out, sk + 20, le32(sk + 16));
+	}
+	ps_buf_printf(out, "\n");
+	if (le32(p + 28) != 0xFFFFFFFFu)
+		describe_list(d, len, le32(p + 28), depth, out);
+}
+
+static void describe(const uint8_t *d, size_t len, ps_buf *out)
+{
+	ps_buf_clear(out);
+	describe_key(d, len, le32(d + 36), 0, out);
+	assert_int_equal(ps_buf_check(out), 0);
+}
+
+static void assert_same_text(const char *what, const char *a, const char *b)
+{
+	size_t i = 0, line = 1;
+
+	while (a[i] && a[i] == b[i])
+		line += a[i++] == '\n';
+	if (a[i] || b[i])
+		fail_msg("%s differ from line %zu:\n%.200s\n%.200s", what,
+			 line, a + i, b + i);
+}
+
+static void hivex_export(const char *hive, const char *out)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "hivexregedit --export --prefix "
+		 "HKEY_CURRENT_USER '%s' '\\' > '%s' 2>/dev/null", hive, out);
+	run(cmd);
+}
+
+/* Compacting the hive at path keeps everything: hivexregedit exports
+ * the same bytes, our loader the same tree, and keys keep their class
+ * names, security descriptors, timestamps and list kinds.  Returns the
+ * description (caller frees). */
+static char *check_compaction_keeps(const char *path)
+{
+	char small[300], e1[300], e2[300];
+	uint8_t *data, *out = NULL, *x1, *x2;
+	size_t len, out_len = 0, n1, n2;
+	ps_buf a = PS_BUF_INIT, b = PS_BUF_INIT;
+	ps_regtree ta, tb;
+	int rc;
+
+	read_file(path, &data, &len);
+	rc = ps_hive_compact(path, data, len, PS_HIVE_COMPACT_FORCE, NULL,
+			     NULL, &out, &out_len);
+	if (rc != 1)
+		fail_msg("%s: not compacted (%d): %s", path, rc,
+			 ps_error_last());
+	print_message("%s: %zu bytes, compacted %zu\n", path, len, out_len);
+	assert_true(out_len < len);
+	snprintf(small, sizeof(small), "%s/compacted.dat", tmpdir);
+	write_bytes(small, out, out_len);
+	snprintf(e1, sizeof(e1), "%s/before.reg", tmpdir);
+	snprintf(e2, sizeof(e2), "%s/after.reg", tmpdir);
+	hivex_export(path, e1);
+	hivex_export(small, e2);
+	read_file(e1, &x1, &n1);
+	read_file(e2, &x2, &n2);
+	assert_true(n1 > 40);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(x1, x2, n1);
+	describe(data, len, &a);
+	describe(out, out_len, &b);
+	assert_same_text("key descriptions", a.ptr, b.ptr);
+	assert_int_equal(ps_hive_load(&ta, path, data, len), 0);
+	assert_int_equal(ps_hive_load(&tb, small, out, out_len), 0);
+	assert_trees_equal(&ta, &tb);
+	ps_regtree_free(&ta);
+	ps_regtree_free(&tb);
+	free(x1);
+	free(x2);
+	free(data);
+	free(out);
+	ps_buf_free(&b);
+	return ps_buf_detach(&a);
+}
+
+static void test_compaction_keeps_contents(void **state)
+{
+	const char *cfreds = REAL "cfreds-data-leakage-informant-ntuser/"
+			     "ntuser.dat";
+	const char *bagmru = REAL "regipy-ntuser-bagmru/NTUSER_BAGMRU.DAT.xz";
+	char path[300], cmd[1024], *desc;
+	const char *ri;
+	uint8_t *data;
+	size_t len;
+
+	(void)state;
+	/* What libhivex does not write (tests/mkhive.py --rich): class
+	 * names, two security descriptors, big data, an ri list. */
+	snprintf(path, sizeof(path), "%s/rich", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/rich/NTUSER.DAT", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' --rich '%s' '%s'", MKHIVE,
+		 SCEN "basic-update/HKCU.reg", path);
+	run(cmd);
+	desc = check_compaction_keeps(path);
+	ri = strstr(desc, "list ri 2\n");
+	assert_non_null(ri);
+	ri += strlen("list ri 2\n");
+	ri += strspn(ri, " ");
+	assert_memory_equal(ri, "list li ", 8);
+	assert_non_null(strstr(desc, " class 50")); /* "P" in UTF-16 */
+	/* Everyone: full control on the root, read on its first subkey */
+	assert_non_null(strstr(desc, "3f000f00"));
+	assert_non_null(strstr(desc, "19000200"));
+	free(desc);
+
+	/* Hives written by Windows, when the shared data is there. */
+	if (access(cfreds, R_OK) == 0) {
+		desc = check_compaction_keeps(cfreds);
+		free(desc);
+	} else {
+		print_message("no %s: real hives not checked\n", cfreds);
+	}
+	if (access(bagmru, R_OK) == 0) {
+		/* big data and lh lists; copied while in use, so made
+		 * clean (sequence numbers equal) first */
+		snprintf(path, sizeof(path), "%s/bagmru.dat", tmpdir);
+		snprintf(cmd, sizeof(cmd), "xz -dc '%s' > '%s'", bagmru,
+			 path);
+		run(cmd);
+		read_file(path, &data, &len);
+		memcpy(data + 8, data + 4, 4);
+		fix_checksum(data);
+		write_bytes(path, data, len);
+		free(data);
+		desc = check_compaction_keeps(path);
+		free(desc);
+	}
+}
+
+/* A test's change to the compacted copy before it is checked. */
+static void tamper(uint8_t *d, size_t len, void *ctx)
+{
+	const char *what = ctx;
+	const uint8_t *root = d + 0x1000 + le32(d + 36) + 4;
+
+	(void)len;
+	if (!strcmp(what, "security descriptor"))
+		d[0x1000 + le32(root + 44) + 4 + 20 + 40] ^= 1;
+	else if (!strcmp(what, "class name"))
+		d[0x1000 + le32(root + 48) + 4] ^= 1;
+	else if (!strcmp(what, "key timestamp"))
+		d[0x1000 + le32(d + 36) + 4 + 4] ^= 1;
+	else if (!strcmp(what, "value data"))   /* first value, first byte */
+		d[0x1000 + le32(d + 0x1000 + le32(d + 0x1000 +
+		  le32(root + 40) + 4) + 4 + 8) + 4] ^= 1;
+	else if (!strcmp(what, "checksum"))
+		d[508] ^= 1;
+	else if (!strcmp(what, "bins size"))
+		d[41] ^= 1;
+}
+
+/* A copy that fails a check is not used; a hive that cannot be compacted
+ * is written as libhivex left it. */
+static void test_compaction_fallback(void **state)
+{
+	static const char *const what[] = { "security descriptor",
+		"class name", "key timestamp", "value data", "checksum",
+		"bins size" };
+	char path[300], cmd[1024];
+	uint8_t *data, *h1, *h2 = NULL, *bad, *out;
+	size_t len, n1, n2 = 0, changes = 0, out_len, bins, free_bytes, i;
+	uint32_t root;
+	ps_regtree t0, t1;
+	ps_regkey *k;
+	uint8_t *blob;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/hugo", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/hugo/NTUSER.DAT", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' --rich '%s' '%s'", MKHIVE,
+		 SCEN "basic-update/HKCU.reg", path);
+	run(cmd);
+	read_file(path, &data, &len);
+	for (i = 0; i < sizeof(what) / sizeof(*what); i++) {
+		out = NULL;
+		out_len = 0;
+		rc = ps_hive_compact(path, data, len, PS_HIVE_COMPACT_FORCE,
+				     tamper, (void *)what[i], &out, &out_len);
+		if (rc != PS_EFORMAT || out || out_len ||
+		    strncmp(ps_error_last(), path, strlen(path)))
+			fail_msg("a damaged %s was not noticed (%d): %s",
+				 what[i], rc, ps_error_last());
+		print_message("damaged %s: %s\n", what[i], ps_error_last());
+	}
+
+	/* A damaged hive (the root's class name is no cell) is not
+	 * compacted... */
+	root = 0x1000 + le32(data + 36) + 4;
+	bad = malloc(len);
+	assert_non_null(bad);
+	memcpy(bad, data, len);
+	memcpy(bad + root + 48, "\x10\x32\x54\x06", 4);
+	out = NULL;
+	assert_int_equal(ps_hive_compact(path, bad, len,
+					 PS_HIVE_COMPACT_FORCE, NULL, NULL,
+					 &out, &out_len), PS_EFORMAT);
+	assert_null(out);
+	assert_non_null(strstr(ps_error_last(), "cannot compact the hive"));
+	/* ...and a write that frees 100,000 bytes in it (libhivex does not
+	 * read class names) gives what libhivex wrote, no smaller. */
+	assert_int_equal(ps_hive_load(&t0, path, bad, len), 0);
+	assert_int_equal(ps_regtree_copy(&t1, &t0), 0);
+	k = ps_regkey_find(t1.root, "HKEY_CURRENT_USER");
+	assert_non_null(k);
+	blob = calloc(100000, 1);
+	assert_non_null(blob);
+	assert_int_equal(ps_regkey_set(k, "Blob", 3, blob, 100000), 0);
+	free(blob);
+	h1 = NULL;
+	assert_int_equal(ps_hive_apply(path, bad, len, &t0, &t1, &h1, &n1,
+				       &changes), 0);
+	assert_non_null(h1);
+	assert_true(n1 > len + 100000);
+	assert_int_equal(ps_hive_apply(path, h1, n1, &t1, &t0, &h2, &n2,
+				       &changes), 0);
+	assert_int_equal(ps_hivec_space(path, h2, n2, &bins, &free_bytes),
+			 0);
+	assert_true(ps_hivec_worth(bins, free_bytes));
+	assert_true(n2 >= n1);
+	assert_memory_equal(h2 + root + 48, "\x10\x32\x54\x06", 4);
+	ps_regtree_free(&t1);
+	assert_int_equal(ps_hive_load(&t1, path, h2, n2), 0);
+	assert_trees_equal(&t0, &t1);
+	ps_regtree_free(&t1);
+	free(h1);
+	free(h2);
+
+	/* The same write on the undamaged hive is compacted. */
+	assert_int_equal(ps_regtree_copy(&t1, &t0), 0);
+	k = ps_regkey_find(t1.root, "HKEY_CURRENT_USER");
+	blob = calloc(100000, 1);
+	assert_non_null(blob);
+	assert_int_equal(ps_regkey_set(k, "Blob", 3, blob, 100000), 0);
+	free(blob);
+	h1 = h2 = NULL;
+	assert_int_equal(ps_hive_apply(path, data, len, &t0, &t1, &h1, &n1,
+				       &changes), 0);
+	assert_int_equal(ps_hive_apply(path, h1, n1, &t1, &t0, &h2, &n2,
+				       &changes), 0);
+	print_message("100,000 bytes added and removed: %zu, %zu, %zu "
+		      "bytes\n", len, n1, n2);
+	assert_true(n2 <= len);
+	ps_regtree_free(&t1);
+	assert_int_equal(ps_hive_load(&t1, path, h2, n2), 0);
+	assert_trees_equal(&t0, &t1);
+	ps_regtree_free(&t0);
+	ps_regtree_free(&t1);
+	free(h1);
+	free(h2);
+	free(bad);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +928,9 @@ int main(void)
 		cmocka_unit_test(test_broken_hives),
 		cmocka_unit_test(test_unclean_hive),
 		cmocka_unit_test(test_no_outlook),
+		cmocka_unit_test(test_compaction_bounds_growth),
+		cmocka_unit_test(test_compaction_keeps_contents),
+		cmocka_unit_test(test_compaction_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
