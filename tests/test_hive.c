@@ -780,8 +780,9 @@ static void test_compaction_keeps_contents(void **state)
 		/* big data and lh lists; copied while in use, so made
 		 * clean (sequence numbers equal) first */
 		snprintf(path, sizeof(path), "%s/bagmru.dat", tmpdir);
-		snprintf(cmd, sizeof(cmd), "xz -dc '%s' > '%s'", bagmru,
-			 path);
+		snprintf(cmd, sizeof(cmd), "python3 -c 'import lzma, sys; "
+			 "sys.stdout.buffer.write(lzma.open(sys.argv[1])"
+			 ".read())' '%s' > '%s'", bagmru, path);
 		run(cmd);
 		read_file(path, &data, &len);
 		memcpy(data + 8, data + 4, 4);
@@ -790,6 +791,8 @@ static void test_compaction_keeps_contents(void **state)
 		free(data);
 		desc = check_compaction_keeps(path);
 		free(desc);
+	} else {
+		print_message("no %s: big data not checked\n", bagmru);
 	}
 }
 
