@@ -37,6 +37,8 @@
 #define MAP_MAX_LINES 10000000u
 #define MAP_MAX_ERRORS 100
 #define MAP_BLOCK (256u * 1024u)
+/* A line of n bytes has at most n + 1 fields. */
+#define MAP_MAX_FIELDS (PS_INI_MAX_LINE + 2u)
 
 enum {
 	C_SOURCE_DN, C_TARGET_DN, C_TARGET_SMTP, C_SOURCE_SMTP,
@@ -105,8 +107,10 @@ typedef struct parser {
 	int header;             /* the file has a header line */
 	char delim;
 	unsigned ncols;
-	int cols[NCOLS];        /* column i of the file is field cols[i] */
+	int *cols;              /* field i is column cols[i] (-1: ignored) */
+	char **f;               /* the fields of a line (MAP_MAX_FIELDS) */
 	char *line;             /* PS_INI_MAX_LINE + 1 bytes */
+	char *scratch;          /* as many, for trying delimiters */
 } parser;
 
 static char **field(ps_map_entry *e, int c)
@@ -333,21 +337,75 @@ static const char *split_fields(char *s, char delim, char **f,
 	return NULL;
 }
 
-/*
- * The delimiter of the file, from its first line.  A legacyExchangeDN never
- * holds '|' or a tab but may hold a comma (/o=Contoso, Inc/...), so '|',
- * then tab, then ',' wins when several occur.  A line with none of them is
- * a single column; '|' is as good as any then.
- */
-static char detect_delim(const char *s)
+/* 1 when c occurs in s outside double quotes. */
+static int has_outside_quotes(const char *s, char c)
 {
-	if (strchr(s, '|'))
-		return '|';
-	if (strchr(s, '\t'))
-		return '\t';
-	if (strchr(s, ','))
-		return ',';
-	return '|';
+	int quoted = 0;
+
+	for (; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == c && !quoted)
+			return 1;
+	}
+	return 0;
+}
+
+/* A DN, possibly as an X500 proxy address ("X500:/o=..."). */
+static int dn_like(const char *s)
+{
+	if (!ps_strncasecmp(s, "x500:", 5))
+		s += 5;
+	return !ps_strncasecmp(s, "/o=", 3);
+}
+
+static int column_of(const char *name);
+
+/*
+ * How well the first line s reads when split on d: 2 + the number of
+ * known column names when it is a header, 1 when it reads as a mapping
+ * line (a DN, then an empty field or a DN), else 0.
+ */
+static unsigned delim_fit(parser *ps, const char *s, char d)
+{
+	unsigned nf = 0, i, known = 0;
+
+	strcpy(ps->scratch, s);
+	if (split_fields(ps->scratch, d, ps->f, MAP_MAX_FIELDS, &nf))
+		return 0;
+	for (i = 0; i < nf; i++)
+		if (column_of(ps->f[i]) >= 0)
+			known++;
+	if (known)
+		return 2 + known;
+	return nf >= 2 && dn_like(ps->f[0]) &&
+	       (!*ps->f[1] || dn_like(ps->f[1]));
+}
+
+/*
+ * The delimiter of the file, from its first line: of '|', tab, ';' and
+ * ',' (outside quotes), the one that splits the line best (delim_fit);
+ * on a tie the earlier in that order.  A legacyExchangeDN never holds '|',
+ * a tab or ';' but may hold a comma (/o=Contoso, Inc/...); Excel writes
+ * ';' in many locales.  A line with none of them is a single column; '|'
+ * is as good as any then.
+ */
+static char detect_delim(parser *ps, const char *s)
+{
+	static const char cands[] = { '|', '\t', ';', ',' };
+	char best = 0;
+	unsigned i, fit, best_fit = 0;
+
+	for (i = 0; i < sizeof(cands); i++) {
+		if (!has_outside_quotes(s, cands[i]))
+			continue;
+		fit = delim_fit(ps, s, cands[i]);
+		if (!best || fit > best_fit) {
+			best = cands[i];
+			best_fit = fit;
+		}
+	}
+	return best ? best : '|';
 }
 
 static int column_of(const char *name)
@@ -377,9 +435,7 @@ static int header_line(parser *ps, char **f, unsigned nf)
 	unsigned i;
 
 	ps->stop = 1;
-	/* f holds NCOLS + 1 fields at most; with more, one of these is
-	 * unknown or a repeat. */
-	for (i = 0; i < nf && i <= NCOLS; i++) {
+	for (i = 0; i < nf; i++) {
 		int c = column_of(f[i]);
 
 		if (!*f[i])
@@ -580,7 +636,7 @@ static int add_entry(parser *ps, const char *const *vals, uint32_t tag)
 
 static int data_line(parser *ps, char *s)
 {
-	char *f[NCOLS + 1];
+	char **f = ps->f;
 	const char *vals[NCOLS] = { NULL };
 	const char *why;
 	const ps_map_entry *dup;
@@ -588,7 +644,7 @@ static int data_line(parser *ps, char *s)
 	uint32_t tag;
 	int c, rc;
 
-	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
+	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
 	if (why)
 		return bad_line(ps, "%s", why);
 	if (nf > ps->ncols) {
@@ -651,7 +707,7 @@ static int data_line(parser *ps, char *s)
 /* One line of the file (n bytes, no CR LF). */
 static int one_line(parser *ps, const char *p, size_t n)
 {
-	char *f[NCOLS + 1];
+	char **f = ps->f;
 	char *s;
 	unsigned nf = 0, i;
 	const char *why;
@@ -676,9 +732,9 @@ static int one_line(parser *ps, const char *p, size_t n)
 	if (ps->started)
 		return data_line(ps, s);
 	ps->started = 1;
-	ps->delim = detect_delim(s);
-	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
-	if (!why && is_header(f, nf < NCOLS + 1 ? nf : NCOLS + 1))
+	ps->delim = detect_delim(ps, s);
+	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
+	if (!why && is_header(f, nf))
 		return header_line(ps, f, nf);
 	/* Not a header: read it again, positionally. */
 	ps->ncols = POSITIONAL_COLS;
@@ -770,7 +826,10 @@ int ps_mapping_parse(ps_mapping **out, const char *filename,
 		goto cleanup;
 	m = calloc(1, sizeof(*m));
 	ps.line = malloc(PS_INI_MAX_LINE + 1);
-	if (!m || !ps.line) {
+	ps.scratch = malloc(PS_INI_MAX_LINE + 1);
+	ps.f = malloc(MAP_MAX_FIELDS * sizeof(*ps.f));
+	ps.cols = malloc(MAP_MAX_FIELDS * sizeof(*ps.cols));
+	if (!m || !ps.line || !ps.scratch || !ps.f || !ps.cols) {
 		rc = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -828,6 +887,9 @@ int ps_mapping_parse(ps_mapping **out, const char *filename,
 cleanup:
 	ps_mapping_free(m);
 	free(ps.line);
+	free(ps.scratch);
+	free(ps.f);
+	free(ps.cols);
 	free(ps.first);
 	ps_buf_free(&utf8);
 	return rc;
