@@ -92,6 +92,7 @@ struct ps_mapping {
 	block *blocks;
 	dn_index src;
 	dn_index tgt;
+	ps_strlist notes;       /* "FILE:LINE: note: ..." (not errors) */
 	ps_mapidx *idx;         /* a compiled index: nothing above is used */
 };
 
@@ -408,6 +409,42 @@ static char detect_delim(parser *ps, const char *s)
 	return best ? best : '|';
 }
 
+/*
+ * Other names a header may give a column: what Get-Mailbox and Export-Csv
+ * call the properties (LegacyExchangeDN, PrimarySmtpAddress,
+ * ExchangeGuid...) and the Source/Target, Old/New spellings migration
+ * scripts use.  A bare property name is the side it usually comes from
+ * in a mapping: LegacyExchangeDN the source, PrimarySmtpAddress and the
+ * GUIDs the target (docs/formats.md, "Column names").
+ */
+static const struct {
+	const char *name;
+	int col;
+} col_aliases[] = {
+	{ "LegacyExchangeDN", C_SOURCE_DN },
+	{ "SourceLegacyExchangeDN", C_SOURCE_DN },
+	{ "OldLegacyExchangeDN", C_SOURCE_DN },
+	{ "TargetLegacyExchangeDN", C_TARGET_DN },
+	{ "NewLegacyExchangeDN", C_TARGET_DN },
+	{ "PrimarySmtpAddress", C_TARGET_SMTP },
+	{ "TargetPrimarySmtpAddress", C_TARGET_SMTP },
+	{ "NewPrimarySmtpAddress", C_TARGET_SMTP },
+	{ "TargetSmtpAddress", C_TARGET_SMTP },
+	{ "SourcePrimarySmtpAddress", C_SOURCE_SMTP },
+	{ "OldPrimarySmtpAddress", C_SOURCE_SMTP },
+	{ "SourceSmtpAddress", C_SOURCE_SMTP },
+	{ "TargetServerName", C_TARGET_SERVER },
+	{ "NewServerName", C_TARGET_SERVER },
+	{ "ExchangeGuid", C_TARGET_GUID },
+	{ "TargetExchangeGuid", C_TARGET_GUID },
+	{ "NewExchangeGuid", C_TARGET_GUID },
+	{ "TargetOfflineAddressBook", C_TARGET_OAB },
+	{ "ArchiveGuid", C_TARGET_ARCHIVE_GUID },
+	{ "NewArchiveGuid", C_TARGET_ARCHIVE_GUID },
+	{ NULL, 0 }
+};
+
+/* The column a header name stands for (case-insensitive), or -1. */
 static int column_of(const char *name)
 {
 	int c;
@@ -415,6 +452,9 @@ static int column_of(const char *name)
 	for (c = 0; c < NCOLS; c++)
 		if (!ps_strcasecmp(name, col_names[c]))
 			return c;
+	for (c = 0; col_aliases[c].name; c++)
+		if (!ps_strcasecmp(name, col_aliases[c].name))
+			return col_aliases[c].col;
 	return -1;
 }
 
@@ -429,38 +469,102 @@ static int is_header(char **f, unsigned nf)
 	return 0;
 }
 
+/* A remark on the file that is not an error (ps_mapping_note); text
+ * comes from a ps_buf that may have run out of memory (NULL). */
+static int add_note(parser *ps, const char *text)
+{
+	ps_buf b = PS_BUF_INIT;
+	char *note;
+
+	if (text)
+		ps_buf_printf(&b, "%s:%u: note: %s", ps->filename, ps->lineno,
+			      text);
+	note = text ? ps_buf_detach(&b) : NULL;
+	ps_buf_free(&b);
+	if (!note || ps_strlist_take(&ps->m->notes, note) < 0)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* At most this many names in a message that lists columns. */
+#define MAP_LIST_NAMES 10
+
 static int header_line(parser *ps, char **f, unsigned nf)
 {
 	int seen[NCOLS] = { 0 };
-	unsigned i;
+	const char *as[NCOLS] = { NULL };
+	ps_buf ignored = PS_BUF_INIT, aliased = PS_BUF_INIT;
+	unsigned i, nign = 0, nalias = 0;
+	int rc = 0;
 
 	ps->stop = 1;
-	for (i = 0; i < nf; i++) {
+	for (i = 0; i < nf && !rc; i++) {
 		int c = column_of(f[i]);
 
-		if (!*f[i])
-			return bad_line(ps, "empty column name in the header "
-					"(column %u)", i + 1);
-		if (c < 0)
-			return bad_line(ps, "unknown column '%.200s' (known: "
-					"%s, %s, %s, %s, %s, %s, %s, %s)",
-					f[i], col_names[0], col_names[1],
-					col_names[2], col_names[3],
-					col_names[4], col_names[5],
-					col_names[6], col_names[7]);
-		if (seen[c])
-			return bad_line(ps, "column %s appears twice in the "
-					"header", col_names[c]);
-		seen[c] = 1;
-		ps->cols[i] = c;
+		if (!*f[i]) {
+			rc = bad_line(ps, "empty column name in the header "
+				      "(column %u)", i + 1);
+		} else if (c < 0) {
+			/* A column profswitch does not read (DisplayName,
+			 * Alias...): named in a note, its fields skipped. */
+			ps->cols[i] = -1;
+			if (nign++ < MAP_LIST_NAMES)
+				ps_buf_printf(&ignored, "%s'%.100s'",
+					      nign > 1 ? ", " : "", f[i]);
+		} else if (seen[c]) {
+			if (!ps_strcasecmp(as[c], f[i]))
+				rc = bad_line(ps, "column %s appears twice in "
+					      "the header", col_names[c]);
+			else
+				rc = bad_line(ps, "column %s appears twice in "
+					      "the header (as '%.100s' and "
+					      "'%.100s')", col_names[c], as[c],
+					      f[i]);
+		} else {
+			seen[c] = 1;
+			as[c] = f[i];
+			ps->cols[i] = c;
+			if (ps_strcasecmp(f[i], col_names[c]) &&
+			    nalias++ < MAP_LIST_NAMES)
+				ps_buf_printf(&aliased, "%s%.100s = %s",
+					      nalias > 1 ? ", " : "", f[i],
+					      col_names[c]);
+		}
 	}
-	if (!seen[C_SOURCE_DN])
-		return bad_line(ps, "the header has no %s column",
-				col_names[C_SOURCE_DN]);
-	ps->ncols = nf;
-	ps->header = 1;
-	ps->stop = 0;
-	return 0;
+	if (nign > MAP_LIST_NAMES)
+		ps_buf_printf(&ignored, " and %u more", nign - MAP_LIST_NAMES);
+	if (!rc && (ps_buf_check(&ignored) || ps_buf_check(&aliased)))
+		rc = ps_error_setc(PS_ENOMEM, "out of memory");
+	if (!rc && !seen[C_SOURCE_DN])
+		rc = bad_line(ps, "the header has no %s column (nor %s, %s "
+			      "or %s)%s%s", col_names[C_SOURCE_DN],
+			      col_aliases[0].name, col_aliases[1].name,
+			      col_aliases[2].name, nign ? "; ignored: " : "",
+			      nign ? ignored.ptr : "");
+	if (!rc) {
+		ps->ncols = nf;
+		ps->header = 1;
+		ps->stop = 0;
+	}
+	if (!rc && nalias) {
+		ps_buf n = PS_BUF_INIT;
+
+		ps_buf_printf(&n, "columns read as %s%s", aliased.ptr,
+			      nalias > MAP_LIST_NAMES ? ", ..." : "");
+		rc = add_note(ps, n.ptr);
+		ps_buf_free(&n);
+	}
+	if (!rc && nign) {
+		ps_buf n = PS_BUF_INIT;
+
+		ps_buf_printf(&n, "%u column%s ignored (not mapping columns): "
+			      "%s", nign, nign > 1 ? "s" : "", ignored.ptr);
+		rc = add_note(ps, n.ptr);
+		ps_buf_free(&n);
+	}
+	ps_buf_free(&ignored);
+	ps_buf_free(&aliased);
+	return rc;
 }
 
 static int valid_dn(const char *s)
@@ -647,6 +751,13 @@ static int data_line(parser *ps, char *s)
 	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
 	if (why)
 		return bad_line(ps, "%s", why);
+	/* Excel pads every line with empty fields up to its widest one, and
+	 * writes a row it left empty as ",,,": only up to the last field
+	 * that holds something counts. */
+	while (nf && !*f[nf - 1])
+		nf--;
+	if (!nf)
+		return 0;
 	if (nf > ps->ncols) {
 		if (!ps->header)
 			return bad_line(ps, "%u fields, but a file without "
@@ -673,8 +784,20 @@ static int data_line(parser *ps, char *s)
 					delim_name(cands[i]));
 	}
 	for (i = 0; i < nf; i++)
-		if (*f[i])
+		if (*f[i] && ps->cols[i] >= 0)
 			vals[ps->cols[i]] = f[i];
+	/* Exchange writes proxy addresses with their type: a DN copied
+	 * from EmailAddresses is "X500:/o=...", an address "SMTP:a@b". */
+	for (c = 0; c < NCOLS; c++) {
+		const char *pfx = c == C_SOURCE_DN || c == C_TARGET_DN
+				  ? "x500:" : c == C_TARGET_SMTP ||
+				  c == C_SOURCE_SMTP ? "smtp:" : NULL;
+
+		if (pfx && vals[c] && !ps_strncasecmp(vals[c], pfx, 5))
+			vals[c] += 5;
+		if (vals[c] && !*vals[c])
+			vals[c] = NULL;
+	}
 	if (!vals[C_SOURCE_DN])
 		return bad_line(ps, "%s is empty", col_names[C_SOURCE_DN]);
 	for (c = 0; c < NCOLS; c++) {
@@ -731,9 +854,15 @@ static int one_line(parser *ps, const char *p, size_t n)
 				"or Unicode (UTF-16LE)");
 	if (ps->started)
 		return data_line(ps, s);
-	ps->started = 1;
 	ps->delim = detect_delim(ps, s);
 	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
+	/* Empty fields at the end (Excel's) are not columns, and a line of
+	 * empty fields is an empty row: the next line decides. */
+	while (!why && nf && !*f[nf - 1])
+		nf--;
+	if (!why && !nf)
+		return 0;
+	ps->started = 1;
 	if (!why && is_header(f, nf))
 		return header_line(ps, f, nf);
 	/* Not a header: read it again, positionally. */
@@ -949,6 +1078,16 @@ const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i)
 	return m && i < m->n ? &m->v[i] : NULL;
 }
 
+size_t ps_mapping_note_count(const ps_mapping *m)
+{
+	return m ? m->notes.n : 0;
+}
+
+const char *ps_mapping_note(const ps_mapping *m, size_t i)
+{
+	return m && i < m->notes.n ? m->notes.v[i] : NULL;
+}
+
 const char *ps_mapping_lookup_error(const ps_mapping *m)
 {
 	return m && m->idx ? ps_mapidx_error(m->idx) : NULL;
@@ -970,6 +1109,7 @@ void ps_mapping_free(ps_mapping *m)
 	free(m->v);
 	free(m->src.s);
 	free(m->tgt.s);
+	ps_strlist_free(&m->notes);
 	ps_mapidx_free(m->idx);
 	free(m);
 }

@@ -82,6 +82,21 @@ static ps_mapping *parse_ok(const char *s)
 	return m;
 }
 
+/* s must fail with PS_EFORMAT and exactly msg as its only error. */
+static void expect_bad(const char *s, const char *msg)
+{
+	ps_mapping *m = NULL;
+	ps_strlist errors = PS_STRLIST_INIT;
+
+	assert_int_equal(ps_mapping_parse(&m, "m.csv", s, strlen(s),
+					  &errors), PS_EFORMAT);
+	assert_null(m);
+	assert_string_equal(ps_error_last(), msg);
+	assert_int_equal(errors.n, 1);
+	assert_string_equal(errors.v[0], msg);
+	ps_strlist_free(&errors);
+}
+
 static void assert_opt(const char *got, const char *want)
 {
 	if (!want)
@@ -153,12 +168,213 @@ static void test_semicolon_update(void **state)
 	ps_buf_free(&err);
 }
 
+/* ---- column names, padding, prefixes ---- */
+
+#define CON "/o=Contoso/ou=Exchange Administrative Group " \
+	"(FYDIBOHF23SPDLT)/cn=Recipients/cn="
+#define EXO "/o=ExchangeLabs/ou=Exchange Administrative Group " \
+	"(FYDIBOHF23SPDLT)/cn=Recipients/cn="
+
+/* What Windows PowerShell's Get-Mailbox | Select ... | Export-Csv writes:
+ * a #TYPE line, every field quoted, PowerShell's property names, a
+ * column profswitch does not read, X500: and SMTP: proxy prefixes. */
+#define PS_EXPORT \
+	"#TYPE Selected.Microsoft.Exchange.Data.Directory.Management." \
+	"Mailbox\r\n" \
+	"\"DisplayName\",\"LegacyExchangeDN\",\"TargetLegacyExchangeDN\"," \
+	"\"PrimarySmtpAddress\",\"ExchangeGuid\",\"Alias\"\r\n" \
+	"\"Alice Smith, Sales\",\"" CON "alice\",\"X500:" EXO "alice\"," \
+	"\"SMTP:alice@fabrikam.com\"," \
+	"\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\",\"alice\"\r\n" \
+	"\"Bob\",\"x500:" CON "bob\",\"" EXO "bob\",\"smtp:bob@fabrikam.com\"," \
+	"\"\",\"\"\r\n"
+
+static void check_ps_export(ps_mapping *m)
+{
+	const ps_map_entry *e;
+
+	assert_int_equal(ps_mapping_count(m), 2);
+	e = ps_mapping_entry(m, 0);
+	assert_int_equal(e->line, 3);
+	assert_string_equal(e->source_dn, CON "alice");
+	assert_opt(e->target_dn, EXO "alice");
+	assert_opt(e->target_smtp, "alice@fabrikam.com");
+	assert_opt(e->target_mailbox_guid,
+		   "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	assert_null(e->source_smtp);
+	e = ps_mapping_entry(m, 1);
+	assert_string_equal(e->source_dn, CON "bob");
+	assert_opt(e->target_dn, EXO "bob");
+	assert_opt(e->target_smtp, "bob@fabrikam.com");
+	assert_null(e->target_mailbox_guid);
+	assert_ptr_equal(ps_mapping_find_target(m, EXO "ALICE"),
+			 ps_mapping_entry(m, 0));
+	/* What was read under which name, and what was left out. */
+	assert_int_equal(ps_mapping_note_count(m), 2);
+	assert_string_equal(ps_mapping_note(m, 0), "m.csv:2: note: columns "
+			    "read as LegacyExchangeDN = SourceLegacyDN, "
+			    "TargetLegacyExchangeDN = TargetLegacyDN, "
+			    "PrimarySmtpAddress = TargetSMTP, ExchangeGuid = "
+			    "TargetMailboxGuid");
+	assert_string_equal(ps_mapping_note(m, 1), "m.csv:2: note: 2 columns "
+			    "ignored (not mapping columns): 'DisplayName', "
+			    "'Alias'");
+	assert_null(ps_mapping_note(m, 2));
+}
+
+static void test_powershell_export(void **state)
+{
+	ps_mapping *m;
+	ps_buf b = PS_BUF_INIT;
+	const char *p;
+
+	(void)state;
+	/* UTF-8 with a BOM (Export-Csv -Encoding UTF8) */
+	m = parse_ok("\xEF\xBB\xBF" PS_EXPORT);
+	check_ps_export(m);
+	ps_mapping_free(m);
+	/* UTF-16LE with a BOM (-Encoding Unicode) */
+	assert_int_equal(ps_buf_put(&b, "\xFF\xFE", 2), 0);
+	for (p = PS_EXPORT; *p; p++)
+		assert_int_equal(ps_buf_put(&b, (char[2]){ *p, 0 }, 2), 0);
+	m = NULL;
+	assert_int_equal(ps_mapping_parse(&m, "m.csv", b.ptr, b.len, NULL),
+			 0);
+	check_ps_export(m);
+	ps_mapping_free(m);
+	ps_buf_free(&b);
+	/* Every spelling of the header compares case-insensitively. */
+	m = parse_ok("oldlegacyexchangedn|NEWLEGACYEXCHANGEDN|"
+		     "OldPrimarySmtpAddress|NewPrimarySmtpAddress|"
+		     "TargetServerName|ArchiveGuid|TargetOfflineAddressBook\n"
+		     CON "a|" EXO "a|a@contoso.com|a@fabrikam.com|srv|"
+		     "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}|\\GAL\n");
+	assert_opt(ps_mapping_entry(m, 0)->target_dn, EXO "a");
+	assert_opt(ps_mapping_entry(m, 0)->source_smtp, "a@contoso.com");
+	assert_opt(ps_mapping_entry(m, 0)->target_smtp, "a@fabrikam.com");
+	assert_opt(ps_mapping_entry(m, 0)->target_server, "srv");
+	assert_opt(ps_mapping_entry(m, 0)->target_archive_guid,
+		   "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}");
+	assert_opt(ps_mapping_entry(m, 0)->target_oab, "\\GAL");
+	ps_mapping_free(m);
+	/* The canonical names alone: no note. */
+	m = parse_ok("SourceLegacyDN|TargetLegacyDN\n" CON "a|" EXO "a\n");
+	assert_int_equal(ps_mapping_note_count(m), 0);
+	ps_mapping_free(m);
+}
+
+/* Excel pads every line to its widest one and keeps rows it left
+ * empty; neither is an error, and neither is a column. */
+static void test_excel_padding(void **state)
+{
+	ps_mapping *m;
+
+	(void)state;
+	m = parse_ok(";;;\r\n"
+		     "SourceLegacyDN;TargetLegacyDN;;;\r\n"
+		     CON "a;" EXO "a;;;\r\n"
+		     ";;;;\r\n"
+		     "\"\";\"\" ; ;\r\n"
+		     CON "b;" EXO "b\r\n");
+	assert_int_equal(ps_mapping_count(m), 2);
+	assert_int_equal(ps_mapping_entry(m, 0)->line, 3);
+	assert_int_equal(ps_mapping_entry(m, 1)->line, 6);
+	assert_int_equal(ps_mapping_note_count(m), 0);
+	ps_mapping_free(m);
+	/* Without a header: four columns, then only empty fields. */
+	m = parse_ok(CON "a," EXO "a,a@f.com,srv,,,,\n");
+	assert_opt(ps_mapping_entry(m, 0)->target_server, "srv");
+	ps_mapping_free(m);
+	/* Something in a column past the header is still an error. */
+	expect_bad("SourceLegacyDN;TargetLegacyDN;;\n" CON "a;" EXO "a;;x\n",
+		   "m.csv:2: 4 fields, but the header has 2 columns");
+	/* An empty name between two columns is one Excel does not add. */
+	expect_bad("SourceLegacyDN;;TargetLegacyDN\n",
+		   "m.csv:1: empty column name in the header (column 2)");
+}
+
+static void test_header_names(void **state)
+{
+	ps_mapping *m;
+	char line[4096];
+	size_t at;
+	int i;
+
+	(void)state;
+	/* Two names of one column. */
+	expect_bad("LegacyExchangeDN,SourceLegacyDN,TargetLegacyDN\n",
+		   "m.csv:1: column SourceLegacyDN appears twice in the "
+		   "header (as 'LegacyExchangeDN' and 'SourceLegacyDN')");
+	expect_bad("\"PrimarySmtpAddress\",\"LegacyExchangeDN\","
+		   "\"TargetSMTP\"\n",
+		   "m.csv:1: column TargetSMTP appears twice in the header "
+		   "(as 'PrimarySmtpAddress' and 'TargetSMTP')");
+	/* The columns that were ignored are named where they matter. */
+	expect_bad("DisplayName,TargetLegacyDN,LegacyDN\n",
+		   "m.csv:1: the header has no SourceLegacyDN column (nor "
+		   "LegacyExchangeDN, SourceLegacyExchangeDN or "
+		   "OldLegacyExchangeDN); ignored: 'DisplayName', 'LegacyDN'");
+	/* Get-Mailbox | Select * has hundreds of columns: ten are named. */
+	at = (size_t)snprintf(line, sizeof(line), "SourceLegacyDN,"
+			      "TargetLegacyDN");
+	for (i = 0; i < 150; i++)
+		at += (size_t)snprintf(line + at, sizeof(line) - at, ",P%d", i);
+	snprintf(line + at, sizeof(line) - at, "\n" CON "a," EXO "a,x\n");
+	m = parse_ok(line);
+	assert_int_equal(ps_mapping_note_count(m), 1);
+	assert_string_equal(ps_mapping_note(m, 0), "m.csv:1: note: 150 "
+			    "columns ignored (not mapping columns): 'P0', "
+			    "'P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', "
+			    "'P9' and 140 more");
+	assert_opt(ps_mapping_entry(m, 0)->target_dn, EXO "a");
+	ps_mapping_free(m);
+	/* A comma split that makes a header beats ';' inside a name. */
+	m = parse_ok("SourceLegacyDN,TargetLegacyDN,Note;x\n"
+		     CON "a," EXO "a,y\n");
+	assert_opt(ps_mapping_entry(m, 0)->target_dn, EXO "a");
+	ps_mapping_free(m);
+}
+
+/* The command line: mapping check says what it read and what it left
+ * out, then update repoints alice from that export. */
+static void test_export_check_and_update(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	int rc;
+
+	(void)state;
+	put_text(mapping, "#TYPE Selected.Microsoft.Exchange.Data.Directory."
+		 "Management.Mailbox\r\n"
+		 "\"DisplayName\",\"LegacyExchangeDN\","
+		 "\"NewLegacyExchangeDN\",\"PrimarySmtpAddress\",\"\"\r\n"
+		 "\"Alice\",\"X500:" TU_ALICE_SRC "\",\"" TU_ALICE_TGT "\","
+		 "\"SMTP:alice@contoso.com\",\"\"\r\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	if (rc != 0 || !says(&out, "m.csv:2: note: columns read as "
+			     "LegacyExchangeDN = SourceLegacyDN") ||
+	    !says(&out, "m.csv:2: note: 1 column ignored (not mapping "
+		  "columns): 'DisplayName'") ||
+	    !says(&out, "mailboxes: 1"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	if (rc != 0 || !says(&out, "1 updated"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_semicolon_files),
 		cmocka_unit_test_setup_teardown(test_semicolon_update, setup,
 						teardown),
+		cmocka_unit_test(test_powershell_export),
+		cmocka_unit_test(test_excel_padding),
+		cmocka_unit_test(test_header_names),
+		cmocka_unit_test_setup_teardown(test_export_check_and_update,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
