@@ -541,6 +541,15 @@ static int header_line(parser *ps, char **f, unsigned nf)
 			      col_aliases[0].name, col_aliases[1].name,
 			      col_aliases[2].name, nign ? "; ignored: " : "",
 			      nign ? ignored.ptr : "");
+	/* Without either, every line would fail at update (Get-Mailbox of
+	 * one organisation alone is a list of mailboxes, not a mapping). */
+	if (!rc && !seen[C_TARGET_DN] && !seen[C_TARGET_SERVER])
+		rc = bad_line(ps, "the header has neither a %s nor a %s column: "
+			      "no line could repoint a mailbox (an export of "
+			      "one organisation is not a mapping: join the "
+			      "source's and the target's)%s%s",
+			      col_names[C_TARGET_DN], col_names[C_TARGET_SERVER],
+			      nign ? "; ignored: " : "", nign ? ignored.ptr : "");
 	if (!rc) {
 		ps->ncols = nf;
 		ps->header = 1;
@@ -811,6 +820,10 @@ static int data_line(parser *ps, char *s)
 	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN]))
 		return bad_line(ps, "source and target DN are the same: "
 				"nothing to change");
+	if (!vals[C_TARGET_DN] && !vals[C_TARGET_SERVER])
+		return bad_line(ps, "no %s and no %s: nothing to repoint the "
+				"mailbox to", col_names[C_TARGET_DN],
+				col_names[C_TARGET_SERVER]);
 	tag = key_tag(vals[C_SOURCE_DN]);
 	dup = index_find_tag(ps->m, &ps->m->src, C_SOURCE_DN,
 			     vals[C_SOURCE_DN], tag);

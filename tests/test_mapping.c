@@ -97,7 +97,7 @@ static void test_positional_pipe(void **state)
 		     NULL, NULL);
 	/* Empty columns are NULL. */
 	assert_entry(ps_mapping_entry(m, 2), 6, SRC "carol", NULL,
-		     "carol@fabrikam.com", NULL);
+		     "carol@fabrikam.com", "mbx02.contoso.com");
 	assert_entry(ps_mapping_entry(m, 3), 7, SRC "dave", EXO "d4e5f6-bob",
 		     "dave@fabrikam.com", NULL);
 	e = ps_mapping_entry(m, 0);
@@ -218,11 +218,10 @@ static void test_delimiters(void **state)
 	assert_entry(ps_mapping_entry(m, 1), 2, "/o=C/cn=b,c", "/o=F/cn=b",
 		     NULL, NULL);
 	ps_mapping_free(m);
-	/* A single column is a list of sources without targets. */
-	m = parse_ok("SourceLegacyDN\n/o=C/cn=a\n");
-	assert_entry(ps_mapping_entry(m, 0), 2, "/o=C/cn=a", NULL, NULL,
-		     NULL);
-	ps_mapping_free(m);
+	/* A single column is a list of sources without targets: it could
+	 * repoint nothing. */
+	expect_bad("/o=C/cn=a\n", "m.txt:1: no TargetLegacyDN and no "
+		   "TargetServer: nothing to repoint the mailbox to");
 }
 
 static void test_header_case_and_quotes(void **state)
@@ -375,7 +374,8 @@ static void test_smtp_errors(void **state)
 			 "an SMTP address (local@domain.tld)", bad[i]);
 		expect_bad(line, msg);
 	}
-	expect_bad("SourceLegacyDN|SourceSMTP\n/o=A/cn=a|a.contoso.com\n",
+	expect_bad("SourceLegacyDN|SourceSMTP|TargetLegacyDN\n"
+		   "/o=A/cn=a|a.contoso.com\n",
 		   "m.txt:2: SourceSMTP 'a.contoso.com' is not an SMTP "
 		   "address (local@domain.tld)");
 }
@@ -398,7 +398,7 @@ static void test_guid_and_url(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad_guid) / sizeof(bad_guid[0]); i++) {
 		snprintf(line, sizeof(line), "SourceLegacyDN|TargetMailboxGuid"
-			 "\n/o=A/cn=a|%s\n", bad_guid[i]);
+			 "|TargetServer\n/o=A/cn=a|%s\n", bad_guid[i]);
 		snprintf(msg, sizeof(msg), "m.txt:2: TargetMailboxGuid '%s' "
 			 "is not a GUID (8-4-4-4-12 hex digits)",
 			 bad_guid[i]);
@@ -406,7 +406,8 @@ static void test_guid_and_url(void **state)
 	}
 	for (i = 0; i < sizeof(bad_url) / sizeof(bad_url[0]); i++) {
 		snprintf(line, sizeof(line), "SourceLegacyDN|"
-			 "TargetAutodiscoverURL\n/o=A/cn=a|%s\n", bad_url[i]);
+			 "TargetAutodiscoverURL|TargetServer\n/o=A/cn=a|%s\n",
+			 bad_url[i]);
 		snprintf(msg, sizeof(msg), "m.txt:2: TargetAutodiscoverURL "
 			 "'%s' does not start with https:// (or http://)",
 			 bad_url[i]);
@@ -551,13 +552,14 @@ static void test_long_line(void **state)
 	(void)state;
 	assert_int_equal(ps_buf_puts(&b, "/o=A/cn=a|/o=B/cn=a\r\n/o=A/cn="),
 			 0);
-	for (i = strlen("/o=A/cn="); i < 8192; i++)
+	for (i = strlen("/o=A/cn="); i < 8188; i++)
 		assert_int_equal(ps_buf_putc(&b, 'x'), 0);
+	assert_int_equal(ps_buf_puts(&b, "|||s"), 0);
 	/* 8192 bytes: accepted. */
 	assert_int_equal(ps_mapping_parse(&m, "m.txt", b.ptr, b.len, NULL),
 			 0);
 	assert_int_equal(ps_mapping_entry(m, 1)->line, 2);
-	assert_int_equal(strlen(ps_mapping_entry(m, 1)->source_dn), 8192);
+	assert_int_equal(strlen(ps_mapping_entry(m, 1)->source_dn), 8188);
 	ps_mapping_free(m);
 	m = NULL;
 	/* 8193: PS_ELIMIT, even when collecting. */

@@ -37,6 +37,25 @@ static void put_text(const char *path, const char *text)
 	put_bytes(path, text, strlen(text));
 }
 
+static char *slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *d;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	d = malloc((size_t)n + 1);
+	assert_non_null(d);
+	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
+	d[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return d;
+}
+
 /* The fixture profile (tests/testutil.h) as an export in the folder. */
 static void write_store(void)
 {
@@ -364,6 +383,69 @@ static void test_export_check_and_update(void **state)
 	ps_buf_free(&err);
 }
 
+/* ---- mappings that cannot repoint anything ---- */
+
+static void test_cannot_repoint(void **state)
+{
+	(void)state;
+	/* A header without TargetLegacyDN and TargetServer: every update
+	 * would have failed. */
+	expect_bad("SourceLegacyDN,TargetSMTP\n" CON "a,a@f.com\n",
+		   "m.csv:1: the header has neither a TargetLegacyDN nor a "
+		   "TargetServer column: no line could repoint a mailbox (an "
+		   "export of one organisation is not a mapping: join the "
+		   "source's and the target's)");
+	expect_bad("\"DisplayName\",\"LegacyExchangeDN\","
+		   "\"PrimarySmtpAddress\"\n\"A\",\"" CON "a\",\"a@f.com\"\n",
+		   "m.csv:1: the header has neither a TargetLegacyDN nor a "
+		   "TargetServer column: no line could repoint a mailbox (an "
+		   "export of one organisation is not a mapping: join the "
+		   "source's and the target's); ignored: 'DisplayName'");
+	/* A line with neither, in a header file and without a header. */
+	expect_bad("SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+		   CON "a|" EXO "a\n" CON "b||b@f.com\n",
+		   "m.csv:3: no TargetLegacyDN and no TargetServer: nothing "
+		   "to repoint the mailbox to");
+	expect_bad(CON "a;;a@f.com\n", "m.csv:1: no TargetLegacyDN and no "
+		   "TargetServer: nothing to repoint the mailbox to");
+}
+
+/* The command line: check fails with the line named, update changes
+ * nothing and exits 65. */
+static void test_cannot_repoint_cli(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	char *before, *after;
+	size_t blen, alen;
+	int rc;
+
+	(void)state;
+	put_text(mapping, "\"LegacyExchangeDN\",\"PrimarySmtpAddress\"\r\n"
+		 "\"" TU_ALICE_SRC "\",\"alice@fabrikam.com\"\r\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	if (rc != 65 || !says(&out, "m.csv:1: the header has neither a "
+			      "TargetLegacyDN nor a TargetServer column"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	put_text(mapping, TU_ALICE_SRC "\r\n" TU_SALES_SRC ";" TU_SALES_TGT
+		 "\r\n");
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	if (rc != 65 || !says(&out, "m.csv:1: no TargetLegacyDN and no "
+			      "TargetServer"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	before = slurp(store, &blen);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	if (rc != 65 || !says(&err, "m.csv:1: no TargetLegacyDN"))
+		fail_msg("exit %d\n%s%s", rc, out.ptr, err.ptr);
+	after = slurp(store, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +457,9 @@ int main(void)
 		cmocka_unit_test(test_header_names),
 		cmocka_unit_test_setup_teardown(test_export_check_and_update,
 						setup, teardown),
+		cmocka_unit_test(test_cannot_repoint),
+		cmocka_unit_test_setup_teardown(test_cannot_repoint_cli, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
