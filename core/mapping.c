@@ -544,12 +544,14 @@ static int header_line(parser *ps, char **f, unsigned nf)
 	/* Without either, every line would fail at update (Get-Mailbox of
 	 * one organisation alone is a list of mailboxes, not a mapping). */
 	if (!rc && !seen[C_TARGET_DN] && !seen[C_TARGET_SERVER])
-		rc = bad_line(ps, "the header has neither a %s nor a %s column: "
-			      "no line could repoint a mailbox (an export of "
-			      "one organisation is not a mapping: join the "
-			      "source's and the target's)%s%s",
-			      col_names[C_TARGET_DN], col_names[C_TARGET_SERVER],
-			      nign ? "; ignored: " : "", nign ? ignored.ptr : "");
+		rc = bad_line(ps, "the header has neither a %s nor a %s "
+			      "column: no line could repoint a mailbox (an "
+			      "export of one organisation is not a mapping: "
+			      "join the source's and the target's)%s%s",
+			      col_names[C_TARGET_DN],
+			      col_names[C_TARGET_SERVER],
+			      nign ? "; ignored: " : "",
+			      nign ? ignored.ptr : "");
 	if (!rc) {
 		ps->ncols = nf;
 		ps->header = 1;
@@ -816,10 +818,17 @@ static int data_line(parser *ps, char *s)
 		if (rc < 0)
 			return rc;
 	}
+	/* The same DN with a TargetServer moves the mailbox to another
+	 * server of its organisation (ExProfRe's case): such a line has no
+	 * target DN, so it is never a target nor part of a chain. */
 	if (vals[C_TARGET_DN] &&
-	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN]))
-		return bad_line(ps, "source and target DN are the same: "
-				"nothing to change");
+	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN])) {
+		if (!vals[C_TARGET_SERVER])
+			return bad_line(ps, "source and target DN are the same "
+					"and there is no %s: nothing to change",
+					col_names[C_TARGET_SERVER]);
+		vals[C_TARGET_DN] = NULL;
+	}
 	if (!vals[C_TARGET_DN] && !vals[C_TARGET_SERVER])
 		return bad_line(ps, "no %s and no %s: nothing to repoint the "
 				"mailbox to", col_names[C_TARGET_DN],
@@ -925,6 +934,11 @@ static int check_chains(const ps_mapping *m, const char *filename,
 			continue;
 		next = index_find(m, &m->src, C_SOURCE_DN, e->target_dn);
 		if (!next || next == e)
+			continue;
+		/* next moves its mailbox to a server: e's move settles when it
+		 * goes to that server too (next finds it already there). */
+		if (!next->target_dn && e->target_server &&
+		    !ps_strcasecmp(e->target_server, next->target_server))
 			continue;
 		rc = ps_error_setc(PS_EFORMAT, "%s:%u: TargetLegacyDN "
 			"'%.200s' is the SourceLegacyDN of line %u: a %s "

@@ -353,8 +353,8 @@ static void test_dn_errors(void **state)
 		   "m.txt:1: SourceLegacyDN contains a control character "
 		   "(0x09)");
 	expect_bad("/o=A/cn=same|/O=a/CN=SAME\n",
-		   "m.txt:1: source and target DN are the same: nothing to "
-		   "change");
+		   "m.txt:1: source and target DN are the same and there is "
+		   "no TargetServer: nothing to change");
 }
 
 static void test_smtp_errors(void **state)
@@ -486,8 +486,8 @@ static void test_collect_errors(void **state)
 		"address (local@domain.tld)",
 		"bad.txt:7: TargetSMTP 's2@fabrikam' is not an SMTP address "
 		"(local@domain.tld)",
-		"bad.txt:8: source and target DN are the same: nothing to "
-		"change",
+		"bad.txt:8: source and target DN are the same and there is "
+		"no TargetServer: nothing to change",
 		"bad.txt:9: source DN '" SRC "ok1' is mapped again, "
 		"differently (first at line 2)",
 		"bad.txt:11: 5 fields, but a file without a header has at "

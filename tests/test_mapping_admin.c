@@ -205,8 +205,8 @@ static void test_semicolon_update(void **state)
 	"\"Alice Smith, Sales\",\"" CON "alice\",\"X500:" EXO "alice\"," \
 	"\"SMTP:alice@fabrikam.com\"," \
 	"\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\",\"alice\"\r\n" \
-	"\"Bob\",\"x500:" CON "bob\",\"" EXO "bob\",\"smtp:bob@fabrikam.com\"," \
-	"\"\",\"\"\r\n"
+	"\"Bob\",\"x500:" CON "bob\",\"" EXO "bob\"," \
+	"\"smtp:bob@fabrikam.com\",\"\",\"\"\r\n"
 
 static void check_ps_export(ps_mapping *m)
 {
@@ -446,6 +446,177 @@ static void test_cannot_repoint_cli(void **state)
 	ps_buf_free(&err);
 }
 
+/* ---- a move to another server that keeps the DN ---- */
+
+static void test_server_move_lines(void **state)
+{
+	ps_mapping *m;
+	const ps_map_entry *e;
+
+	(void)state;
+	/* TargetLegacyDN equal to the source (any case) or empty, with a
+	 * TargetServer: no target DN, so never a target nor a chain. */
+	m = parse_ok("SourceLegacyDN|TargetLegacyDN|TargetSMTP|TargetServer\n"
+		     CON "a|" "/O=CONTOSO/ou=Exchange Administrative Group "
+		     "(FYDIBOHF23SPDLT)/cn=Recipients/cn=A||exch09\n"
+		     CON "b|||exch09\n"
+		     CON "c||c@contoso.com|exch09\n"
+		     CON "b|" CON "b||exch09\n");
+	assert_int_equal(ps_mapping_count(m), 3);
+	e = ps_mapping_entry(m, 0);
+	assert_null(e->target_dn);
+	assert_opt(e->target_server, "exch09");
+	assert_null(ps_mapping_entry(m, 1)->target_dn);
+	assert_opt(ps_mapping_entry(m, 2)->target_smtp, "c@contoso.com");
+	assert_null(ps_mapping_find_target(m, CON "a"));
+	assert_ptr_equal(ps_mapping_find_source(m, CON "a"), e);
+	ps_mapping_free(m);
+	/* A move onto a DN that then moves to a server settles when both
+	 * name that server; otherwise the account would move twice. */
+	m = parse_ok("SourceLegacyDN|TargetLegacyDN|TargetServer\n"
+		     CON "old|" CON "a|exch09\n" CON "a|" CON "a|EXCH09\n");
+	ps_mapping_free(m);
+	expect_bad("SourceLegacyDN|TargetLegacyDN|TargetServer\n"
+		   CON "old|" CON "a|exch08\n" CON "a||exch09\n",
+		   "m.csv:2: TargetLegacyDN '" CON "a' is the SourceLegacyDN "
+		   "of line 3: a chain (the account would move twice) never "
+		   "settles; map each mailbox straight to its final target");
+}
+
+#define MAP_SERVER_MOVE "SourceLegacyDN,TargetLegacyDN,TargetServer\r\n" \
+	"\"" TU_ALICE_SRC "\",\"" TU_ALICE_SRC "\",EXCH09\r\n" \
+	"\"" TU_BOB_SRC "\",,EXCH09\r\n"
+
+static char *value_of(ps_regtree *t, const char *uid, uint32_t tag)
+{
+	return tu_get_string(t, "Outlook", uid, tag);
+}
+
+static void assert_value(ps_regtree *t, const char *uid, uint32_t tag,
+			 const char *want)
+{
+	char *v = value_of(t, uid, tag);
+
+	if (!v)
+		fail_msg("%s %08x: absent, want '%s'", uid, tag, want);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void load_store(ps_regtree *t)
+{
+	size_t len;
+	char *data = slurp(store, &len);
+
+	assert_int_equal(ps_regtree_parse(t, store, (uint8_t *)data, len), 0);
+	free(data);
+}
+
+/*
+ * ExProfRe's core case: alice's and bob's mailboxes move from EXCH01 to
+ * EXCH09 in the same organisation.  The update points alice's account
+ * and the additional mailbox bob at EXCH09 (R3), drops what Outlook
+ * rediscovers (R4) and keeps both DNs; a second run finds them there
+ * and changes nothing; rollback gives the profile back byte for byte.
+ */
+static void test_server_move_update(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT;
+	char report[160], *before, *after, *rep;
+	size_t blen, alen, rlen;
+	ps_regtree t;
+	int rc;
+
+	(void)state;
+	put_text(mapping, MAP_SERVER_MOVE);
+	snprintf(report, sizeof(report), "%s/r.csv", dir);
+	rc = tu_run(&out, &err, "mapping", "check", mapping, NULL);
+	if (rc != 0 || !says(&out, "mailboxes: 2"))
+		fail_msg("check: exit %d\n%s%s", rc, out.ptr, err.ptr);
+	before = slurp(store, &blen);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, "--report", report, NULL);
+	if (rc != 0 || !says(&out, "2 updated"))
+		fail_msg("update: exit %d\n%s%s", rc, out.ptr, err.ptr);
+	load_store(&t);
+	/* the DNs stay */
+	assert_value(&t, TU_EMS_A, PS_PROP_TAG(PS_PT_STRING8, 0x6603),
+		     TU_ALICE_SRC);
+	assert_value(&t, TU_PRI_A, PS_PROP_TAG(PS_PT_STRING8, 0x660B),
+		     TU_ALICE_SRC);
+	assert_value(&t, TU_DEL_A, PS_PROP_TAG(PS_PT_STRING8, 0x660B),
+		     TU_BOB_SRC);
+	/* R3: every server value of the account and of bob's provider */
+	assert_value(&t, TU_EMS_A, PS_PROP_TAG(PS_PT_STRING8, 0x6602),
+		     "EXCH09");
+	assert_value(&t, TU_EMS_A, PS_PROP_TAG(PS_PT_UNICODE, 0x662A),
+		     "EXCH09");
+	assert_value(&t, TU_PRI_A, PS_PROP_TAG(PS_PT_STRING8, 0x660C),
+		     "EXCH09");
+	assert_value(&t, TU_PUB_A, PS_PROP_TAG(PS_PT_STRING8, 0x660C),
+		     "EXCH09");
+	assert_value(&t, TU_DEL_A, PS_PROP_TAG(PS_PT_STRING8, 0x660C),
+		     "EXCH09");
+	/* R4: the old server's DN and MAPI/HTTP URL are rediscovered */
+	assert_false(tu_has(&t, "Outlook", TU_EMS_A,
+			    PS_PROP_TAG(PS_PT_STRING8, 0x6612)));
+	assert_false(tu_has(&t, "Outlook", TU_EMS_A,
+			    PS_PROP_TAG(PS_PT_UNICODE, 0x6652)));
+	/* the other account is not in the mapping */
+	assert_value(&t, TU_EMS_S, PS_PROP_TAG(PS_PT_STRING8, 0x6602),
+		     "EXCH02");
+	ps_regtree_free(&t);
+	/* The report names the DN the account keeps as its target. */
+	rep = slurp(report, &rlen);
+	if (!strstr(rep, "\"" TU_ALICE_SRC "\"," "\"" TU_ALICE_SRC "\"") &&
+	    !strstr(rep, TU_ALICE_SRC "," TU_ALICE_SRC))
+		fail_msg("report:\n%s", rep);
+	free(rep);
+
+	/* Every later logon: already there, nothing written. */
+	after = slurp(store, &alen);
+	rc = tu_run(&out, &err, "update", "--store", store, "--mapping",
+		    mapping, NULL);
+	if (rc != 0 || !says(&out, "2 already-updated") ||
+	    says(&out, " updated,") || says(&out, "1 updated"))
+		fail_msg("second update: exit %d\n%s%s", rc, out.ptr,
+			 err.ptr);
+	{
+		size_t n;
+		char *again = slurp(store, &n);
+
+		assert_int_equal(n, alen);
+		assert_memory_equal(again, after, alen);
+		free(again);
+	}
+	/* The same with the mapping compiled. */
+	{
+		char idx[160];
+
+		snprintf(idx, sizeof(idx), "%s/m.idx", dir);
+		rc = tu_run(&out, &err, "mapping", "compile", mapping, "-o",
+			    idx, NULL);
+		assert_int_equal(rc, 0);
+		rc = tu_run(&out, &err, "update", "--store", store,
+			    "--mapping", idx, NULL);
+		if (rc != 0 || !says(&out, "2 already-updated"))
+			fail_msg("compiled: exit %d\n%s%s", rc, out.ptr,
+				 err.ptr);
+	}
+	free(after);
+	/* rollback puts the profile back exactly */
+	rc = tu_run(&out, &err, "rollback", "--store", store, NULL);
+	if (rc != 0)
+		fail_msg("rollback: exit %d\n%s%s", rc, out.ptr, err.ptr);
+	after = slurp(store, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +630,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test(test_cannot_repoint),
 		cmocka_unit_test_setup_teardown(test_cannot_repoint_cli, setup,
+						teardown),
+		cmocka_unit_test(test_server_move_lines),
+		cmocka_unit_test_setup_teardown(test_server_move_update, setup,
 						teardown),
 	};
 
