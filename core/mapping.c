@@ -18,6 +18,12 @@
  * stored.  A bad header stops the reading (the columns are unknown).  The
  * limits (line length, line count) stop the reading with PS_ELIMIT and
  * that message, even after bad lines; it is appended to `errors` too.
+ * What is not an error but worth saying (header names read through an
+ * alias, columns ignored) goes to the mapping's notes.
+ *
+ * A line that keeps the DN and gives TargetServer (a move to another
+ * server) is stored without a target DN: the engine's plan.c tells such
+ * a unit by that (server_move) and keeps its DN.
  */
 #include "ps_mapping.h"
 
