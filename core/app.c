@@ -1927,6 +1927,8 @@ static int cmd_mapping(ps_app_env *env, const opts *o)
 		ps_strlist_free(&errors);
 		return EX_DATAERR;
 	}
+	for (i = 0; i < ps_mapping_note_count(m); i++)
+		fprintf(env->out, "  %s\n", ps_mapping_note(m, i));
 	fprintf(env->out, "  mailboxes: %zu\n", ps_mapping_count(m));
 	dsrc = print_duplicates(env, m, 1);
 	dtgt = print_duplicates(env, m, 0);

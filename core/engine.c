@@ -562,8 +562,10 @@ static int plan_gen(const ps_pplan *p, ps_secstate **changed, size_t n,
 			continue;
 		g->units[g->nunits].account = p->units[i].account;
 		g->units[g->nunits].source_dn = p->units[i].dn;
+		/* a move to another server keeps the DN */
 		g->units[g->nunits].target_dn =
-			p->units[i].entry->target_dn;
+			p->units[i].entry->target_dn
+			? p->units[i].entry->target_dn : p->units[i].dn;
 		g->nunits++;
 	}
 	for (i = 0; i < n; i++) {
@@ -680,7 +682,7 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 	for (i = 0; i < p->nunits && !error; i++) {
 		const ps_unit *u = &p->units[i];
 		ps_status st = u->status;
-		const char *tgt = u->entry ? u->entry->target_dn : NULL;
+		const char *tgt = ps_plan_target_dn(u);
 
 		snprintf(detail, sizeof(detail), "%s", u->detail ? u->detail
 								 : "");

@@ -18,6 +18,12 @@
  * stored.  A bad header stops the reading (the columns are unknown).  The
  * limits (line length, line count) stop the reading with PS_ELIMIT and
  * that message, even after bad lines; it is appended to `errors` too.
+ * What is not an error but worth saying (header names read through an
+ * alias, columns ignored) goes to the mapping's notes.
+ *
+ * A line that keeps the DN and gives TargetServer (a move to another
+ * server) is stored without a target DN: the engine's plan.c tells such
+ * a unit by that (server_move) and keeps its DN.
  */
 #include "ps_mapping.h"
 
@@ -37,6 +43,8 @@
 #define MAP_MAX_LINES 10000000u
 #define MAP_MAX_ERRORS 100
 #define MAP_BLOCK (256u * 1024u)
+/* A line of n bytes has at most n + 1 fields. */
+#define MAP_MAX_FIELDS (PS_INI_MAX_LINE + 2u)
 
 enum {
 	C_SOURCE_DN, C_TARGET_DN, C_TARGET_SMTP, C_SOURCE_SMTP,
@@ -90,6 +98,7 @@ struct ps_mapping {
 	block *blocks;
 	dn_index src;
 	dn_index tgt;
+	ps_strlist notes;       /* "FILE:LINE: note: ..." (not errors) */
 	ps_mapidx *idx;         /* a compiled index: nothing above is used */
 };
 
@@ -105,8 +114,10 @@ typedef struct parser {
 	int header;             /* the file has a header line */
 	char delim;
 	unsigned ncols;
-	int cols[NCOLS];        /* column i of the file is field cols[i] */
+	int *cols;              /* field i is column cols[i] (-1: ignored) */
+	char **f;               /* the fields of a line (MAP_MAX_FIELDS) */
 	char *line;             /* PS_INI_MAX_LINE + 1 bytes */
+	char *scratch;          /* as many, for trying delimiters */
 } parser;
 
 static char **field(ps_map_entry *e, int c)
@@ -333,23 +344,113 @@ static const char *split_fields(char *s, char delim, char **f,
 	return NULL;
 }
 
-/*
- * The delimiter of the file, from its first line.  A legacyExchangeDN never
- * holds '|' or a tab but may hold a comma (/o=Contoso, Inc/...), so '|',
- * then tab, then ',' wins when several occur.  A line with none of them is
- * a single column; '|' is as good as any then.
- */
-static char detect_delim(const char *s)
+/* 1 when c occurs in s outside double quotes. */
+static int has_outside_quotes(const char *s, char c)
 {
-	if (strchr(s, '|'))
-		return '|';
-	if (strchr(s, '\t'))
-		return '\t';
-	if (strchr(s, ','))
-		return ',';
-	return '|';
+	int quoted = 0;
+
+	for (; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == c && !quoted)
+			return 1;
+	}
+	return 0;
 }
 
+/* A DN, possibly as an X500 proxy address ("X500:/o=..."). */
+static int dn_like(const char *s)
+{
+	if (!ps_strncasecmp(s, "x500:", 5))
+		s += 5;
+	return !ps_strncasecmp(s, "/o=", 3);
+}
+
+static int column_of(const char *name);
+
+/*
+ * How well the first line s reads when split on d: 2 + the number of
+ * known column names when it is a header, 1 when it reads as a mapping
+ * line (a DN, then an empty field or a DN), else 0.
+ */
+static unsigned delim_fit(parser *ps, const char *s, char d)
+{
+	unsigned nf = 0, i, known = 0;
+
+	strcpy(ps->scratch, s);
+	if (split_fields(ps->scratch, d, ps->f, MAP_MAX_FIELDS, &nf))
+		return 0;
+	for (i = 0; i < nf; i++)
+		if (column_of(ps->f[i]) >= 0)
+			known++;
+	if (known)
+		return 2 + known;
+	return nf >= 2 && dn_like(ps->f[0]) &&
+	       (!*ps->f[1] || dn_like(ps->f[1]));
+}
+
+/*
+ * The delimiter of the file, from its first line: of '|', tab, ';' and
+ * ',' (outside quotes), the one that splits the line best (delim_fit);
+ * on a tie the earlier in that order.  A legacyExchangeDN never holds '|',
+ * a tab or ';' but may hold a comma (/o=Contoso, Inc/...); Excel writes
+ * ';' in many locales.  A line with none of them is a single column; '|'
+ * is as good as any then.
+ */
+static char detect_delim(parser *ps, const char *s)
+{
+	static const char cands[] = { '|', '\t', ';', ',' };
+	char best = 0;
+	unsigned i, fit, best_fit = 0;
+
+	for (i = 0; i < sizeof(cands); i++) {
+		if (!has_outside_quotes(s, cands[i]))
+			continue;
+		fit = delim_fit(ps, s, cands[i]);
+		if (!best || fit > best_fit) {
+			best = cands[i];
+			best_fit = fit;
+		}
+	}
+	return best ? best : '|';
+}
+
+/*
+ * Other names a header may give a column: what Get-Mailbox and Export-Csv
+ * call the properties (LegacyExchangeDN, PrimarySmtpAddress,
+ * ExchangeGuid...) and the Source/Target, Old/New spellings migration
+ * scripts use.  A bare property name is the side it usually comes from
+ * in a mapping: LegacyExchangeDN the source, PrimarySmtpAddress and the
+ * GUIDs the target (docs/formats.md, "Column names").
+ */
+static const struct {
+	const char *name;
+	int col;
+} col_aliases[] = {
+	{ "LegacyExchangeDN", C_SOURCE_DN },
+	{ "SourceLegacyExchangeDN", C_SOURCE_DN },
+	{ "OldLegacyExchangeDN", C_SOURCE_DN },
+	{ "TargetLegacyExchangeDN", C_TARGET_DN },
+	{ "NewLegacyExchangeDN", C_TARGET_DN },
+	{ "PrimarySmtpAddress", C_TARGET_SMTP },
+	{ "TargetPrimarySmtpAddress", C_TARGET_SMTP },
+	{ "NewPrimarySmtpAddress", C_TARGET_SMTP },
+	{ "TargetSmtpAddress", C_TARGET_SMTP },
+	{ "SourcePrimarySmtpAddress", C_SOURCE_SMTP },
+	{ "OldPrimarySmtpAddress", C_SOURCE_SMTP },
+	{ "SourceSmtpAddress", C_SOURCE_SMTP },
+	{ "TargetServerName", C_TARGET_SERVER },
+	{ "NewServerName", C_TARGET_SERVER },
+	{ "ExchangeGuid", C_TARGET_GUID },
+	{ "TargetExchangeGuid", C_TARGET_GUID },
+	{ "NewExchangeGuid", C_TARGET_GUID },
+	{ "TargetOfflineAddressBook", C_TARGET_OAB },
+	{ "ArchiveGuid", C_TARGET_ARCHIVE_GUID },
+	{ "NewArchiveGuid", C_TARGET_ARCHIVE_GUID },
+	{ NULL, 0 }
+};
+
+/* The column a header name stands for (case-insensitive), or -1. */
 static int column_of(const char *name)
 {
 	int c;
@@ -357,6 +458,9 @@ static int column_of(const char *name)
 	for (c = 0; c < NCOLS; c++)
 		if (!ps_strcasecmp(name, col_names[c]))
 			return c;
+	for (c = 0; col_aliases[c].name; c++)
+		if (!ps_strcasecmp(name, col_aliases[c].name))
+			return col_aliases[c].col;
 	return -1;
 }
 
@@ -371,40 +475,113 @@ static int is_header(char **f, unsigned nf)
 	return 0;
 }
 
+/* A remark on the file that is not an error (ps_mapping_note); text
+ * comes from a ps_buf that may have run out of memory (NULL). */
+static int add_note(parser *ps, const char *text)
+{
+	ps_buf b = PS_BUF_INIT;
+	char *note;
+
+	if (text)
+		ps_buf_printf(&b, "%s:%u: note: %s", ps->filename, ps->lineno,
+			      text);
+	note = text ? ps_buf_detach(&b) : NULL;
+	ps_buf_free(&b);
+	if (!note || ps_strlist_take(&ps->m->notes, note) < 0)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* At most this many names in a message that lists columns. */
+#define MAP_LIST_NAMES 10
+
 static int header_line(parser *ps, char **f, unsigned nf)
 {
 	int seen[NCOLS] = { 0 };
-	unsigned i;
+	const char *as[NCOLS] = { NULL };
+	ps_buf ignored = PS_BUF_INIT, aliased = PS_BUF_INIT;
+	unsigned i, nign = 0, nalias = 0;
+	int rc = 0;
 
 	ps->stop = 1;
-	/* f holds NCOLS + 1 fields at most; with more, one of these is
-	 * unknown or a repeat. */
-	for (i = 0; i < nf && i <= NCOLS; i++) {
+	for (i = 0; i < nf && !rc; i++) {
 		int c = column_of(f[i]);
 
-		if (!*f[i])
-			return bad_line(ps, "empty column name in the header "
-					"(column %u)", i + 1);
-		if (c < 0)
-			return bad_line(ps, "unknown column '%.200s' (known: "
-					"%s, %s, %s, %s, %s, %s, %s, %s)",
-					f[i], col_names[0], col_names[1],
-					col_names[2], col_names[3],
-					col_names[4], col_names[5],
-					col_names[6], col_names[7]);
-		if (seen[c])
-			return bad_line(ps, "column %s appears twice in the "
-					"header", col_names[c]);
-		seen[c] = 1;
-		ps->cols[i] = c;
+		if (!*f[i]) {
+			rc = bad_line(ps, "empty column name in the header "
+				      "(column %u)", i + 1);
+		} else if (c < 0) {
+			/* A column profswitch does not read (DisplayName,
+			 * Alias...): named in a note, its fields skipped. */
+			ps->cols[i] = -1;
+			if (nign++ < MAP_LIST_NAMES)
+				ps_buf_printf(&ignored, "%s'%.100s'",
+					      nign > 1 ? ", " : "", f[i]);
+		} else if (seen[c]) {
+			if (!ps_strcasecmp(as[c], f[i]))
+				rc = bad_line(ps, "column %s appears twice in "
+					      "the header", col_names[c]);
+			else
+				rc = bad_line(ps, "column %s appears twice in "
+					      "the header (as '%.100s' and "
+					      "'%.100s')", col_names[c], as[c],
+					      f[i]);
+		} else {
+			seen[c] = 1;
+			as[c] = f[i];
+			ps->cols[i] = c;
+			if (ps_strcasecmp(f[i], col_names[c]) &&
+			    nalias++ < MAP_LIST_NAMES)
+				ps_buf_printf(&aliased, "%s%.100s = %s",
+					      nalias > 1 ? ", " : "", f[i],
+					      col_names[c]);
+		}
 	}
-	if (!seen[C_SOURCE_DN])
-		return bad_line(ps, "the header has no %s column",
-				col_names[C_SOURCE_DN]);
-	ps->ncols = nf;
-	ps->header = 1;
-	ps->stop = 0;
-	return 0;
+	if (nign > MAP_LIST_NAMES)
+		ps_buf_printf(&ignored, " and %u more", nign - MAP_LIST_NAMES);
+	if (!rc && (ps_buf_check(&ignored) || ps_buf_check(&aliased)))
+		rc = ps_error_setc(PS_ENOMEM, "out of memory");
+	if (!rc && !seen[C_SOURCE_DN])
+		rc = bad_line(ps, "the header has no %s column (nor %s, %s "
+			      "or %s)%s%s", col_names[C_SOURCE_DN],
+			      col_aliases[0].name, col_aliases[1].name,
+			      col_aliases[2].name, nign ? "; ignored: " : "",
+			      nign ? ignored.ptr : "");
+	/* Without either, every line would fail at update (Get-Mailbox of
+	 * one organisation alone is a list of mailboxes, not a mapping). */
+	if (!rc && !seen[C_TARGET_DN] && !seen[C_TARGET_SERVER])
+		rc = bad_line(ps, "the header has neither a %s nor a %s "
+			      "column: no line could repoint a mailbox (an "
+			      "export of one organisation is not a mapping: "
+			      "join the source's and the target's)%s%s",
+			      col_names[C_TARGET_DN],
+			      col_names[C_TARGET_SERVER],
+			      nign ? "; ignored: " : "",
+			      nign ? ignored.ptr : "");
+	if (!rc) {
+		ps->ncols = nf;
+		ps->header = 1;
+		ps->stop = 0;
+	}
+	if (!rc && nalias) {
+		ps_buf n = PS_BUF_INIT;
+
+		ps_buf_printf(&n, "columns read as %s%s", aliased.ptr,
+			      nalias > MAP_LIST_NAMES ? ", ..." : "");
+		rc = add_note(ps, n.ptr);
+		ps_buf_free(&n);
+	}
+	if (!rc && nign) {
+		ps_buf n = PS_BUF_INIT;
+
+		ps_buf_printf(&n, "%u column%s ignored (not mapping columns): "
+			      "%s", nign, nign > 1 ? "s" : "", ignored.ptr);
+		rc = add_note(ps, n.ptr);
+		ps_buf_free(&n);
+	}
+	ps_buf_free(&ignored);
+	ps_buf_free(&aliased);
+	return rc;
 }
 
 static int valid_dn(const char *s)
@@ -580,7 +757,7 @@ static int add_entry(parser *ps, const char *const *vals, uint32_t tag)
 
 static int data_line(parser *ps, char *s)
 {
-	char *f[NCOLS + 1];
+	char **f = ps->f;
 	const char *vals[NCOLS] = { NULL };
 	const char *why;
 	const ps_map_entry *dup;
@@ -588,9 +765,16 @@ static int data_line(parser *ps, char *s)
 	uint32_t tag;
 	int c, rc;
 
-	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
+	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
 	if (why)
 		return bad_line(ps, "%s", why);
+	/* Excel pads every line with empty fields up to its widest one, and
+	 * writes a row it left empty as ",,,": only up to the last field
+	 * that holds something counts. */
+	while (nf && !*f[nf - 1])
+		nf--;
+	if (!nf)
+		return 0;
 	if (nf > ps->ncols) {
 		if (!ps->header)
 			return bad_line(ps, "%u fields, but a file without "
@@ -617,8 +801,20 @@ static int data_line(parser *ps, char *s)
 					delim_name(cands[i]));
 	}
 	for (i = 0; i < nf; i++)
-		if (*f[i])
+		if (*f[i] && ps->cols[i] >= 0)
 			vals[ps->cols[i]] = f[i];
+	/* Exchange writes proxy addresses with their type: a DN copied
+	 * from EmailAddresses is "X500:/o=...", an address "SMTP:a@b". */
+	for (c = 0; c < NCOLS; c++) {
+		const char *pfx = c == C_SOURCE_DN || c == C_TARGET_DN
+				  ? "x500:" : c == C_TARGET_SMTP ||
+				  c == C_SOURCE_SMTP ? "smtp:" : NULL;
+
+		if (pfx && vals[c] && !ps_strncasecmp(vals[c], pfx, 5))
+			vals[c] += 5;
+		if (vals[c] && !*vals[c])
+			vals[c] = NULL;
+	}
 	if (!vals[C_SOURCE_DN])
 		return bad_line(ps, "%s is empty", col_names[C_SOURCE_DN]);
 	for (c = 0; c < NCOLS; c++) {
@@ -628,10 +824,21 @@ static int data_line(parser *ps, char *s)
 		if (rc < 0)
 			return rc;
 	}
+	/* The same DN with a TargetServer moves the mailbox to another
+	 * server of its organisation (ExProfRe's case): such a line has no
+	 * target DN, so it is never a target nor part of a chain. */
 	if (vals[C_TARGET_DN] &&
-	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN]))
-		return bad_line(ps, "source and target DN are the same: "
-				"nothing to change");
+	    !ps_strcasecmp(vals[C_SOURCE_DN], vals[C_TARGET_DN])) {
+		if (!vals[C_TARGET_SERVER])
+			return bad_line(ps, "source and target DN are the same "
+					"and there is no %s: nothing to change",
+					col_names[C_TARGET_SERVER]);
+		vals[C_TARGET_DN] = NULL;
+	}
+	if (!vals[C_TARGET_DN] && !vals[C_TARGET_SERVER])
+		return bad_line(ps, "no %s and no %s: nothing to repoint the "
+				"mailbox to", col_names[C_TARGET_DN],
+				col_names[C_TARGET_SERVER]);
 	tag = key_tag(vals[C_SOURCE_DN]);
 	dup = index_find_tag(ps->m, &ps->m->src, C_SOURCE_DN,
 			     vals[C_SOURCE_DN], tag);
@@ -651,7 +858,7 @@ static int data_line(parser *ps, char *s)
 /* One line of the file (n bytes, no CR LF). */
 static int one_line(parser *ps, const char *p, size_t n)
 {
-	char *f[NCOLS + 1];
+	char **f = ps->f;
 	char *s;
 	unsigned nf = 0, i;
 	const char *why;
@@ -675,10 +882,16 @@ static int one_line(parser *ps, const char *p, size_t n)
 				"or Unicode (UTF-16LE)");
 	if (ps->started)
 		return data_line(ps, s);
+	ps->delim = detect_delim(ps, s);
+	why = split_fields(s, ps->delim, f, MAP_MAX_FIELDS, &nf);
+	/* Empty fields at the end (Excel's) are not columns, and a line of
+	 * empty fields is an empty row: the next line decides. */
+	while (!why && nf && !*f[nf - 1])
+		nf--;
+	if (!why && !nf)
+		return 0;
 	ps->started = 1;
-	ps->delim = detect_delim(s);
-	why = split_fields(s, ps->delim, f, NCOLS + 1, &nf);
-	if (!why && is_header(f, nf < NCOLS + 1 ? nf : NCOLS + 1))
+	if (!why && is_header(f, nf))
 		return header_line(ps, f, nf);
 	/* Not a header: read it again, positionally. */
 	ps->ncols = POSITIONAL_COLS;
@@ -728,6 +941,11 @@ static int check_chains(const ps_mapping *m, const char *filename,
 		next = index_find(m, &m->src, C_SOURCE_DN, e->target_dn);
 		if (!next || next == e)
 			continue;
+		/* next moves its mailbox to a server: e's move settles when it
+		 * goes to that server too (next finds it already there). */
+		if (!next->target_dn && e->target_server &&
+		    !ps_strcasecmp(e->target_server, next->target_server))
+			continue;
 		rc = ps_error_setc(PS_EFORMAT, "%s:%u: TargetLegacyDN "
 			"'%.200s' is the SourceLegacyDN of line %u: a %s "
 			"never settles; map each mailbox straight to its "
@@ -770,7 +988,10 @@ int ps_mapping_parse(ps_mapping **out, const char *filename,
 		goto cleanup;
 	m = calloc(1, sizeof(*m));
 	ps.line = malloc(PS_INI_MAX_LINE + 1);
-	if (!m || !ps.line) {
+	ps.scratch = malloc(PS_INI_MAX_LINE + 1);
+	ps.f = malloc(MAP_MAX_FIELDS * sizeof(*ps.f));
+	ps.cols = malloc(MAP_MAX_FIELDS * sizeof(*ps.cols));
+	if (!m || !ps.line || !ps.scratch || !ps.f || !ps.cols) {
 		rc = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -828,6 +1049,9 @@ int ps_mapping_parse(ps_mapping **out, const char *filename,
 cleanup:
 	ps_mapping_free(m);
 	free(ps.line);
+	free(ps.scratch);
+	free(ps.f);
+	free(ps.cols);
 	free(ps.first);
 	ps_buf_free(&utf8);
 	return rc;
@@ -887,6 +1111,16 @@ const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i)
 	return m && i < m->n ? &m->v[i] : NULL;
 }
 
+size_t ps_mapping_note_count(const ps_mapping *m)
+{
+	return m ? m->notes.n : 0;
+}
+
+const char *ps_mapping_note(const ps_mapping *m, size_t i)
+{
+	return m && i < m->notes.n ? m->notes.v[i] : NULL;
+}
+
 const char *ps_mapping_lookup_error(const ps_mapping *m)
 {
 	return m && m->idx ? ps_mapidx_error(m->idx) : NULL;
@@ -908,6 +1142,7 @@ void ps_mapping_free(ps_mapping *m)
 	free(m->v);
 	free(m->src.s);
 	free(m->tgt.s);
+	ps_strlist_free(&m->notes);
 	ps_mapidx_free(m->idx);
 	free(m);
 }

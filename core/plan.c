@@ -474,7 +474,7 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 {
 	const ps_config *cfg = o->cfg;
 	const ps_map_entry *m = u->entry;
-	const char *src = u->dn, *tgt = m->target_dn;
+	const char *src = u->dn, *tgt = ps_plan_target_dn(u);
 	const char *smtp = m->target_smtp, *server = m->target_server;
 	/* R8 (a)(b) scrub the source; a repaired target-DN unit too. */
 	const char *scrub = u->repair ? m->source_dn : src;
@@ -765,8 +765,58 @@ static int storable(const char *utf8)
 	return ok;
 }
 
+/* A mapping line that keeps the DN and moves the mailbox to another
+ * server of its organisation (no TargetLegacyDN, TargetServer given). */
+static int server_move(const ps_map_entry *m)
+{
+	return m && !m->target_dn && m->target_server && *m->target_server;
+}
+
+const char *ps_plan_target_dn(const ps_unit *u)
+{
+	if (!u->entry)
+		return NULL;
+	if (server_move(u->entry))
+		return u->dn;
+	return u->entry->target_dn;
+}
+
+/*
+ * 1 when the unit's mailbox is on `server` as the profile says: for an
+ * account, the first of ids 6602, 662a, 6608 present in its emsmdb
+ * section; for an additional mailbox, of 6602, 660c, 662b in its
+ * provider section (R3 sets them all, Outlook reads them in this order).
+ */
+static int on_server(ps_pplan *p, const ps_unit *u, const char *server)
+{
+	static const uint16_t account[] = {
+		PS_ID_PROFILE_HOME_SERVER, PS_ID_PROFILE_HOME_SERVER_FQDN,
+		PS_ID_PROFILE_UNRESOLVED_SERVER, 0
+	};
+	static const uint16_t delegate[] = {
+		PS_ID_PROFILE_HOME_SERVER, PS_ID_PROFILE_SERVER,
+		PS_ID_PROFILE_SERVER_FQDN, 0
+	};
+	const uint16_t *ids = u->kind == PS_UNIT_PRIMARY ? account : delegate;
+	ps_secstate *st = sec(p, u->kind == PS_UNIT_PRIMARY ? &u->emsmdb
+							  : &u->provider);
+	size_t k;
+	int on = 0;
+
+	for (k = 0; st && ids[k]; k++) {
+		char *v = first_string(&st->before, ids[k]);
+
+		if (v && *v)
+			on = !ps_strcasecmp(v, server) ? 1 : -1;
+		free(v);
+		if (on)
+			break;
+	}
+	return on > 0;
+}
+
 /* Status of a unit from the mapping (table "Status of a unit"). */
-static int classify(ps_unit *u, const ps_plan_opts *o)
+static int classify(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 {
 	const ps_map_entry *src, *tgt;
 	const ps_config *cfg = o->cfg;
@@ -784,6 +834,13 @@ static int classify(ps_unit *u, const ps_plan_opts *o)
 		return set_detail(u, PS_ST_ALREADY_UPDATED,
 				  "already on the target (mapping line %u)",
 				  tgt->line);
+	/* A move to another server keeps the DN, so the DN cannot tell
+	 * whether it was done: the server the profile names can. */
+	if (server_move(src) && !o->reprocess &&
+	    on_server(p, u, src->target_server))
+		return set_detail(u, PS_ST_ALREADY_UPDATED,
+				  "already on server %s (mapping line %u)",
+				  src->target_server, src->line);
 	u->entry = src ? src : tgt;
 	if (cfg->processed_domains.n) {
 		dom = smtp_domain(u->smtp ? u->smtp : u->entry->source_smtp);
@@ -795,11 +852,11 @@ static int classify(ps_unit *u, const ps_plan_opts *o)
 			return set_detail(u, PS_ST_NOT_MIGRATED,
 				"domain %s is not in ProcessedDomains", dom);
 	}
-	if (!u->entry->target_dn)
+	if (!u->entry->target_dn && !server_move(u->entry))
 		return set_detail(u, PS_ST_FAILED,
 			"mapping line %u has no TargetLegacyDN: nothing "
 			"to repoint to", u->entry->line);
-	if (!storable(u->entry->target_dn) ||
+	if ((u->entry->target_dn && !storable(u->entry->target_dn)) ||
 	    (u->entry->target_smtp && !storable(u->entry->target_smtp)) ||
 	    (u->entry->target_server && !storable(u->entry->target_server)))
 		return set_detail(u, PS_ST_FAILED, "mapping line %u: a target "
@@ -1050,7 +1107,7 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 					  PS_ID_AB_PROVIDERS, damage,
 					  sizeof(damage));
 	if (!error)
-		error = classify(&p->units[primary_index], o);
+		error = classify(p, &p->units[primary_index], o);
 	u = &p->units[primary_index];
 	if (!error && damage[0] && u->update) {
 		u->update = 0;
@@ -1099,7 +1156,7 @@ static int discover_account(ps_pplan *p, ps_store *s, const ps_service *svc,
 			break;
 		}
 		u->scope[u->nscope++] = provs[i];
-		error = classify(u, o);
+		error = classify(p, u, o);
 	}
 done:
 	free(provs);
@@ -1109,7 +1166,7 @@ done:
 /* The DN a unit names after the update. */
 static const char *result_dn(const ps_unit *u)
 {
-	return u->update ? u->entry->target_dn : u->dn;
+	return u->update ? ps_plan_target_dn(u) : u->dn;
 }
 
 static int check_ambiguous(ps_pplan *p)
@@ -1492,7 +1549,7 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 		ps_unit *u = &p->units[i];
 		const ps_map_entry *m = u->entry;
 		const ps_ad_result *res = NULL;
-		const char *url;
+		const char *url, *want = ps_plan_target_dn(u);
 
 		if (!u->update || !(cfg->verify_autodiscover ||
 				    cfg->same_smtp_domain || u->repair))
@@ -1545,21 +1602,19 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 				 m->target_smtp, res->url);
 			error = ad_fail(u, text);
 		} else if (!res->settings.legacy_dn ||
-			   ps_strcasecmp(res->settings.legacy_dn,
-					 m->target_dn)) {
+			   ps_strcasecmp(res->settings.legacy_dn, want)) {
 			snprintf(text, sizeof(text), "Autodiscover URL points "
 				 "to wrong Exchange server: %s returned "
 				 "LegacyDN %s, the mapping says %s", res->url,
 				 res->settings.legacy_dn
-				 ? res->settings.legacy_dn : "(none)",
-				 m->target_dn);
+				 ? res->settings.legacy_dn : "(none)", want);
 			error = ad_fail(u, text);
 		} else {
 			u->ad = res;
 			u->ad_url = url;
 			ps_log_msg(o->log, PS_LOG_INFO, p->profile, u->account,
 				   "Autodiscover at %s confirms %s", res->url,
-				   m->target_dn);
+				   want);
 		}
 	}
 	return error;

@@ -47,6 +47,11 @@ const ps_map_entry *ps_mapping_find_target(const ps_mapping *m,
 					   const char *dn);
 size_t ps_mapping_count(const ps_mapping *m);
 const ps_map_entry *ps_mapping_entry(const ps_mapping *m, size_t i);
+/* Remarks on a text mapping that are not errors, "FILE:LINE: note: ..."
+ * in file order: header columns read under another name (an alias such
+ * as LegacyExchangeDN), columns ignored.  None for a compiled index. */
+size_t ps_mapping_note_count(const ps_mapping *m);
+const char *ps_mapping_note(const ps_mapping *m, size_t i);
 /* A compiled index's lookup that failed (a page unreadable or not
  * matching its hash): that lookup and every later one found nothing and
  * this is "PATH: reason"; NULL otherwise (always for a text mapping). */

@@ -111,6 +111,11 @@ typedef struct ps_plan_opts {
 
 int ps_plan_build(ps_pplan *out, ps_store *s, const char *profile,
 		  const ps_plan_opts *o);
+/* The DN a matched unit names after its update: the mapping line's
+ * TargetLegacyDN, or the unit's own DN for a line that only moves the
+ * mailbox to another server (no TargetLegacyDN, TargetServer given);
+ * NULL when the line has neither or the unit is not matched. */
+const char *ps_plan_target_dn(const ps_unit *u);
 /* Sections whose state changes, in plan order (array of pointers into
  * the plan; caller frees the array). */
 /* The REG_DWORD values SameSmtpDomain=1 sets to 1 under Outlook's

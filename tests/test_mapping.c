@@ -97,7 +97,7 @@ static void test_positional_pipe(void **state)
 		     NULL, NULL);
 	/* Empty columns are NULL. */
 	assert_entry(ps_mapping_entry(m, 2), 6, SRC "carol", NULL,
-		     "carol@fabrikam.com", NULL);
+		     "carol@fabrikam.com", "mbx02.contoso.com");
 	assert_entry(ps_mapping_entry(m, 3), 7, SRC "dave", EXO "d4e5f6-bob",
 		     "dave@fabrikam.com", NULL);
 	e = ps_mapping_entry(m, 0);
@@ -218,11 +218,10 @@ static void test_delimiters(void **state)
 	assert_entry(ps_mapping_entry(m, 1), 2, "/o=C/cn=b,c", "/o=F/cn=b",
 		     NULL, NULL);
 	ps_mapping_free(m);
-	/* A single column is a list of sources without targets. */
-	m = parse_ok("SourceLegacyDN\n/o=C/cn=a\n");
-	assert_entry(ps_mapping_entry(m, 0), 2, "/o=C/cn=a", NULL, NULL,
-		     NULL);
-	ps_mapping_free(m);
+	/* A single column is a list of sources without targets: it could
+	 * repoint nothing. */
+	expect_bad("/o=C/cn=a\n", "m.txt:1: no TargetLegacyDN and no "
+		   "TargetServer: nothing to repoint the mailbox to");
 }
 
 static void test_header_case_and_quotes(void **state)
@@ -303,15 +302,12 @@ static void test_empty_files(void **state)
 static void test_header_errors(void **state)
 {
 	(void)state;
-	expect_bad("SourceLegacyDN|TargetDN\n/o=A/cn=a|/o=B/cn=a\n",
-		   "m.txt:1: unknown column 'TargetDN' (known: "
-		   "SourceLegacyDN, TargetLegacyDN, TargetSMTP, SourceSMTP, "
-		   "TargetServer, TargetMailboxGuid, TargetAutodiscoverURL, "
-		   "TargetOAB)");
 	expect_bad("# c\nSourceLegacyDN,TargetSMTP,targetsmtp\n",
 		   "m.txt:2: column TargetSMTP appears twice in the header");
 	expect_bad("TargetLegacyDN|TargetSMTP\n/o=B/cn=a|a@b.com\n",
-		   "m.txt:1: the header has no SourceLegacyDN column");
+		   "m.txt:1: the header has no SourceLegacyDN column (nor "
+		   "LegacyExchangeDN, SourceLegacyExchangeDN or "
+		   "OldLegacyExchangeDN)");
 	/* A bad header stops the reading: the bad line 2 is not reported. */
 	expect_bad("SourceLegacyDN||TargetLegacyDN\nx|y|z\n",
 		   "m.txt:1: empty column name in the header (column 2)");
@@ -331,7 +327,7 @@ static void test_field_count(void **state)
 		   "TargetServer)");
 	expect_bad("SourceLegacyDN,TargetLegacyDN\n"
 		   "/o=A/cn=a,/o=B/cn=a\n"
-		   "/o=A/cn=b,/o=B/cn=b,\n",
+		   "/o=A/cn=b,/o=B/cn=b,x\n",
 		   "m.txt:3: 3 fields, but the header has 2 columns");
 	expect_bad("/o=A/cn=a|/o=B/cn=a\n"
 		   "/o=A/cn=b|/o=B/cn=b|a@b.com|s|t|u|v|w|x|y|z\n",
@@ -357,8 +353,8 @@ static void test_dn_errors(void **state)
 		   "m.txt:1: SourceLegacyDN contains a control character "
 		   "(0x09)");
 	expect_bad("/o=A/cn=same|/O=a/CN=SAME\n",
-		   "m.txt:1: source and target DN are the same: nothing to "
-		   "change");
+		   "m.txt:1: source and target DN are the same and there is "
+		   "no TargetServer: nothing to change");
 }
 
 static void test_smtp_errors(void **state)
@@ -378,7 +374,8 @@ static void test_smtp_errors(void **state)
 			 "an SMTP address (local@domain.tld)", bad[i]);
 		expect_bad(line, msg);
 	}
-	expect_bad("SourceLegacyDN|SourceSMTP\n/o=A/cn=a|a.contoso.com\n",
+	expect_bad("SourceLegacyDN|SourceSMTP|TargetLegacyDN\n"
+		   "/o=A/cn=a|a.contoso.com\n",
 		   "m.txt:2: SourceSMTP 'a.contoso.com' is not an SMTP "
 		   "address (local@domain.tld)");
 }
@@ -401,7 +398,7 @@ static void test_guid_and_url(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad_guid) / sizeof(bad_guid[0]); i++) {
 		snprintf(line, sizeof(line), "SourceLegacyDN|TargetMailboxGuid"
-			 "\n/o=A/cn=a|%s\n", bad_guid[i]);
+			 "|TargetServer\n/o=A/cn=a|%s\n", bad_guid[i]);
 		snprintf(msg, sizeof(msg), "m.txt:2: TargetMailboxGuid '%s' "
 			 "is not a GUID (8-4-4-4-12 hex digits)",
 			 bad_guid[i]);
@@ -409,7 +406,8 @@ static void test_guid_and_url(void **state)
 	}
 	for (i = 0; i < sizeof(bad_url) / sizeof(bad_url[0]); i++) {
 		snprintf(line, sizeof(line), "SourceLegacyDN|"
-			 "TargetAutodiscoverURL\n/o=A/cn=a|%s\n", bad_url[i]);
+			 "TargetAutodiscoverURL|TargetServer\n/o=A/cn=a|%s\n",
+			 bad_url[i]);
 		snprintf(msg, sizeof(msg), "m.txt:2: TargetAutodiscoverURL "
 			 "'%s' does not start with https:// (or http://)",
 			 bad_url[i]);
@@ -488,8 +486,8 @@ static void test_collect_errors(void **state)
 		"address (local@domain.tld)",
 		"bad.txt:7: TargetSMTP 's2@fabrikam' is not an SMTP address "
 		"(local@domain.tld)",
-		"bad.txt:8: source and target DN are the same: nothing to "
-		"change",
+		"bad.txt:8: source and target DN are the same and there is "
+		"no TargetServer: nothing to change",
 		"bad.txt:9: source DN '" SRC "ok1' is mapped again, "
 		"differently (first at line 2)",
 		"bad.txt:11: 5 fields, but a file without a header has at "
@@ -554,13 +552,14 @@ static void test_long_line(void **state)
 	(void)state;
 	assert_int_equal(ps_buf_puts(&b, "/o=A/cn=a|/o=B/cn=a\r\n/o=A/cn="),
 			 0);
-	for (i = strlen("/o=A/cn="); i < 8192; i++)
+	for (i = strlen("/o=A/cn="); i < 8188; i++)
 		assert_int_equal(ps_buf_putc(&b, 'x'), 0);
+	assert_int_equal(ps_buf_puts(&b, "|||s"), 0);
 	/* 8192 bytes: accepted. */
 	assert_int_equal(ps_mapping_parse(&m, "m.txt", b.ptr, b.len, NULL),
 			 0);
 	assert_int_equal(ps_mapping_entry(m, 1)->line, 2);
-	assert_int_equal(strlen(ps_mapping_entry(m, 1)->source_dn), 8192);
+	assert_int_equal(strlen(ps_mapping_entry(m, 1)->source_dn), 8188);
 	ps_mapping_free(m);
 	m = NULL;
 	/* 8193: PS_ELIMIT, even when collecting. */
