@@ -1,8 +1,9 @@
 /*
  * NTUSER.DAT hives through libhivex (see ps_hive.h).
  *
- * Loading walks the hive from its root and marks every key (nk) and value
- * (vk) cell it reaches in a bitmap of the file's 4-byte slots, so a key
+ * Loading walks the hive from its root and marks every key (nk), value
+ * (vk) and value data cell it reaches in a bitmap of the file's 4-byte
+ * slots, so a key
  * list that points back up (a loop) or shares a cell is refused instead of
  * walked forever; value data may not add up to more than the file, which
  * bounds the memory a crafted file can make us use.  Writing opens the
@@ -282,6 +283,20 @@ static int load_values(loader *L, hive_node_h node, ps_regkey *k)
 				 "\"%.64s\"", name);
 			rc = key_error(L, PS_EFORMAT, k, msg);
 			break;
+		}
+		/* The data cell is the value's own: one that is also a key,
+		 * a value or another value's data would change with it. */
+		{
+			size_t dlen = 0;
+			hive_value_h cell = hivex_value_data_cell_offset(
+				L->h, vals[i], &dlen);
+
+			if (cell && seen_before(L, cell)) {
+				rc = key_error(L, PS_EFORMAT, k, "a value's "
+					       "data cell is also another "
+					       "cell (the hive is damaged)");
+				break;
+			}
 		}
 		data = hivex_value_value(L->h, vals[i], &t, &len);
 		if (!data || len > PS_REG_MAX_DATA) {

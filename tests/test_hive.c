@@ -340,6 +340,18 @@ static void test_broken_hives(void **state)
 	/* Only the magic. */
 	check_refused(path, (const uint8_t *)"regf", 4, PS_EFORMAT,
 		      "not a valid registry hive");
+	/* fuzz_hive's finding: a value whose data cell is a key's cell
+	 * (writing the key changed the value); refused when loaded. */
+	{
+		uint8_t *shared;
+		size_t slen;
+
+		read_file(PS_SOURCE_DIR "/tests/data/hive/shared-data-cell.dat",
+			  &shared, &slen);
+		check_refused(path, shared, slen, PS_EFORMAT,
+			      "data cell is also another cell");
+		free(shared);
+	}
 	/* A key whose subkey list points back at itself (a loop): root
 	 * -> Software; Software's first subkey entry := Software. */
 	bad = malloc(len);
