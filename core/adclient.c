@@ -24,6 +24,7 @@
 #include "ps_autodiscover.h"
 #include "ps_buf.h"
 #include "ps_error.h"
+#include "ps_utf.h"
 
 #define AD_PATH "/autodiscover/autodiscover.xml"
 
@@ -186,43 +187,60 @@ static int set_email(adrun *r, const char *email)
 	return 0;
 }
 
-/* Server-chosen text (URLs, messages) reaches terminals and logs: no
- * control characters. */
-static void clean(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7F)
-			*s = '?';
-}
-
-static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
-static int hop(adrun *r, const char *fmt, ...)
+/* Server-chosen text (URLs, messages) reaches terminals and logs: made
+ * safe with the one sanitiser (no C0, DEL or C1 control, valid UTF-8). */
+static int vline(ps_buf *out, const char *fmt, va_list ap)
 {
 	char line[2048];
-	va_list ap;
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	clean(line);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	return ps_utf8_sanitize(out, line, (size_t)n);
+}
+
+static int add_hop(adrun *r, const char *line)
+{
 	if (r->o->trace)
 		r->o->trace(r->o->trace_ctx, line);
 	return ps_strlist_add(&r->out->hops, line) < 0 ? PS_ENOMEM : 0;
 }
 
+static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
+static int hop(adrun *r, const char *fmt, ...)
+{
+	ps_buf line = PS_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vline(&line, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = add_hop(r, line.ptr);
+	ps_buf_free(&line);
+	return rc;
+}
+
 static int reason(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
 static int reason(adrun *r, const char *fmt, ...)
 {
-	char line[2048];
+	ps_buf line = PS_BUF_INIT;
 	va_list ap;
+	int rc;
 
+	ps_buf_puts(&line, "  failed: ");
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	rc = vline(&line, fmt, ap);
 	va_end(ap);
-	clean(line);
-	if (ps_strlist_add(&r->reasons, line) < 0)
-		return PS_ENOMEM;
-	return hop(r, "  failed: %s", line);
+	if (rc == 0 && ps_strlist_add(&r->reasons, line.ptr + 10) < 0)
+		rc = PS_ENOMEM;
+	if (rc == 0)
+		rc = add_hop(r, line.ptr);
+	ps_buf_free(&line);
+	return rc;
 }
 
 /* Mark (email, url) visited; 1 when it was already. */

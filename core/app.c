@@ -290,40 +290,6 @@ static int write_report(ps_app_env *env, const char *path,
 	return error;
 }
 
-static void print_rows(ps_app_env *env, const ps_report *r)
-{
-	size_t i, wp = 7, wa = 7, ws = 6, counts[PS_ST_COUNT] = { 0 };
-	int st, first = 1;
-
-	for (i = 0; i < r->n; i++) {
-		size_t lp = strlen(r->v[i].profile);
-		size_t la = strlen(r->v[i].account);
-		size_t ls = strlen(ps_status_name(r->v[i].status));
-
-		wp = lp > wp ? lp : wp;
-		wa = la > wa ? la : wa;
-		ws = ls > ws ? ls : ws;
-	}
-	if (r->n)
-		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp, "PROFILE",
-			(int)wa, "ACCOUNT", (int)ws, "STATUS", "DETAIL");
-	for (i = 0; i < r->n; i++) {
-		counts[r->v[i].status]++;
-		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp,
-			r->v[i].profile, (int)wa, r->v[i].account, (int)ws,
-			ps_status_name(r->v[i].status), r->v[i].detail);
-	}
-	for (st = 0; st < PS_ST_COUNT; st++) {
-		if (!counts[st])
-			continue;
-		fprintf(env->out, "%s%zu %s", first ? "" : ", ", counts[st],
-			ps_status_name((ps_status)st));
-		first = 0;
-	}
-	if (!first)
-		fputc('\n', env->out);
-}
-
 /* Map a store-opening error to the exit status of SPEC.md. */
 static int store_error(ps_app_env *env, int error)
 {
@@ -857,7 +823,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 			is_rollback ? "roll back" : "clean up", store_name);
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
-		print_rows(env, &r.report);
+		ps_report_print(env->out, &r.report);
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 	/* The log first, so that the report can say where it went. */
 	flush_log(env, &r);
@@ -1809,14 +1775,14 @@ static void print_hop(void *ctx, const char *line)
 {
 	ps_app_env *env = ctx;
 
-	fprintf(env->out, "%s\n", line);
+	ps_print_line(env->out, "%s", line);
 	fflush(env->out);
 }
 
 static void print_setting(ps_app_env *env, const char *name, const char *v)
 {
 	if (v && *v)
-		fprintf(env->out, "  %-28s %s\n", name, v);
+		ps_print_line(env->out, "  %-28s %s", name, v);
 }
 
 static void print_settings(ps_app_env *env, const ps_ad_result *res)
@@ -1825,9 +1791,10 @@ static void print_settings(ps_app_env *env, const ps_ad_result *res)
 	const ps_ad_protocol *p;
 	size_t i;
 
-	fprintf(env->out, "settings from %s for %s%s:\n", res->url, res->email,
-		res->trusted ? "" : " (NOT TRUSTED: reached through a server "
-		"outside the user's domain; update would not use them)");
+	ps_print_line(env->out, "settings from %s for %s%s:", res->url,
+		      res->email, res->trusted ? "" : " (NOT TRUSTED: reached "
+		      "through a server outside the user's domain; update "
+		      "would not use them)");
 	print_setting(env, "display name", s->display_name);
 	print_setting(env, "LegacyDN", s->legacy_dn);
 	print_setting(env, "SMTP", s->smtp);
@@ -1846,7 +1813,7 @@ static void print_settings(ps_app_env *env, const ps_ad_result *res)
 		p = &s->protocols[i];
 		if (!p->type || !ps_strcasecmp(p->type, "mapiHttp"))
 			continue;
-		fprintf(env->out, "  protocol %s\n", p->type);
+		ps_print_line(env->out, "  protocol %s", p->type);
 		print_setting(env, "  server", p->server);
 		print_setting(env, "  server DN", p->server_dn);
 		print_setting(env, "  mailbox database DN", p->mdb_dn);
@@ -1897,8 +1864,8 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 		print_settings(env, &res);
 		status = 0;
 	} else {
-		fprintf(env->err, "profswitch: no Autodiscover settings for "
-			"%s: %s\n", o->positional.v[0], res.reason);
+		ps_print_line(env->err, "profswitch: no Autodiscover settings "
+			      "for %s: %s", o->positional.v[0], res.reason);
 		status = 8;
 	}
 	if (error >= 0)

@@ -24,6 +24,7 @@
 #include "ps_posix.h"
 #include "ps_prop.h"
 #include "ps_report.h"
+#include "ps_utf.h"
 #include "testutil.h"
 
 /* ---- a table-driven http port ------------------------------------------ */
@@ -472,6 +473,46 @@ static void test_error_and_hostile_answers(void **state)
 	assert_non_null(strstr(c.res.reason, "Autodiscover error 500: The "
 				"email address can't be found."));
 	assert_non_null(strstr(c.res.reason, "DOCTYPE"));
+	client_done(&c);
+}
+
+/* Server text in hop lines and reasons: no C0, DEL or C1 control and
+ * no invalid UTF-8 reaches a terminal or a log. */
+static int clean_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f ||
+		    (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			return 0;
+	return ps_utf8_valid(s, strlen(s));
+}
+
+static void test_hop_lines_sanitised(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, "https://contoso.com/a\xC2\x9B" "2J"
+		  "\x1b]0;x\a\xFF", "" },
+		{ "POST", U_AUTOD, 200, NULL, "<Autodiscover xmlns=\""
+		  PS_AD_NS_RESPONSE "\"><Response><Error><ErrorCode>5"
+		  "</ErrorCode><Message>bad\xC2\x85line&#x9b;[31m"
+		  "</Message></Error></Response></Autodiscover>" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	for (i = 0; i < c.res.hops.n; i++)
+		if (!clean_text(c.res.hops.v[i]))
+			fail_msg("hop line %zu not clean: %s", i,
+				 c.res.hops.v[i]);
+	assert_true(clean_text(c.res.reason));
+	assert_non_null(strstr(c.res.reason, "https://contoso.com/a?2J?]0;"
+				"x??"));
+	assert_non_null(strstr(c.res.reason, "bad?line?[31m"));
 	client_done(&c);
 }
 
@@ -1217,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_loopback_is_parsed),
 		cmocka_unit_test(test_srv_last_and_untrusted),
 		cmocka_unit_test(test_error_and_hostile_answers),
+		cmocka_unit_test(test_hop_lines_sanitised),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),
 		cmocka_unit_test(test_parse_error_under_account),

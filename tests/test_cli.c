@@ -18,6 +18,7 @@
 #include "ps_app.h"
 #include "ps_error.h"
 #include "ps_posix.h"
+#include "ps_prop.h"
 #include "testutil.h"
 
 typedef struct cli {
@@ -348,6 +349,53 @@ static void test_inspect_policies(void **state)
 	ps_buf_free(&b);
 }
 
+/* Raw bytes a hostile profile can put in an account name: none of them
+ * may reach the terminal (stdout table, stderr echo) or the log. */
+static int has_control(const ps_buf *b, int newlines_ok)
+{
+	size_t i;
+
+	for (i = 0; b->ptr && i < b->len; i++) {
+		unsigned char c = (unsigned char)b->ptr[i];
+
+		if ((c < 0x20 && !(newlines_ok && c == '\n')) || c == 0x7f)
+			return 1;
+		if (c == 0xC2 && i + 1 < b->len &&
+		    (unsigned char)b->ptr[i + 1] <= 0x9F)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_hostile_account_name_sanitised(void **state)
+{
+	static const char evil[] = "ali\x1b[2J\x1b]0;pwn\ace\r\nX\t\xC2\x9B"
+		"31m";
+	ps_buf logtext = PS_BUF_INIT;
+	ps_regtree t;
+	ps_buf b = PS_BUF_INIT;
+
+	(void)state;
+	tu_fixture(&t);
+	tu_set_uni(&t, "Outlook", TU_SVC_A, PS_ID_DISPLAY_NAME, evil);
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	ps_buf_free(&b);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--dry-run", "-v", "--log", C.log,
+			     NULL), 0);
+	/* One table row per unit, with the name made visible. */
+	assert_non_null(strstr(C.out.ptr, "ali?[2J?]0;pwn?ce??X??31m  "));
+	assert_false(has_control(&C.out, 1));
+	assert_false(has_control(&C.err, 1));
+	get_file(C.log, &logtext);
+	assert_non_null(strstr(logtext.ptr, "account=\"ali?[2J?]0;pwn?ce??X"
+			       "??31m\""));
+	assert_false(has_control(&logtext, 1));
+	ps_buf_free(&logtext);
+}
+
 static void test_symlinked_store_refused(void **state)
 {
 	char link[128];
@@ -550,6 +598,8 @@ int main(void)
 		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
 		cmocka_unit_test_setup(test_inspect_policies, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
+		cmocka_unit_test_setup(test_hostile_account_name_sanitised,
+				       reset),
 		cmocka_unit_test_setup(test_store_owner_kept_and_fifo_refused,
 				       reset),
 		cmocka_unit_test_setup(test_writable_inputs_warned, reset),
