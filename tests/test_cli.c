@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -316,6 +317,92 @@ static void test_run_after_and_log_fallback(void **state)
 	ps_buf_free(&path);
 }
 
+/* LogFile through a symbolic link: refused (profile text would be
+ * appended wherever it points), the log goes to the local folder. */
+static void test_log_symlink_refused(void **state)
+{
+	ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT, cfg = PS_BUF_INIT;
+	char target[128], link[128];
+
+	(void)state;
+	setenv("XDG_STATE_HOME", C.dir, 1);
+	snprintf(target, sizeof(target), "%s/victim.txt", C.dir);
+	snprintf(link, sizeof(link), "%s/link.log", C.dir);
+	put_file(target, "precious\n", 9);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+	ps_buf_printf(&cfg, "[Settings]\nLogFile=%s\n", link);
+	put_config(cfg.ptr);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, "--report",
+			     C.report, NULL), 0);
+	expect_err("link.log: is a symbolic link");
+	get_file(target, &b);
+	assert_int_equal(b.len, 9);
+	assert_memory_equal(b.ptr, "precious\n", 9);
+	get_file(C.report, &b);
+	assert_non_null(strstr(b.ptr, "\"fallback\": true"));
+	ps_buf_printf(&path, "%s/profswitch/link.log", C.dir);
+	get_file(path.ptr, &b);
+	assert_non_null(strstr(b.ptr, "exit status 0"));
+	unlink(path.ptr);
+	ps_buf_clear(&path);
+	ps_buf_printf(&path, "%s/profswitch", C.dir);
+	rmdir(path.ptr);
+	unlink(link);
+	unlink(target);
+	ps_buf_free(&b);
+	ps_buf_free(&path);
+	ps_buf_free(&cfg);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	/* A hang is a failure, not a stuck test suite. */
+	_exit(99);
+}
+
+/* A FIFO as LogFile or as --ca-file is refused at once (no reader or
+ * writer would ever come): nothing waits while the store is locked. */
+static void test_log_and_ca_fifo_refused(void **state)
+{
+	ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT, cfg = PS_BUF_INIT;
+	char fifo[128];
+
+	(void)state;
+	setenv("XDG_STATE_HOME", C.dir, 1);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.log", C.dir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	ps_buf_printf(&cfg, "[Settings]\nLogFile=%s\n", fifo);
+	put_config(cfg.ptr);
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 0);
+	expect_err("fifo.log: not a regular file");
+	assert_false(store_unchanged());
+	ps_buf_printf(&path, "%s/profswitch/fifo.log", C.dir);
+	get_file(path.ptr, &b);
+	assert_non_null(strstr(b.ptr, "exit status 0"));
+	unlink(path.ptr);
+	ps_buf_clear(&path);
+	ps_buf_printf(&path, "%s/profswitch", C.dir);
+	rmdir(path.ptr);
+	/* --ca-file: refused before any request. */
+	assert_int_equal(run("autodiscover", "alice@contoso.com", "--url",
+			     "http://127.0.0.1:9/autodiscover/autodiscover"
+			     ".xml", "--ca-file", fifo, NULL), 66);
+	expect_err("fifo.log: not a regular file");
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	unlink(fifo);
+	ps_buf_free(&b);
+	ps_buf_free(&path);
+	ps_buf_free(&cfg);
+}
+
 static void test_inspect_policies(void **state)
 {
 	ps_regtree t;
@@ -596,6 +683,8 @@ int main(void)
 		cmocka_unit_test_setup(test_guard_bad_spec, reset),
 		cmocka_unit_test_setup(test_locked_store_defers, reset),
 		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
+		cmocka_unit_test_setup(test_log_symlink_refused, reset),
+		cmocka_unit_test_setup(test_log_and_ca_fifo_refused, reset),
 		cmocka_unit_test_setup(test_inspect_policies, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
 		cmocka_unit_test_setup(test_hostile_account_name_sanitised,

@@ -202,18 +202,49 @@ done:
 	return error;
 }
 
+/*
+ * The log: appended to a regular file only.  O_NOFOLLOW: profile text is
+ * never appended wherever a planted symbolic link points.  O_NONBLOCK: a
+ * FIFO (or a device) put there does not hang the run while it holds the
+ * store lock; it is refused as not a regular file, and the flag is
+ * cleared again for the writes.  The caller falls back to the local log
+ * folder (docs/guards.md).
+ */
 static int native_append_file(const char *path, const char *shown,
 			      const void *data, size_t len)
 {
-	int fd, error = 0;
+	struct stat st;
+	int fd, flags, error = 0;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		  O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return ps_error_setc(PS_EIO, "%s: is a symbolic link; "
+				     "profswitch refuses to append its log "
+				     "through a link, which could point "
+				     "anywhere", shown);
+	/* a FIFO with no reader, or a socket */
+	if (fd < 0 && errno == ENXIO)
+		return ps_error_setc(PS_EIO, "%s: not a regular file",
+				     shown);
 	if (fd < 0)
 		return ps_error_setc(PS_EIO, "%s: cannot open for append: %s",
 				     shown, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		error = ps_error_setc(PS_EIO, "%s: not a regular file",
+				      shown);
+		goto done;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot open for append: %s",
+				      shown, strerror(errno));
+		goto done;
+	}
 	if (write_all(fd, data, len) < 0)
 		error = ps_error_setc(PS_EIO, "%s: write failed: %s", shown,
 				      strerror(errno));
+done:
 	close(fd);
 	return error;
 }
