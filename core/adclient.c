@@ -16,6 +16,7 @@
  *     URL's host or an allowed host, decided anew at every hop, so they are
  *     dropped when a redirect changes the host.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -157,6 +158,96 @@ static int valid_hostname(const char *d)
 			return 0;
 	}
 	return 1;
+}
+
+/* ---- host names in answers (docs/security.md) -------------------------
+ * A trusted answer's server names and URLs are written into the profile,
+ * so a name holding LF, TAB or anything else than a host name could is
+ * refused with the whole answer.  A server is a host name or, as Exchange
+ * Online names mailboxes' servers, GUID@DOMAIN (one '@', letters, digits
+ * and '-' before it).  A URL has no control character or space, no user
+ * part, and a host that is a host name or a bracketed IPv6 address. */
+static int valid_server(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (!at)
+		return valid_hostname(s);
+	if (at == s || strchr(at + 1, '@'))
+		return 0;
+	for (p = s; p < at; p++)
+		if (!(*p == '-' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return 0;
+	return valid_hostname(at + 1);
+}
+
+static int valid_url(const char *url)
+{
+	const unsigned char *p = (const unsigned char *)url;
+	char *host;
+	int ok;
+
+	for (; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7F)
+			return 0;
+	if (!is_https(url) && !is_http(url))
+		return 0;
+	host = url_host(url);
+	if (!host)
+		return 0;
+	if (strchr(host, ':')) {
+		/* url_host took it from brackets: an IPv6 address */
+		ok = *host && strspn(host, "0123456789abcdef:.") ==
+			      strlen(host);
+	} else {
+		ok = valid_hostname(host);
+	}
+	free(host);
+	return ok;
+}
+
+/* 0, or PS_EFORMAT with the first bad value named. */
+static int check_answer_hosts(const ps_ad_response *ad)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} urls[] = {
+		{ "EwsUrl", offsetof(ps_ad_protocol, ews_url) },
+		{ "OABUrl", offsetof(ps_ad_protocol, oab_url) },
+		{ "ASUrl", offsetof(ps_ad_protocol, as_url) },
+		{ "MailStore InternalUrl",
+		  offsetof(ps_ad_protocol, mailstore_internal) },
+		{ "MailStore ExternalUrl",
+		  offsetof(ps_ad_protocol, mailstore_external) },
+		{ "AddressBook InternalUrl",
+		  offsetof(ps_ad_protocol, addressbook_internal) },
+		{ "AddressBook ExternalUrl",
+		  offsetof(ps_ad_protocol, addressbook_external) },
+	};
+	size_t i, k;
+
+	for (i = 0; i < ad->nprotocols; i++) {
+		const ps_ad_protocol *p = &ad->protocols[i];
+		const char *type = p->type ? p->type : "(no Type)";
+
+		if (p->server && !valid_server(p->server))
+			return ps_error_setc(PS_EFORMAT, "Server of protocol "
+				"%s is not a host name (letters, digits, '-', "
+				"'.', or GUID@domain): '%s'", type, p->server);
+		for (k = 0; k < sizeof(urls) / sizeof(urls[0]); k++) {
+			const char *u = *(char *const *)(const void *)
+				((const char *)p + urls[k].off);
+
+			if (u && !valid_url(u))
+				return ps_error_setc(PS_EFORMAT, "%s of "
+					"protocol %s is not an http(s) URL with "
+					"a host name: '%s'", urls[k].name,
+					type, u);
+		}
+	}
+	return 0;
 }
 
 static int set_email(adrun *r, const char *email)
@@ -353,6 +444,12 @@ static int on_answer(adrun *r, const char *url, ps_http_response *rs,
 	}
 	switch (ad.kind) {
 	case PS_AD_SETTINGS:
+		if (check_answer_hosts(&ad) < 0) {
+			rc = reason(r, "%s: answer refused: %s", url,
+				    ps_error_last());
+			ps_ad_response_free(&ad);
+			return rc < 0 ? rc : NEXT;
+		}
 		hop(r, "  -> settings for %s",
 		    ad.legacy_dn ? ad.legacy_dn : "(no LegacyDN)");
 		r->out->found = 1;

@@ -516,6 +516,70 @@ static void test_hop_lines_sanitised(void **state)
 	client_done(&c);
 }
 
+#define HOSTS(server, url) RS "<User><LegacyDN>/o=T/cn=alice</LegacyDN>" \
+	"</User><Account><Action>settings</Action><Protocol><Type>EXCH</Type>" \
+	"<Server>" server "</Server></Protocol><Protocol Type=\"mapiHttp\">" \
+	"<MailStore><ExternalUrl>" url "</ExternalUrl></MailStore>" \
+	"</Protocol></Account>" RE
+
+/* Issue 15 item 15: host names taken from a (trusted) answer go into
+ * the profile: letters, digits, '-', '.', or GUID@domain; anything else
+ * refuses the whole answer with the reason. */
+static void test_answer_host_names_checked(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *why;       /* NULL: accepted */
+	} cases[] = {
+		{ HOSTS("6c1d2e3f-aa01-4b2c-9d3e-0123456789ab@contoso.com",
+			"https://outlook.office365.com/mapi/emsmdb/?a=b"), NULL },
+		{ HOSTS("EXCH01", "https://exch01.contoso.local:444/mapi/"),
+		  NULL },
+		{ HOSTS("exch\n01.contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("exch01\t.contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("a@b@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("g_u_i_d@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("exch01", "https://evil\n.com/mapi/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://x.contoso.com/mapi/\tx"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://user@x.contoso.com/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://x_y.contoso.com/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+	};
+	answer t[] = {
+		{ "POST", U_EXO, 200, NULL, NULL },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t[0].body = cases[i].body;
+		assert_int_equal(discover(&c, t, "alice@contoso.com", U_EXO),
+				 0);
+		if (!cases[i].why) {
+			if (!c.res.found)
+				fail_msg("case %zu refused: %s", i,
+					 c.res.reason);
+		} else {
+			if (c.res.found)
+				fail_msg("case %zu accepted", i);
+			assert_non_null(strstr(c.res.reason, "answer refused"));
+			if (!strstr(c.res.reason, cases[i].why))
+				fail_msg("case %zu: %s", i, c.res.reason);
+		}
+		client_done(&c);
+	}
+}
+
 static void test_bad_address(void **state)
 {
 	static const answer t[] = { { NULL, NULL, 0, NULL, NULL } };
@@ -1259,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(test_srv_last_and_untrusted),
 		cmocka_unit_test(test_error_and_hostile_answers),
 		cmocka_unit_test(test_hop_lines_sanitised),
+		cmocka_unit_test(test_answer_host_names_checked),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),
 		cmocka_unit_test(test_parse_error_under_account),
