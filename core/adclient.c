@@ -14,7 +14,9 @@
  *   - plain http only to loopback hosts (and the GET probe above);
  *   - credentials only over https to the user's own domain, the configured
  *     URL's host or an allowed host, decided anew at every hop, so they are
- *     dropped when a redirect changes the host.
+ *     dropped when a redirect changes the host;
+ *   - the whole discovery within opts->budget_ms: every request is cut to
+ *     what is left, and none starts once it is spent.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -43,6 +45,9 @@ typedef struct adrun {
 	ps_strlist visited;   /* "email url" pairs, lowercase */
 	ps_strlist reasons;
 	unsigned hops;
+	long long start;      /* the http port's clock at the start, or -1 */
+	unsigned long long charged; /* no clock: each request's timeout */
+	int out_of_time;      /* the budget is spent: nothing more asked */
 } adrun;
 
 /* Host of an http(s) URL, lowercase, without port or brackets. */
@@ -334,6 +339,59 @@ static int reason(adrun *r, const char *fmt, ...)
 	return rc;
 }
 
+/* ---- the time budget (opts->budget_ms) -------------------------------- */
+
+static long long budget_used(adrun *r)
+{
+	long long now;
+
+	if (r->start < 0 || (now = ps_http_now_ms(r->http)) < 0)
+		return (long long)r->charged;
+	return now > r->start ? now - r->start : 0;
+}
+
+/* What is left of the budget in ms, or 0 once it is spent (said once in
+ * the reasons); UINT_MAX-ish "a lot" when there is no budget. */
+static unsigned long long budget_left(adrun *r)
+{
+	unsigned budget = r->o->budget_ms;
+	long long left;
+
+	if (!budget)
+		return ~0ull;
+	if (r->out_of_time)
+		return 0;
+	left = (long long)budget - budget_used(r);
+	if (left > 0)
+		return (unsigned long long)left;
+	r->out_of_time = 1;
+	if (budget % 1000)
+		reason(r, "time budget of %u.%03u s used up; nothing more "
+		       "asked", budget / 1000, budget % 1000);
+	else
+		reason(r, "time budget of %u s used up; nothing more asked",
+		       budget / 1000);
+	return 0;
+}
+
+/* The timeout of the next request: its own, cut to what is left of the
+ * budget; 0 when nothing may be asked any more. */
+static unsigned next_timeout(adrun *r)
+{
+	unsigned per = r->o->timeout_ms ? r->o->timeout_ms
+					: PS_AD_TIMEOUT_MS;
+	unsigned long long left = budget_left(r);
+
+	return left < per ? (unsigned)left : per;
+}
+
+/* After a request: without a clock, it is charged its whole timeout. */
+static void charge(adrun *r, unsigned ms)
+{
+	if (r->start < 0)
+		r->charged += ms;
+}
+
 /* Mark (email, url) visited; 1 when it was already. */
 static int visit(adrun *r, const char *url)
 {
@@ -496,7 +554,10 @@ static int post(adrun *r, const char *url, int depth)
 	char anchor[400];
 	char *body, *host;
 	int rc, hop_trusted, outer = r->chain;
+	unsigned tmo = next_timeout(r);
 
+	if (!tmo)
+		return NEXT;
 	if ((rc = visit(r, url)) != 0) {
 		if (rc < 0)
 			return rc;
@@ -524,7 +585,7 @@ static int post(adrun *r, const char *url, int depth)
 	rq.headers = headers;
 	rq.body = body;
 	rq.body_len = strlen(body);
-	rq.timeout_ms = r->o->timeout_ms;
+	rq.timeout_ms = tmo;
 	rq.max_body = PS_AD_MAX_BODY;
 	/* post_allowed let plain http through only to this machine with a
 	 * configured URL on this machine (tests): trusted, but credentials
@@ -536,6 +597,7 @@ static int post(adrun *r, const char *url, int depth)
 	hop(r, rq.send_credentials ? "POST %s (credentials allowed)"
 				   : "POST %s", url);
 	rc = ps_http_perform(r->http, &rq, &rs);
+	charge(r, tmo);
 	free(body);
 	free(host);
 	if (rc == PS_ENOMEM)
@@ -559,8 +621,11 @@ static int probe(adrun *r, int depth)
 	ps_http_response rs;
 	ps_buf url = PS_BUF_INIT;
 	char *host = NULL;
+	unsigned tmo = next_timeout(r);
 	int rc;
 
+	if (!tmo)
+		return NEXT;
 	ps_buf_printf(&url, "http://autodiscover.%s" AD_PATH, r->domain);
 	if ((rc = ps_buf_check(&url)) < 0)
 		goto out;
@@ -576,10 +641,11 @@ static int probe(adrun *r, int depth)
 	memset(&rs, 0, sizeof(rs));
 	rq.method = "GET";
 	rq.url = url.ptr;
-	rq.timeout_ms = r->o->timeout_ms;
+	rq.timeout_ms = tmo;
 	rq.max_body = PS_AD_MAX_BODY;
 	hop(r, "GET %s (redirect probe)", url.ptr);
 	rc = ps_http_perform(r->http, &rq, &rs);
+	charge(r, tmo);
 	if (rc == PS_ENOMEM)
 		goto out;
 	if (rc < 0) {
@@ -616,11 +682,22 @@ out:
 static int srv(adrun *r, int depth)
 {
 	char name[300], *host = NULL, url[400];
+	unsigned long long left;
 	unsigned port = 0;
 	int rc;
 
 	snprintf(name, sizeof(name), "_autodiscover._tcp.%s", r->domain);
+	/* The lookup cannot be cut short: it is asked only when it fits. */
+	left = budget_left(r);
+	if (!left)
+		return NEXT;
+	if (left < PS_AD_SRV_MS) {
+		hop(r, "SRV %s: not asked, less than %u ms of the time budget "
+		    "left", name, PS_AD_SRV_MS);
+		return NEXT;
+	}
 	rc = ps_http_resolve_srv(r->http, name, &host, &port);
+	charge(r, PS_AD_SRV_MS);
 	if (rc == PS_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -737,6 +814,7 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	r.xml = xml;
 	r.o = opts ? opts : &none;
 	r.out = out;
+	r.start = ps_http_now_ms(http);
 	if ((rc = set_email(&r, email)) < 0)
 		return rc;
 	if (r.o->url && *r.o->url && !(r.config_host = url_host(r.o->url))) {
@@ -747,6 +825,9 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	}
 	rc = ps_strlist_add(&r.trusted, r.domain) < 0 ? PS_ENOMEM
 		: run_candidates(&r, 0, 1);
+	/* A request the budget cut short: say that it was the budget. */
+	if (rc >= 0 && !out->found)
+		(void)budget_left(&r);
 	if (rc >= 0 && !out->found) {
 		ps_buf m = PS_BUF_INIT;
 

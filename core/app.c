@@ -44,6 +44,7 @@ typedef struct opts {
 	const char *url;
 	const char *ca_file;
 	const char *jobs;
+	const char *timeout;    /* autodiscover --timeout */
 	const char *output;     /* mapping compile -o */
 	ps_strlist profiles;
 	ps_strlist reports;        /* every --report (rehearse) */
@@ -68,6 +69,7 @@ static const char usage_text[] =
 	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
+	"            [--timeout SECONDS]\n"
 	"  mapping check FILE | compile FILE -o OUT\n"
 	"  --version | --help\n"
 	"\n"
@@ -84,6 +86,8 @@ static const char usage_text[] =
 	"  --jobs N            rehearse: inputs at once (default: one per core)\n"
 	"  --simulate-running NAME   a process that runs (fake store)\n"
 	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
+	"  --timeout SECONDS   autodiscover: the whole discovery (default 60;\n"
+	"                      0 = only the per-request 30 s)\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, "
@@ -116,7 +120,8 @@ static void opts_free(opts *o)
 
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
-	"--simulate-running", "--url", "--ca-file", "--jobs", "-o", NULL
+	"--simulate-running", "--url", "--ca-file", "--jobs", "--timeout",
+	"-o", NULL
 };
 
 static int takes_value(const char *arg)
@@ -163,6 +168,8 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->url = v;
 		else if (!strcmp(a, "--ca-file"))
 			o->ca_file = v;
+		else if (!strcmp(a, "--timeout"))
+			o->timeout = v;
 		else if (!strcmp(a, "-o"))
 			o->output = v;
 		else if (!strcmp(a, "--profile")) {
@@ -1771,6 +1778,10 @@ static int cmd_mapping(ps_app_env *env, const opts *o)
 
 /* ---- autodiscover ------------------------------------------------------- */
 
+/* Seconds the whole discovery may take unless --timeout says otherwise
+ * (docs/autodiscover.md). */
+#define AD_DEFAULT_BUDGET 60u
+
 static void print_hop(void *ctx, const char *line)
 {
 	ps_app_env *env = ctx;
@@ -1828,14 +1839,25 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	ps_xml *xml = NULL;
 	ps_ad_opts ao;
 	ps_ad_result res;
+	unsigned budget = AD_DEFAULT_BUDGET;
 	int error, status;
 
 	if (o->positional.n != 1)
 		return usage_error(env, "autodiscover takes one EMAIL");
 	if (o->store || o->mapping || o->config || o->profiles.n ||
 	    o->dry_run || o->all || o->reprocess || o->default_profile)
-		return usage_error(env, "autodiscover takes only --url and "
-				   "--ca-file");
+		return usage_error(env, "autodiscover takes only --url, "
+				   "--ca-file and --timeout");
+	if (o->timeout) {
+		char *end;
+		long v = strtol(o->timeout, &end, 10);
+
+		if (*end || end == o->timeout || v < 0 || v > 3600)
+			return usage_error(env, "--timeout '%s': give the "
+					   "seconds the whole discovery may "
+					   "take, 0 to 3600", o->timeout);
+		budget = (unsigned)v;
+	}
 	if (!env->open_http || !env->open_xml)
 		return usage_error(env, "no http client on this platform");
 	if ((error = env->open_http(env->ctx, o->ca_file, &http)) < 0) {
@@ -1851,6 +1873,7 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	}
 	memset(&ao, 0, sizeof(ao));
 	ao.url = o->url;
+	ao.budget_ms = budget * 1000u;
 	ao.send_credentials = 1;
 	ao.trace = o->quiet ? NULL : print_hop;
 	ao.trace_ctx = env;

@@ -161,7 +161,7 @@ const char *ps_utf8_safe(const char *s, char **copy)
 int ps_utf8_sanitize(ps_buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, run;
+	size_t i = 0, n = 0, run;
 	uint32_t cp;
 
 	if (ps_buf_grow(out, len) < 0)

@@ -41,7 +41,10 @@ typedef struct fake_http {
 	ps_http base;
 	const answer *table;
 	char log[64][300];      /* "METHOD URL [cred]" */
+	unsigned tmo[64];       /* each request's timeout_ms */
 	int n;
+	long long now;          /* the fake clock, ms */
+	unsigned delay_ms;      /* every answer's, on the fake clock */
 } fake_http;
 
 static int fh_perform(ps_http *h, const ps_http_request *rq,
@@ -50,13 +53,21 @@ static int fh_perform(ps_http *h, const ps_http_request *rq,
 	fake_http *f = (fake_http *)h;
 	const answer *a;
 
-	if (f->n < 64)
+	if (f->n < 64) {
+		f->tmo[f->n] = rq->timeout_ms;
 		snprintf(f->log[f->n++], sizeof(f->log[0]), "%s %s%s",
 			 rq->method, rq->url,
 			 rq->send_credentials ? " cred" : "");
+	}
 	for (a = f->table; a->url; a++) {
 		if (strcmp(a->url, rq->url) || strcmp(a->method, rq->method))
 			continue;
+		if (f->delay_ms > rq->timeout_ms) {
+			f->now += rq->timeout_ms;
+			return ps_error_setc(PS_EIO, "%s: timed out after %u "
+					     "ms", rq->url, rq->timeout_ms);
+		}
+		f->now += f->delay_ms;
 		if (!a->status)
 			return ps_error_setc(PS_EIO, "%s: unreachable",
 					     rq->url);
@@ -92,8 +103,17 @@ static int fh_srv(ps_http *h, const char *name, char **host, unsigned *port)
 	return PS_ENOTFOUND;
 }
 
+static long long fh_now(ps_http *h)
+{
+	return ((fake_http *)h)->now;
+}
+
 static const ps_http_ops fh_ops = { PS_HTTP_OPS_VERSION, fh_perform,
-				    fh_free, fh_srv };
+				    fh_free, fh_srv, NULL };
+/* The same with the fake clock. */
+static const ps_http_ops fh_clocked_ops = { PS_HTTP_OPS_VERSION,
+					    fh_perform, fh_free, fh_srv,
+					    fh_now };
 
 static void fh_init(fake_http *f, const answer *table)
 {
@@ -578,6 +598,78 @@ static void test_answer_host_names_checked(void **state)
 		}
 		client_done(&c);
 	}
+}
+
+/* Issue 15 item 4: the budget bounds the whole discovery.  On the
+ * port's clock each request gets at most what is left, and none starts
+ * once it is spent; a port without a clock is charged each request's
+ * whole timeout. */
+static void test_budget_bounds_discovery(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, U_AUTOD, "" },
+		{ "POST", U_AUTOD, 302, U_EXO, "" },
+		{ "POST", U_EXO, 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ps_ad_opts o;
+	client c;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.budget_ms = 10000;
+	fh_init(&c.http, t);
+	c.http.base.ops = &fh_clocked_ops;
+	c.http.delay_ms = 4000;
+	c.http.now = 5000000;
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@contoso.com", &o, &c.res), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 3);
+	assert_int_equal(c.http.tmo[0], 10000);
+	assert_int_equal(c.http.tmo[1], 6000);
+	assert_int_equal(c.http.tmo[2], 2000);
+	assert_int_equal(c.http.now, 5000000 + 10000);
+	assert_non_null(strstr(c.res.reason, "timed out after 2000 ms"));
+	assert_non_null(strstr(c.res.reason, "time budget of 10 s used up"));
+	client_done(&c);
+	/* The same with enough time: found. */
+	o.budget_ms = 12500;
+	fh_init(&c.http, t);
+	c.http.base.ops = &fh_clocked_ops;
+	c.http.delay_ms = 4000;
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@contoso.com", &o, &c.res), 0);
+	assert_true(c.res.found);
+	assert_int_equal(c.http.tmo[2], 4500);
+	client_done(&c);
+	/* No clock: 45 s are one whole request (30 s) and 15 s, then
+	 * nothing; the SRV lookup is not asked either. */
+	o.budget_ms = 45000;
+	fh_init(&c.http, t + 1);
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@fabrikam.com", &o, &c.res), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 2);
+	assert_int_equal(c.http.tmo[0], 30000);
+	assert_int_equal(c.http.tmo[1], 15000);
+	assert_non_null(strstr(c.res.reason, "time budget of 45 s used up"));
+	client_done(&c);
+	/* The SRV lookup, which cannot be cut short, is asked only when
+	 * its 2 s are left: here 1.5 s after the probe. */
+	o.budget_ms = 91500;
+	fh_init(&c.http, t + 3);
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@fabrikam.com", &o, &c.res), 0);
+	assert_int_equal(c.http.n, 3);
+	assert_non_null(strstr(c.http.log[2], "GET"));
+	assert_int_equal(c.http.tmo[2], 30000);
+	assert_non_null(strstr(c.res.hops.v[c.res.hops.n - 1], "SRV "
+			       "_autodiscover._tcp.fabrikam.com: not asked"));
+	client_done(&c);
 }
 
 static void test_bad_address(void **state)
@@ -1324,6 +1416,7 @@ int main(void)
 		cmocka_unit_test(test_error_and_hostile_answers),
 		cmocka_unit_test(test_hop_lines_sanitised),
 		cmocka_unit_test(test_answer_host_names_checked),
+		cmocka_unit_test(test_budget_bounds_discovery),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),
 		cmocka_unit_test(test_parse_error_under_account),

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ps_buf.h"
@@ -343,8 +344,12 @@ static int http_resolve_srv(ps_http *h, const char *name, char **host,
 	memset(&st, 0, sizeof(st));
 	if (res_ninit(&st) < 0)
 		return PS_ENOTFOUND;
+	/* One query to the first name server, 2 s at most
+	 * (PS_AD_SRV_MS): the discovery's time budget counts on it. */
 	st.retrans = 2;
 	st.retry = 1;
+	if (st.nscount > 1)
+		st.nscount = 1;
 	len = res_nquery(&st, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
 	res_nclose(&st);
 	if (len < 0 || ns_initparse(ans, len, &msg) < 0)
@@ -376,11 +381,23 @@ static int http_resolve_srv(ps_http *h, const char *name, char **host,
 	return *host ? 0 : PS_ENOTFOUND;
 }
 
+/* The clock libcurl's timeouts run on, for the discovery's budget. */
+static long long http_now_ms(ps_http *h)
+{
+	struct timespec ts;
+
+	(void)h;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const ps_http_ops posix_http_ops = {
 	PS_HTTP_OPS_VERSION,
 	http_perform,
 	http_free,
 	http_resolve_srv,
+	http_now_ms,
 };
 
 static int parse_connect_to(posix_http *p, const char *spec)
