@@ -286,6 +286,8 @@ static int set_email(adrun *r, const char *email)
 /* Server-chosen text (URLs, messages) reaches terminals and logs: made
  * safe with the one sanitiser (no C0, DEL or C1 control, valid UTF-8). */
 static int vline(ps_buf *out, const char *fmt, va_list ap)
+	PS_PRINTF(2, 0);
+static int vline(ps_buf *out, const char *fmt, va_list ap)
 {
 	char line[2048];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
