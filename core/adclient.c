@@ -247,9 +247,9 @@ static int check_answer_hosts(const ps_ad_response *ad)
 
 			if (u && !valid_url(u))
 				return ps_error_setc(PS_EFORMAT, "%s of "
-					"protocol %s is not an http(s) URL with "
-					"a host name: '%s'", urls[k].name,
-					type, u);
+					"protocol %s is not an http(s) URL "
+					"with a host name: '%s'",
+					urls[k].name, type, u);
 		}
 	}
 	return 0;

@@ -537,7 +537,8 @@ static void test_hop_lines_sanitised(void **state)
 }
 
 #define HOSTS(server, url) RS "<User><LegacyDN>/o=T/cn=alice</LegacyDN>" \
-	"</User><Account><Action>settings</Action><Protocol><Type>EXCH</Type>" \
+	"</User><Account><Action>settings</Action><Protocol>" \
+	"<Type>EXCH</Type>" \
 	"<Server>" server "</Server></Protocol><Protocol Type=\"mapiHttp\">" \
 	"<MailStore><ExternalUrl>" url "</ExternalUrl></MailStore>" \
 	"</Protocol></Account>" RE
@@ -552,7 +553,8 @@ static void test_answer_host_names_checked(void **state)
 		const char *why;       /* NULL: accepted */
 	} cases[] = {
 		{ HOSTS("6c1d2e3f-aa01-4b2c-9d3e-0123456789ab@contoso.com",
-			"https://outlook.office365.com/mapi/emsmdb/?a=b"), NULL },
+			"https://outlook.office365.com/mapi/emsmdb/?a=b"),
+		  NULL },
 		{ HOSTS("EXCH01", "https://exch01.contoso.local:444/mapi/"),
 		  NULL },
 		{ HOSTS("exch\n01.contoso.com", "https://x.contoso.com/"),
@@ -592,7 +594,8 @@ static void test_answer_host_names_checked(void **state)
 		} else {
 			if (c.res.found)
 				fail_msg("case %zu accepted", i);
-			assert_non_null(strstr(c.res.reason, "answer refused"));
+			assert_non_null(strstr(c.res.reason,
+					       "answer refused"));
 			if (!strstr(c.res.reason, cases[i].why))
 				fail_msg("case %zu: %s", i, c.res.reason);
 		}
