@@ -14,8 +14,11 @@
  *   - plain http only to loopback hosts (and the GET probe above);
  *   - credentials only over https to the user's own domain, the configured
  *     URL's host or an allowed host, decided anew at every hop, so they are
- *     dropped when a redirect changes the host.
+ *     dropped when a redirect changes the host;
+ *   - the whole discovery within opts->budget_ms: every request is cut to
+ *     what is left, and none starts once it is spent.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "ps_autodiscover.h"
 #include "ps_buf.h"
 #include "ps_error.h"
+#include "ps_utf.h"
 
 #define AD_PATH "/autodiscover/autodiscover.xml"
 
@@ -41,6 +45,9 @@ typedef struct adrun {
 	ps_strlist visited;   /* "email url" pairs, lowercase */
 	ps_strlist reasons;
 	unsigned hops;
+	long long start;      /* the http port's clock at the start, or -1 */
+	unsigned long long charged; /* no clock: each request's timeout */
+	int out_of_time;      /* the budget is spent: nothing more asked */
 } adrun;
 
 /* Host of an http(s) URL, lowercase, without port or brackets. */
@@ -158,6 +165,96 @@ static int valid_hostname(const char *d)
 	return 1;
 }
 
+/* ---- host names in answers (docs/security.md) -------------------------
+ * A trusted answer's server names and URLs are written into the profile,
+ * so a name holding LF, TAB or anything else than a host name could is
+ * refused with the whole answer.  A server is a host name or, as Exchange
+ * Online names mailboxes' servers, GUID@DOMAIN (one '@', letters, digits
+ * and '-' before it).  A URL has no control character or space, no user
+ * part, and a host that is a host name or a bracketed IPv6 address. */
+static int valid_server(const char *s)
+{
+	const char *at = strchr(s, '@'), *p;
+
+	if (!at)
+		return valid_hostname(s);
+	if (at == s || strchr(at + 1, '@'))
+		return 0;
+	for (p = s; p < at; p++)
+		if (!(*p == '-' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return 0;
+	return valid_hostname(at + 1);
+}
+
+static int valid_url(const char *url)
+{
+	const unsigned char *p = (const unsigned char *)url;
+	char *host;
+	int ok;
+
+	for (; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7F)
+			return 0;
+	if (!is_https(url) && !is_http(url))
+		return 0;
+	host = url_host(url);
+	if (!host)
+		return 0;
+	if (strchr(host, ':')) {
+		/* url_host took it from brackets: an IPv6 address */
+		ok = *host && strspn(host, "0123456789abcdef:.") ==
+			      strlen(host);
+	} else {
+		ok = valid_hostname(host);
+	}
+	free(host);
+	return ok;
+}
+
+/* 0, or PS_EFORMAT with the first bad value named. */
+static int check_answer_hosts(const ps_ad_response *ad)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} urls[] = {
+		{ "EwsUrl", offsetof(ps_ad_protocol, ews_url) },
+		{ "OABUrl", offsetof(ps_ad_protocol, oab_url) },
+		{ "ASUrl", offsetof(ps_ad_protocol, as_url) },
+		{ "MailStore InternalUrl",
+		  offsetof(ps_ad_protocol, mailstore_internal) },
+		{ "MailStore ExternalUrl",
+		  offsetof(ps_ad_protocol, mailstore_external) },
+		{ "AddressBook InternalUrl",
+		  offsetof(ps_ad_protocol, addressbook_internal) },
+		{ "AddressBook ExternalUrl",
+		  offsetof(ps_ad_protocol, addressbook_external) },
+	};
+	size_t i, k;
+
+	for (i = 0; i < ad->nprotocols; i++) {
+		const ps_ad_protocol *p = &ad->protocols[i];
+		const char *type = p->type ? p->type : "(no Type)";
+
+		if (p->server && !valid_server(p->server))
+			return ps_error_setc(PS_EFORMAT, "Server of protocol "
+				"%s is not a host name (letters, digits, '-', "
+				"'.', or GUID@domain): '%s'", type, p->server);
+		for (k = 0; k < sizeof(urls) / sizeof(urls[0]); k++) {
+			const char *u = *(char *const *)(const void *)
+				((const char *)p + urls[k].off);
+
+			if (u && !valid_url(u))
+				return ps_error_setc(PS_EFORMAT, "%s of "
+					"protocol %s is not an http(s) URL "
+					"with a host name: '%s'",
+					urls[k].name, type, u);
+		}
+	}
+	return 0;
+}
+
 static int set_email(adrun *r, const char *email)
 {
 	const char *at = strchr(email, '@');
@@ -186,43 +283,115 @@ static int set_email(adrun *r, const char *email)
 	return 0;
 }
 
-/* Server-chosen text (URLs, messages) reaches terminals and logs: no
- * control characters. */
-static void clean(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7F)
-			*s = '?';
-}
-
-static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
-static int hop(adrun *r, const char *fmt, ...)
+/* Server-chosen text (URLs, messages) reaches terminals and logs: made
+ * safe with the one sanitiser (no C0, DEL or C1 control, valid UTF-8). */
+static int vline(ps_buf *out, const char *fmt, va_list ap)
+	PS_PRINTF(2, 0);
+static int vline(ps_buf *out, const char *fmt, va_list ap)
 {
 	char line[2048];
-	va_list ap;
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	clean(line);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	return ps_utf8_sanitize(out, line, (size_t)n);
+}
+
+static int add_hop(adrun *r, const char *line)
+{
 	if (r->o->trace)
 		r->o->trace(r->o->trace_ctx, line);
 	return ps_strlist_add(&r->out->hops, line) < 0 ? PS_ENOMEM : 0;
 }
 
+static int hop(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
+static int hop(adrun *r, const char *fmt, ...)
+{
+	ps_buf line = PS_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vline(&line, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = add_hop(r, line.ptr);
+	ps_buf_free(&line);
+	return rc;
+}
+
 static int reason(adrun *r, const char *fmt, ...) PS_PRINTF(2, 3);
 static int reason(adrun *r, const char *fmt, ...)
 {
-	char line[2048];
+	ps_buf line = PS_BUF_INIT;
 	va_list ap;
+	int rc;
 
+	ps_buf_puts(&line, "  failed: ");
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	rc = vline(&line, fmt, ap);
 	va_end(ap);
-	clean(line);
-	if (ps_strlist_add(&r->reasons, line) < 0)
-		return PS_ENOMEM;
-	return hop(r, "  failed: %s", line);
+	if (rc == 0 && ps_strlist_add(&r->reasons, line.ptr + 10) < 0)
+		rc = PS_ENOMEM;
+	if (rc == 0)
+		rc = add_hop(r, line.ptr);
+	ps_buf_free(&line);
+	return rc;
+}
+
+/* ---- the time budget (opts->budget_ms) -------------------------------- */
+
+static long long budget_used(adrun *r)
+{
+	long long now;
+
+	if (r->start < 0 || (now = ps_http_now_ms(r->http)) < 0)
+		return (long long)r->charged;
+	return now > r->start ? now - r->start : 0;
+}
+
+/* What is left of the budget in ms, or 0 once it is spent (said once in
+ * the reasons); UINT_MAX-ish "a lot" when there is no budget. */
+static unsigned long long budget_left(adrun *r)
+{
+	unsigned budget = r->o->budget_ms;
+	long long left;
+
+	if (!budget)
+		return ~0ull;
+	if (r->out_of_time)
+		return 0;
+	left = (long long)budget - budget_used(r);
+	if (left > 0)
+		return (unsigned long long)left;
+	r->out_of_time = 1;
+	if (budget % 1000)
+		reason(r, "time budget of %u.%03u s used up; nothing more "
+		       "asked", budget / 1000, budget % 1000);
+	else
+		reason(r, "time budget of %u s used up; nothing more asked",
+		       budget / 1000);
+	return 0;
+}
+
+/* The timeout of the next request: its own, cut to what is left of the
+ * budget; 0 when nothing may be asked any more. */
+static unsigned next_timeout(adrun *r)
+{
+	unsigned per = r->o->timeout_ms ? r->o->timeout_ms
+					: PS_AD_TIMEOUT_MS;
+	unsigned long long left = budget_left(r);
+
+	return left < per ? (unsigned)left : per;
+}
+
+/* After a request: without a clock, it is charged its whole timeout. */
+static void charge(adrun *r, unsigned ms)
+{
+	if (r->start < 0)
+		r->charged += ms;
 }
 
 /* Mark (email, url) visited; 1 when it was already. */
@@ -335,6 +504,12 @@ static int on_answer(adrun *r, const char *url, ps_http_response *rs,
 	}
 	switch (ad.kind) {
 	case PS_AD_SETTINGS:
+		if (check_answer_hosts(&ad) < 0) {
+			rc = reason(r, "%s: answer refused: %s", url,
+				    ps_error_last());
+			ps_ad_response_free(&ad);
+			return rc < 0 ? rc : NEXT;
+		}
 		hop(r, "  -> settings for %s",
 		    ad.legacy_dn ? ad.legacy_dn : "(no LegacyDN)");
 		r->out->found = 1;
@@ -381,7 +556,10 @@ static int post(adrun *r, const char *url, int depth)
 	char anchor[400];
 	char *body, *host;
 	int rc, hop_trusted, outer = r->chain;
+	unsigned tmo = next_timeout(r);
 
+	if (!tmo)
+		return NEXT;
 	if ((rc = visit(r, url)) != 0) {
 		if (rc < 0)
 			return rc;
@@ -409,7 +587,7 @@ static int post(adrun *r, const char *url, int depth)
 	rq.headers = headers;
 	rq.body = body;
 	rq.body_len = strlen(body);
-	rq.timeout_ms = r->o->timeout_ms;
+	rq.timeout_ms = tmo;
 	rq.max_body = PS_AD_MAX_BODY;
 	/* post_allowed let plain http through only to this machine with a
 	 * configured URL on this machine (tests): trusted, but credentials
@@ -421,6 +599,7 @@ static int post(adrun *r, const char *url, int depth)
 	hop(r, rq.send_credentials ? "POST %s (credentials allowed)"
 				   : "POST %s", url);
 	rc = ps_http_perform(r->http, &rq, &rs);
+	charge(r, tmo);
 	free(body);
 	free(host);
 	if (rc == PS_ENOMEM)
@@ -444,8 +623,11 @@ static int probe(adrun *r, int depth)
 	ps_http_response rs;
 	ps_buf url = PS_BUF_INIT;
 	char *host = NULL;
+	unsigned tmo = next_timeout(r);
 	int rc;
 
+	if (!tmo)
+		return NEXT;
 	ps_buf_printf(&url, "http://autodiscover.%s" AD_PATH, r->domain);
 	if ((rc = ps_buf_check(&url)) < 0)
 		goto out;
@@ -461,10 +643,11 @@ static int probe(adrun *r, int depth)
 	memset(&rs, 0, sizeof(rs));
 	rq.method = "GET";
 	rq.url = url.ptr;
-	rq.timeout_ms = r->o->timeout_ms;
+	rq.timeout_ms = tmo;
 	rq.max_body = PS_AD_MAX_BODY;
 	hop(r, "GET %s (redirect probe)", url.ptr);
 	rc = ps_http_perform(r->http, &rq, &rs);
+	charge(r, tmo);
 	if (rc == PS_ENOMEM)
 		goto out;
 	if (rc < 0) {
@@ -501,11 +684,22 @@ out:
 static int srv(adrun *r, int depth)
 {
 	char name[300], *host = NULL, url[400];
+	unsigned long long left;
 	unsigned port = 0;
 	int rc;
 
 	snprintf(name, sizeof(name), "_autodiscover._tcp.%s", r->domain);
+	/* The lookup cannot be cut short: it is asked only when it fits. */
+	left = budget_left(r);
+	if (!left)
+		return NEXT;
+	if (left < PS_AD_SRV_MS) {
+		hop(r, "SRV %s: not asked, less than %u ms of the time budget "
+		    "left", name, PS_AD_SRV_MS);
+		return NEXT;
+	}
 	rc = ps_http_resolve_srv(r->http, name, &host, &port);
+	charge(r, PS_AD_SRV_MS);
 	if (rc == PS_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -622,6 +816,7 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	r.xml = xml;
 	r.o = opts ? opts : &none;
 	r.out = out;
+	r.start = ps_http_now_ms(http);
 	if ((rc = set_email(&r, email)) < 0)
 		return rc;
 	if (r.o->url && *r.o->url && !(r.config_host = url_host(r.o->url))) {
@@ -632,6 +827,9 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	}
 	rc = ps_strlist_add(&r.trusted, r.domain) < 0 ? PS_ENOMEM
 		: run_candidates(&r, 0, 1);
+	/* A request the budget cut short: say that it was the budget. */
+	if (rc >= 0 && !out->found)
+		(void)budget_left(&r);
 	if (rc >= 0 && !out->found) {
 		ps_buf m = PS_BUF_INIT;
 

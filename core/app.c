@@ -44,6 +44,7 @@ typedef struct opts {
 	const char *url;
 	const char *ca_file;
 	const char *jobs;
+	const char *timeout;    /* autodiscover --timeout */
 	const char *output;     /* mapping compile -o */
 	ps_strlist profiles;
 	ps_strlist reports;        /* every --report (rehearse) */
@@ -68,6 +69,7 @@ static const char usage_text[] =
 	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
+	"            [--timeout SECONDS]\n"
 	"  mapping check FILE | compile FILE -o OUT\n"
 	"  --version | --help\n"
 	"\n"
@@ -86,6 +88,8 @@ static const char usage_text[] =
 	"  --jobs N            rehearse: inputs at once (default: one per core)\n"
 	"  --simulate-running NAME   a process that runs (fake store)\n"
 	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
+	"  --timeout SECONDS   autodiscover: the whole discovery (default\n"
+	"                      60; 0 = only the per-request 30 s)\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"STORE (inspect, rehearse): a .reg export or an NTUSER.DAT hive;\n"
@@ -121,7 +125,8 @@ static void opts_free(opts *o)
 
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
-	"--simulate-running", "--url", "--ca-file", "--jobs", "-o", NULL
+	"--simulate-running", "--url", "--ca-file", "--jobs", "--timeout",
+	"-o", NULL
 };
 
 static int takes_value(const char *arg)
@@ -168,6 +173,8 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->url = v;
 		else if (!strcmp(a, "--ca-file"))
 			o->ca_file = v;
+		else if (!strcmp(a, "--timeout"))
+			o->timeout = v;
 		else if (!strcmp(a, "-o"))
 			o->output = v;
 		else if (!strcmp(a, "--profile")) {
@@ -293,40 +300,6 @@ static int write_report(ps_app_env *env, const char *path,
 			ps_error_last());
 	ps_buf_free(&b);
 	return error;
-}
-
-static void print_rows(ps_app_env *env, const ps_report *r)
-{
-	size_t i, wp = 7, wa = 7, ws = 6, counts[PS_ST_COUNT] = { 0 };
-	int st, first = 1;
-
-	for (i = 0; i < r->n; i++) {
-		size_t lp = strlen(r->v[i].profile);
-		size_t la = strlen(r->v[i].account);
-		size_t ls = strlen(ps_status_name(r->v[i].status));
-
-		wp = lp > wp ? lp : wp;
-		wa = la > wa ? la : wa;
-		ws = ls > ws ? ls : ws;
-	}
-	if (r->n)
-		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp, "PROFILE",
-			(int)wa, "ACCOUNT", (int)ws, "STATUS", "DETAIL");
-	for (i = 0; i < r->n; i++) {
-		counts[r->v[i].status]++;
-		fprintf(env->out, "%-*s  %-*s  %-*s  %s\n", (int)wp,
-			r->v[i].profile, (int)wa, r->v[i].account, (int)ws,
-			ps_status_name(r->v[i].status), r->v[i].detail);
-	}
-	for (st = 0; st < PS_ST_COUNT; st++) {
-		if (!counts[st])
-			continue;
-		fprintf(env->out, "%s%zu %s", first ? "" : ", ", counts[st],
-			ps_status_name((ps_status)st));
-		first = 0;
-	}
-	if (!first)
-		fputc('\n', env->out);
 }
 
 /* Map a store-opening error to the exit status (docs/exit-codes.md). */
@@ -896,7 +869,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 			is_rollback ? "roll back" : "clean up", store_name);
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
-		print_rows(env, &r.report);
+		ps_report_print(env->out, &r.report);
 	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 	/* The log first, so that the report can say where it went. */
 	flush_log(env, &r);
@@ -1945,18 +1918,22 @@ static int cmd_mapping(ps_app_env *env, const opts *o)
 
 /* ---- autodiscover ------------------------------------------------------- */
 
+/* Seconds the whole discovery may take unless --timeout says otherwise
+ * (docs/autodiscover.md). */
+#define AD_DEFAULT_BUDGET 60u
+
 static void print_hop(void *ctx, const char *line)
 {
 	ps_app_env *env = ctx;
 
-	fprintf(env->out, "%s\n", line);
+	ps_print_line(env->out, "%s", line);
 	fflush(env->out);
 }
 
 static void print_setting(ps_app_env *env, const char *name, const char *v)
 {
 	if (v && *v)
-		fprintf(env->out, "  %-28s %s\n", name, v);
+		ps_print_line(env->out, "  %-28s %s", name, v);
 }
 
 static void print_settings(ps_app_env *env, const ps_ad_result *res)
@@ -1965,9 +1942,10 @@ static void print_settings(ps_app_env *env, const ps_ad_result *res)
 	const ps_ad_protocol *p;
 	size_t i;
 
-	fprintf(env->out, "settings from %s for %s%s:\n", res->url, res->email,
-		res->trusted ? "" : " (NOT TRUSTED: reached through a server "
-		"outside the user's domain; update would not use them)");
+	ps_print_line(env->out, "settings from %s for %s%s:", res->url,
+		      res->email, res->trusted ? "" : " (NOT TRUSTED: reached "
+		      "through a server outside the user's domain; update "
+		      "would not use them)");
 	print_setting(env, "display name", s->display_name);
 	print_setting(env, "LegacyDN", s->legacy_dn);
 	print_setting(env, "SMTP", s->smtp);
@@ -1986,7 +1964,7 @@ static void print_settings(ps_app_env *env, const ps_ad_result *res)
 		p = &s->protocols[i];
 		if (!p->type || !ps_strcasecmp(p->type, "mapiHttp"))
 			continue;
-		fprintf(env->out, "  protocol %s\n", p->type);
+		ps_print_line(env->out, "  protocol %s", p->type);
 		print_setting(env, "  server", p->server);
 		print_setting(env, "  server DN", p->server_dn);
 		print_setting(env, "  mailbox database DN", p->mdb_dn);
@@ -2001,14 +1979,25 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	ps_xml *xml = NULL;
 	ps_ad_opts ao;
 	ps_ad_result res;
+	unsigned budget = AD_DEFAULT_BUDGET;
 	int error, status;
 
 	if (o->positional.n != 1)
 		return usage_error(env, "autodiscover takes one EMAIL");
 	if (o->store || o->mapping || o->config || o->profiles.n ||
 	    o->dry_run || o->all || o->reprocess || o->default_profile)
-		return usage_error(env, "autodiscover takes only --url and "
-				   "--ca-file");
+		return usage_error(env, "autodiscover takes only --url, "
+				   "--ca-file and --timeout");
+	if (o->timeout) {
+		char *end;
+		long v = strtol(o->timeout, &end, 10);
+
+		if (*end || end == o->timeout || v < 0 || v > 3600)
+			return usage_error(env, "--timeout '%s': give the "
+					   "seconds the whole discovery may "
+					   "take, 0 to 3600", o->timeout);
+		budget = (unsigned)v;
+	}
 	if (!env->open_http || !env->open_xml)
 		return usage_error(env, "no http client on this platform");
 	if ((error = env->open_http(env->ctx, o->ca_file, &http)) < 0) {
@@ -2024,6 +2013,7 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	}
 	memset(&ao, 0, sizeof(ao));
 	ao.url = o->url;
+	ao.budget_ms = budget * 1000u;
 	ao.send_credentials = 1;
 	ao.trace = o->quiet ? NULL : print_hop;
 	ao.trace_ctx = env;
@@ -2037,8 +2027,8 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 		print_settings(env, &res);
 		status = 0;
 	} else {
-		fprintf(env->err, "profswitch: no Autodiscover settings for "
-			"%s: %s\n", o->positional.v[0], res.reason);
+		ps_print_line(env->err, "profswitch: no Autodiscover settings "
+			      "for %s: %s", o->positional.v[0], res.reason);
 		status = 8;
 	}
 	if (error >= 0)

@@ -938,8 +938,9 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 			}
 			goto cached;
 		}
-		if (left < 30)
-			ao.timeout_ms = (unsigned)left * 1000u;
+		/* the whole discovery, every hop, in what is left */
+		ao.budget_ms = left > 86400 ? 86400000u
+					    : (unsigned)left * 1000u;
 	}
 	ao.url = url;
 	ao.allow_hosts = &e->cfg->autodiscover_allowed_hosts;

@@ -40,3 +40,11 @@ int ps_http_resolve_srv(ps_http *h, const char *name, char **host,
 		return PS_ENOTFOUND;
 	return h->ops->resolve_srv(h, name, host, port);
 }
+
+long long ps_http_now_ms(ps_http *h)
+{
+	assert(h);
+	if (h->ops->version < 3 || !h->ops->now_ms)
+		return -1;
+	return h->ops->now_ms(h);
+}

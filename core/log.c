@@ -2,6 +2,9 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "ps_utf.h"
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN",
 					   "ERROR" };
@@ -36,24 +39,34 @@ void ps_format_time(long long secs, char out[21])
 }
 
 /* name="value" with quotes and backslashes escaped, so that a profile
- * called a"b cannot forge fields. */
+ * called a"b cannot forge fields, and control characters made visible
+ * (ps_utf8_sanitize), so that it cannot start a line or reach a
+ * terminal's escape codes. */
 static void put_quoted(ps_buf *b, const char *name, const char *value)
 {
+	ps_buf clean = PS_BUF_INIT;
+	const char *v;
+
 	ps_buf_puts(b, name);
 	ps_buf_putc(b, '"');
-	for (; *value; value++) {
-		if (*value == '"' || *value == '\\')
+	if (ps_utf8_sanitize(&clean, value, strlen(value)) < 0) {
+		b->oom = 1;
+		ps_buf_free(&clean);
+		return;
+	}
+	for (v = clean.ptr; *v; v++) {
+		if (*v == '"' || *v == '\\')
 			ps_buf_putc(b, '\\');
-		ps_buf_putc(b, *value == '\n' || *value == '\r' ? ' '
-							     : *value);
+		ps_buf_putc(b, *v);
 	}
 	ps_buf_putc(b, '"');
+	ps_buf_free(&clean);
 }
 
 void ps_log_msg(ps_log *log, int level, const char *profile,
 		const char *account, const char *fmt, ...)
 {
-	ps_buf line = PS_BUF_INIT;
+	ps_buf line = PS_BUF_INIT, text = PS_BUF_INIT;
 	char when[21];
 	va_list ap;
 	int n;
@@ -71,18 +84,14 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n > 0 && ps_buf_grow(&line, (size_t)n) == 0) {
-		char *c;
-
+	if (n > 0 && ps_buf_grow(&text, (size_t)n) == 0) {
 		va_start(ap, fmt);
-		vsnprintf(line.ptr + line.len, (size_t)n + 1, fmt, ap);
+		vsnprintf(text.ptr, (size_t)n + 1, fmt, ap);
 		va_end(ap);
-		/* A name or value from a profile cannot start a forged line
-		 * or send escape codes to a terminal. */
-		for (c = line.ptr + line.len; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
-		line.len += (size_t)n;
+		/* A name or value from a profile or a server cannot start a
+		 * forged line or send escape codes to a terminal. */
+		if (ps_utf8_sanitize(&line, text.ptr, (size_t)n) < 0)
+			line.oom = 1;
 	}
 	ps_buf_puts(&line, "\n");
 	if (!ps_buf_check(&line)) {
@@ -91,6 +100,30 @@ void ps_log_msg(ps_log *log, int level, const char *profile,
 		if (log->path)
 			ps_buf_put(&log->lines, line.ptr, line.len);
 	}
+	ps_buf_free(&line);
+	ps_buf_free(&text);
+}
+
+void ps_print_line(FILE *out, const char *fmt, ...)
+{
+	ps_buf text = PS_BUF_INIT, line = PS_BUF_INIT;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || ps_buf_grow(&text, (size_t)n) < 0)
+		goto done;
+	va_start(ap, fmt);
+	vsnprintf(text.ptr, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (ps_utf8_sanitize(&line, text.ptr, (size_t)n) == 0) {
+		fputs(line.ptr, out);
+		fputc('\n', out);
+	}
+done:
+	ps_buf_free(&text);
 	ps_buf_free(&line);
 }
 

@@ -22,6 +22,8 @@
 
 #define PS_AD_MAX_BODY (1024u * 1024u)  /* response body cap */
 #define PS_AD_MAX_HOPS 10
+#define PS_AD_TIMEOUT_MS 30000u         /* one request, by default */
+#define PS_AD_SRV_MS 2000u              /* the DNS SRV lookup at most */
 
 /* The request body Outlook sends, for an SMTP address, or for a legacy DN
  * when is_dn.  Caller frees. */
@@ -97,6 +99,12 @@ typedef struct ps_ad_opts {
 	const ps_strlist *allow_hosts; /* extra hosts an HTTP redirect may
 	                               point to (may be NULL) */
 	unsigned timeout_ms;        /* per request; 0 = 30 s */
+	unsigned budget_ms;         /* the whole discovery: every request,
+	                               the SRV lookup, every answer parsed.
+	                               No request starts once it is spent,
+	                               and each is cut to what is left (on
+	                               the http port's clock); 0 = none
+	                               beyond the hop limit */
 	int send_credentials;       /* credentials allowed to the user's own
 	                               domain over https */
 	/* One line per hop ("POST https://... -> 302 ..."); may be NULL. */

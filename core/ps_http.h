@@ -24,7 +24,7 @@
 
 typedef struct ps_http ps_http;
 
-#define PS_HTTP_OPS_VERSION 2
+#define PS_HTTP_OPS_VERSION 3
 
 typedef struct ps_http_request {
 	const char *method;          /* "POST" or "GET" */
@@ -33,8 +33,9 @@ typedef struct ps_http_request {
 	                                may be NULL */
 	const char *body;            /* POST body (may be NULL for GET) */
 	size_t body_len;
-	unsigned timeout_ms;         /* whole request; 0 = backend default
-	                                (30 s) */
+	unsigned timeout_ms;         /* whole request (resolving, connecting,
+	                                TLS, sending, the whole answer); 0 =
+	                                backend default (30 s) */
 	size_t max_body;             /* response bodies longer than this are
 	                                an error (PS_ELIMIT) */
 	int send_credentials;        /* the user's credentials may be used
@@ -71,6 +72,12 @@ typedef struct ps_http_ops {
 	 * port.  PS_ENOTFOUND when there is none or DNS is not available. */
 	int (*resolve_srv)(ps_http *h, const char *name, char **host,
 			   unsigned *port);
+	/* ---- version 3 ---- */
+	/* Optional: milliseconds on a monotonic clock (any origin), the one
+	 * the request timeouts run on.  The discovery measures its time
+	 * budget with it (core/adclient.c); without it, each request is
+	 * charged its whole timeout. */
+	long long (*now_ms)(ps_http *h);
 } ps_http_ops;
 
 struct ps_http {
@@ -84,5 +91,7 @@ void ps_http_free(ps_http *h);
 /* PS_ENOTFOUND when the backend has no SRV lookup. */
 int ps_http_resolve_srv(ps_http *h, const char *name, char **host,
 			unsigned *port);
+/* The backend's monotonic milliseconds, or -1 when it has no clock. */
+long long ps_http_now_ms(ps_http *h);
 
 #endif

@@ -7,6 +7,7 @@
 #define PS_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ps_buf.h"
 
@@ -74,6 +75,12 @@ void ps_csv_field(ps_buf *b, const char *s, int last);
 /* A JSON string literal, control characters escaped. */
 void ps_json_str(ps_buf *b, const char *s);
 int ps_report_json(const ps_report *r, ps_buf *out);
+/* The console table: a PROFILE ACCOUNT STATUS DETAIL header, one line
+ * per row, then the count of each status ("1 updated, 2 not-migrated").
+ * Every field goes through ps_utf8_sanitize (no control character from a
+ * profile reaches the terminal); columns are padded by characters.
+ * Nothing at all for a report with no rows. */
+void ps_report_print(FILE *out, const ps_report *r);
 void ps_report_free(ps_report *r);
 
 #endif

@@ -158,6 +158,51 @@ const char *ps_utf8_safe(const char *s, char **copy)
 	return *copy;
 }
 
+int ps_utf8_sanitize(ps_buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n = 0, run;
+	uint32_t cp;
+
+	if (ps_buf_grow(out, len) < 0)
+		return PS_ENOMEM;
+	while (i < len) {
+		/* A run of printable ASCII or valid non-C1 characters is
+		 * copied at once. */
+		for (run = i; run < len; run += n) {
+			if (p[run] >= 0x20 && p[run] < 0x7F) {
+				n = 1;
+				continue;
+			}
+			n = p[run] < 0x80 ? 0 : decode_utf8(p + run,
+							     len - run, &cp);
+			if (!n || cp <= 0x9F)
+				break;
+		}
+		if (ps_buf_put(out, p + i, run - i) < 0)
+			return PS_ENOMEM;
+		if (run == len)
+			break;
+		/* One mark per control character (a C1 control is two
+		 * bytes) or per byte of invalid UTF-8. */
+		if (ps_buf_putc(out, PS_UTF8_CLEAN_MARK) < 0)
+			return PS_ENOMEM;
+		i = run + (n ? n : 1);
+	}
+	return ps_buf_put(out, "", 0);
+}
+
+char *ps_utf8_clean(const char *s)
+{
+	ps_buf b = PS_BUF_INIT;
+
+	if (ps_utf8_sanitize(&b, s, strlen(s)) < 0) {
+		ps_buf_free(&b);
+		return NULL;
+	}
+	return ps_buf_detach(&b);
+}
+
 int ps_utf16le_to_utf8(ps_buf *out, const uint8_t *in, size_t nbytes)
 {
 	size_t start = out->len, i;

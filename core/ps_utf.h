@@ -25,6 +25,21 @@ char *ps_utf8_repair(const char *s);
 /* s itself when it is valid UTF-8, else its repaired copy, which *copy
  * then holds for the caller to free.  NULL when out of memory. */
 const char *ps_utf8_safe(const char *s, char **copy);
+/*
+ * Text for a terminal or a log (the one sanitiser: console table, log
+ * lines, Autodiscover hop lines and settings).  Appends len bytes of s
+ * with every C0 control (U+0000-U+001F: TAB, LF, CR, ESC, BEL...), DEL
+ * (U+007F), C1 control (U+0080-U+009F, which some terminals obey as
+ * escape sequences) and every byte that is not part of valid UTF-8
+ * replaced by one '?'.  Everything else is copied as it is, backslashes
+ * included, so the result is valid UTF-8 with no control character.
+ * Only fails when out of memory (PS_ENOMEM).
+ */
+#define PS_UTF8_CLEAN_MARK '?'
+int ps_utf8_sanitize(ps_buf *out, const char *s, size_t len);
+/* The same for a NUL-terminated string, as a new string (caller frees);
+ * NULL when out of memory. */
+char *ps_utf8_clean(const char *s);
 /* Windows-1252 <-> UTF-8.  Bytes 0x81 0x8D 0x8F 0x90 0x9D map to the C1
  * controls of the same value so that every byte round-trips. */
 int ps_cp1252_to_utf8(ps_buf *out, const uint8_t *in, size_t len);

@@ -72,4 +72,23 @@ void ps_xml_free(ps_xml *x);
 	"entity declarations are accepted)"
 int ps_xml_prolog_doctype(const char *data, size_t len);
 
+/* For the adapters: the line of the first start tag with more than
+ * PS_XML_MAX_ATTRS attributes (namespace declarations count), or 0 when
+ * there is none.  Read like ps_xml_prolog_doctype; the scan stops, with 0,
+ * where the markup stops being well-formed, since the parser stops there
+ * too.  An adapter refuses such a document before its parser sees a byte:
+ * libxml2 appends each attribute by walking the element's list and checks
+ * duplicates pairwise, so one element with 100,000 attributes (1 MiB)
+ * took 20 s of CPU.  Autodiscover elements have at most a handful. */
+#define PS_XML_MAX_ATTRS 32
+#define PS_XML_ATTRS_REFUSED "an element has more than 32 attributes " \
+	"(namespace declarations included)"
+int ps_xml_attr_overflow(const char *data, size_t len);
+/* The encoding ps_xml_prolog_doctype and ps_xml_attr_overflow read the
+ * document in: "UTF-16LE", "UTF-16BE" (a BOM, or starting with "<?"),
+ * else "UTF-8".  An adapter makes its parser read the document in this
+ * one and ignore a declared encoding, so that what was checked is what is
+ * parsed (a declared UTF-7 could otherwise hide a DOCTYPE or tags). */
+const char *ps_xml_scan_encoding(const char *data, size_t len);
+
 #endif

@@ -253,6 +253,91 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 	return ps_buf_check(out);
 }
 
+/* ---- the console table ------------------------------------------------ */
+
+/* Characters (not bytes) of valid UTF-8. */
+static size_t width_of(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+static void put_cell(FILE *out, const char *s, size_t width, int last)
+{
+	size_t w = width_of(s);
+
+	fputs(s, out);
+	if (last) {
+		fputc('\n', out);
+		return;
+	}
+	for (; w < width + 2; w++)
+		fputc(' ', out);
+}
+
+void ps_report_print(FILE *out, const ps_report *r)
+{
+	size_t i, k, w[3] = { 7, 7, 6 }, counts[PS_ST_COUNT] = { 0 };
+	char **cells;
+	int st, first = 1;
+
+	if (!r->n)
+		return;
+	/* profile, account, detail of every row, made safe once */
+	cells = calloc(r->n * 3, sizeof(*cells));
+	for (i = 0; cells && i < r->n; i++) {
+		cells[3 * i] = ps_utf8_clean(r->v[i].profile);
+		cells[3 * i + 1] = ps_utf8_clean(r->v[i].account);
+		cells[3 * i + 2] = ps_utf8_clean(r->v[i].detail);
+		for (k = 0; k < 3; k++)
+			if (!cells[3 * i + k])
+				goto oom;
+	}
+	if (!cells)
+		goto oom;
+	for (i = 0; i < r->n; i++) {
+		size_t lp = width_of(cells[3 * i]);
+		size_t la = width_of(cells[3 * i + 1]);
+		size_t ls = strlen(ps_status_name(r->v[i].status));
+
+		w[0] = lp > w[0] ? lp : w[0];
+		w[1] = la > w[1] ? la : w[1];
+		w[2] = ls > w[2] ? ls : w[2];
+	}
+	put_cell(out, "PROFILE", w[0], 0);
+	put_cell(out, "ACCOUNT", w[1], 0);
+	put_cell(out, "STATUS", w[2], 0);
+	put_cell(out, "DETAIL", 0, 1);
+	for (i = 0; i < r->n; i++) {
+		counts[r->v[i].status]++;
+		put_cell(out, cells[3 * i], w[0], 0);
+		put_cell(out, cells[3 * i + 1], w[1], 0);
+		put_cell(out, ps_status_name(r->v[i].status), w[2], 0);
+		put_cell(out, cells[3 * i + 2], 0, 1);
+	}
+	for (st = 0; st < PS_ST_COUNT; st++) {
+		if (!counts[st])
+			continue;
+		fprintf(out, "%s%zu %s", first ? "" : ", ", counts[st],
+			ps_status_name((ps_status)st));
+		first = 0;
+	}
+	if (!first)
+		fputc('\n', out);
+	goto done;
+oom:
+	/* Never the raw text: say what could not be shown. */
+	fputs("profswitch: out of memory printing the table; the report "
+	      "and the log have every row\n", out);
+done:
+	for (i = 0; cells && i < r->n * 3; i++)
+		free(cells[i]);
+	free(cells);
+}
+
 void ps_report_free(ps_report *r)
 {
 	size_t i;

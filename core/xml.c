@@ -134,3 +134,115 @@ int ps_xml_prolog_doctype(const char *data, size_t len)
 	}
 	return 0;
 }
+
+/* ---- the attribute count (both xml adapters, ps_xml.h) ------------------ */
+
+static int is_blank(unsigned c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skip blanks from *i, counting lines. */
+static void skip_blanks(const units *u, size_t *i, int *line)
+{
+	unsigned c;
+
+	while (*i < u->n && is_blank(c = unit_at(u, *i))) {
+		*line += c == '\n';
+		(*i)++;
+	}
+}
+
+/* Inside a start tag, just after its '<': the attributes counted up to
+ * the tag's end.  Returns 1 when the tag has too many, 0 when it ended
+ * (*i past it), -1 when it is not well-formed or cut (the scan stops). */
+static int scan_start_tag(const units *u, size_t *i, int *line)
+{
+	unsigned c, q, count = 0;
+	size_t start;
+
+	while (*i < u->n && !is_blank(c = unit_at(u, *i)) && c != '>' &&
+	       c != '/' && c != '<')
+		(*i)++;
+	for (;;) {
+		skip_blanks(u, i, line);
+		if (*i >= u->n)
+			return -1;
+		c = unit_at(u, *i);
+		if (c == '>' || c == '/') {
+			(*i)++;
+			return 0;
+		}
+		start = *i;
+		while (*i < u->n && !is_blank(c = unit_at(u, *i)) &&
+		       c != '=' && c != '>' && c != '/' && c != '<' &&
+		       c != '"' && c != '\'')
+			(*i)++;
+		if (*i == start)
+			return -1;
+		if (++count > PS_XML_MAX_ATTRS)
+			return 1;
+		skip_blanks(u, i, line);
+		if (*i >= u->n || unit_at(u, *i) != '=')
+			return -1;
+		(*i)++;
+		skip_blanks(u, i, line);
+		if (*i >= u->n)
+			return -1;
+		q = unit_at(u, *i);
+		if (q != '"' && q != '\'')
+			return -1;
+		for ((*i)++; *i < u->n && (c = unit_at(u, *i)) != q; (*i)++)
+			*line += c == '\n';
+		if (*i >= u->n)
+			return -1;
+		(*i)++;
+	}
+}
+
+int ps_xml_attr_overflow(const char *data, size_t len)
+{
+	units u;
+	size_t i = 0;
+	int line = 1, tagline, rc;
+	unsigned c;
+
+	if (!len)
+		return 0;
+	units_init(&u, (const unsigned char *)data, len);
+	while (i < u.n) {
+		c = unit_at(&u, i);
+		if (c != '<') {
+			line += c == '\n';
+			i++;
+		} else if (units_match(&u, i, "<!--")) {
+			i = skip_past(&u, i + 4, "-->", &line);
+		} else if (units_match(&u, i, "<![CDATA[")) {
+			i = skip_past(&u, i + 9, "]]>", &line);
+		} else if (units_match(&u, i, "<?")) {
+			i = skip_past(&u, i + 2, "?>", &line);
+		} else if (units_match(&u, i, "<!") ||
+			   units_match(&u, i, "</")) {
+			i = skip_past(&u, i + 2, ">", &line);
+		} else {
+			tagline = line;
+			i++;
+			rc = scan_start_tag(&u, &i, &line);
+			if (rc > 0)
+				return tagline;
+			if (rc < 0)
+				return 0;
+		}
+	}
+	return 0;
+}
+
+const char *ps_xml_scan_encoding(const char *data, size_t len)
+{
+	units u;
+
+	units_init(&u, (const unsigned char *)data, len);
+	if (u.width == 1)
+		return "UTF-8";
+	return u.big_endian ? "UTF-16BE" : "UTF-16LE";
+}

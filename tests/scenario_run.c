@@ -1167,6 +1167,31 @@ done:
 
 /* ---- main ------------------------------------------------------------- */
 
+/* Hold the store lock as another profswitch would (docs/guards.md): an
+ * flock on the lock file beside the store, DIR/.NAME.profswitch-lock, not
+ * on the store, which every run replaces.  The fd, or -1. */
+static int lock_store(const char *store)
+{
+	const char *slash = strrchr(store, '/');
+	ps_buf b = PS_BUF_INIT;
+	int fd = -1;
+
+	if (slash)
+		ps_buf_printf(&b, "%.*s/.%s.profswitch-lock",
+			      (int)(slash - store), store, slash + 1);
+	else
+		ps_buf_printf(&b, ".%s.profswitch-lock", store);
+	if (!ps_buf_check(&b))
+		fd = open(b.ptr, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	ps_buf_free(&b);
+	return fd;
+}
+
 /* dirname(exe)/fakeautodiscover, when exe has a folder and that exists:
  * the build folder of CTest and of ci/valgrind.sh. */
 static char *default_mock(const char *exe)
@@ -2189,8 +2214,8 @@ int main(int argc, char **argv)
 				failf(name, i + 1, "lockholder.exe did not "
 				      "take the lock");
 		} else if (st->locked) {
-			lockfd = open(store.ptr, O_RDONLY | O_CLOEXEC);
-			if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0)
+			lockfd = lock_store(store.ptr);
+			if (lockfd < 0)
 				failf(name, i + 1, "cannot lock the store");
 		}
 		status = run_command(dir, &args, out.ptr, err.ptr);

@@ -25,6 +25,7 @@
 #include "ps_posix.h"
 #include "ps_prop.h"
 #include "ps_report.h"
+#include "ps_utf.h"
 #include "testutil.h"
 
 /* ---- a table-driven http port ------------------------------------------ */
@@ -41,7 +42,10 @@ typedef struct fake_http {
 	ps_http base;
 	const answer *table;
 	char log[64][300];      /* "METHOD URL [cred]" */
+	unsigned tmo[64];       /* each request's timeout_ms */
 	int n;
+	long long now;          /* the fake clock, ms */
+	unsigned delay_ms;      /* every answer's, on the fake clock */
 } fake_http;
 
 static int fh_perform(ps_http *h, const ps_http_request *rq,
@@ -50,13 +54,21 @@ static int fh_perform(ps_http *h, const ps_http_request *rq,
 	fake_http *f = (fake_http *)h;
 	const answer *a;
 
-	if (f->n < 64)
+	if (f->n < 64) {
+		f->tmo[f->n] = rq->timeout_ms;
 		snprintf(f->log[f->n++], sizeof(f->log[0]), "%s %s%s",
 			 rq->method, rq->url,
 			 rq->send_credentials ? " cred" : "");
+	}
 	for (a = f->table; a->url; a++) {
 		if (strcmp(a->url, rq->url) || strcmp(a->method, rq->method))
 			continue;
+		if (f->delay_ms > rq->timeout_ms) {
+			f->now += rq->timeout_ms;
+			return ps_error_setc(PS_EIO, "%s: timed out after %u "
+					     "ms", rq->url, rq->timeout_ms);
+		}
+		f->now += f->delay_ms;
 		if (!a->status)
 			return ps_error_setc(PS_EIO, "%s: unreachable",
 					     rq->url);
@@ -92,8 +104,17 @@ static int fh_srv(ps_http *h, const char *name, char **host, unsigned *port)
 	return PS_ENOTFOUND;
 }
 
+static long long fh_now(ps_http *h)
+{
+	return ((fake_http *)h)->now;
+}
+
 static const ps_http_ops fh_ops = { PS_HTTP_OPS_VERSION, fh_perform,
-				    fh_free, fh_srv };
+				    fh_free, fh_srv, NULL };
+/* The same with the fake clock. */
+static const ps_http_ops fh_clocked_ops = { PS_HTTP_OPS_VERSION,
+					    fh_perform, fh_free, fh_srv,
+					    fh_now };
 
 static void fh_init(fake_http *f, const answer *table)
 {
@@ -473,6 +494,185 @@ static void test_error_and_hostile_answers(void **state)
 	assert_non_null(strstr(c.res.reason, "Autodiscover error 500: The "
 				"email address can't be found."));
 	assert_non_null(strstr(c.res.reason, "DOCTYPE"));
+	client_done(&c);
+}
+
+/* Server text in hop lines and reasons: no C0, DEL or C1 control and
+ * no invalid UTF-8 reaches a terminal or a log. */
+static int clean_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f ||
+		    (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			return 0;
+	return ps_utf8_valid(s, strlen(s));
+}
+
+static void test_hop_lines_sanitised(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, "https://contoso.com/a\xC2\x9B" "2J"
+		  "\x1b]0;x\a\xFF", "" },
+		{ "POST", U_AUTOD, 200, NULL, "<Autodiscover xmlns=\""
+		  PS_AD_NS_RESPONSE "\"><Response><Error><ErrorCode>5"
+		  "</ErrorCode><Message>bad\xC2\x85line&#x9b;[31m"
+		  "</Message></Error></Response></Autodiscover>" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(discover(&c, t, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	for (i = 0; i < c.res.hops.n; i++)
+		if (!clean_text(c.res.hops.v[i]))
+			fail_msg("hop line %zu not clean: %s", i,
+				 c.res.hops.v[i]);
+	assert_true(clean_text(c.res.reason));
+	assert_non_null(strstr(c.res.reason, "https://contoso.com/a?2J?]0;"
+				"x??"));
+	assert_non_null(strstr(c.res.reason, "bad?line?[31m"));
+	client_done(&c);
+}
+
+#define HOSTS(server, url) RS "<User><LegacyDN>/o=T/cn=alice</LegacyDN>" \
+	"</User><Account><Action>settings</Action><Protocol>" \
+	"<Type>EXCH</Type>" \
+	"<Server>" server "</Server></Protocol><Protocol Type=\"mapiHttp\">" \
+	"<MailStore><ExternalUrl>" url "</ExternalUrl></MailStore>" \
+	"</Protocol></Account>" RE
+
+/* Issue 15 item 15: host names taken from a (trusted) answer go into
+ * the profile: letters, digits, '-', '.', or GUID@domain; anything else
+ * refuses the whole answer with the reason. */
+static void test_answer_host_names_checked(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *why;       /* NULL: accepted */
+	} cases[] = {
+		{ HOSTS("6c1d2e3f-aa01-4b2c-9d3e-0123456789ab@contoso.com",
+			"https://outlook.office365.com/mapi/emsmdb/?a=b"),
+		  NULL },
+		{ HOSTS("EXCH01", "https://exch01.contoso.local:444/mapi/"),
+		  NULL },
+		{ HOSTS("exch\n01.contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("exch01\t.contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("a@b@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("g_u_i_d@contoso.com", "https://x.contoso.com/"),
+		  "Server of protocol EXCH" },
+		{ HOSTS("exch01", "https://evil\n.com/mapi/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://x.contoso.com/mapi/\tx"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://user@x.contoso.com/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+		{ HOSTS("exch01", "https://x_y.contoso.com/"),
+		  "MailStore ExternalUrl of protocol mapiHttp" },
+	};
+	answer t[] = {
+		{ "POST", U_EXO, 200, NULL, NULL },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t[0].body = cases[i].body;
+		assert_int_equal(discover(&c, t, "alice@contoso.com", U_EXO),
+				 0);
+		if (!cases[i].why) {
+			if (!c.res.found)
+				fail_msg("case %zu refused: %s", i,
+					 c.res.reason);
+		} else {
+			if (c.res.found)
+				fail_msg("case %zu accepted", i);
+			assert_non_null(strstr(c.res.reason,
+					       "answer refused"));
+			if (!strstr(c.res.reason, cases[i].why))
+				fail_msg("case %zu: %s", i, c.res.reason);
+		}
+		client_done(&c);
+	}
+}
+
+/* Issue 15 item 4: the budget bounds the whole discovery.  On the
+ * port's clock each request gets at most what is left, and none starts
+ * once it is spent; a port without a clock is charged each request's
+ * whole timeout. */
+static void test_budget_bounds_discovery(void **state)
+{
+	static const answer t[] = {
+		{ "POST", U_ROOT, 302, U_AUTOD, "" },
+		{ "POST", U_AUTOD, 302, U_EXO, "" },
+		{ "POST", U_EXO, 200, NULL, SETTINGS("/o=T/cn=alice") },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ps_ad_opts o;
+	client c;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.budget_ms = 10000;
+	fh_init(&c.http, t);
+	c.http.base.ops = &fh_clocked_ops;
+	c.http.delay_ms = 4000;
+	c.http.now = 5000000;
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@contoso.com", &o, &c.res), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 3);
+	assert_int_equal(c.http.tmo[0], 10000);
+	assert_int_equal(c.http.tmo[1], 6000);
+	assert_int_equal(c.http.tmo[2], 2000);
+	assert_int_equal(c.http.now, 5000000 + 10000);
+	assert_non_null(strstr(c.res.reason, "timed out after 2000 ms"));
+	assert_non_null(strstr(c.res.reason, "time budget of 10 s used up"));
+	client_done(&c);
+	/* The same with enough time: found. */
+	o.budget_ms = 12500;
+	fh_init(&c.http, t);
+	c.http.base.ops = &fh_clocked_ops;
+	c.http.delay_ms = 4000;
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@contoso.com", &o, &c.res), 0);
+	assert_true(c.res.found);
+	assert_int_equal(c.http.tmo[2], 4500);
+	client_done(&c);
+	/* No clock: 45 s are one whole request (30 s) and 15 s, then
+	 * nothing; the SRV lookup is not asked either. */
+	o.budget_ms = 45000;
+	fh_init(&c.http, t + 1);
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@fabrikam.com", &o, &c.res), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 2);
+	assert_int_equal(c.http.tmo[0], 30000);
+	assert_int_equal(c.http.tmo[1], 15000);
+	assert_non_null(strstr(c.res.reason, "time budget of 45 s used up"));
+	client_done(&c);
+	/* The SRV lookup, which cannot be cut short, is asked only when
+	 * its 2 s are left: here 1.5 s after the probe. */
+	o.budget_ms = 91500;
+	fh_init(&c.http, t + 3);
+	assert_int_equal(ps_posix_xml_new(&c.xml), 0);
+	assert_int_equal(ps_ad_discover(&c.http.base, c.xml,
+					"alice@fabrikam.com", &o, &c.res), 0);
+	assert_int_equal(c.http.n, 3);
+	assert_non_null(strstr(c.http.log[2], "GET"));
+	assert_int_equal(c.http.tmo[2], 30000);
+	assert_non_null(strstr(c.res.hops.v[c.res.hops.n - 1], "SRV "
+			       "_autodiscover._tcp.fabrikam.com: not asked"));
 	client_done(&c);
 }
 
@@ -1461,6 +1661,9 @@ int main(void)
 		cmocka_unit_test(test_loopback_is_parsed),
 		cmocka_unit_test(test_srv_last_and_untrusted),
 		cmocka_unit_test(test_error_and_hostile_answers),
+		cmocka_unit_test(test_hop_lines_sanitised),
+		cmocka_unit_test(test_answer_host_names_checked),
+		cmocka_unit_test(test_budget_bounds_discovery),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_parse_prefixes_and_foreign_namespaces),
 		cmocka_unit_test(test_parse_error_under_account),

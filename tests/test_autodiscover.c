@@ -935,6 +935,115 @@ static void test_protocol_cap(void **state)
 	free(body);
 }
 
+/* ---- hostile sizes: time ------------------------------------------------ */
+
+/* An answer with one element holding attributes (or namespace
+ * declarations) up to about size bytes; in Protocol (where our parser
+ * asks for attributes) or in an unknown element. */
+static char *many_attrs(size_t size, int protocol, int xmlns)
+{
+	ps_buf b = PS_BUF_INIT;
+	unsigned k = 0;
+
+	ps_buf_puts(&b, HEAD "<Account><Action>settings</Action>\n");
+	ps_buf_puts(&b, protocol ? "<Protocol\n" : "<X\n");
+	while (b.len + 64 < size)
+		ps_buf_printf(&b, xmlns ? " xmlns:p%u=\"u\"" : " a%u=\"\"",
+			      k++);
+	ps_buf_puts(&b, "/></Account>" TAIL);
+	assert_int_equal(ps_buf_check(&b), 0);
+	return ps_buf_detach(&b);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Issue 15 item 4: 1 MiB of attributes on one element took 20 s of CPU
+ * (libxml2 appends each to a list by walking it); the adapter now counts
+ * them first and refuses more than PS_XML_MAX_ATTRS at once. */
+static void test_attribute_flood_refused_fast(void **state)
+{
+	static const int shapes[][2] = { { 1, 0 }, { 0, 0 }, { 0, 1 } };
+	struct timespec t0;
+	ps_ad_response r;
+	size_t i;
+	char *body;
+
+	(void)state;
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		body = many_attrs(PS_AD_MAX_BODY, shapes[i][0], shapes[i][1]);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(parse(body, &r), PS_EFORMAT);
+		if (seconds_since(&t0) > 0.5)
+			fail_msg("shape %zu: %.2f s", i, seconds_since(&t0));
+		expect_prefix(ps_error_last(), "line 5: an element has more "
+			      "than 32 attributes");
+		free(body);
+	}
+}
+
+static char *n_attrs(unsigned n)
+{
+	ps_buf b = PS_BUF_INIT;
+	unsigned k;
+
+	ps_buf_puts(&b, HEAD "<Account><Action>settings</Action>"
+		    "<Protocol Type=\"EXCH\" xmlns:q='u'");
+	for (k = 2; k < n; k++)
+		ps_buf_printf(&b, "\n a%u = '>' ", k);
+	ps_buf_puts(&b, "><!-- <X a='1' b='1' c='1'> --><Server>s</Server>"
+		    "<![CDATA[ <Y a=1 b=2> ]]></Protocol></Account>" TAIL);
+	return ps_buf_detach(&b);
+}
+
+static void test_attribute_limit(void **state)
+{
+	ps_buf u16 = PS_BUF_INIT;
+	ps_ad_response r;
+	char *body;
+
+	(void)state;
+	body = n_attrs(PS_XML_MAX_ATTRS);
+	assert_int_equal(parse(body, &r), 0);
+	assert_string_equal(r.protocols[0].type, "EXCH");
+	assert_string_equal(r.protocols[0].server, "s");
+	ps_ad_response_free(&r);
+	free(body);
+	body = n_attrs(PS_XML_MAX_ATTRS + 1);
+	expect_fail(body, PS_EFORMAT, "line 4: an element has more than 32 "
+		    "attributes");
+	/* the same in UTF-16 */
+	assert_int_equal(ps_buf_put(&u16, "\xFF\xFE", 2), 0);
+	assert_int_equal(ps_utf8_to_utf16le(&u16, body, strlen(body)), 0);
+	assert_int_equal(parse_n(u16.ptr, u16.len, &r), PS_EFORMAT);
+	expect_prefix(ps_error_last(), "line 4: an element has more");
+	ps_buf_free(&u16);
+	free(body);
+}
+
+/* A declared encoding is not followed: the document is parsed in the
+ * encoding the adapter's checks read it in, so UTF-7 cannot hide markup
+ * (here a whole answer) from them. */
+static void test_declared_encoding_ignored(void **state)
+{
+	static const char utf7[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-7\"?>"
+		"<Autodiscover xmlns=\"" NS_R "\">+ADw-Response xmlns=+ACI-"
+		NS_O "+ACIAPgA8-Account+AD4APA-Action+AD4-settings+ADw-/Action"
+		"+AD4APA-/Account+AD4APA-/Response+AD4-</Autodiscover>";
+	ps_ad_response r;
+
+	(void)state;
+	assert_int_equal(parse(utf7, &r), PS_EFORMAT);
+	assert_non_null(strstr(ps_error_last(), "no Response"));
+}
+
 /* ---- the xml port itself ------------------------------------------------ */
 
 typedef struct port {
@@ -1142,6 +1251,9 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_protocol_cap),
+		cmocka_unit_test(test_attribute_flood_refused_fast),
+		cmocka_unit_test(test_attribute_limit),
+		cmocka_unit_test(test_declared_encoding_ignored),
 		cmocka_unit_test(test_port_nodes),
 		cmocka_unit_test(test_port_attr),
 		cmocka_unit_test(test_port_depth),

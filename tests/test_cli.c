@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "ps_app.h"
 #include "ps_error.h"
 #include "ps_posix.h"
+#include "ps_prop.h"
 #include "testutil.h"
 
 typedef struct cli {
@@ -118,6 +120,13 @@ static int teardown(void **state)
 	unlink(C.config);
 	unlink(C.report);
 	unlink(C.log);
+	{
+		char lockf[128];
+
+		snprintf(lockf, sizeof(lockf), "%s/.u.reg.profswitch-lock",
+			 C.dir);
+		unlink(lockf);
+	}
 	rmdir(C.dir);
 	ps_buf_free(&C.out);
 	ps_buf_free(&C.err);
@@ -286,9 +295,21 @@ static void test_guard_bad_spec(void **state)
 	assert_true(store_unchanged());
 }
 
+/* The store lock is an flock on the lock file beside the store
+ * (docs/guards.md), held here as another run would hold it. */
+static int hold_lock(void)
+{
+	char lockf[128];
+	int fd;
+
+	snprintf(lockf, sizeof(lockf), "%s/.u.reg.profswitch-lock", C.dir);
+	fd = open(lockf, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	return fd;
+}
+
 static void test_locked_store_defers(void **state)
 {
-	int fd = open(C.store, O_RDONLY);
+	int fd = hold_lock();
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -341,6 +362,92 @@ static void test_run_after_and_log_fallback(void **state)
 	ps_buf_free(&path);
 }
 
+/* LogFile through a symbolic link: refused (profile text would be
+ * appended wherever it points), the log goes to the local folder. */
+static void test_log_symlink_refused(void **state)
+{
+	ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT, cfg = PS_BUF_INIT;
+	char target[128], link[128];
+
+	(void)state;
+	setenv("XDG_STATE_HOME", C.dir, 1);
+	snprintf(target, sizeof(target), "%s/victim.txt", C.dir);
+	snprintf(link, sizeof(link), "%s/link.log", C.dir);
+	put_file(target, "precious\n", 9);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+	ps_buf_printf(&cfg, "[Settings]\nLogFile=%s\n", link);
+	put_config(cfg.ptr);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, "--report",
+			     C.report, NULL), 0);
+	expect_err("link.log: is a symbolic link");
+	get_file(target, &b);
+	assert_int_equal(b.len, 9);
+	assert_memory_equal(b.ptr, "precious\n", 9);
+	get_file(C.report, &b);
+	assert_non_null(strstr(b.ptr, "\"fallback\": true"));
+	ps_buf_printf(&path, "%s/profswitch/link.log", C.dir);
+	get_file(path.ptr, &b);
+	assert_non_null(strstr(b.ptr, "exit status 0"));
+	unlink(path.ptr);
+	ps_buf_clear(&path);
+	ps_buf_printf(&path, "%s/profswitch", C.dir);
+	rmdir(path.ptr);
+	unlink(link);
+	unlink(target);
+	ps_buf_free(&b);
+	ps_buf_free(&path);
+	ps_buf_free(&cfg);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	/* A hang is a failure, not a stuck test suite. */
+	_exit(99);
+}
+
+/* A FIFO as LogFile or as --ca-file is refused at once (no reader or
+ * writer would ever come): nothing waits while the store is locked. */
+static void test_log_and_ca_fifo_refused(void **state)
+{
+	ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT, cfg = PS_BUF_INIT;
+	char fifo[128];
+
+	(void)state;
+	setenv("XDG_STATE_HOME", C.dir, 1);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.log", C.dir);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	ps_buf_printf(&cfg, "[Settings]\nLogFile=%s\n", fifo);
+	put_config(cfg.ptr);
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--config", C.config, NULL), 0);
+	expect_err("fifo.log: not a regular file");
+	assert_false(store_unchanged());
+	ps_buf_printf(&path, "%s/profswitch/fifo.log", C.dir);
+	get_file(path.ptr, &b);
+	assert_non_null(strstr(b.ptr, "exit status 0"));
+	unlink(path.ptr);
+	ps_buf_clear(&path);
+	ps_buf_printf(&path, "%s/profswitch", C.dir);
+	rmdir(path.ptr);
+	/* --ca-file: refused before any request. */
+	assert_int_equal(run("autodiscover", "alice@contoso.com", "--url",
+			     "http://127.0.0.1:9/autodiscover/autodiscover"
+			     ".xml", "--ca-file", fifo, NULL), 66);
+	expect_err("fifo.log: not a regular file");
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	unlink(fifo);
+	ps_buf_free(&b);
+	ps_buf_free(&path);
+	ps_buf_free(&cfg);
+}
+
 static void test_inspect_policies(void **state)
 {
 	ps_regtree t;
@@ -374,6 +481,53 @@ static void test_inspect_policies(void **state)
 	ps_buf_free(&b);
 }
 
+/* Raw bytes a hostile profile can put in an account name: none of them
+ * may reach the terminal (stdout table, stderr echo) or the log. */
+static int has_control(const ps_buf *b, int newlines_ok)
+{
+	size_t i;
+
+	for (i = 0; b->ptr && i < b->len; i++) {
+		unsigned char c = (unsigned char)b->ptr[i];
+
+		if ((c < 0x20 && !(newlines_ok && c == '\n')) || c == 0x7f)
+			return 1;
+		if (c == 0xC2 && i + 1 < b->len &&
+		    (unsigned char)b->ptr[i + 1] <= 0x9F)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_hostile_account_name_sanitised(void **state)
+{
+	static const char evil[] = "ali\x1b[2J\x1b]0;pwn\ace\r\nX\t\xC2\x9B"
+		"31m";
+	ps_buf logtext = PS_BUF_INIT;
+	ps_regtree t;
+	ps_buf b = PS_BUF_INIT;
+
+	(void)state;
+	tu_fixture(&t);
+	tu_set_uni(&t, "Outlook", TU_SVC_A, PS_ID_DISPLAY_NAME, evil);
+	assert_int_equal(ps_regtree_write(&t, &b), 0);
+	ps_regtree_free(&t);
+	put_file(C.store, b.ptr, b.len);
+	ps_buf_free(&b);
+	assert_int_equal(run("update", "--store", C.store, "--mapping",
+			     C.mapping, "--dry-run", "-v", "--log", C.log,
+			     NULL), 0);
+	/* One table row per unit, with the name made visible. */
+	assert_non_null(strstr(C.out.ptr, "ali?[2J?]0;pwn?ce??X??31m  "));
+	assert_false(has_control(&C.out, 1));
+	assert_false(has_control(&C.err, 1));
+	get_file(C.log, &logtext);
+	assert_non_null(strstr(logtext.ptr, "account=\"ali?[2J?]0;pwn?ce??X"
+			       "??31m\""));
+	assert_false(has_control(&logtext, 1));
+	ps_buf_free(&logtext);
+}
+
 static void test_symlinked_store_refused(void **state)
 {
 	char link[128];
@@ -384,8 +538,13 @@ static void test_symlinked_store_refused(void **state)
 	assert_int_equal(symlink(C.store, link), 0);
 	assert_int_equal(run("update", "--store", link, "--mapping",
 			     C.mapping, NULL), 66);
-	expect_err("symbolic link");
+	expect_err("link.reg: is a symbolic link; profswitch refuses links "
+		   "for the store so that a link cannot redirect the write");
 	assert_true(store_unchanged());
+	/* A dry run (no lock) reads it: refused the same way. */
+	assert_int_equal(run("update", "--store", link, "--mapping",
+			     C.mapping, "--dry-run", NULL), 66);
+	expect_err("link.reg: is a symbolic link; profswitch refuses links");
 	unlink(link);
 }
 
@@ -675,8 +834,12 @@ int main(void)
 		cmocka_unit_test_setup(test_guard_bad_spec, reset),
 		cmocka_unit_test_setup(test_locked_store_defers, reset),
 		cmocka_unit_test_setup(test_run_after_and_log_fallback, reset),
+		cmocka_unit_test_setup(test_log_symlink_refused, reset),
+		cmocka_unit_test_setup(test_log_and_ca_fifo_refused, reset),
 		cmocka_unit_test_setup(test_inspect_policies, reset),
 		cmocka_unit_test_setup(test_symlinked_store_refused, reset),
+		cmocka_unit_test_setup(test_hostile_account_name_sanitised,
+				       reset),
 		cmocka_unit_test_setup(test_store_owner_kept_and_fifo_refused,
 				       reset),
 		cmocka_unit_test_setup(test_writable_inputs_warned, reset),

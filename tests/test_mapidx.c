@@ -224,6 +224,14 @@ static int teardown(void **state)
 	unlink(path_txt);
 	unlink(path_store);
 	unlink(path_cfg);
+	{
+		char lockf[300];
+
+		/* the store lock's file stays beside the store */
+		snprintf(lockf, sizeof(lockf), "%s/.u.reg.profswitch-lock",
+			 dir);
+		unlink(lockf);
+	}
 	rmdir(dir);
 	ps_sys_free(real);
 	return 0;

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ps_buf.h"
@@ -549,6 +550,146 @@ static void test_lock_mapped(void **state)
 	ps_sys_free(other);
 }
 
+/* In a child process (flock conflicts between processes, as between two
+ * runs): 0 when the lock was taken (and released), PS_ELOCKED when busy,
+ * else 2. */
+static int child_lock(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ps_system *sys;
+		void *t = NULL;
+		int rc;
+
+		if (ps_posix_system_new(&sys) < 0)
+			_exit(2);
+		rc = ps_sys_lock(sys, path, &t);
+		if (rc == 0)
+			ps_sys_unlock(sys, t);
+		_exit(rc == 0 ? 0 : rc == PS_ELOCKED ? 1 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 1
+	       ? PS_ELOCKED : 2;
+}
+
+/* Issue 15 item 3: a run replaces the store by rename while it holds the
+ * lock; a run starting after the rename must still find it held (a lock
+ * on the store's own inode was not: both wrote, one update was lost). */
+static void test_lock_survives_replace(void **state)
+{
+	fixture *f = *state;
+	struct stat st;
+	char *lockf = native(f, ".u.reg.profswitch-lock");
+	void *a = NULL;
+
+	put_native(f, "u.reg", "v1");
+	assert_int_equal(ps_sys_lock(f->sys, "C:\\u.reg", &a), 0);
+	assert_int_equal(child_lock("C:\\u.reg"), PS_ELOCKED);
+	assert_int_equal(ps_sys_write_file(f->sys, "C:\\u.reg", "v2", 2), 0);
+	assert_int_equal(child_lock("C:\\u.reg"), PS_ELOCKED);
+	assert_int_equal(ps_sys_write_file(f->sys, "C:\\u.reg", "v3", 2), 0);
+	assert_int_equal(child_lock("C:\\u.reg"), PS_ELOCKED);
+	ps_sys_unlock(f->sys, a);
+	assert_int_equal(child_lock("C:\\u.reg"), 0);
+	/* The lock file: beside the store, empty, 0600, left in place. */
+	assert_int_equal(lstat(lockf, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(lockf);
+}
+
+/* Two processes contending at the same moment: exactly one holds it. */
+static void test_lock_contended_by_two(void **state)
+{
+	fixture *f = *state;
+	int go[2], done[2], res[2], i, got = 0, busy = 0;
+	pid_t pid[2];
+	char c;
+
+	put_native(f, "u.reg", "v1");
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	assert_int_equal(pipe(res), 0);
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			ps_system *sys;
+			void *t = NULL;
+			char r;
+
+			close(go[1]);
+			close(done[1]);
+			if (ps_posix_system_new(&sys) < 0 ||
+			    read(go[0], &c, 1) != 1)
+				_exit(2);
+			r = ps_sys_lock(sys, "C:\\u.reg", &t) == 0 ? 'L'
+							   : 'B';
+			/* hold it until the parent has both answers (the
+			 * end of file on done) */
+			if (write(res[1], &r, 1) != 1 ||
+			    read(done[0], &c, 1) < 0)
+				_exit(2);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(done[0]);
+	assert_int_equal(write(go[1], "gg", 2), 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(read(res[0], &c, 1), 1);
+		got += c == 'L';
+		busy += c == 'B';
+	}
+	close(go[1]);
+	close(done[1]);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(waitpid(pid[i], NULL, 0), pid[i]);
+	close(res[0]);
+	close(res[1]);
+	assert_int_equal(got, 1);
+	assert_int_equal(busy, 1);
+}
+
+/* A symbolic link as the store, or planted as its lock file, is refused
+ * and saying why; neither target is touched. */
+static void test_lock_refuses_links(void **state)
+{
+	fixture *f = *state;
+	char *target = native(f, "real.reg"), *link = native(f, "l.reg");
+	char *lockf = native(f, ".u.reg.profswitch-lock");
+	char *victim = native(f, "victim");
+	char *nolock = native(f, ".l.reg.profswitch-lock");
+	void *t = NULL;
+	struct stat st;
+
+	put_native(f, "real.reg", "x");
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(ps_sys_lock(f->sys, "C:\\l.reg", &t), PS_EIO);
+	assert_error_has("l.reg (");
+	assert_error_has("is a symbolic link; profswitch refuses links for "
+			 "the store so that a link cannot redirect the "
+			 "write");
+	assert_int_equal(lstat(nolock, &st), -1);
+	put_native(f, "u.reg", "v1");
+	assert_int_equal(symlink(victim, lockf), 0);
+	assert_int_equal(ps_sys_lock(f->sys, "C:\\u.reg", &t), PS_EIO);
+	assert_error_has("lock file");
+	assert_error_has("symbolic link");
+	assert_int_equal(lstat(victim, &st), -1);
+	free(target);
+	free(link);
+	free(lockf);
+	free(victim);
+	free(nolock);
+}
+
 /* ---- older backends (core/system.c) --------------------------------- */
 
 static int calls;
@@ -676,6 +817,9 @@ int main(void)
 		T(test_delete_symlink_not_target),
 		T(test_known_folder),
 		T(test_lock_mapped),
+		T(test_lock_survives_replace),
+		T(test_lock_contended_by_two),
+		T(test_lock_refuses_links),
 		cmocka_unit_test(test_older_backend_defaults),
 	};
 #undef T

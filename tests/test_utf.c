@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -243,6 +244,55 @@ static void test_empty_input_is_terminated(void **state)
 	ps_buf_free(&d);
 }
 
+/* The one sanitiser for terminals and logs: C0, DEL, C1 and invalid
+ * UTF-8 become one '?' each; everything else stays, byte for byte. */
+static void test_sanitize(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} cases[] = {
+		{ "plain ASCII \\ \"x\"", 17, "plain ASCII \\ \"x\"" },
+		{ "a\nb\rc\td", 7, "a?b?c?d" },
+		{ "\x1b[2J\a\x7f", 6, "?[2J??" },
+		{ "x\0y", 3, "x?y" },
+		/* U+0085 (NEL) and U+009B (CSI) are C1 controls */
+		{ "a\xC2\x85" "b\xC2\x9B" "31m", 9, "a?b?31m" },
+		/* U+00A0 and U+00E9 are not */
+		{ "\xC2\xA0\xC3\xA9", 4, "\xC2\xA0\xC3\xA9" },
+		{ "\xE6\x97\xA5\xF0\x9F\x93\xA7", 7,
+		  "\xE6\x97\xA5\xF0\x9F\x93\xA7" },
+		/* invalid: a lone byte, an overlong, a surrogate, a cut */
+		{ "m\xFCller", 6, "m?ller" },
+		{ "\xC0\x80", 2, "??" },
+		{ "\xED\xA0\x80", 3, "???" },
+		{ "ab\xE6\x97", 4, "ab??" },
+		{ "", 0, "" },
+	};
+	ps_buf b = PS_BUF_INIT;
+	char *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ps_buf_clear(&b);
+		assert_int_equal(ps_utf8_sanitize(&b, cases[i].in,
+						  cases[i].len), 0);
+		assert_string_equal(b.ptr, cases[i].out);
+		assert_true(ps_utf8_valid(b.ptr, b.len));
+	}
+	/* Appends, keeping what the buffer held. */
+	ps_buf_clear(&b);
+	ps_buf_puts(&b, "\x1b");
+	assert_int_equal(ps_utf8_sanitize(&b, "\x1b", 1), 0);
+	assert_memory_equal(b.ptr, "\x1b?", 3);
+	c = ps_utf8_clean("a\x1b\xC2\x9Bz");
+	assert_string_equal(c, "a??z");
+	free(c);
+	ps_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_cp1252_every_byte_round_trips),
 		cmocka_unit_test(test_utf8_to_cp1252_refuses),
 		cmocka_unit_test(test_empty_input_is_terminated),
+		cmocka_unit_test(test_sanitize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

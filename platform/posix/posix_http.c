@@ -19,10 +19,15 @@
  */
 #include <arpa/nameser.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <resolv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ps_buf.h"
 #include "ps_error.h"
@@ -51,38 +56,57 @@ typedef struct xfer {
 	int oom;
 } xfer;
 
+/* A CA bundle: a regular file only.  O_NONBLOCK: a FIFO given as
+ * --ca-file is refused at once instead of waiting for a writer forever
+ * (update reads it while holding the store lock); reads of a regular
+ * file ignore the flag. */
 static int read_whole(const char *path, ps_buf *out, int must)
 {
-	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char chunk[8192];
-	size_t n, start = out->len;
+	size_t start = out->len;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), error = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		if (!must)
 			return 0;
-		return ps_error_setc(PS_ENOTFOUND, "%s: cannot read CA file",
-				     path);
+		return ps_error_setc(PS_ENOTFOUND, "%s: cannot read CA file: "
+				     "%s", path, strerror(errno));
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		if (!must)
+			return 0;
+		return ps_error_setc(PS_EIO, "%s: not a regular file (CA "
+				     "file)", path);
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error = ps_error_setc(PS_EIO, "%s: read error: %s",
+					      path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
 		/* The limit is this file's: out may hold the system
 		 * bundle already. */
-		if (out->len - start + n > MAX_CA_FILE) {
-			fclose(f);
-			return ps_error_setc(PS_ELIMIT,
-					     "%s: CA file larger than %u bytes",
-					     path, MAX_CA_FILE);
+		if (out->len - start + (size_t)n > MAX_CA_FILE) {
+			error = ps_error_setc(PS_ELIMIT, "%s: CA file larger "
+					      "than %u bytes", path,
+					      MAX_CA_FILE);
+			break;
 		}
-		if (ps_buf_put(out, chunk, n) < 0) {
-			fclose(f);
-			return PS_ENOMEM;
+		if (ps_buf_put(out, chunk, (size_t)n) < 0) {
+			error = PS_ENOMEM;
+			break;
 		}
 	}
-	if (ferror(f)) {
-		fclose(f);
-		return ps_error_setc(PS_EIO, "%s: read error", path);
-	}
-	fclose(f);
-	return 0;
+	close(fd);
+	return error;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -320,8 +344,12 @@ static int http_resolve_srv(ps_http *h, const char *name, char **host,
 	memset(&st, 0, sizeof(st));
 	if (res_ninit(&st) < 0)
 		return PS_ENOTFOUND;
+	/* One query to the first name server, 2 s at most
+	 * (PS_AD_SRV_MS): the discovery's time budget counts on it. */
 	st.retrans = 2;
 	st.retry = 1;
+	if (st.nscount > 1)
+		st.nscount = 1;
 	len = res_nquery(&st, name, ns_c_in, ns_t_srv, ans, sizeof(ans));
 	res_nclose(&st);
 	if (len < 0 || ns_initparse(ans, len, &msg) < 0)
@@ -353,11 +381,23 @@ static int http_resolve_srv(ps_http *h, const char *name, char **host,
 	return *host ? 0 : PS_ENOTFOUND;
 }
 
+/* The clock libcurl's timeouts run on, for the discovery's budget. */
+static long long http_now_ms(ps_http *h)
+{
+	struct timespec ts;
+
+	(void)h;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const ps_http_ops posix_http_ops = {
 	PS_HTTP_OPS_VERSION,
 	http_perform,
 	http_free,
 	http_resolve_srv,
+	http_now_ms,
 };
 
 static int parse_connect_to(posix_http *p, const char *spec)

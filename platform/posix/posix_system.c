@@ -49,6 +49,11 @@ static posix_system *px_of(ps_system *s)
 	return (posix_system *)s;
 }
 
+/* Every file profswitch replaces (the store, reports, the local XML) is
+ * replaced only when it is not a symbolic link. */
+#define STORE_LINK_REFUSED "is a symbolic link; profswitch refuses links " \
+	"for the store so that a link cannot redirect the write"
+
 static int native_read_file(const char *path, const char *shown, size_t max,
 			    uint8_t **data, size_t *len)
 {
@@ -63,7 +68,10 @@ static int native_read_file(const char *path, const char *shown, size_t max,
 	 * not a regular file; reads of a regular file ignore the flag). */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 && errno == ELOOP)
-		return ps_error_setc(PS_EIO, "%s: is a symbolic link; give "
+		return ps_error_setc(PS_EIO, "%s: is a symbolic link; "
+				     "profswitch refuses links for the store "
+				     "and its inputs so that a link cannot "
+				     "redirect what it reads or writes; give "
 				     "the file itself", shown);
 	if (fd < 0)
 		return ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
@@ -195,8 +203,8 @@ static int native_write_file(const char *path, const char *shown,
 	int fd = -1, error = 0;
 
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-		return ps_error_setc(PS_EIO, "%s: is a symbolic link; refusing "
-				     "to replace it", shown);
+		return ps_error_setc(PS_EIO, "%s: " STORE_LINK_REFUSED,
+				     shown);
 	remove_stale_temps(path);
 	if (ps_buf_printf(&tmp, "%s" TMP_MARK "%ld.XXXXXX", path,
 			  (long)getpid()) < 0)
@@ -250,18 +258,49 @@ done:
 	return error;
 }
 
+/*
+ * The log: appended to a regular file only.  O_NOFOLLOW: profile text is
+ * never appended wherever a planted symbolic link points.  O_NONBLOCK: a
+ * FIFO (or a device) put there does not hang the run while it holds the
+ * store lock; it is refused as not a regular file, and the flag is
+ * cleared again for the writes.  The caller falls back to the local log
+ * folder (docs/guards.md).
+ */
 static int native_append_file(const char *path, const char *shown,
 			      const void *data, size_t len)
 {
-	int fd, error = 0;
+	struct stat st;
+	int fd, flags, error = 0;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		  O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return ps_error_setc(PS_EIO, "%s: is a symbolic link; "
+				     "profswitch refuses to append its log "
+				     "through a link, which could point "
+				     "anywhere", shown);
+	/* a FIFO with no reader, or a socket */
+	if (fd < 0 && errno == ENXIO)
+		return ps_error_setc(PS_EIO, "%s: not a regular file",
+				     shown);
 	if (fd < 0)
 		return ps_error_setc(PS_EIO, "%s: cannot open for append: %s",
 				     shown, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		error = ps_error_setc(PS_EIO, "%s: not a regular file",
+				      shown);
+		goto done;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot open for append: %s",
+				      shown, strerror(errno));
+		goto done;
+	}
 	if (write_all(fd, data, len) < 0)
 		error = ps_error_setc(PS_EIO, "%s: write failed: %s", shown,
 				      strerror(errno));
+done:
 	close(fd);
 	return error;
 }
@@ -702,20 +741,109 @@ typedef struct lock_token {
 	int fd;
 } lock_token;
 
+/*
+ * The store lock (docs/guards.md, "One run at a time") is an flock on a
+ * lock file beside the store, "DIR/.NAME.profswitch-lock", never on the
+ * store itself: every run replaces the store by rename, so a lock on the
+ * store's inode is a lock on a file that is soon gone, and a run starting
+ * after the rename would lock the new file while another still held the
+ * old one; both would write and one update would be lost.  The lock file
+ * is created empty (O_CREAT | O_EXCL | O_NOFOLLOW, mode 0600; owned like
+ * the store when an administrator's run creates it), only ever opened for
+ * reading, and never deleted, since another run may be waiting on it.
+ */
+static char *lock_file_of(const char *real)
+{
+	const char *slash = strrchr(real, '/');
+	ps_buf b = PS_BUF_INIT;
+
+	if (slash)
+		ps_buf_printf(&b, "%.*s/.%s.profswitch-lock",
+			      (int)(slash - real), real, slash + 1);
+	else
+		ps_buf_printf(&b, ".%s.profswitch-lock", real);
+	if (ps_buf_check(&b) < 0) {
+		ps_buf_free(&b);
+		return NULL;
+	}
+	return ps_buf_detach(&b);
+}
+
+static int open_lock_file(const char *lp, const char *shown,
+			  const struct stat *store)
+{
+	struct stat st;
+	int fd = -1, tries;
+
+	for (tries = 0; fd < 0 && tries < 3; tries++) {
+		fd = open(lp, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			  O_NONBLOCK | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			/* An administrator's run leaves it the user's, as
+			 * it leaves the store (best effort). */
+			if (store->st_uid != geteuid() ||
+			    store->st_gid != getegid())
+				(void)!fchown(fd, store->st_uid,
+					      store->st_gid);
+			break;
+		}
+		if (errno != EEXIST)
+			break;
+		/* There already: open it (gone again meanwhile: retry). */
+		fd = open(lp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
+	if (fd < 0 && errno == ELOOP)
+		return ps_error_setc(PS_EIO, "%s: its lock file %s is a "
+				     "symbolic link; refusing it", shown, lp);
+	if (fd < 0)
+		return ps_error_setc(PS_EIO, "%s: cannot open its lock file "
+				     "%s: %s", shown, lp, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ps_error_setc(PS_EIO, "%s: its lock file %s is not a "
+				     "regular file", shown, lp);
+	}
+	return fd;
+}
+
 static int px_lock(ps_system *sys, const char *key, void **token)
 {
 	lock_token *t = NULL;
+	struct stat st;
+	char *lp = NULL;
 	mapped m;
 	int fd = -1, error = map_path(key, 0, &m);
 
 	(void)sys;
 	if (error < 0)
 		return error;
-	fd = open(m.real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
+	if (lstat(m.real, &st) < 0) {
 		error = ps_error_setc(errno == ENOENT ? PS_ENOTFOUND : PS_EIO,
 				      "%s: cannot open: %s", m.shown,
 				      strerror(errno));
+		goto done;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		error = ps_error_setc(PS_EIO, "%s: " STORE_LINK_REFUSED,
+				      m.shown);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = ps_error_setc(PS_EIO, "%s: not a regular file",
+				      m.shown);
+		goto done;
+	}
+	lp = lock_file_of(m.real);
+	if (!lp) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	fd = open_lock_file(lp, m.shown, &st);
+	if (fd < 0) {
+		error = fd;
+		fd = -1;
 		goto done;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -737,6 +865,7 @@ static int px_lock(ps_system *sys, const char *key, void **token)
 done:
 	if (fd >= 0)
 		close(fd);
+	free(lp);
 	mapped_free(&m);
 	return error;
 }

@@ -2,12 +2,15 @@
  * The xml port on Linux: libxml2's xmlTextReader over a document in
  * memory (the caller keeps the bytes alive until close).
  *
- * Safety: the reader runs with XML_PARSE_NONET only: no entity
- * substitution (NOENT), no DTD loading (DTDLOAD, DTDATTR, DTDVALID), no
- * XML_PARSE_HUGE.  The size is checked and the prolog is searched for a
- * DOCTYPE before libxml2 sees a byte, so that an internal subset is never
- * parsed; a DOCTYPE node, an entity reference node or an entity
- * declaration that still surfaces is refused, and so are elements deeper
+ * Safety: the reader runs with XML_PARSE_NONET (and IGNORE_ENC) only: no
+ * entity substitution (NOENT), no DTD loading (DTDLOAD, DTDATTR,
+ * DTDVALID), no XML_PARSE_HUGE.  The size is checked, the prolog is
+ * searched for a DOCTYPE and every start tag's attributes are counted (at
+ * most PS_XML_MAX_ATTRS) before libxml2 sees a byte, so that an internal
+ * subset is never parsed and no element costs quadratic time; the
+ * document is read in the encoding those checks read it in.  A DOCTYPE
+ * node, an entity reference node or an entity declaration that still
+ * surfaces is refused, and so are elements deeper
  * than MAX_DEPTH.  Once per process an external entity loader that loads
  * nothing is installed, so that no file:// or other URL is ever opened
  * even if a future option slips through.
@@ -31,7 +34,9 @@
 #include "ps_xml.h"
 
 #define MAX_DEPTH 64
-#define READ_OPTIONS XML_PARSE_NONET
+/* IGNORE_ENC: the document is read in the encoding the checks below read
+ * it in (ps_xml_scan_encoding), never in one it declares. */
+#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_IGNORE_ENC)
 #define DOCTYPE_REFUSED PS_XML_DOCTYPE_REFUSED
 
 #if LIBXML_VERSION >= 21200
@@ -141,7 +146,8 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 	if (!r)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	r->state = 1;
-	r->tr = xmlReaderForMemory(len ? data : "", (int)len, NULL, NULL,
+	r->tr = xmlReaderForMemory(len ? data : "", (int)len, NULL,
+				   ps_xml_scan_encoding(data, len),
 				   READ_OPTIONS);
 	if (!r->tr) {
 		free(r);
@@ -152,6 +158,12 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 	if (line > 0) {
 		/* The first call to next reports it; nothing is parsed. */
 		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);
+		r->err_line = line;
+		r->state = PS_EFORMAT;
+	} else if ((line = ps_xml_attr_overflow(data, len)) > 0) {
+		/* The same: libxml2 would take quadratic time over it. */
+		(void)snprintf(r->err, sizeof(r->err), "%s",
+			       PS_XML_ATTRS_REFUSED);
 		r->err_line = line;
 		r->state = PS_EFORMAT;
 	}

@@ -1076,11 +1076,19 @@ static void http_free(ps_http *h)
 	free(p);
 }
 
+/* The clock the request deadlines run on, for the discovery's budget. */
+static long long http_now_ms(ps_http *h)
+{
+	(void)h;
+	return (long long)GetTickCount64();
+}
+
 static const ps_http_ops win_http_ops = {
 	PS_HTTP_OPS_VERSION,
 	http_perform,
 	http_free,
 	http_resolve_srv,
+	http_now_ms,
 };
 
 /* "HOST:PORT:ADDR:PORT" (ADDR may be "[v6]"); entries separated by

@@ -207,9 +207,13 @@ static int xr_open(ps_xml *x, const char *data, size_t len, size_t max_len,
 	r->state = 1;
 	r->reads_left = len + 64;
 	line = ps_xml_prolog_doctype(data, len);
+	if (line <= 0 && (line = ps_xml_attr_overflow(data, len)) > 0)
+		(void)snprintf(r->err, sizeof(r->err), "%s",
+			       PS_XML_ATTRS_REFUSED);
+	else if (line > 0)
+		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);
 	if (line > 0) {
 		/* reported by the first next; XmlLite never sees it */
-		(void)snprintf(r->err, sizeof(r->err), "%s", DOCTYPE_REFUSED);
 		r->err_line = line;
 		r->state = PS_EFORMAT;
 		*out = r;

@@ -961,7 +961,7 @@ class Step:
         self.command, self.exit, self.rows = command, exit, list(rows)
         self.unchanged, self.store, self.stderr = unchanged, store, list(stderr)
         self.stdout, self.requests = list(stdout), requests
-        self.locked = locked            # 1: the runner holds a flock on the store during the step
+        self.locked = locked            # 1: the runner holds the store's lock (flock on its lock file) during the step
 
 
 def write_bytes(path, data):
