@@ -1459,7 +1459,7 @@ static void show_string(ps_app_env *env, const ps_proplist *l, uint16_t id,
 			continue;
 		if (ps_prop_string(&l->v[i], &v) < 0)
 			continue;
-		fprintf(env->out, "      %-20s %s\n", label, v);
+		ps_print_line(env->out, "      %-20s %s", label, v);
 		free(v);
 		return;
 	}
@@ -1518,10 +1518,10 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 	size_t nsvc = 0, ngen = 0, i, j;
 	char hex[33];
 
-	fprintf(env->out, "profile %s%s\n", name,
+	ps_print_line(env->out, "profile %s%s", name,
 		is_default ? " (default)" : "");
 	if (ps_store_list_services(s, name, &svcs, &nsvc) < 0) {
-		fprintf(env->out, "  cannot list services: %s\n",
+		ps_print_line(env->out, "  cannot list services: %s",
 			ps_error_last());
 		return;
 	}
@@ -1531,7 +1531,7 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 		char *mailbox = NULL;
 
 		ps_uid_format(&svcs[i].uid, hex);
-		fprintf(env->out, "  service %s  %s  \"%s\"\n", hex,
+		ps_print_line(env->out, "  service %s  %s  \"%s\"", hex,
 			svcs[i].service_name, svcs[i].display_name);
 		if (ps_strcasecmp(svcs[i].service_name, "MSEMS") ||
 		    ps_store_read_section(s, name, &svcs[i].uid, &svc) < 0)
@@ -1561,8 +1561,8 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 					    PS_ID_PROFILE_OFFLINE_STORE_PATH,
 					    "OST");
 				if (f && ps_prop_long(f, &flags) == 0)
-					fprintf(env->out, "      %-20s %s\n",
-						"cached mode",
+					ps_print_line(env->out,
+						"      %-20s %s", "cached mode",
 						(flags & 0x180u) == 0x180u
 						? "on" : "off");
 			}
@@ -1584,7 +1584,8 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 						       PS_ID_PROFILE_MAILBOX);
 
 				if (dn)
-					fprintf(env->out, "      %-20s %s\n",
+					ps_print_line(env->out,
+						"      %-20s %s",
 						is_archive_dn(dn, mailbox)
 						? "archive"
 						: "additional mailbox", dn);
@@ -1599,17 +1600,17 @@ next:
 	}
 	ps_services_free(svcs, nsvc);
 	if (ps_backup_list(s, name, &gens, &ngen) < 0) {
-		fprintf(env->out, "  backup: %s\n", ps_error_last());
+		ps_print_line(env->out, "  backup: %s", ps_error_last());
 		return;
 	}
 	for (i = 0; i < ngen; i++) {
-		fprintf(env->out, "  backup generation %02x (%s): %zu "
-			"sections\n", gens[i].number,
+		ps_print_line(env->out, "  backup generation %02x (%s): %zu "
+			"sections", gens[i].number,
 			gens[i].state == PS_GEN_PENDING ? "pending"
 							: "committed",
 			gens[i].nsecs);
 		for (j = 0; j < gens[i].nunits; j++)
-			fprintf(env->out, "      %s: %s -> %s\n",
+			ps_print_line(env->out, "      %s: %s -> %s",
 				gens[i].units[j].account,
 				gens[i].units[j].source_dn,
 				gens[i].units[j].target_dn);
@@ -1642,17 +1643,19 @@ static int inspect_conflicts(ps_app_env *env, const opts *o, ps_store *s,
 		po.cfg = &r.cfg;
 		po.map = r.map;
 		if (ps_plan_build(&plan, s, profiles->v[i], &po) < 0) {
-			fprintf(env->out, "profile %s: cannot plan: %s\n",
+			ps_print_line(env->out, "profile %s: cannot plan: %s",
 				profiles->v[i], ps_error_last());
 			continue;
 		}
 		if (ps_policy_conflicts(env->sys, &r.cfg, &plan, &found) == 0)
 			for (j = 0; j < found.n; j++)
-				fprintf(env->out, "profile %s: blocked: %s\n",
+				ps_print_line(env->out,
+					"profile %s: blocked: %s",
 					profiles->v[i], found.v[j]);
 		if (!found.n)
-			fprintf(env->out, "profile %s: no planned change is "
-				"blocked by a policy\n", profiles->v[i]);
+			ps_print_line(env->out, "profile %s: no planned "
+				"change is blocked by a policy",
+				profiles->v[i]);
 		ps_strlist_free(&found);
 		ps_plan_free(&plan);
 	}
@@ -1690,7 +1693,7 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	}
 	ps_store_default_profile(s, &def);
 	if (!names.n)
-		fprintf(env->out, "no Outlook profiles in %s\n",
+		ps_print_line(env->out, "no Outlook profiles in %s",
 			path ? path : "the MAPI profiles");
 	for (i = 0; i < names.n; i++)
 		inspect_profile(env, s, names.v[i],
@@ -1698,9 +1701,9 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	/* The Outlook policies in force and what they would block. */
 	ps_strlist_free(&pols);
 	if (ps_policy_list(env->sys, &pols) == 0) {
-		fprintf(env->out, "policies: %s\n", pols.n ? "" : "none");
+		ps_print_line(env->out, "policies: %s", pols.n ? "" : "none");
 		for (i = 0; i < pols.n; i++)
-			fprintf(env->out, "  %s\n", pols.v[i]);
+			ps_print_line(env->out, "  %s", pols.v[i]);
 	}
 	/* With a configuration and mapping: what they block in the plan. */
 	if (pols.n && (o->config || o->mapping))

@@ -467,6 +467,37 @@ static void test_stale_temporaries_removed(void **state)
 	ps_buf_free(&err);
 }
 
+/* inspect prints profile text through the one sanitiser: a display name
+ * holding ESC, CR, LF or BEL cannot drive the terminal or forge lines. */
+static void test_inspect_output_sanitised(void **state)
+{
+	ps_regtree t;
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT, reg = PS_BUF_INIT;
+	FILE *fp;
+	int rc;
+
+	(void)state;
+	tu_fixture(&t);
+	tu_set_uni(&t, "Outlook", TU_SVC_A, PS_ID_DISPLAY_NAME,
+		   "evil\x1b[2J\r\nprofile forged\x07");
+	assert_int_equal(ps_regtree_write(&t, &reg), 0);
+	fp = fopen(store, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(reg.ptr, 1, reg.len, fp), reg.len);
+	fclose(fp);
+	rc = tu_run(&out, &err, "inspect", store, NULL);
+	assert_int_equal(rc, 0);
+	assert_null(strchr(out.ptr, 0x1b));
+	assert_null(strchr(out.ptr, 0x07));
+	assert_null(strchr(out.ptr, '\r'));
+	assert_null(strstr(out.ptr, "\nprofile forged"));
+	assert_non_null(strstr(out.ptr, "evil"));
+	ps_regtree_free(&t);
+	ps_buf_free(&reg);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +517,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_stale_temporaries_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_inspect_output_sanitised, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
