@@ -23,13 +23,13 @@ const char *ps_outcome_name(ps_outcome o)
 static int is_blocked(ps_status st)
 {
 	return st == PS_ST_BLOCKED_POLICY || st == PS_ST_BLOCKED_AMBIGUOUS ||
-	       st == PS_ST_BLOCKED_POISONED;
+	       st == PS_ST_BLOCKED_POISONED || st == PS_ST_BLOCKED_NEW_OUTLOOK;
 }
 
 static int is_deferred(ps_status st)
 {
 	return st == PS_ST_DEFERRED_RUNNING || st == PS_ST_DEFERRED_LOCKED ||
-	       st == PS_ST_DEFERRED_TIMEOUT;
+	       st == PS_ST_DEFERRED_TIMEOUT || st == PS_ST_DEFERRED_NOT_READY;
 }
 
 static int is_migrating(ps_status st)

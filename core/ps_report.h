@@ -26,6 +26,8 @@ typedef enum ps_status {
 	PS_ST_FAILED,
 	PS_ST_ROLLED_BACK,
 	PS_ST_CLEANED,
+	PS_ST_DEFERRED_NOT_READY, /* RequireTargetReady: target not answering yet */
+	PS_ST_BLOCKED_NEW_OUTLOOK, /* the user runs the new Outlook */
 	PS_ST_COUNT
 } ps_status;
 

@@ -15,6 +15,7 @@ static const char *const status_names[PS_ST_COUNT] = {
 	"deferred-running", "deferred-locked", "deferred-timeout",
 	"blocked-policy", "blocked-ambiguous", "blocked-poisoned",
 	"repaired-poisoned", "failed", "rolled-back", "cleaned",
+	"deferred-not-ready", "blocked-new-outlook",
 };
 
 const char *ps_status_name(ps_status st)
@@ -87,11 +88,13 @@ int ps_report_exit_bits(const ps_report *r)
 		case PS_ST_DEFERRED_RUNNING:
 		case PS_ST_DEFERRED_LOCKED:
 		case PS_ST_DEFERRED_TIMEOUT:
+		case PS_ST_DEFERRED_NOT_READY:
 			bits |= 2;
 			break;
 		case PS_ST_BLOCKED_POLICY:
 		case PS_ST_BLOCKED_AMBIGUOUS:
 		case PS_ST_BLOCKED_POISONED:
+		case PS_ST_BLOCKED_NEW_OUTLOOK:
 			bits |= 4;
 			break;
 		default:
