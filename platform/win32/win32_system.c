@@ -762,7 +762,7 @@ static void ws_free(ps_system *sys)
 	free(sys);
 }
 
-/* ---- version 6 ------------------------------------------------------------ */
+/* ---- version 6 ------------------------------------------------ */
 
 /* Reports and logs: the mode is POSIX's; a file here gets the ACL it
  * inherits from its folder (docs/deploying.md). */
