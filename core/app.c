@@ -2453,14 +2453,10 @@ int ps_app_ini_beside_exe(ps_system *sys, char **path)
 	if (!p)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	error = ps_sys_open_read(sys, p, &h, &size);
+	if (error == PS_ENOTFOUND)
+		error = ps_error_setc(PS_ENOTFOUND, "no profswitch.ini beside "
+				      "the program (looked for %s)", p);
 	if (error < 0) {
-		char why[600];
-
-		snprintf(why, sizeof(why), "%s", ps_error_last());
-		error = ps_error_setc(error == PS_ENOMEM ? PS_ENOMEM
-				      : PS_ENOTFOUND, "no profswitch.ini "
-				      "beside the program (looked for %s: %s)",
-				      p, why);
 		free(p);
 		return error;
 	}

@@ -93,7 +93,8 @@ char *ps_expand_path(ps_system *sys, const char *in);
 
 /* The no-argument logon run (ini_beside_exe): *path is DIR/profswitch.ini
  * when ps_sys_exe_dir gives DIR and the file is there (caller frees);
- * else PS_ENOTFOUND with a message saying where it was looked for. */
+ * else PS_ENOTFOUND with a message saying where it was looked for, or
+ * the port's error for a file that is there but cannot be opened. */
 int ps_app_ini_beside_exe(ps_system *sys, char **path);
 
 /* `profswitch --help-man`: the man page (docs/profswitch.1) written from
