@@ -166,6 +166,16 @@ static int env_set(const wchar_t *name)
 	return n > 0 || GetLastError() != ERROR_ENVVAR_NOT_FOUND;
 }
 
+/* PROFSWITCH_AD_USER and PROFSWITCH_AD_PASSWORD both set, not empty: the
+ * configured account (basic_header, set_auth). */
+static int have_account(void)
+{
+	wchar_t buf[2];
+
+	return GetEnvironmentVariableW(L"PROFSWITCH_AD_USER", buf, 2) > 0 &&
+	       GetEnvironmentVariableW(L"PROFSWITCH_AD_PASSWORD", buf, 2) > 0;
+}
+
 /* ---- the CA file -------------------------------------------------------- */
 
 static int read_file(const char *path, ps_buf *out)
@@ -641,16 +651,17 @@ static int set_auth(HINTERNET r, DWORD status, const ps_http_request *rq,
 	else
 		return 0;
 	if (want == WINHTTP_AUTH_TARGET_SERVER) {
-		if (getenv_utf8(L"PROFSWITCH_AD_USER", &user) > 0 &&
-		    getenv_utf8(L"PROFSWITCH_AD_PASSWORD", &pass) > 0) {
-			wu = ps_win32_wide(user);
-			wp = ps_win32_wide(pass);
-			if (!wu || !wp)
-				goto out;
-		}
-	} else if (!rq->send_credentials) {
-		/* the proxy alone; refused before Windows 10 2004: then
-		 * the 407 stands */
+		/* the configured account, else the logged-on user */
+		if (have_account() &&
+		    (getenv_utf8(L"PROFSWITCH_AD_USER", &user) <= 0 ||
+		     getenv_utf8(L"PROFSWITCH_AD_PASSWORD", &pass) <= 0 ||
+		     !(wu = ps_win32_wide(user)) ||
+		     !(wp = ps_win32_wide(pass))))
+			goto out;
+	} else if (!rq->send_credentials || have_account()) {
+		/* the logon for the proxy alone (the request's policy is
+		 * HIGH); where Windows does not know this level, the 407
+		 * stands */
 		level = WINHTTP_AUTOLOGON_SECURITY_LEVEL_PROXY_ONLY;
 		if (!WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY,
 				      &level, sizeof(level)))
@@ -897,9 +908,11 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 {
 	DWORD feature = WINHTTP_DISABLE_REDIRECTS | WINHTTP_DISABLE_COOKIES;
 	DWORD tmo = rq->timeout_ms ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
-	/* The user's Windows credentials only where the core allows
-	 * credentials: https to a trusted host (docs/security.md). */
-	DWORD autologon = rq->send_credentials && t->https
+	/* The user's Windows logon only where the core allows credentials
+	 * (https to a trusted host, docs/security.md), and not when an
+	 * account is configured: that account is used instead. */
+	DWORD autologon = rq->send_credentials && t->https &&
+			  !have_account()
 			  ? WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW
 			  : WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
 	DWORD body_len = (DWORD)rq->body_len, wrote;
