@@ -985,7 +985,7 @@ MAPI_SKIP = {
 
 
 def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None,
-             mapi_expects=None):
+             mapi_expects=None, settings=None):
     """expects: {"HKCU.reg": Registry, "HKCU.wave1.reg": Registry, ...} (under expect/);
     files: {"mapping.puf": text, "config.ini": text} written as UTF-8;
     mapi_expects: the same for a run through MAPI where it differs
@@ -1007,6 +1007,9 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
         out.append("Wine = " + WINE_SKIP[name])
     if name in MAPI_SKIP:
         out.append("MAPI = " + MAPI_SKIP[name])
+    # [Scenario] keys of the runner (tests/scenario_run.c), e.g. AdAccount
+    for k, v in (settings or {}).items():
+        out.append("%s = %s" % (k, v))
     out.append("")
     for i, st in enumerate(steps, 1):
         out.append("[Step %d]" % i)
@@ -2184,15 +2187,18 @@ def ad_request(email):
             '</Autodiscover>\r\n') % (NS_REQ, email, NS_OUT)
 
 
-def logged_post(url, email):
-    """One request as the mock logs it (docs/mock-autodiscover.md)."""
+def logged_post(url, email, auth=None):
+    """One request as the mock logs it (docs/mock-autodiscover.md);
+    auth: the Authorization line's value as logged, e.g. "(present)"."""
     scheme, rest = url.split("://", 1)
     host, path = rest.split("/", 1)
     body = ad_request(email)
     return ("POST %s %s /%s\n" % (scheme, host.split(":")[0].lower(), path) +
             "Content-Type: text/xml; charset=utf-8\n"
             "X-MapiHttpCapability: 1\n"
-            "X-AnchorMailbox: %s\n" % email + body + ("" if body.endswith("\n") else "\n") + ".\n")
+            "X-AnchorMailbox: %s\n" % email +
+            ("Authorization: %s\n" % auth if auth else "") +
+            body + ("" if body.endswith("\n") else "\n") + ".\n")
 
 
 def logged_get(url):
@@ -2228,7 +2234,7 @@ AUTOD = "autodiscover alice@contoso.com --ca-file {ca}"
 
 
 def cli_scenario(name, description, keywords, server, bodies, command, exit_status, stdout=(), stderr=(),
-                 requests=None):
+                 requests=None, settings=None):
     inp, p = basic_input()
     files = {"autodiscover/server.ini": server} if server else {}
     for fn, text in bodies.items():
@@ -2238,7 +2244,7 @@ def cli_scenario(name, description, keywords, server, bodies, command, exit_stat
     scenario(name, description, ["autodiscover"] + keywords, inp, files,
              [Step(command, exit_status, [], 1, stdout=stdout, stderr=stderr,
                    requests="expect/requests.txt" if requests is not None else None)],
-             {"HKCU.reg": inp.copy()})
+             {"HKCU.reg": inp.copy()}, settings=settings)
 
 
 ROOT_AD = "https://contoso.com" + AD_PATH
@@ -2318,6 +2324,44 @@ def sc_ad_401():
                  {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 8,
                  stderr=[CONTOSO_AD + ": HTTP 401"],
                  requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+# The account of the Windows-authentication scenarios: what
+# PROFSWITCH_AD_USER / PROFSWITCH_AD_PASSWORD hold ([Scenario] AdAccount).
+WIN_ACCOUNT = "CONTOSO\\alice:Secret1"
+
+
+def sc_ad_windows_auth():
+    cli_scenario("autodiscover-windows-auth",
+                 "The configured server wants Windows authentication (401 offering Negotiate and NTLM, "
+                 "RequireAuth = windows): the configured account answers with an NTLM handshake (type 1, the "
+                 "mock's type-2 challenge, type 3 on the same connection) and the settings come back. The mock "
+                 "checks only the handshake's shape. Under Wine it is Wine's NTLM through Samba's ntlm_auth.",
+                 ["401", "windows-auth", "ntlm", "exit-0"],
+                 server_ini(["autodiscover.contoso.com"],
+                            [("auth", {"RequireAuth": "windows", "Body": "alice.xml"})]),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 0,
+                 stdout=[ALICE_TGT, "settings from " + CONTOSO_AD],
+                 settings={"AdAccount": WIN_ACCOUNT, "WineNtlm": 1})
+
+
+def sc_ad_windows_auth_untrusted():
+    fab_ad = "https://autodiscover.fabrikam.com" + AD_PATH
+    cli_scenario("autodiscover-windows-auth-untrusted",
+                 "The user's own server answers redirectUrl to another organisation's host that wants Windows "
+                 "authentication: no credentials go there, neither the configured account nor the user's "
+                 "Windows logon (no Authorization header in its request), and its 401 ends the discovery.",
+                 ["401", "windows-auth", "redirectUrl", "exit-8"],
+                 server_ini(["autodiscover.contoso.com", "autodiscover.fabrikam.com"],
+                            [("own", {"Host": "autodiscover.contoso.com", "Body": "redirect.xml"}),
+                             ("other", {"Host": "autodiscover.fabrikam.com", "RequireAuth": "windows",
+                                        "Body": "alice.xml"})]),
+                 {"redirect.xml": ad_redirect("redirectUrl", fab_ad), "alice.xml": ad_settings(ALICE_TGT)},
+                 AUTOD + " --url " + CONTOSO_AD, 8,
+                 stderr=[fab_ad + ": HTTP 401"],
+                 requests=[logged_post(CONTOSO_AD, "alice@contoso.com", auth="(present)"),
+                           logged_post(fab_ad, "alice@contoso.com")],
+                 settings={"AdAccount": WIN_ACCOUNT})
 
 
 def sc_ad_unreachable():
@@ -2663,6 +2707,8 @@ def autodiscover_scenarios():
     sc_ad_redirect_url()
     sc_ad_redirect_loop()
     sc_ad_401()
+    sc_ad_windows_auth()
+    sc_ad_windows_auth_untrusted()
     sc_ad_unreachable()
     sc_ad_wrong_answers()
     sc_ad_truncated_connection()
