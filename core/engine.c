@@ -689,9 +689,11 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (u->update && e->dry_run) {
 			st = PS_ST_WOULD_UPDATE;
 			snprintf(detail, sizeof(detail), "%zu values to set, "
-				 "%zu to remove%s%s", u->nset, u->ndel,
+				 "%zu to remove%s%s%s", u->nset, u->ndel,
 				 u->repair ? "; RepairPoisoned would repair: "
-					   : "", u->repair ? u->detail : "");
+					   : "", u->repair ? u->detail : "",
+				 u->ready_unchecked ? "; readiness not checked "
+				 "in a rehearsal" : "");
 		} else if (u->update && failed) {
 			st = PS_ST_FAILED;
 			snprintf(detail, sizeof(detail), "%s; %s", why,

@@ -1578,10 +1578,10 @@ static int check_ready(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 			 "TargetSMTP (mapping line %u)", m->line);
 		return ad_fail(u, text);
 	}
-	if (o->rehearsal)
-		return set_detail(u, u->status, "%s%sreadiness not checked "
-				  "in a rehearsal", u->detail ? u->detail : "",
-				  u->detail && *u->detail ? "; " : "");
+	if (o->rehearsal) {
+		u->ready_unchecked = 1;
+		return 0;
+	}
 	if (!o->ready)
 		return not_ready(u, "no Autodiscover client on this "
 				 "platform to ask");

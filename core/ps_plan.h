@@ -48,6 +48,7 @@ typedef struct ps_unit {
 	const ps_ad_result *ad; /* verified answer (owned by the verifier) */
 	const char *ad_url;  /* the configured URL asked, or NULL */
 	int repair;          /* poisoned, being repaired */
+	int ready_unchecked; /* RequireTargetReady in a rehearsal */
 	ps_strlist poison;   /* evidence of poisoning */
 } ps_unit;
 
