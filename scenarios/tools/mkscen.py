@@ -2479,6 +2479,26 @@ def v2_rule(extra):
     return rule
 
 
+def sc_ad_v2_cli():
+    target = EXO_V2_OTHER + "?Email=alice@contoso.com&Protocol=AutodiscoverV1"
+    cli_scenario("autodiscover-v2",
+                 "`profswitch autodiscover --v2` asks the Autodiscover v2 (JSON) endpoint of --url's host the "
+                 "way RequireTargetReady=1 does: a 302 to another host, which answers an AutodiscoverV1 URL; "
+                 "both hops are printed, exit 0.",
+                 ["autodiscover-v2", "json", "redirect", "exit-0"],
+                 server_ini(["autodiscover-s.outlook.com", "outlook.office365.com"],
+                            [("redirect", v2_rule({"Host": "autodiscover-s.outlook.com", "Status": 302,
+                                                   "Location": target})),
+                             ("answer", v2_rule({"Host": "outlook.office365.com", "Body": "ready.json",
+                                                 "ContentType": "application/json"}))]),
+                 {"ready.json": v2_ready()}, AUTOD + " --v2 --url " + EXO_AD, 0,
+                 stdout=["GET " + EXO_V2 + "?Email=alice@contoso.com&Protocol=AutodiscoverV1",
+                         "-> HTTP redirect to " + target,
+                         "AutodiscoverV1 URL: https://outlook.office365.com/autodiscover/autodiscover.xml",
+                         "answered by: " + target],
+                 requests=[logged_v2(EXO_V2, "alice@contoso.com"), logged_v2(EXO_V2_OTHER, "alice@contoso.com")])
+
+
 def sc_ready_v2():
     inp, p = basic_input()
     scenario("ready-v2",
@@ -2812,6 +2832,7 @@ def autodiscover_scenarios():
     sc_ad_http_downgrade()
     sc_verify_ok()
     sc_verify_wrong_dn()
+    sc_ad_v2_cli()
     sc_ready_v2()
     sc_not_ready_v2()
     sc_ready_v2_redirect()
