@@ -375,6 +375,15 @@ static char *request_host(struct MHD_Connection *conn)
 	return s;
 }
 
+/* One "?NAME=VALUE" line per query argument, in request order. */
+static enum MHD_Result log_arg(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	(void)kind;
+	(void)ps_buf_printf(cls, "?%s=%s\n", key, value ? value : "");
+	return MHD_YES;
+}
+
 static void log_request(fad_server *srv, int scheme,
 			struct MHD_Connection *conn, const char *method,
 			const char *host, const char *url, const fad_req *req)
@@ -392,6 +401,8 @@ static void log_request(fad_server *srv, int scheme,
 	(void)ps_buf_printf(&b, "%s %s %s %s\n", method,
 			    scheme == FAD_HTTPS ? "https" : "http",
 			    host ? host : "-", url);
+	(void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, log_arg,
+					&b);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *v = MHD_lookup_connection_value(conn,
 							    MHD_HEADER_KIND,
@@ -518,7 +529,14 @@ static int rule_matches(const fad_rule *r, int scheme, const char *method,
 		return 0;
 	if (r->path && ps_strcasecmp(r->path, url))
 		return 0;
-	if (r->email) {
+	if (r->email && !strcmp(method, MHD_HTTP_METHOD_GET)) {
+		/* Autodiscover v2: the Email query argument */
+		const char *e = MHD_lookup_connection_value(
+			req->conn, MHD_GET_ARGUMENT_KIND, "Email");
+
+		if (!e || ps_strcasecmp(e, r->email))
+			return 0;
+	} else if (r->email) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST))
 			return 0;
 		parse_addresses(req);
