@@ -81,6 +81,8 @@ static const key_def keys[] = {
 	{ "VerifyAutodiscover", K_BOOL, OFF(verify_autodiscover), 0, NULL,
 	  NULL },
 	{ "RepairPoisoned", K_BOOL, OFF(repair_poisoned), 0, NULL, NULL },
+	{ "RequireTargetReady", K_BOOL, OFF(require_target_ready), 0, NULL,
+	  NULL },
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },

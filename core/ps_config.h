@@ -36,6 +36,8 @@ typedef struct ps_config {
 	                                  name besides the user's domain */
 	int verify_autodiscover;       /* default 0 */
 	int repair_poisoned;           /* default 0 */
+	int require_target_ready;      /* default 0: repoint only when the
+	                                  target answers for the mailbox */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
 } ps_config;
