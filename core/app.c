@@ -57,7 +57,32 @@ typedef struct opts {
 	int quiet;
 	int verbose;
 	int v2;                 /* autodiscover --v2 */
+	int help;               /* CMD --help, -h or /? */
 } opts;
+
+/* ---- help: one text for --help, CMD --help and the man page ---------- */
+
+#define COMMON_OPTIONS \
+	"  --config FILE       profswitch.ini\n" \
+	"  --mapping FILE      migration mapping (overrides the config)\n" \
+	"  --store PATH        the profiles to work on, rewritten in " \
+	"place:\n" \
+	"                      a .reg export or an NTUSER.DAT hive (hives:\n" \
+	"                      Linux build); required on Linux, on Windows\n" \
+	"                      the user's MAPI profiles when left out\n" \
+	"  --profile NAME      only this profile (repeatable)\n" \
+	"  --default-profile   only the default profile\n" \
+	"  --log FILE          append the run log to FILE (default: " \
+	"LogFile=,\n" \
+	"                      else profswitch.log in the local folder)\n" \
+	"  --report FILE       write the report (.csv or .json)\n" \
+	"  -q, -v              quieter, more verbose\n"
+
+#define EXIT_STATUS_TEXT \
+	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, " \
+	"8 Autodiscover;\n" \
+	"64 usage or configuration, 65 mapping, 66 unreadable input,\n" \
+	"69 store unavailable, 70 internal error.\n"
 
 static const char usage_text[] =
 	"usage: profswitch COMMAND [options]\n"
@@ -72,49 +97,258 @@ static const char usage_text[] =
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
 	"            [--timeout SECONDS] [--v2]\n"
 	"  mapping check FILE | compile FILE -o OUT\n"
-	"  --version | --help\n"
+	"  --version | --help | COMMAND --help\n"
 	"\n"
 	"common options:\n"
-	"  --config FILE       profswitch.ini\n"
-	"  --mapping FILE      migration mapping (overrides the config)\n"
-	"  --store PATH        the profiles to work on, rewritten in place:\n"
-	"                      a .reg export or an NTUSER.DAT hive (hives:\n"
-	"                      Linux build); required on Linux, on Windows\n"
-	"                      the user's MAPI profiles when left out\n"
-	"  --profile NAME      only this profile (repeatable)\n"
-	"  --default-profile   only the default profile\n"
-	"  --log FILE          append the run log to FILE\n"
-	"  --report FILE       write the report (.csv or .json; rehearse: also\n"
-	"                      .html, and repeatable)\n"
-	"  --jobs N            rehearse: inputs at once (default: one per core)\n"
-	"  --simulate-running NAME   a process that runs (fake store)\n"
-	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
-	"  --timeout SECONDS   autodiscover: the whole discovery (default\n"
-	"                      60; 0 = only the per-request 30 s)\n"
-	"  --v2                autodiscover: ask the Autodiscover v2 (JSON)\n"
-	"                      endpoint, as RequireTargetReady=1 does\n"
-	"  -q, -v              quieter, more verbose\n"
+	COMMON_OPTIONS
+	"\n"
+	"An option's value may follow it (--log FILE) or be joined to it\n"
+	"(--log=FILE); -h and /? are --help.\n"
 	"\n"
 	"STORE (inspect, rehearse): a .reg export or an NTUSER.DAT hive;\n"
 	"rehearse also takes folders of them (searched recursively).\n"
 	"\n"
-	"exit status: 0 done; bits 1 failed, 2 deferred, 4 blocked, "
-	"8 Autodiscover;\n"
-	"64 usage or configuration, 65 mapping, 66 unreadable input, "
-	"69 store unavailable, 70 internal error.\n";
+	EXIT_STATUS_TEXT;
+
+typedef struct cmd_help {
+	const char *name;
+	const char *summary;     /* one line */
+	const char *text;        /* profswitch NAME --help */
+} cmd_help;
+
+static const cmd_help helps[] = {
+	{ "update", "repoint the Outlook profiles to the target mailboxes",
+	  "usage: profswitch update [options] [--dry-run] [--reprocess]\n"
+	  "\n"
+	  "Repoints each Exchange account of the selected profiles from its\n"
+	  "source mailbox to the target the mapping names, after a backup of\n"
+	  "every section it changes.  Every run appends its lines to the log\n"
+	  "(--log, LogFile=, else profswitch.log in the local folder).\n"
+	  "\n"
+	  "options:\n"
+	  COMMON_OPTIONS
+	  "  --dry-run           say what would change; change nothing\n"
+	  "  --reprocess         update accounts already updated again\n"
+	  "\n"
+	  EXIT_STATUS_TEXT },
+	{ "rollback", "undo the last update from its backup",
+	  "usage: profswitch rollback [options] [--all]\n"
+	  "\n"
+	  "Restores the sections the last update changed from its backup.\n"
+	  "\n"
+	  "options:\n"
+	  COMMON_OPTIONS
+	  "  --all               every backup generation, oldest state last\n"
+	  "\n"
+	  EXIT_STATUS_TEXT },
+	{ "cleanup", "delete the backups once the migration is final",
+	  "usage: profswitch cleanup [options]\n"
+	  "\n"
+	  "Deletes the backups that update left in the profiles.\n"
+	  "\n"
+	  "options:\n"
+	  COMMON_OPTIONS
+	  "\n"
+	  EXIT_STATUS_TEXT },
+	{ "rehearse", "dry-run a whole fleet of exported profiles",
+	  "usage: profswitch rehearse STORE... [--config FILE] "
+	  "[--mapping FILE]\n"
+	  "                [--report FILE]... [--jobs N]\n"
+	  "                [--profile NAME | --default-profile] [--log FILE]\n"
+	  "\n"
+	  "Runs update as a dry run over every STORE (a .reg export, an\n"
+	  "NTUSER.DAT hive, or a folder searched recursively for them) and\n"
+	  "writes one fleet report.  Nothing is written to any STORE.\n"
+	  "\n"
+	  "options:\n"
+	  "  --config FILE       profswitch.ini (LogFile= is ignored)\n"
+	  "  --mapping FILE      migration mapping (overrides the config)\n"
+	  "  --report FILE       .csv, .json or .html (repeatable)\n"
+	  "  --jobs N            inputs at once (default: one per core)\n"
+	  "  --profile NAME      only this profile (repeatable)\n"
+	  "  --default-profile   only the default profile\n"
+	  "  --log FILE          the run log (default: profswitch.log in the\n"
+	  "                      local folder, summary lines only)\n"
+	  "  -q, -v              quieter, more verbose\n"
+	  "\n"
+	  EXIT_STATUS_TEXT },
+	{ "inspect", "show the Outlook profiles, backups and policies",
+	  "usage: profswitch inspect STORE [--config FILE] [--mapping FILE]\n"
+	  "\n"
+	  "Shows each profile's Exchange accounts, backups and the Outlook\n"
+	  "policies in force; with --config or --mapping, which planned\n"
+	  "changes those policies would block.  Changes nothing.\n"
+	  "STORE: a .reg export or an NTUSER.DAT hive (on Windows, left out:\n"
+	  "the user's MAPI profiles).\n" },
+	{ "autodiscover", "ask Autodiscover for a mailbox's settings",
+	  "usage: profswitch autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
+	  "                    [--timeout SECONDS] [--v2]\n"
+	  "\n"
+	  "Follows Autodiscover for EMAIL as update would and prints the\n"
+	  "settings found, each hop on the way, or why none were found\n"
+	  "(exit 8).\n"
+	  "\n"
+	  "options:\n"
+	  "  --url URL           start at this Autodiscover URL\n"
+	  "  --ca-file FILE      trust this CA too (https)\n"
+	  "  --timeout SECONDS   the whole discovery (default 60; 0 = only\n"
+	  "                      the per-request 30 s)\n"
+	  "  --v2                ask the Autodiscover v2 (JSON) endpoint,\n"
+	  "                      as RequireTargetReady=1 does\n"
+	  "  -q                  no hops, only the settings\n" },
+	{ "mapping", "check or compile a mapping file",
+	  "usage: profswitch mapping check FILE\n"
+	  "       profswitch mapping compile FILE -o OUT\n"
+	  "\n"
+	  "check: parses FILE (a text or compiled mapping), lists errors and\n"
+	  "duplicates, and prints its SHA-256 for MappingSHA256=.\n"
+	  "compile: writes OUT, a compiled mapping for very large fleets.\n"
+	  "\n"
+	  "exit status: 0 good, 65 bad mapping, 66 unreadable.\n" },
+};
+
+#define NHELPS (sizeof(helps) / sizeof(helps[0]))
+
+static const cmd_help *find_help(const char *command)
+{
+	size_t i;
+
+	for (i = 0; command && i < NHELPS; i++)
+		if (!strcmp(helps[i].name, command))
+			return &helps[i];
+	return NULL;
+}
+
+static int is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h") ||
+	       !strcmp(arg, "/?");
+}
+
+/* roff: one line of help text, escaped (backslash, leading dot or quote,
+ * hyphen-minus). */
+static void man_line(FILE *out, const char *line, size_t n)
+{
+	size_t i;
+
+	if (n && (line[0] == '.' || line[0] == '\''))
+		fputs("\\&", out);
+	for (i = 0; i < n; i++) {
+		if (line[i] == '\\')
+			fputs("\\e", out);
+		else if (line[i] == '-')
+			fputs("\\-", out);
+		else
+			fputc(line[i], out);
+	}
+	fputc('\n', out);
+}
+
+static void man_text(FILE *out, const char *text)
+{
+	const char *nl;
+
+	fputs(".nf\n", out);
+	for (; *text; text = nl + 1) {
+		nl = strchr(text, '\n');
+		if (!nl)
+			nl = text + strlen(text);
+		man_line(out, text, (size_t)(nl - text));
+		if (!*nl)
+			break;
+	}
+	fputs(".fi\n", out);
+}
+
+void ps_app_man_page(FILE *out)
+{
+	size_t i;
+
+	fputs(".\\\" Generated by `profswitch --help-man` from the help\n"
+	      ".\\\" text in core/app.c; the test docs.manpage checks\n"
+	      ".\\\" that it is up to date.  Do not edit.\n", out);
+	fputs(".TH PROFSWITCH 1 \"\" \"profswitch\" \"User Commands\"\n",
+	      out);
+	fputs(".SH NAME\nprofswitch \\- repoint Outlook MAPI profiles after "
+	      "a mailbox migration\n", out);
+	fputs(".SH SYNOPSIS\n", out);
+	man_text(out, usage_text);
+	fputs(".SH COMMANDS\n", out);
+	for (i = 0; i < NHELPS; i++) {
+		fprintf(out, ".SS %s\n", helps[i].name);
+		man_line(out, helps[i].summary, strlen(helps[i].summary));
+		man_text(out, helps[i].text);
+	}
+	fputs(".SH FILES\n"
+	      "The default log, profswitch.log, is in the local profswitch "
+	      "folder:\n"
+	      ".I %LOCALAPPDATA%\\eprofswitch\\elogs\n"
+	      "on Windows,\n"
+	      ".I $XDG_STATE_HOME/profswitch\n"
+	      "(else\n"
+	      ".IR ~/.local/state/profswitch )\n"
+	      "on Linux.\n", out);
+	fputs(".SH SEE ALSO\n"
+	      "docs/contract.md, docs/deploying.md and docs/exit-codes.md in "
+	      "the profswitch sources.\n", out);
+}
+
+/* ---- messages and the trace every run leaves -------------------------- */
+
+/* What a run said went wrong (at most TRACE_MAX messages kept). */
+typedef struct ps_app_trace {
+	ps_strlist msgs;
+	size_t dropped;
+	int logged;             /* the run wrote its last log line */
+} ps_app_trace;
+
+#define TRACE_MAX 8
+
+static void trace_add(ps_app_env *env, const char *msg)
+{
+	ps_app_trace *t = env->trace;
+
+	if (!t)
+		return;
+	if (t->msgs.n >= TRACE_MAX || ps_strlist_add(&t->msgs, msg) < 0)
+		t->dropped++;
+}
+
+/* "profswitch: MESSAGE" on stderr, and MESSAGE in this run's trace. */
+static void say(ps_app_env *env, const char *fmt, ...) PS_PRINTF(2, 3);
+
+static void say(ps_app_env *env, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(env->err, "profswitch: %s\n", msg);
+	trace_add(env, msg);
+}
+
+/* A line printed as it is (a mapping's "FILE:LINE: reason"). */
+static void say_raw(ps_app_env *env, const char *line)
+{
+	fprintf(env->err, "%s\n", line);
+	trace_add(env, line);
+}
 
 static int usage_error(ps_app_env *env, const char *fmt, ...)
 	PS_PRINTF(2, 3);
 
 static int usage_error(ps_app_env *env, const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fputs("profswitch: ", env->err);
 	va_start(ap, fmt);
-	vfprintf(env->err, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'profswitch --help'.\n", env->err);
+	fprintf(env->err, "profswitch: %s\nTry 'profswitch --help'.\n", msg);
+	trace_add(env, msg);
 	return EX_USAGE;
 }
 
@@ -142,6 +376,21 @@ static int takes_value(const char *arg)
 	return 0;
 }
 
+/* The options that take no value. */
+static int is_flag(const char *arg)
+{
+	static const char *const flags[] = {
+		"--default-profile", "--dry-run", "--reprocess", "--all",
+		"--quiet", "--verbose", "--v2", NULL
+	};
+	size_t i;
+
+	for (i = 0; flags[i]; i++)
+		if (!strcmp(arg, flags[i]))
+			return 1;
+	return 0;
+}
+
 static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 {
 	int i;
@@ -150,10 +399,29 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 	if (argc < 2)
 		return usage_error(env, "no command given");
 	o->command = argv[1];
+	/* CMD --help (-h, /?) wins over anything else on the line. */
+	for (i = 2; i < argc; i++)
+		if (is_help(argv[i])) {
+			o->help = 1;
+			return 0;
+		}
 	for (i = 2; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
+		const char *a = argv[i], *v = NULL, *eq;
+		char name[32];
 
-		if (takes_value(a)) {
+		/* --opt=value is --opt value. */
+		eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+		if (eq && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			if (!takes_value(name))
+				return usage_error(env, is_flag(name)
+						   ? "%s takes no value"
+						   : "unknown option '%s'",
+						   name);
+			a = name;
+			v = eq + 1;
+		} else if (takes_value(a)) {
 			if (i + 1 >= argc)
 				return usage_error(env, "%s needs a value", a);
 			v = argv[++i];
@@ -215,8 +483,7 @@ static int read_input(ps_app_env *env, const char *path, size_t max,
 	int error = ps_sys_read_file(env->sys, path, max, data, len);
 
 	if (error < 0)
-		fprintf(env->err, "profswitch: cannot read the %s: %s\n", what,
-			ps_error_last());
+		say(env, "cannot read the %s: %s", what, ps_error_last());
 	return error;
 }
 
@@ -290,33 +557,16 @@ static int report_kind(const char *path)
 	return 0;
 }
 
-static int write_report(ps_app_env *env, const char *path,
-			const ps_report *r)
-{
-	ps_buf b = PS_BUF_INIT;
-	int error;
-
-	error = report_kind(path) == 2 ? ps_report_json(r, &b)
-				       : ps_report_csv(r, &b);
-	if (!error)
-		error = ps_sys_write_file(env->sys, path, b.ptr, b.len);
-	if (error < 0)
-		fprintf(env->err, "profswitch: cannot write the report: %s\n",
-			ps_error_last());
-	ps_buf_free(&b);
-	return error;
-}
-
 /* Map a store-opening error to the exit status (docs/exit-codes.md). */
 static int store_error(ps_app_env *env, int error)
 {
-	fprintf(env->err, "profswitch: %s\n", ps_error_last());
+	say(env, "%s", ps_error_last());
 	switch (error) {
 	case PS_ENOTFOUND:
 	case PS_EIO:
 	case PS_EFORMAT:
 	case PS_ELIMIT:
-		fputs("profswitch: nothing was changed.\n", env->err);
+		say(env, "nothing was changed.");
 		return EX_NOINPUT;
 	case PS_ENOMEM:
 		return EX_SOFTWARE;
@@ -447,52 +697,175 @@ static void run_after(ps_app_env *env, run *r)
 	r->report.run_after_how = how;
 }
 
-/* Append the log; when its folder cannot be written (a share that is not
- * reachable), write it to the local log folder instead and say so. */
-static void flush_log(ps_app_env *env, run *r)
+/* DIR and a file name, with DIR's own separator. */
+static char *join_path(const char *dir, const char *base)
 {
-	ps_buf fallback = PS_BUF_INIT;
-	char *dir = NULL, why[600];
-	const char *base;
+	ps_buf b = PS_BUF_INIT;
+	size_t n = strlen(dir);
+	int win = strchr(dir, '\\') != NULL;
 
-	if (!r->log.path || !r->log.lines.len)
+	if (n && (dir[n - 1] == '/' || dir[n - 1] == '\\'))
+		ps_buf_printf(&b, "%s%s", dir, base);
+	else
+		ps_buf_printf(&b, "%s%c%s", dir, win ? '\\' : '/', base);
+	if (ps_buf_check(&b) < 0) {
+		ps_buf_free(&b);
+		return NULL;
+	}
+	return ps_buf_detach(&b);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *bslash = strrchr(path, '\\');
+
+	if (bslash > slash)
+		slash = bslash;
+	return slash ? slash + 1 : path;
+}
+
+/* The log of a run without --log or LogFile (or before they are known):
+ * profswitch.log in the local folder.  NULL (said on stderr) when there
+ * is no such folder. */
+static char *default_log_path(ps_app_env *env)
+{
+	char *dir = NULL, *path;
+
+	if (ps_sys_local_log_dir(env->sys, &dir) < 0) {
+		fprintf(env->err, "profswitch: no local folder for the log: "
+			"%s\n", ps_error_last());
+		return NULL;
+	}
+	path = join_path(dir, "profswitch.log");
+	free(dir);
+	return path;
+}
+
+/* Append the log; when its folder cannot be written (a share that is not
+ * reachable), write it to the local log folder instead and say so.  A
+ * log file this creates gets `mode` (ReportMode; 0: the default). */
+static void flush_lines(ps_app_env *env, ps_log *log, ps_report *report,
+			unsigned mode)
+{
+	char *dir = NULL, *fallback = NULL, why[600];
+
+	if (!mode)
+		mode = PS_SYS_DEFAULT_FILE_MODE;
+	if (!log->path || !log->lines.len)
 		return;
-	if (ps_sys_append_file(env->sys, r->log.path, r->log.lines.ptr,
-			       r->log.lines.len) == 0) {
-		ps_buf_clear(&r->log.lines);
-		if (!r->report.log_path)
-			r->report.log_path = ps_strdup(r->log.path);
+	if (ps_sys_append_file_mode(env->sys, log->path, log->lines.ptr,
+				    log->lines.len, mode) == 0) {
+		ps_buf_clear(&log->lines);
+		if (report && !report->log_path)
+			report->log_path = ps_strdup(log->path);
 		return;
 	}
 	snprintf(why, sizeof(why), "%s", ps_error_last());
-	base = strrchr(r->log.path, '/');
-	if (!base || strrchr(r->log.path, '\\') > base)
-		base = strrchr(r->log.path, '\\');
-	base = base ? base + 1 : r->log.path;
-	if (ps_sys_local_log_dir(env->sys, &dir) < 0) {
+	if (ps_sys_local_log_dir(env->sys, &dir) < 0 ||
+	    !(fallback = join_path(dir, base_name(log->path)))) {
 		fprintf(env->err, "profswitch: cannot write the log %s (%s) "
 			"and there is no local folder for it: %s\n",
-			r->log.path, why, ps_error_last());
-		ps_buf_clear(&r->log.lines);
+			log->path, why, ps_error_last());
+		ps_buf_clear(&log->lines);
+		free(dir);
 		return;
 	}
-	ps_buf_printf(&fallback, "%s/%s", dir, base);
 	fprintf(env->err, "profswitch: cannot write the log %s (%s); "
-		"writing it to %s instead\n", r->log.path, why, fallback.ptr);
-	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "log %s cannot be "
-		   "written (%s); this log is in %s", r->log.path, why,
-		   fallback.ptr);
-	if (ps_sys_append_file(env->sys, fallback.ptr, r->log.lines.ptr,
-			       r->log.lines.len) < 0)
+		"writing it to %s instead\n", log->path, why, fallback);
+	ps_log_msg(log, PS_LOG_INFO, NULL, NULL, "log %s cannot be "
+		   "written (%s); this log is in %s", log->path, why,
+		   fallback);
+	if (ps_sys_append_file_mode(env->sys, fallback, log->lines.ptr,
+				    log->lines.len, mode) < 0)
 		fprintf(env->err, "profswitch: cannot write the log %s "
-			"either: %s\n", fallback.ptr, ps_error_last());
-	ps_buf_clear(&r->log.lines);
-	free(r->log.path);
-	r->log.path = ps_buf_detach(&fallback);
-	free(r->report.log_path);
-	r->report.log_path = r->log.path ? ps_strdup(r->log.path) : NULL;
-	r->report.log_fallback = 1;
+			"either: %s\n", fallback, ps_error_last());
+	ps_buf_clear(&log->lines);
+	free(log->path);
+	log->path = fallback;
+	if (report) {
+		free(report->log_path);
+		report->log_path = ps_strdup(log->path);
+		report->log_fallback = 1;
+	}
 	free(dir);
+}
+
+static void flush_log(ps_app_env *env, run *r)
+{
+	flush_lines(env, &r->log, &r->report, r->cfg.report_mode);
+}
+
+/* Every run's last log line (docs/contract.md): the command, its exit
+ * status and what it said went wrong.  Not echoed (stderr had it). */
+static void log_exit(ps_app_env *env, ps_log *log, const char *command,
+		     int status)
+{
+	ps_app_trace *t = env->trace;
+	ps_buf b = PS_BUF_INIT;
+	FILE *echo = log->echo;
+	size_t i;
+
+	for (i = 0; t && i < t->msgs.n; i++)
+		ps_buf_printf(&b, "%s%s", i ? "; " : "", t->msgs.v[i]);
+	if (t && t->dropped)
+		ps_buf_printf(&b, "; and %zu more", t->dropped);
+	log->echo = NULL;
+	ps_log_msg(log, status >= 64 ? PS_LOG_ERROR : PS_LOG_INFO, NULL,
+		   NULL, "%s: exit status %d%s%s", command, status,
+		   b.len ? ": " : "", b.len ? b.ptr : "");
+	log->echo = echo;
+	ps_buf_free(&b);
+	if (t)
+		t->logged = 1;
+}
+
+/* The report: written atomically (temp file, rename) with ReportMode;
+ * when its folder cannot be written, to the local folder instead, and
+ * the log says where it went. */
+static int write_report(ps_app_env *env, run *r)
+{
+	ps_buf b = PS_BUF_INIT;
+	char *dir = NULL, *fallback = NULL, why[600];
+	int error;
+
+	error = report_kind(r->report_path) == 2 ? ps_report_json(&r->report,
+								  &b)
+		: ps_report_csv(&r->report, &b);
+	if (!error)
+		error = ps_sys_write_file_mode(env->sys, r->report_path,
+					       b.ptr, b.len,
+					       r->cfg.report_mode);
+	if (error == 0 || error == PS_ENOMEM)
+		goto done;
+	snprintf(why, sizeof(why), "%s", ps_error_last());
+	if (ps_sys_local_log_dir(env->sys, &dir) < 0 ||
+	    !(fallback = join_path(dir, base_name(r->report_path)))) {
+		say(env, "cannot write the report: %s", why);
+		ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL, "report %s not "
+			   "written: %s", r->report_path, why);
+		goto done;
+	}
+	error = ps_sys_write_file_mode(env->sys, fallback, b.ptr, b.len,
+				       r->cfg.report_mode);
+	if (error < 0) {
+		say(env, "cannot write the report: %s; nor %s: %s", why,
+		    fallback, ps_error_last());
+		ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL, "report %s not "
+			   "written: %s", r->report_path, why);
+		goto done;
+	}
+	fprintf(env->err, "profswitch: cannot write the report %s (%s); "
+		"wrote it to %s instead\n", r->report_path, why, fallback);
+	ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "report %s cannot be "
+		   "written (%s); this report is in %s", r->report_path, why,
+		   fallback);
+done:
+	if (error == PS_ENOMEM)
+		say(env, "cannot write the report: %s", ps_error_last());
+	free(dir);
+	free(fallback);
+	ps_buf_free(&b);
+	return error;
 }
 
 /* docs/security.md: the configuration and the mapping are deployed
@@ -529,9 +902,8 @@ static int load_config(ps_app_env *env, const opts *o, ps_config *cfg)
 	error = ps_config_parse(cfg, o->config, (const char *)data, len);
 	free(data);
 	if (error < 0) {
-		fprintf(env->err, "profswitch: %s\nprofswitch: bad "
-			"configuration; nothing was changed.\n",
-			ps_error_last());
+		say(env, "%s", ps_error_last());
+		say(env, "bad configuration; nothing was changed.");
 		return EX_USAGE;
 	}
 	return 0;
@@ -567,10 +939,9 @@ static int check_pin(ps_app_env *env, run *r, const char *path,
 	if (!r->cfg.mapping_sha256)
 		return 0;
 	if (strcmp(found, r->cfg.mapping_sha256)) {
-		fprintf(env->err, "profswitch: mapping %s has %s %s but the "
-			"configuration pins %s (MappingSHA256); nothing was "
-			"changed.\n", path, what, found,
-			r->cfg.mapping_sha256);
+		say(env, "mapping %s has %s %s but the configuration pins "
+		    "%s (MappingSHA256); nothing was changed.", path, what,
+		    found, r->cfg.mapping_sha256);
 		ps_log_msg(&r->log, PS_LOG_ERROR, NULL, NULL,
 			   "mapping %s refused: %s %s, expected %s "
 			   "(MappingSHA256)", path, what, found,
@@ -591,8 +962,8 @@ static int load_index(ps_app_env *env, const char *path, run *r)
 	int error = ps_mapidx_open(&ix, env->sys, path), status;
 
 	if (error < 0) {
-		fprintf(env->err, "profswitch: %s\nprofswitch: bad mapping "
-			"%s; nothing was changed.\n", ps_error_last(), path);
+		say(env, "%s", ps_error_last());
+		say(env, "bad mapping %s; nothing was changed.", path);
 		return error == PS_ENOMEM ? EX_SOFTWARE
 		       : error == PS_EFORMAT ? EX_DATAERR : EX_NOINPUT;
 	}
@@ -638,8 +1009,7 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 		error = read_input(env, path, MAX_MAPPING_BYTES, &data, &len,
 				   "mapping");
 	else
-		fprintf(env->err, "profswitch: cannot read the mapping: %s\n",
-			ps_error_last());
+		say(env, "cannot read the mapping: %s", ps_error_last());
 	if (error < 0) {
 		free(path);
 		return EX_NOINPUT;
@@ -654,7 +1024,7 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 			error = check_pin(env, r, path, found, "SHA-256")
 				? PS_EFORMAT : 0;
 		else
-			fprintf(env->err, "profswitch: %s\n", ps_error_last());
+			say(env, "%s", ps_error_last());
 		if (error < 0) {
 			free(data);
 			free(path);
@@ -666,11 +1036,10 @@ static int load_mapping(ps_app_env *env, const opts *o, run *r)
 	free(data);
 	if (error < 0) {
 		for (i = 0; i < errors.n; i++)
-			fprintf(env->err, "%s\n", errors.v[i]);
+			say_raw(env, errors.v[i]);
 		if (!errors.n)
-			fprintf(env->err, "%s\n", ps_error_last());
-		fprintf(env->err, "profswitch: bad mapping %s; nothing was "
-			"changed.\n", path);
+			say_raw(env, ps_error_last());
+		say(env, "bad mapping %s; nothing was changed.", path);
 		ps_strlist_free(&errors);
 		free(path);
 		return EX_DATAERR;
@@ -701,8 +1070,6 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	run r;
 	ps_engine e;
 	log_flusher lf;
-	char *logpath = NULL;
-	const char *report = o->report;
 	/* The lock key and the name in messages: the export, or MAPI's
 	 * profiles of this user. */
 	const char *store_name = o->store ? o->store : PS_APP_MAPI_STORE;
@@ -716,42 +1083,63 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	r.log.echo = env->err;
 	r.log.echo_level = o->verbose ? PS_LOG_DEBUG
 			   : o->quiet ? PS_LOG_ERROR : PS_LOG_WARN;
-	if (o->positional.n)
-		return usage_error(env, "unexpected argument '%s'",
-				   o->positional.v[0]);
-	if ((o->dry_run || o->reprocess) && !is_update)
-		return usage_error(env, "--dry-run and --reprocess go with "
-				   "update");
-	if (o->all && !is_rollback)
-		return usage_error(env, "--all goes with rollback");
-	if (o->default_profile && o->profiles.n)
-		return usage_error(env, "--profile and --default-profile "
-				   "exclude each other");
 	if (ps_config_init(&r.cfg) < 0)
 		return EX_SOFTWARE;
+	/* --log is known at once; LogFile= once the configuration is read
+	 * (until then, and without either, the default log). */
+	if (o->log)
+		r.log.path = ps_expand_path(env->sys, o->log);
+	if (o->positional.n) {
+		status = usage_error(env, "unexpected argument '%s'",
+				     o->positional.v[0]);
+		goto done;
+	}
+	if ((o->dry_run || o->reprocess) && !is_update) {
+		status = usage_error(env, "--dry-run and --reprocess go with "
+				     "update");
+		goto done;
+	}
+	if (o->all && !is_rollback) {
+		status = usage_error(env, "--all goes with rollback");
+		goto done;
+	}
+	if (o->default_profile && o->profiles.n) {
+		status = usage_error(env, "--profile and --default-profile "
+				     "exclude each other");
+		goto done;
+	}
 	status = load_config(env, o, &r.cfg);
 	if (status)
 		goto done;
-	if (!report && r.cfg.report_file)
-		report = r.cfg.report_file;
-	if (report && !report_kind(report)) {
-		status = usage_error(env, "report '%s': the name must end in "
-				     ".csv or .json", report);
-		goto done;
-	}
-	r.report_path = report == o->report || !report ? (report ?
-			ps_strdup(report) : NULL)
-			: config_relative(o->config, report);
-	if (o->log) {
-		logpath = ps_expand_path(env->sys, o->log);
-	} else if (r.cfg.log_file) {
+	if (!o->log && r.cfg.log_file) {
 		char *expanded = ps_expand_path(env->sys, r.cfg.log_file);
 
-		logpath = expanded ? config_relative(o->config, expanded)
-				   : NULL;
+		r.log.path = expanded ? config_relative(o->config, expanded)
+				      : NULL;
 		free(expanded);
 	}
-	r.log.path = logpath;
+	if (!r.log.path)
+		r.log.path = default_log_path(env);
+	/* ReportFile= and --report expand as LogFile does. */
+	if (o->report || r.cfg.report_file) {
+		char *expanded = ps_expand_path(env->sys, o->report ? o->report
+						: r.cfg.report_file);
+
+		r.report_path = !expanded || o->report ? expanded
+				: config_relative(o->config, expanded);
+		if (r.report_path != expanded)
+			free(expanded);
+		if (!r.report_path) {
+			status = EX_SOFTWARE;
+			goto done;
+		}
+		if (!report_kind(r.report_path)) {
+			status = usage_error(env, "report '%s': the name must "
+					     "end in .csv or .json",
+					     r.report_path);
+			goto done;
+		}
+	}
 	warn_writable(env, &r.log, o->config, "configuration");
 	if (is_update) {
 		status = load_mapping(env, o, &r);
@@ -816,7 +1204,7 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		error = env->open_http(env->ctx, ca, &r.http);
 		free(rel);
 		if (error < 0) {
-			fprintf(env->err, "profswitch: %s\n", ps_error_last());
+			say(env, "%s", ps_error_last());
 			status = error == PS_ENOMEM ? EX_SOFTWARE
 						    : EX_NOINPUT;
 			goto done;
@@ -854,17 +1242,15 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 		error = ps_engine_cleanup(&e, &r.selected, &nothing);
 	if (error < 0) {
 		ps_engine_free(&e);
-		fprintf(env->err, "profswitch: %s\n", ps_error_last());
-		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "%s",
-			   ps_error_last());
+		say(env, "%s", ps_error_last());
 		status = error == PS_ENOMEM ? EX_SOFTWARE
 			 : ps_mapping_lookup_error(r.map) ? EX_DATAERR
 			 : EX_UNAVAILABLE;
 		goto done;
 	}
 	if (!locked && ps_engine_commit(&e) < 0)
-		fprintf(env->err, "profswitch: cannot write %s: %s\n",
-			store_name, ps_error_last());
+		say(env, "cannot write %s: %s", store_name,
+		    ps_error_last());
 	ps_engine_free(&e);
 	if (is_update && !locked)
 		say_nothing_to_update(env, &r, store_name);
@@ -876,19 +1262,20 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	status = ps_report_exit_bits(&r.report);
 	if (!o->quiet)
 		ps_report_print(env->out, &r.report);
-	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
-	/* The log first, so that the report can say where it went. */
+	/* The log first, so that the report can say where it went.  A
+	 * report that cannot be written is an error on stderr and in the
+	 * log, but the status still says what happened to the store. */
 	flush_log(env, &r);
-	/* A report that cannot be written is an error on stderr and in
-	 * the log, but the status still says what happened to the store. */
-	if (r.report_path && write_report(env, r.report_path, &r.report) < 0)
-		ps_log_msg(&r.log, PS_LOG_ERROR, NULL, NULL, "report %s not "
-			   "written: %s", r.report_path, ps_error_last());
+	if (r.report_path)
+		write_report(env, &r);
 done:
 	/* RunAfter starts whatever the outcome, once the settings are
 	 * known (docs/guards.md). */
 	if (is_update && status >= 64 && r.cfg.run_after)
 		run_after(env, &r);
+	if (!r.log.path)
+		r.log.path = default_log_path(env);
+	log_exit(env, &r.log, o->command, status);
 	flush_log(env, &r);
 	if (r.lock)
 		ps_sys_unlock(env->sys, r.lock);
@@ -1201,8 +1588,8 @@ static int rehearse_inputs(ps_app_env *env, const opts *o, ps_fleet *f)
 			one.msg = msg;
 			error = add_item(f, &cap, &one);
 		} else if (error == PS_ELIMIT) {
-			fprintf(env->err, "profswitch: %s: split the "
-				"rehearsal\n", ps_error_last());
+			say(env, "%s: split the rehearsal",
+			    ps_error_last());
 			error = PS_EFORMAT;
 		} else if (!error && !found.n && !bad.n) {
 			one.why = "no .reg export or NTUSER.DAT in this folder";
@@ -1232,7 +1619,7 @@ static int rehearse_inputs(ps_app_env *env, const opts *o, ps_fleet *f)
 }
 
 static int write_fleet(ps_app_env *env, const char *path, const ps_fleet *f,
-		       const ps_fleet_summary *s)
+		       const ps_fleet_summary *s, unsigned mode)
 {
 	ps_buf b = PS_BUF_INIT;
 	int kind = fleet_kind(path), error;
@@ -1240,19 +1627,21 @@ static int write_fleet(ps_app_env *env, const char *path, const ps_fleet *f,
 	error = kind == 3 ? ps_fleet_html(f, s, &b)
 		: kind == 2 ? ps_fleet_json(f, s, &b) : ps_fleet_csv(f, &b);
 	if (!error)
-		error = ps_sys_write_file(env->sys, path, b.ptr, b.len);
+		error = ps_sys_write_file_mode(env->sys, path, b.ptr, b.len,
+					       mode);
 	if (error < 0)
-		fprintf(env->err, "profswitch: cannot write the report %s: "
-			"%s\n", path, ps_error_last());
+		say(env, "cannot write the report %s: %s", path,
+		    ps_error_last());
 	ps_buf_free(&b);
 	return error;
 }
 
-static void rehearse_log(ps_app_env *env, run *r, const ps_fleet *f)
+static void rehearse_log(ps_app_env *env, run *r, const ps_fleet *f,
+			 int per_input)
 {
 	size_t i;
 
-	for (i = 0; i < f->n; i++) {
+	for (i = 0; i < f->n && per_input; i++) {
 		const ps_fleet_item *it = &f->v[i];
 
 		ps_log_msg(&r->log, PS_LOG_INFO, NULL, NULL, "input %s (user "
@@ -1358,11 +1747,13 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		workers = 1;
 	if (ps_config_init(&r.cfg) < 0)
 		return EX_SOFTWARE;
+	/* Only --log: LogFile is the logon log on a share.  Without --log,
+	 * the default log gets the summary lines. */
+	r.log.path = o->log ? ps_expand_path(env->sys, o->log)
+			    : default_log_path(env);
 	status = load_config(env, o, &r.cfg);
 	if (status)
 		goto done;
-	/* Only --log: LogFile is the logon log on a share. */
-	r.log.path = o->log ? ps_expand_path(env->sys, o->log) : NULL;
 	status = load_mapping(env, o, &r);
 	if (status)
 		goto done;
@@ -1376,7 +1767,7 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		goto done;
 	}
 	if (error < 0) {
-		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		say(env, "%s", ps_error_last());
 		status = EX_SOFTWARE;
 		goto done;
 	}
@@ -1391,12 +1782,12 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 	rh.map = r.map;
 	error = worker_maps(env, o, &r, &rh, workers);
 	if (error < 0) {
-		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		say(env, "%s", ps_error_last());
 		status = error == PS_ENOMEM ? EX_SOFTWARE : EX_DATAERR;
 		goto done;
 	}
 	rh.fleet = &f;
-	rh.keep_log = r.log.path != NULL;
+	rh.keep_log = o->log != NULL;
 	rh.progress = !o->quiet && env->is_terminal &&
 		      env->is_terminal(env->ctx, env->err);
 	if (env->parallel) {
@@ -1408,7 +1799,7 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		error = 0;
 	}
 	if (error < 0) {
-		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		say(env, "%s", ps_error_last());
 		status = EX_SOFTWARE;
 		goto done;
 	}
@@ -1418,32 +1809,35 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 		const char *why = ps_mapping_lookup_error(m);
 
 		if (why) {
-			fprintf(env->err, "profswitch: %s\nprofswitch: the "
-				"compiled mapping failed during the rehearsal; "
-				"no report was written.\n", why);
+			say(env, "%s", why);
+			say(env, "the compiled mapping failed during the "
+			    "rehearsal; no report was written.");
 			status = EX_DATAERR;
 			goto done;
 		}
 	}
 	if (ps_fleet_summarize(&f, &s) < 0) {
-		fprintf(env->err, "profswitch: %s\n", ps_error_last());
+		say(env, "%s", ps_error_last());
 		status = EX_SOFTWARE;
 		goto done;
 	}
 	status = s.exit_bits;
-	rehearse_log(env, &r, &f);
+	rehearse_log(env, &r, &f, o->log != NULL);
 	for (i = 0; i < o->reports.n; i++)
-		if (write_fleet(env, o->reports.v[i], &f, &s) < 0)
+		if (write_fleet(env, o->reports.v[i], &f, &s,
+				r.cfg.report_mode) < 0)
 			status = EX_NOINPUT;   /* asked for, not written */
 	if (!o->quiet && ps_fleet_text(&f, &s, &text) == 0)
 		fwrite(text.ptr, 1, text.len, env->out);
 	for (i = 0; i < o->reports.n && !o->quiet; i++)
 		fprintf(env->out, "report: %s\n", o->reports.v[i]);
-	ps_log_msg(&r.log, PS_LOG_INFO, NULL, NULL, "exit status %d", status);
 done:
 	for (i = 0; i < rh.nmaps; i++)
 		ps_mapping_free(rh.maps[i]);
 	free(rh.maps);
+	if (!r.log.path)
+		r.log.path = default_log_path(env);
+	log_exit(env, &r.log, o->command, status);
 	flush_log(env, &r);
 	ps_buf_free(&text);
 	ps_fleet_summary_free(&s);
@@ -2063,23 +2457,129 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	return status;
 }
 
-int ps_app_main(ps_app_env *env, int argc, char **argv)
-{
-	opts o;
-	int status;
+/* ---- the no-argument logon run and the trace ------------------------- */
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") ||
-			  !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
-		fputs(usage_text, env->out);
-		return 0;
+int ps_app_ini_beside_exe(ps_system *sys, char **path)
+{
+	char *dir = NULL, *p;
+	void *h = NULL;
+	uint64_t size = 0;
+	int error;
+
+	*path = NULL;
+	error = ps_sys_exe_dir(sys, &dir);
+	if (error < 0)
+		return error;
+	p = join_path(dir, "profswitch.ini");
+	free(dir);
+	if (!p)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	error = ps_sys_open_read(sys, p, &h, &size);
+	if (error == PS_ENOTFOUND)
+		error = ps_error_setc(PS_ENOTFOUND, "no profswitch.ini beside "
+				      "the program (looked for %s)", p);
+	if (error < 0) {
+		free(p);
+		return error;
+	}
+	ps_sys_close_read(sys, h);
+	*path = p;
+	return 0;
+}
+
+/* Commands whose every run leaves a log line: the logon commands and
+ * rehearse, and a command line that names none (a logon script's typo).
+ * inspect, autodiscover and mapping are run at a terminal. */
+static int is_traced(int argc, char **argv)
+{
+	static const char *const untraced[] = {
+		"inspect", "autodiscover", "mapping", "--version",
+		"--help-man", NULL
+	};
+	size_t i;
+
+	if (argc < 2)
+		return 1;
+	for (i = 0; untraced[i]; i++)
+		if (!strcmp(argv[1], untraced[i]))
+			return 0;
+	return 1;
+}
+
+/* The log line of a run that ended before its command had a log (a bad
+ * option, an unknown command): to --log when it was given, else to the
+ * default log. */
+static void trace_early(ps_app_env *env, const opts *o, const char *command,
+			int status)
+{
+	ps_log log;
+
+	memset(&log, 0, sizeof(log));
+	log.sys = env->sys;
+	log.path = o->log ? ps_expand_path(env->sys, o->log)
+			  : default_log_path(env);
+	if (!log.path)
+		return;
+	log_exit(env, &log, command, status);
+	flush_lines(env, &log, NULL, 0);
+	ps_log_free(&log);
+}
+
+int ps_app_main(ps_app_env *caller, int argc, char **argv)
+{
+	ps_app_env copy = *caller, *env = &copy;
+	ps_app_trace trace;
+	const cmd_help *h;
+	char *ini = NULL, *ini_argv[5];
+	opts o;
+	int status, quiet = 0;
+
+	memset(&trace, 0, sizeof(trace));
+	memset(&o, 0, sizeof(o));
+	env->trace = &trace;
+	/* profswitchw.exe with no arguments: profswitch.ini beside it. */
+	if (argc < 2 && env->ini_beside_exe) {
+		if (ps_app_ini_beside_exe(env->sys, &ini) < 0) {
+			status = usage_error(env, "no command given, and %s",
+					     ps_error_last());
+			goto done;
+		}
+		ini_argv[0] = argc ? argv[0] : "profswitch";
+		ini_argv[1] = "update";
+		ini_argv[2] = "--config";
+		ini_argv[3] = ini;
+		ini_argv[4] = NULL;
+		argc = 4;
+		argv = ini_argv;
+	}
+	if (argc >= 2 && (is_help(argv[1]) || !strcmp(argv[1], "help"))) {
+		h = argc >= 3 ? find_help(argv[2]) : NULL;
+		fputs(h ? h->text : usage_text, env->out);
+		quiet = 1;
+		status = 0;
+		goto done;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--version")) {
 		fprintf(env->out, "profswitch %s\n", PS_VERSION);
 		return 0;
 	}
+	/* Hidden: docs/profswitch.1 from the help text. */
+	if (argc >= 2 && !strcmp(argv[1], "--help-man")) {
+		ps_app_man_page(env->out);
+		return 0;
+	}
 	status = parse_args(env, argc, argv, &o);
 	if (status)
 		goto done;
+	if (o.help) {
+		h = find_help(o.command);
+		quiet = h != NULL;
+		if (h)
+			fputs(h->text, env->out);
+		status = h ? 0 : usage_error(env, "unknown command '%s'",
+					     o.command);
+		goto done;
+	}
 	if (o.v2 && strcmp(o.command, "autodiscover")) {
 		status = usage_error(env, "--v2 is an option of "
 				     "autodiscover only");
@@ -2099,6 +2599,11 @@ int ps_app_main(ps_app_env *env, int argc, char **argv)
 	else
 		status = usage_error(env, "unknown command '%s'", o.command);
 done:
+	if (!quiet && !trace.logged && is_traced(argc, argv))
+		trace_early(env, &o, argc >= 2 ? argv[1] : "(no command)",
+			    status);
 	opts_free(&o);
+	ps_strlist_free(&trace.msgs);
+	free(ini);
 	return status;
 }

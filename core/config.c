@@ -28,7 +28,8 @@ enum {
 	K_PROCESSES,    /* ps_strlist of process names */
 	K_DOMAINS,      /* ps_strlist of lowercase domains */
 	K_URL,          /* char *: an http(s) URL, empty = NULL */
-	K_SHA256        /* char *: 64 hex digits, stored lowercase */
+	K_SHA256,       /* char *: 64 hex digits, stored lowercase */
+	K_MODE          /* unsigned: permission bits in octal */
 };
 
 typedef struct key_def {
@@ -53,6 +54,7 @@ static const key_def keys[] = {
 	{ "Mapping", K_STRING, OFF(mapping), 0, NULL, NULL },
 	{ "LogFile", K_STRING, OFF(log_file), 0, NULL, NULL },
 	{ "ReportFile", K_STRING, OFF(report_file), 0, NULL, NULL },
+	{ "ReportMode", K_MODE, OFF(report_mode), 0, NULL, NULL },
 	{ "Profiles", K_PROFILES, OFF(profiles), 0, NULL, NULL },
 	{ "OutlookRunning", K_CHOICE, OFF(outlook_running), 0,
 	  running_names, "defer, wait or close" },
@@ -152,6 +154,7 @@ int ps_config_init(ps_config *cfg)
 	cfg->profiles_mode = PS_PROFILES_ALL;
 	cfg->outlook_running = PS_RUNNING_DEFER;
 	cfg->wait_seconds = 60;
+	cfg->report_mode = 0640;
 	cfg->ost = PS_OST_KEEP;
 	cfg->reset_oab = 1;
 	cfg->cached_mode = PS_CACHED_KEEP;
@@ -176,6 +179,26 @@ static int bad_value(const parse_ctx *pc, unsigned line, const key_def *k,
 }
 
 /* Decimal digits only: no sign, space, hex or trailing text. */
+/* ReportMode: octal permission bits (0640); the owner reads and writes,
+ * nobody else writes, no execute or special bits. */
+static int parse_mode(unsigned long *out, const char *v)
+{
+	unsigned long m = 0;
+	const char *p;
+
+	if (!*v || strlen(v) > 4)
+		return -1;
+	for (p = v; *p; p++) {
+		if (*p < '0' || *p > '7')
+			return -1;
+		m = m * 8 + (unsigned long)(*p - '0');
+	}
+	if ((m & 0600) != 0600 || (m & ~0644ul))
+		return -1;
+	*out = m;
+	return 0;
+}
+
 static int parse_uint(unsigned long *out, const char *s, unsigned long max)
 {
 	const char *p;
@@ -477,6 +500,14 @@ static int set_key(const parse_ctx *pc, unsigned line, const key_def *k,
 				       k->max);
 			return bad_value(pc, line, k, value, expect);
 		}
+		*(unsigned *)(void *)field = (unsigned)ul;
+		return 0;
+	case K_MODE:
+		if (parse_mode(&ul, value) < 0)
+			return bad_value(pc, line, k, value, "permission bits "
+					 "in octal that let the owner read "
+					 "and write and nobody else write, "
+					 "such as 0640, 0644 or 0600");
 		*(unsigned *)(void *)field = (unsigned)ul;
 		return 0;
 	case K_BOOL:

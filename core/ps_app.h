@@ -74,15 +74,32 @@ typedef struct ps_app_env {
 	unsigned (*cpu_count)(void *ctx);
 	/* 1 when the stream is a terminal (progress is shown there). */
 	int (*is_terminal)(void *ctx, FILE *f);
+	/* 1 (Windows): with no arguments at all, run `update --config
+	 * DIR/profswitch.ini` when that file is beside the executable
+	 * (ps_sys_exe_dir); else exit 64 with a logged message. */
+	int ini_beside_exe;
 	void *ctx;
 	FILE *out;
 	FILE *err;
+	/* Set by ps_app_main on its own copy (callers leave it NULL): what
+	 * this run said went wrong, for the log line every run writes. */
+	struct ps_app_trace *trace;
 } ps_app_env;
 
 /* LogFile expansion: #H host, #D date (YYYYMMDD), #T time (HHMMSS), both
  * UTC from the system clock, %VAR% environment variables (an unset one
  * is kept as written).  Caller frees. */
 char *ps_expand_path(ps_system *sys, const char *in);
+
+/* The no-argument logon run (ini_beside_exe): *path is DIR/profswitch.ini
+ * when ps_sys_exe_dir gives DIR and the file is there (caller frees);
+ * else PS_ENOTFOUND with a message saying where it was looked for, or
+ * the port's error for a file that is there but cannot be opened. */
+int ps_app_ini_beside_exe(ps_system *sys, char **path);
+
+/* `profswitch --help-man`: the man page (docs/profswitch.1) written from
+ * the same text as --help and CMD --help. */
+void ps_app_man_page(FILE *out);
 
 /* Returns the process exit status (docs/exit-codes.md). */
 int ps_app_main(ps_app_env *env, int argc, char **argv);

@@ -17,6 +17,7 @@ typedef struct ps_config {
 	char *mapping_sha256;          /* pinned hash, lowercase hex, or NULL */
 	char *log_file;
 	char *report_file;
+	unsigned report_mode;          /* default 0640 (ReportMode) */
 	int profiles_mode;             /* PS_PROFILES_* (default ALL) */
 	ps_strlist profiles;           /* names when PS_PROFILES_NAMED */
 	int outlook_running;           /* default DEFER */

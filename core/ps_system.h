@@ -13,7 +13,7 @@
 
 typedef struct ps_system ps_system;
 
-#define PS_SYSTEM_OPS_VERSION 5
+#define PS_SYSTEM_OPS_VERSION 6
 
 /* Registry value types (winnt.h numbering) for policy reads. */
 #define PS_REG_SZ 1u
@@ -105,6 +105,20 @@ typedef struct ps_system_ops {
 	int (*read_at)(ps_system *sys, void *handle, uint64_t off, void *buf,
 		       size_t len);
 	void (*close_read)(ps_system *sys, void *handle);
+	/* ---- version 6 (reports and logs, docs/deploying.md) ---- */
+	/* write_file and append_file for files that others may read (the
+	 * report, the log): a file created, or replaced by write_file_mode,
+	 * gets these permission bits (POSIX; 0640 by default, ReportMode);
+	 * a Windows backend leaves the folder's inherited ACL.  A backend
+	 * older than 6 gets write_file and append_file. */
+	int (*write_file_mode)(ps_system *sys, const char *path,
+			       const void *data, size_t len, unsigned mode);
+	int (*append_file_mode)(ps_system *sys, const char *path,
+				const void *data, size_t len, unsigned mode);
+	/* The folder of the running executable, without a trailing
+	 * separator (profswitch.ini beside profswitchw.exe).  PS_ENOTFOUND
+	 * when unknown; *out is the caller's. */
+	int (*exe_dir)(ps_system *sys, char **out);
 } ps_system_ops;
 
 struct ps_system {
@@ -145,5 +159,13 @@ int ps_sys_open_read(ps_system *sys, const char *path, void **handle,
 int ps_sys_read_at(ps_system *sys, void *handle, uint64_t off, void *buf,
 		   size_t len);
 void ps_sys_close_read(ps_system *sys, void *handle);
+/* Version 6; older backends: write_file / append_file (mode ignored),
+ * and exe_dir PS_ENOTFOUND. */
+#define PS_SYS_DEFAULT_FILE_MODE 0640u
+int ps_sys_write_file_mode(ps_system *sys, const char *path,
+			   const void *data, size_t len, unsigned mode);
+int ps_sys_append_file_mode(ps_system *sys, const char *path,
+			    const void *data, size_t len, unsigned mode);
+int ps_sys_exe_dir(ps_system *sys, char **out);
 
 #endif

@@ -247,3 +247,36 @@ void ps_sys_close_read(ps_system *sys, void *handle)
 	free(w->path);
 	free(w);
 }
+
+/* Version-6 methods (reports and logs others may read, the executable's
+ * folder). */
+#define HAS6(sys, m) ((sys)->ops->version >= 6 && (sys)->ops->m)
+
+int ps_sys_write_file_mode(ps_system *sys, const char *path,
+			   const void *data, size_t len, unsigned mode)
+{
+	assert(sys && path && (data || !len));
+	if (!HAS6(sys, write_file_mode))
+		return ps_sys_write_file(sys, path, data, len);
+	return sys->ops->write_file_mode(sys, path, data, len, mode);
+}
+
+int ps_sys_append_file_mode(ps_system *sys, const char *path,
+			    const void *data, size_t len, unsigned mode)
+{
+	assert(sys && path && (data || !len));
+	if (!HAS6(sys, append_file_mode))
+		return ps_sys_append_file(sys, path, data, len);
+	return sys->ops->append_file_mode(sys, path, data, len, mode);
+}
+
+int ps_sys_exe_dir(ps_system *sys, char **out)
+{
+	assert(sys && out);
+	*out = NULL;
+	if (!HAS6(sys, exe_dir))
+		return ps_error_setc(PS_ENOTFOUND, "the folder of the "
+				     "executable is not known on this "
+				     "platform");
+	return sys->ops->exe_dir(sys, out);
+}

@@ -1508,7 +1508,7 @@ static const ps_system_ops crash_ops = {
 	crash_sleep, crash_close_process, crash_lock, crash_unlock,
 	crash_start_process, crash_local_log_dir, crash_known_folder,
 	crash_list_dir, crash_delete, crash_sha256, crash_open_read,
-	crash_read_at, crash_close_read
+	crash_read_at, crash_close_read, NULL, NULL, NULL
 };
 
 static void crash_wrap(crash_sys *c, ps_system *inner)

@@ -305,6 +305,37 @@ static void test_numbers(void **state)
 		   "expected a whole number of seconds from 0 to 86400");
 }
 
+/* ReportMode: octal bits; the owner reads and writes, nobody else
+ * writes or executes. */
+static void test_report_mode(void **state)
+{
+	static const char *const bad[] = {
+		"0666", "0660", "0700", "0755", "0400", "01640", "8",
+		"0x1a4", "rw-r-----", "00640", "-640"
+	};
+	char msg[256];
+	ps_config cfg;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, "[Settings]\n"), 0);
+	assert_int_equal(cfg.report_mode, 0640);
+	ps_config_free(&cfg);
+	assert_int_equal(parse(&cfg, "[Settings]\nReportMode = 644\n"), 0);
+	assert_int_equal(cfg.report_mode, 0644);
+	ps_config_free(&cfg);
+	assert_int_equal(parse(&cfg, "[Settings]\nreportmode = 0600\n"), 0);
+	assert_int_equal(cfg.report_mode, 0600);
+	ps_config_free(&cfg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(msg, sizeof(msg), "c.ini:2: bad value '%s' for "
+			 "ReportMode: expected permission bits in octal that "
+			 "let the owner read and write and nobody else "
+			 "write, such as 0640, 0644 or 0600", bad[i]);
+		expect_bad("ReportMode", bad[i], msg);
+	}
+}
+
 static void test_booleans(void **state)
 {
 	static const char *const yes[] = { "1", "yes", "TRUE", "On" };
@@ -601,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_profiles),
 		cmocka_unit_test(test_choices),
 		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_report_mode),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_stop_processes),
 		cmocka_unit_test(test_processed_domains),

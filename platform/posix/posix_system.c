@@ -196,7 +196,7 @@ static void remove_stale_temps(const char *path)
  * is named after the target and this process, so that one a killed run
  * left is recognised and removed by the next write (remove_stale_temps). */
 static int native_write_file(const char *path, const char *shown,
-			     const void *data, size_t len)
+			     const void *data, size_t len, int mode)
 {
 	ps_buf tmp = PS_BUF_INIT;
 	struct stat st;
@@ -216,7 +216,15 @@ static int native_write_file(const char *path, const char *shown,
 				      strerror(errno));
 		goto done;
 	}
-	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) < 0) {
+	/* mode < 0: a replaced file keeps its mode (a new one is 0600);
+	 * else these bits, whatever the umask (a report, a log). */
+	if (mode >= 0 && fchmod(fd, (mode_t)mode & 0777) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot set its mode: %s",
+				      shown, strerror(errno));
+		goto done;
+	}
+	if (mode < 0 && stat(path, &st) == 0 &&
+	    fchmod(fd, st.st_mode & 07777) < 0) {
 		error = ps_error_setc(PS_EIO, "%s: cannot keep its mode: %s",
 				      shown, strerror(errno));
 		goto done;
@@ -267,13 +275,23 @@ done:
  * folder (docs/guards.md).
  */
 static int native_append_file(const char *path, const char *shown,
-			      const void *data, size_t len)
+			      const void *data, size_t len, int mode)
 {
 	struct stat st;
 	int fd, flags, error = 0;
+	const int how = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+			O_NONBLOCK;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		  O_NOFOLLOW | O_NONBLOCK, 0600);
+	/* mode >= 0: a file this call creates gets exactly these bits
+	 * (O_EXCL tells that it was created here). */
+	fd = open(path, how | O_CREAT | O_EXCL, 0600);
+	if (fd >= 0 && mode >= 0 && fchmod(fd, (mode_t)mode & 0777) < 0) {
+		error = ps_error_setc(PS_EIO, "%s: cannot set its mode: %s",
+				      shown, strerror(errno));
+		goto done;
+	}
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, how);
 	if (fd < 0 && errno == ELOOP)
 		return ps_error_setc(PS_EIO, "%s: is a symbolic link; "
 				     "profswitch refuses to append its log "
@@ -454,7 +472,7 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 	error = map_path(path, 1, &m);
 	if (error < 0)
 		return error;
-	error = native_write_file(m.real, m.shown, data, len);
+	error = native_write_file(m.real, m.shown, data, len, -1);
 	mapped_free(&m);
 	return error;
 }
@@ -471,9 +489,65 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 	error = map_path(path, 1, &m);
 	if (error < 0)
 		return error;
-	error = native_append_file(m.real, m.shown, data, len);
+	error = native_append_file(m.real, m.shown, data, len, -1);
 	mapped_free(&m);
 	return error;
+}
+
+static int px_write_file_mode(ps_system *sys, const char *path,
+			      const void *data, size_t len, unsigned mode)
+{
+	mapped m;
+	int error;
+
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
+				     path);
+	error = map_path(path, 1, &m);
+	if (error < 0)
+		return error;
+	error = native_write_file(m.real, m.shown, data, len,
+				  (int)(mode & 0777));
+	mapped_free(&m);
+	return error;
+}
+
+static int px_append_file_mode(ps_system *sys, const char *path,
+			       const void *data, size_t len, unsigned mode)
+{
+	mapped m;
+	int error;
+
+	if (px_of(sys)->rehearsal)
+		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
+				     path);
+	error = map_path(path, 1, &m);
+	if (error < 0)
+		return error;
+	error = native_append_file(m.real, m.shown, data, len,
+				   (int)(mode & 0777));
+	mapped_free(&m);
+	return error;
+}
+
+/* /proc/self/exe's folder (Linux). */
+static int px_exe_dir(ps_system *sys, char **out)
+{
+	char buf[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	(void)sys;
+	if (n <= 0 || (size_t)n >= sizeof(buf) - 1)
+		return ps_error_setc(PS_ENOTFOUND, "the folder of the "
+				     "executable is not known");
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return ps_error_setc(PS_ENOTFOUND, "the folder of the "
+				     "executable is not known");
+	*slash = '\0';
+	*out = ps_strdup(slash == buf ? "/" : buf);
+	return *out ? 0 : PS_ENOMEM;
 }
 
 static int px_known_folder(ps_system *sys, const char *name, char **out)
@@ -1037,6 +1111,9 @@ static const ps_system_ops posix_ops = {
 	px_open_read,
 	px_read_at,
 	px_close_read,
+	px_write_file_mode,
+	px_append_file_mode,
+	px_exe_dir,
 };
 
 int ps_posix_system_new(ps_system **out)

@@ -52,6 +52,7 @@ void ps_win32_app_env(struct ps_app_env *env, ps_system *sys, FILE *out,
 	env->sys = sys;
 	env->open_store = env_open_store;
 	env->own_store = 1;
+	env->ini_beside_exe = 1;
 	env->open_http = env_open_http;
 	env->open_xml = env_open_xml;
 	env->writable_by = env_writable_by;

@@ -762,6 +762,48 @@ static void ws_free(ps_system *sys)
 	free(sys);
 }
 
+/* ---- version 6 ------------------------------------------------ */
+
+/* Reports and logs: the mode is POSIX's; a file here gets the ACL it
+ * inherits from its folder (docs/deploying.md). */
+static int ws_write_file_mode(ps_system *sys, const char *path,
+			      const void *data, size_t len, unsigned mode)
+{
+	(void)mode;
+	return ws_write_file(sys, path, data, len);
+}
+
+static int ws_append_file_mode(ps_system *sys, const char *path,
+			       const void *data, size_t len, unsigned mode)
+{
+	(void)mode;
+	return ws_append_file(sys, path, data, len);
+}
+
+/* The folder of profswitch(w).exe: GetModuleFileNameW without the last
+ * component. */
+static int ws_exe_dir(ps_system *sys, char **out)
+{
+	static const DWORD max = 32768;
+	wchar_t *w = malloc(max * sizeof(*w)), *slash;
+	DWORD n;
+
+	(void)sys;
+	if (!w)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	n = GetModuleFileNameW(NULL, w, max);
+	slash = n > 0 && n < max ? wcsrchr(w, L'\\') : NULL;
+	if (!slash) {
+		free(w);
+		return ps_error_setc(PS_ENOTFOUND, "the folder of the "
+				     "executable is not known");
+	}
+	*slash = L'\0';
+	*out = ps_win32_utf8(w);
+	free(w);
+	return *out ? 0 : ps_error_setc(PS_ENOMEM, "out of memory");
+}
+
 static const ps_system_ops win_ops = {
 	PS_SYSTEM_OPS_VERSION,
 	ws_read_file,
@@ -787,6 +829,9 @@ static const ps_system_ops win_ops = {
 	ws_open_read,
 	ws_read_at,
 	ws_close_read,
+	ws_write_file_mode,
+	ws_append_file_mode,
+	ws_exe_dir,
 };
 
 int ps_win32_system_new(ps_system **out)
