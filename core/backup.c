@@ -141,7 +141,7 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 
 		put_str(out, v->subkey);
 		put_str(out, v->name);
-		put_u32(out, (uint32_t)v->existed);
+		put_u32(out, (uint32_t)v->existed | (uint32_t)v->fix << 1);
 		put_u32(out, v->type);
 		put_u32(out, (uint32_t)v->len);
 		if (v->len)
@@ -234,10 +234,11 @@ static int decode_extra(ps_generation *g, reader *r)
 		if ((error = get_str(r, &v->subkey)) < 0 ||
 		    (error = get_str(r, &v->name)) < 0)
 			return error;
-		if (get_u32(r, &flags) < 0 || flags > 1 ||
+		if (get_u32(r, &flags) < 0 || flags > 3 ||
 		    get_u32(r, &v->type) < 0)
 			return PS_EFORMAT;
-		v->existed = (int)flags;
+		v->existed = (int)(flags & 1);
+		v->fix = (int)(flags >> 1);
 		if ((error = get_blob(r, &v->data, &v->len)) < 0)
 			return error;
 	}

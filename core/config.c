@@ -46,6 +46,8 @@ static const char *const running_names[] = { "defer", "wait", "close",
 static const char *const ost_names[] = { "keep", "rename", "recreate",
 					  NULL };
 static const char *const cached_names[] = { "keep", "on", "off", NULL };
+static const char *const newol_names[] = { "block", "update", NULL };
+static const char *const o365x_names[] = { "remove", "keep", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -79,6 +81,10 @@ static const key_def keys[] = {
 	{ "VerifyAutodiscover", K_BOOL, OFF(verify_autodiscover), 0, NULL,
 	  NULL },
 	{ "RepairPoisoned", K_BOOL, OFF(repair_poisoned), 0, NULL, NULL },
+	{ "NewOutlook", K_CHOICE, OFF(new_outlook), 0, newol_names,
+	  "block or update" },
+	{ "O365EndpointExclusion", K_CHOICE, OFF(o365_exclusion), 0,
+	  o365x_names, "remove or keep" },
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },

@@ -197,6 +197,9 @@ static int restore_outside(ps_engine *e, const ps_generation *g,
 	for (i = g->nvals; i-- > 0 && !error;) {
 		const ps_gen_value *v = &g->vals[i];
 
+		/* cleanup leaves a repair (a removed exclusion) as it is */
+		if (cleanup && v->fix)
+			continue;
 		if (v->existed)
 			error = ps_store_set_value(e->store, v->subkey,
 						   v->name, v->type, v->data,
@@ -250,6 +253,7 @@ static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 
 		v->subkey = ps_strdup(p->vals[i].subkey);
 		v->name = ps_strdup(p->vals[i].name);
+		v->fix = p->vals[i].fix;
 		if (!v->subkey || !v->name)
 			return PS_ENOMEM;
 		error = ps_store_get_value(e->store, v->subkey, v->name,
@@ -795,6 +799,8 @@ static void log_changes(ps_engine *e, const ps_pplan *p)
 	free(changed);
 }
 
+static int discard_plan(ps_pplan *plan);
+
 /* A planned change that a policy locks blocks the whole profile. */
 static int check_policies(ps_engine *e, ps_pplan *plan)
 {
@@ -828,7 +834,19 @@ static int check_policies(ps_engine *e, ps_pplan *plan)
 		free(u->detail);
 		u->detail = copy;
 	}
-	/* Nothing of this plan may be written. */
+	if (!error)
+		error = discard_plan(plan);
+done:
+	ps_strlist_free(&found);
+	return error;
+}
+
+/* Nothing of this plan may be written. */
+static int discard_plan(ps_pplan *plan)
+{
+	size_t i;
+	int error = 0;
+
 	for (i = 0; i < plan->nvals; i++) {
 		free(plan->vals[i].subkey);
 		free(plan->vals[i].name);
@@ -845,9 +863,59 @@ static int check_policies(ps_engine *e, ps_pplan *plan)
 		error = ps_proplist_copy(&plan->secs[i].after,
 					 &plan->secs[i].before);
 	}
-done:
-	ps_strlist_free(&found);
 	return error;
+}
+
+/* The user runs the new Outlook for Windows (Outlook\Preferences
+ * UseNewOutlook = 1, the toggle's value): the classic profile is not
+ * what the user opens, so with NewOutlook=block every account the plan
+ * would update is blocked-new-outlook and nothing changes. */
+static int check_new_outlook(ps_engine *e, ps_pplan *plan)
+{
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0, i;
+	int error, any = 0;
+
+	if (e->cfg->new_outlook == PS_NEWOL_UPDATE)
+		return 0;
+	for (i = 0; i < plan->nunits; i++)
+		any |= plan->units[i].update;
+	if (!any)
+		return 0;
+	error = ps_store_get_value(e->store, "Preferences", "UseNewOutlook",
+				   &type, &data, &len);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	any = type == PS_REG_DWORD && len == 4 && data[0] == 1 &&
+	      !data[1] && !data[2] && !data[3];
+	free(data);
+	if (!any)
+		return 0;
+	ps_log_msg(e->log, PS_LOG_WARN, plan->profile, NULL,
+		   "Outlook\\Preferences\\UseNewOutlook = 1: the user "
+		   "runs the new Outlook for Windows; the classic profile "
+		   "is not changed (NewOutlook=block)");
+	for (i = 0; i < plan->nunits && !error; i++) {
+		ps_unit *u = &plan->units[i];
+		char *copy;
+
+		if (!u->update)
+			continue;
+		copy = ps_strdup("Outlook\\Preferences\\UseNewOutlook = 1: "
+			"the user runs the new Outlook for Windows, which "
+			"does not open this profile; nothing changed "
+			"(NewOutlook=update repoints it anyway)");
+		if (!copy)
+			return PS_ENOMEM;
+		u->update = 0;
+		u->status = PS_ST_BLOCKED_NEW_OUTLOOK;
+		free(u->detail);
+		u->detail = copy;
+	}
+	return discard_plan(plan);
 }
 
 /* A dry run restores nothing: say what a real run would do first. */
@@ -1136,7 +1204,9 @@ static int update_profile(ps_engine *e, const char *profile)
 	ps_gens_free(gens, ngens);
 	if (error < 0)
 		return error;
-	error = check_policies(e, &plan);
+	error = check_new_outlook(e, &plan);
+	if (!error)
+		error = check_policies(e, &plan);
 	if (error < 0) {
 		ps_plan_free(&plan);
 		return error;

@@ -1708,7 +1708,7 @@ static const char *const exclude_values[] = {
 	"PreferLocalXML", "ExcludeHttpsRootDomain",
 	"ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
 	"ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL",
-	NULL
+	"ExcludeExplicitO365Endpoint", NULL
 };
 
 const char *const *ps_plan_same_domain_values(void)
@@ -1773,6 +1773,86 @@ static int plan_local_xml(ps_pplan *p, ps_store *s, ps_unit *u,
 	return error;
 }
 
+/* Is the unit's target Exchange Online?  Its TargetServer is Exchange
+ * Online's host or its TargetLegacyDN is in the ExchangeLabs
+ * organisation. */
+static int target_is_exo(const ps_unit *u)
+{
+	static const char *const hosts[] = {
+		"outlook.office365.com", "outlook.office.com", NULL
+	};
+	const char *srv = u->entry->target_server;
+	const char *dn = u->entry->target_dn;
+	size_t i;
+
+	for (i = 0; srv && hosts[i]; i++)
+		if (!ps_strcasecmp(srv, hosts[i]))
+			return 1;
+	return dn && !ps_strncasecmp(dn, "/o=ExchangeLabs/", 16);
+}
+
+#define O365_EXCLUSION "ExcludeExplicitO365Endpoint"
+
+/* AutoDiscover\ExcludeExplicitO365Endpoint = 1 set by the source's
+ * admins stops Outlook from asking Exchange Online: removed for a unit
+ * moving there (docs/autodiscover.md), unless SameSmtpDomain pins it. */
+static int plan_o365_exclusion(ps_pplan *p, ps_store *s, ps_unit *u,
+			       const ps_plan_opts *o)
+{
+	uint32_t t = 0;
+	uint8_t *old = NULL;
+	size_t olen = 0, i;
+	ps_valchange *v;
+	int error, one;
+
+	if (o->cfg->same_smtp_domain || !target_is_exo(u))
+		return 0;
+	for (i = 0; i < p->nvals; i++)
+		if (!ps_strcasecmp(p->vals[i].name, O365_EXCLUSION))
+			return 0;
+	error = ps_store_get_value(s, "AutoDiscover", O365_EXCLUSION, &t,
+				   &old, &olen);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	one = t == PS_REG_DWORD && olen == 4 && old[0] == 1 && !old[1] &&
+	      !old[2] && !old[3];
+	free(old);
+	if (!one)
+		return 0;
+	if (o->cfg->o365_exclusion == PS_O365X_KEEP) {
+		ps_log_msg(o->log, PS_LOG_WARN, p->profile, u->account,
+			   "AutoDiscover\\" O365_EXCLUSION " = 1 stops "
+			   "Outlook from asking Exchange Online for the "
+			   "target; kept (O365EndpointExclusion=keep)");
+		return 0;
+	}
+	v = realloc(p->vals, (p->nvals + 1) * sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	p->vals = v;
+	v = &p->vals[p->nvals];
+	memset(v, 0, sizeof(*v));
+	v->subkey = ps_strdup("AutoDiscover");
+	v->name = ps_strdup(O365_EXCLUSION);
+	v->data = malloc(1);
+	if (!v->subkey || !v->name || !v->data) {
+		free(v->subkey);
+		free(v->name);
+		free(v->data);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	v->del = 1;
+	v->fix = 1;
+	p->nvals++;
+	ps_log_msg(o->log, PS_LOG_INFO, p->profile, u->account,
+		   "AutoDiscover\\" O365_EXCLUSION " = 1 would stop "
+		   "Outlook from asking Exchange Online for the target; "
+		   "removed (O365EndpointExclusion=remove)");
+	return 0;
+}
+
 static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 {
 	size_t i, k;
@@ -1797,6 +1877,8 @@ static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 		if (!error && o->cfg->same_smtp_domain &&
 		    u->kind == PS_UNIT_PRIMARY && u->ad && u->ad_url)
 			error = plan_local_xml(p, s, u, o);
+		if (!error && u->kind == PS_UNIT_PRIMARY)
+			error = plan_o365_exclusion(p, s, u, o);
 	}
 	return error;
 }

@@ -42,6 +42,7 @@ typedef struct ps_gen_value {
 	char *subkey;             /* under Outlook's key */
 	char *name;
 	int existed;              /* 0: absent before */
+	int fix;                  /* 1: cleanup keeps the change (flag 2) */
 	uint32_t type;
 	uint8_t *data;
 	size_t len;

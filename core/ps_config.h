@@ -11,6 +11,8 @@ enum { PS_PROFILES_ALL, PS_PROFILES_DEFAULT, PS_PROFILES_NAMED };
 enum { PS_RUNNING_DEFER, PS_RUNNING_WAIT, PS_RUNNING_CLOSE };
 enum { PS_OST_KEEP, PS_OST_RENAME, PS_OST_RECREATE };
 enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
+enum { PS_NEWOL_BLOCK, PS_NEWOL_UPDATE };
+enum { PS_O365X_REMOVE, PS_O365X_KEEP };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
@@ -35,6 +37,8 @@ typedef struct ps_config {
 	                                  name besides the user's domain */
 	int verify_autodiscover;       /* default 0 */
 	int repair_poisoned;           /* default 0 */
+	int new_outlook;               /* PS_NEWOL_* (default BLOCK) */
+	int o365_exclusion;            /* PS_O365X_* (default REMOVE) */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
 } ps_config;

@@ -57,6 +57,7 @@ typedef struct ps_valchange {
 	char *subkey;
 	char *name;
 	int del;             /* delete instead of set */
+	int fix;             /* a repair cleanup keeps (not a pin) */
 	uint32_t type;       /* PS_REG_* */
 	uint8_t *data;
 	size_t len;

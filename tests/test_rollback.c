@@ -486,6 +486,57 @@ static void test_generation_forms(void **state)
 	ps_buf_free(&b);
 }
 
+/* PSX1 value flags: 1 existed before, 2 a repair cleanup keeps (a removed
+ * ExcludeExplicitO365Endpoint); both survive a round trip, and a flag
+ * above them is damage. */
+static void test_generation_value_flags(void **state)
+{
+	ps_generation g, back;
+	ps_gen_unit unit = { "acct", "/o=A/cn=x", "/o=B/cn=y" };
+	ps_gen_value vals[2];
+	uint8_t one[4] = { 1, 0, 0, 0 };
+	ps_buf b = PS_BUF_INIT;
+	size_t at;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(vals, 0, sizeof(vals));
+	vals[0].subkey = "AutoDiscover";
+	vals[0].name = "ExcludeExplicitO365Endpoint";
+	vals[0].existed = 1;
+	vals[0].fix = 1;
+	vals[0].type = 4;
+	vals[0].data = one;
+	vals[0].len = 4;
+	vals[1].subkey = "AutoDiscover";
+	vals[1].name = "PreferLocalXML";
+	g.state = PS_GEN_COMMITTED;
+	g.units = &unit;
+	g.nunits = 1;
+	g.vals = vals;
+	g.nvals = 2;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_int_equal(back.nvals, 2);
+	assert_int_equal(back.vals[0].existed, 1);
+	assert_int_equal(back.vals[0].fix, 1);
+	assert_memory_equal(back.vals[0].data, one, 4);
+	assert_int_equal(back.vals[1].existed, 0);
+	assert_int_equal(back.vals[1].fix, 0);
+	ps_gen_free(&back);
+	/* The first value's flags word follows its two strings. */
+	for (at = 0; at + 4 <= b.len && memcmp(b.ptr + at, "PSX1", 4); at++)
+		;
+	assert_true(at + 4 <= b.len);
+	at += 8 + 4 + strlen("AutoDiscover") + 4 +
+	      strlen("ExcludeExplicitO365Endpoint");
+	assert_int_equal((uint8_t)b.ptr[at], 3);
+	b.ptr[at] = 4;
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len),
+			 PS_EFORMAT);
+	ps_buf_free(&b);
+}
+
 /* A failed update that reports "the profile is as it was" must have left
  * it so, down to a backup section key that was there before and empty,
  * or that held a value that is not a property (review finding: the key
@@ -543,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 		cmocka_unit_test(test_generation_forms),
+		cmocka_unit_test(test_generation_value_flags),
 		cmocka_unit_test(test_failed_update_keeps_backup_key),
 	};
 

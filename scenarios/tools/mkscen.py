@@ -321,8 +321,10 @@ BACKUP_UID = "70726f66737769746368000000000b01"   # "profswitch" + 00.. + 0b01
 
 def backup_extra(values, files):
     """The "PSX1" trailer (docs/autodiscover.md): values [(subkey, name,
-    existed, type, data)] and files [(path, existed, written, data)], in
-    the order the update changed them, each with its state BEFORE."""
+    flags, type, data)] and files [(path, existed, written, data)], in
+    the order the update changed them, each with its state BEFORE.  A
+    value's flags: 1 it existed before, 2 cleanup keeps the change (a
+    repair such as a removed ExcludeExplicitO365Endpoint, not a pin)."""
     b = b"PSX1" + u32(len(values))
     for sub, name, existed, typ, data in values:
         for t in (sub, name):
@@ -2438,7 +2440,7 @@ def sc_verify_wrong_dn():
 SAME_MAP = "\n".join([AD_MAP_HEADER,
                       mapline(ALICE_SRC, ALICE_TGT, "alice@fabrikam.com", "alice@fabrikam.com", EXO)]) + "\n"
 PIN_VALUES = ["PreferLocalXML", "ExcludeHttpsRootDomain", "ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
-              "ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL"]
+              "ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL", "ExcludeExplicitO365Endpoint"]
 LOCAL_XML_PATH = LOCAL + r"\Microsoft\Outlook\profswitch-fabrikam.com.xml"
 
 
@@ -2657,6 +2659,126 @@ def sc_poisoned_refused():
              {"HKCU.reg": inp.copy()})
 
 
+# -- Microsoft 365 moves: a pre-existing ExcludeExplicitO365Endpoint pin ----
+
+AD_KEY = OFFICE16 + r"\Outlook\AutoDiscover"
+O365X = "ExcludeExplicitO365Endpoint"
+
+
+def o365x_input():
+    """basic-update's alice (moving to Exchange Online) on a machine where
+    the source's admins set AutoDiscover\\ExcludeExplicitO365Endpoint=1
+    (so that Outlook never asked Office 365 for the on-premises mailbox)."""
+    inp, p = basic_input()
+    inp.put(AD_KEY, O365X, "dword", 1)
+    return inp, p
+
+
+def o365x_updated(inp, p):
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    exp.delete_key(AD_KEY)              # the value goes; reg delete leaves no empty key
+    blob = alice_gen1(inp, p) + backup_extra([("AutoDiscover", O365X, 1 | 2, 4, u32(1))], [])
+    add_backup(exp, p, [(1, blob)])
+    return exp
+
+
+def sc_o365x_removed():
+    inp, p = o365x_input()
+    upd = o365x_updated(inp, p)
+    scenario("o365-exclusion-removed",
+             "The source's admins pinned AutoDiscover\\ExcludeExplicitO365Endpoint=1; alice moves to Exchange "
+             "Online, where that value would stop Outlook from finding her mailbox: the update removes it "
+             "(O365EndpointExclusion=remove, the default) in the same backup generation, and rollback puts it "
+             "back exactly.",
+             ["update", "rollback", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
+                   0, identical="HKCU.reg")],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
+def sc_o365x_cleanup():
+    inp, p = o365x_input()
+    upd = o365x_updated(inp, p)
+    cleaned = inp.copy()
+    edits_alice_to_exo(cleaned, p)
+    cleaned.delete_key(AD_KEY)          # a repair, not a pin: cleanup leaves it removed
+    scenario("o365-exclusion-cleanup",
+             "o365-exclusion-removed, then cleanup: the backup goes, and the removed ExcludeExplicitO365Endpoint "
+             "stays removed (it is a repair, flag 2 in the backup, unlike SameSmtpDomain's pins, which cleanup "
+             "takes away).",
+             ["update", "cleanup", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("cleanup --store {store} --config config.ini --report {report}", 0,
+                   [("Outlook", ROW_A, "cleaned")], 0)],
+             {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
+
+
+def sc_o365x_keep():
+    inp, p = o365x_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)          # the value stays; only the profile changes
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("o365-exclusion-keep",
+             "As o365-exclusion-removed with O365EndpointExclusion=keep: alice is updated, the "
+             "ExcludeExplicitO365Endpoint value is left alone (the log warns), and the backup holds the profile "
+             "only.",
+             ["update", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365", "config"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": config(extra=["O365EndpointExclusion=keep"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+# -- the new Outlook for Windows ----------------------------------------------
+
+def new_outlook_input():
+    """alice switched to the new Outlook for Windows: its toggle wrote
+    Outlook\\Preferences\\UseNewOutlook=1 beside the classic profile."""
+    inp, p = basic_input()
+    inp.put(OFFICE16 + r"\Outlook\Preferences", "UseNewOutlook", "dword", 1)
+    return inp, p
+
+
+def sc_new_outlook_blocked():
+    inp, p = new_outlook_input()
+    scenario("new-outlook-blocked",
+             "alice runs the new Outlook for Windows (Preferences\\UseNewOutlook=1), which does not open her "
+             "classic profile: with NewOutlook=block (the default) she is blocked-new-outlook, nothing changes, "
+             "exit 4.",
+             ["update", "new-outlook", "blocked-new-outlook", "exit-4", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_new_outlook_update():
+    inp, p = new_outlook_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("new-outlook-update",
+             "new-outlook-blocked with NewOutlook=update: the classic profile is repointed anyway (the user may "
+             "switch back), as in basic-update; UseNewOutlook is left as it is.",
+             ["update", "new-outlook", "config", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["NewOutlook=update"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def m365_scenarios():
+    sc_o365x_removed()
+    sc_o365x_cleanup()
+    sc_o365x_keep()
+    sc_new_outlook_blocked()
+    sc_new_outlook_update()
+
+
 def autodiscover_scenarios():
     sc_ad_settings()
     sc_ad_redirect_addr()
@@ -2761,6 +2883,7 @@ def main():
     autodiscover_scenarios()
     sc_mapping_pinned()
     sc_mapping_tampered()
+    m365_scenarios()
 
 
 if __name__ == "__main__":
