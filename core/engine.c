@@ -188,11 +188,40 @@ static int remove_gen_keep(ps_store *s, const char *profile,
 static int remember_files(ps_engine *e, const ps_generation *g);
 static int remember_path(ps_engine *e, const char *path);
 
+/* Put back the whole keys a generation deleted (rollback and
+ * compensation; cleanup leaves them deleted). */
+static int restore_keys(ps_engine *e, const ps_generation *g)
+{
+	size_t i, j;
+	int error = 0;
+
+	for (i = 0; i < g->nkeys && !error; i++) {
+		const ps_gen_key *k = &g->keys[i];
+
+		if (k->top)
+			error = ps_store_delete_key(e->store, k->path);
+		if (!error)
+			error = ps_store_set_office_value(e->store, k->path,
+							  NULL, 0, NULL, 0);
+		for (j = 0; j < k->nvals && !error; j++)
+			error = ps_store_set_office_value(e->store, k->path,
+				k->vals[j].name, k->vals[j].type,
+				k->vals[j].data, k->vals[j].len);
+		if (!error && k->top)
+			ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL,
+				   "restored Office key %s", k->path);
+	}
+	return error;
+}
+
 static int restore_outside(ps_engine *e, const ps_generation *g,
 			   int cleanup)
 {
 	size_t i;
 	int error = 0;
+
+	if (!cleanup)
+		error = restore_keys(e, g);
 
 	for (i = g->nvals; i-- > 0 && !error;) {
 		const ps_gen_value *v = &g->vals[i];
@@ -233,11 +262,85 @@ static int restore_outside(ps_engine *e, const ps_generation *g,
 	return error;
 }
 
+/* Append a snapshot of one Office key and, after it, of its subkeys
+ * (pre-order) to g->keys. */
+static int snap_key(ps_engine *e, ps_generation *g, const char *path,
+		    int top, unsigned depth)
+{
+	ps_strlist subs = PS_STRLIST_INIT, names = PS_STRLIST_INIT;
+	ps_gen_key *k;
+	size_t i;
+	int error;
+
+	if (depth > 16)
+		return ps_error_setc(PS_ELIMIT, "Office key %s is nested too "
+				     "deep to back up", path);
+	error = ps_store_list_key(e->store, path, &subs, &names);
+	if (error == PS_ENOTFOUND && !top)
+		error = 0;
+	if (error < 0)
+		goto done;
+	if (g->nkeys >= PS_GEN_MAX_KEYS) {
+		error = ps_error_setc(PS_ELIMIT, "the update would delete more "
+				      "than %u Office keys; a backup holds "
+				      "no more", PS_GEN_MAX_KEYS);
+		goto done;
+	}
+	k = realloc(g->keys, (g->nkeys + 1) * sizeof(*k));
+	if (!k) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	g->keys = k;
+	k = &g->keys[g->nkeys++];
+	memset(k, 0, sizeof(*k));
+	k->top = top;
+	k->path = ps_strdup(path);
+	k->vals = calloc(names.n ? names.n : 1, sizeof(*k->vals));
+	if (!k->path || !k->vals) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < names.n && !error; i++) {
+		ps_gen_keyval *v = &k->vals[k->nvals];
+
+		v->name = ps_strdup(names.v[i]);
+		if (!v->name) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			break;
+		}
+		k->nvals++;
+		error = ps_store_get_office_value(e->store, path, v->name,
+						  &v->type, &v->data, &v->len);
+	}
+	for (i = 0; i < subs.n && !error; i++) {
+		ps_buf sub = PS_BUF_INIT;
+
+		ps_buf_printf(&sub, "%s\\%s", path, subs.v[i]);
+		error = ps_buf_check(&sub);
+		if (!error)
+			error = snap_key(e, g, sub.ptr, 0, depth + 1);
+		ps_buf_free(&sub);
+	}
+done:
+	ps_strlist_free(&subs);
+	ps_strlist_free(&names);
+	return error;
+}
+
 /* Record the state before of what a plan changes outside the profile. */
 static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 {
 	size_t i;
 	int error = 0;
+
+	for (i = 0; i < p->delkeys.n && !error; i++) {
+		error = snap_key(e, g, p->delkeys.v[i], 1, 0);
+		if (error == PS_ENOTFOUND)   /* gone since the plan */
+			error = 0;
+	}
+	if (error < 0)
+		return error;
 
 	if (p->nvals > PS_GEN_MAX_VALUES || p->nfiles > PS_GEN_MAX_FILES)
 		return ps_error_setc(PS_ELIMIT, "the update would change %zu "
@@ -304,6 +407,13 @@ static int apply_outside(ps_engine *e, const ps_pplan *p)
 {
 	size_t i;
 	int error = 0;
+
+	for (i = 0; i < p->delkeys.n && !error; i++) {
+		error = ps_store_delete_key(e->store, p->delkeys.v[i]);
+		if (!error)
+			ps_log_msg(e->log, PS_LOG_INFO, p->profile, NULL,
+				   "deleted Office key %s", p->delkeys.v[i]);
+	}
 
 	for (i = 0; i < p->nvals && !error; i++) {
 		const ps_valchange *v = &p->vals[i];
@@ -604,13 +714,13 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 
 	*restored = 1;
 	error = ps_plan_changed(p, &changed, &n);
-	if (error < 0 || (!n && !p->nvals && !p->nfiles))
+	if (error < 0 || (!n && !p->nvals && !p->nfiles && !p->delkeys.n))
 		goto out;
 	error = plan_gen(p, changed, n, &g);
 	if (error < 0)
 		goto out;
 	error = gen_outside(e, p, &g);
-	if (error < 0 || (!n && !g.nvals && !g.nfiles))
+	if (error < 0 || (!n && !g.nvals && !g.nfiles && !g.nkeys))
 		goto free_gen;
 	/* An update that cannot be backed up does not happen. */
 	error = ps_gen_check(&g);
@@ -709,6 +819,18 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				 u->repair ? "; was " : "",
 				 u->repair ? u->detail : "");
 		}
+		if (u->nidentities && (st == PS_ST_UPDATED ||
+				       st == PS_ST_WOULD_UPDATE)) {
+			size_t at = strlen(detail);
+			int reset = e->cfg->reset_office_identity;
+
+			snprintf(detail + at, sizeof(detail) - at, "; %zu "
+				 "Office sign-in identit%s of the source %s",
+				 u->nidentities, u->nidentities == 1 ? "y"
+				 : "ies", !reset ? "kept (ResetOfficeIdentity"
+				 "=0)" : e->dry_run ? "would be removed"
+				 : "removed");
+		}
 		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
 			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
 		ps_log_msg(e->log, st == PS_ST_FAILED ? PS_LOG_ERROR
@@ -721,6 +843,9 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				      u->dn, tgt, st, detail);
 		if (!error && u->ad_failed)
 			e->report->v[e->report->n - 1].ad_failed = 1;
+		if (!error)
+			e->report->v[e->report->n - 1].identities =
+				u->nidentities;
 		if (!error)
 			error = ps_report_set_origin(e->report, u->server,
 				u->entry ? u->entry->target_smtp : NULL);
@@ -858,6 +983,7 @@ static int discard_plan(ps_pplan *plan)
 		free(plan->files[i].data);
 	}
 	plan->nfiles = 0;
+	ps_strlist_free(&plan->delkeys);
 	for (i = 0; i < plan->nsecs && !error; i++) {
 		ps_proplist_free(&plan->secs[i].after);
 		error = ps_proplist_copy(&plan->secs[i].after,

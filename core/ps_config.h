@@ -39,6 +39,8 @@ typedef struct ps_config {
 	int repair_poisoned;           /* default 0 */
 	int new_outlook;               /* PS_NEWOL_* (default BLOCK) */
 	int o365_exclusion;            /* PS_O365X_* (default REMOVE) */
+	int reset_office_identity;     /* default 0 */
+	char *source_tenant_id;        /* NULL = not set */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
 } ps_config;

@@ -49,6 +49,7 @@ typedef struct ps_unit {
 	const char *ad_url;  /* the configured URL asked, or NULL */
 	int repair;          /* poisoned, being repaired */
 	ps_strlist poison;   /* evidence of poisoning */
+	size_t nidentities;  /* source sign-in identities Office cached */
 } ps_unit;
 
 /* A change outside the profile (docs/autodiscover.md): an Outlook
@@ -88,6 +89,9 @@ typedef struct ps_pplan {
 	size_t nvals;
 	ps_filechange *files;
 	size_t nfiles;
+	/* ResetOfficeIdentity: keys under Office's key to delete (with
+	 * everything below), e.g. "Common\\Identity\\Identities\\X". */
+	ps_strlist delkeys;
 } ps_pplan;
 
 typedef struct ps_plan_opts {
