@@ -1946,7 +1946,8 @@ static int plan_identities(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 
 			if (!u->update || u->kind != PS_UNIT_PRIMARY)
 				continue;
-			m = source_address(u, mail) || source_address(u, sign) ||
+			m = source_address(u, mail) ||
+			    source_address(u, sign) ||
 			    (o->cfg->source_tenant_id && tenant &&
 			     !ps_strcasecmp(tenant, o->cfg->source_tenant_id));
 			if (m) {
