@@ -147,6 +147,7 @@ void ps_config_free(ps_config *cfg)
 	free(cfg->mapping_sha256);
 	ps_strlist_free(&cfg->autodiscover_allowed_hosts);
 	free(cfg->run_after);
+	free(cfg->source_tenant_id);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
