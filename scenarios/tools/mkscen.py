@@ -2586,6 +2586,34 @@ def sc_same_domain_cleanup():
              {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
 
 
+def sc_same_domain_rollback():
+    inp, p = basic_input()
+    # the source's admins had set ExcludeExplicitO365Endpoint=0 explicitly
+    inp.put(OFFICE16 + r"\Outlook\AutoDiscover", "ExcludeExplicitO365Endpoint", "dword", 0)
+    upd = inp.copy()
+    edits_alice_same_domain(upd, p)
+    add_pins(upd)                       # ExcludeExplicitO365Endpoint 0 -> 1 keeps its place
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_sections(inp, p))
+    vals = [("AutoDiscover", "fabrikam.com", 0, 0, b"")]
+    for v in PIN_VALUES:
+        vals.append(("AutoDiscover", v, 1, 4, u32(0)) if v == "ExcludeExplicitO365Endpoint"
+                    else ("AutoDiscover", v, 0, 0, b""))
+    add_backup(upd, p, [(1, blob + backup_extra(vals, [(LOCAL_XML_PATH, 0, 1, b"")]))])
+    files = same_domain_files()
+    files[EXPECT_FILES + OST_MARKER[0]] = OST_MARKER[1]              # rollback removes the local XML
+    scenario("same-smtp-domain-rollback",
+             "SameSmtpDomain=1 on a machine where ExcludeExplicitO365Endpoint was 0: the update pins it to 1 "
+             "with the other AutoDiscover values and the local XML; rollback puts back the 0, removes the values "
+             "that were absent and the XML, and restores the profile exactly.",
+             ["update", "rollback", "autodiscover", "same-smtp-domain", "ExcludeExplicitO365Endpoint"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
+                   0, identical="HKCU.reg")],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
 def sc_gpo_same_domain():
     inp, p = gpo_input([("AutoDiscover", "PreferLocalXML", "dword", 0)])
     files = same_domain_files()
@@ -2965,6 +2993,7 @@ def autodiscover_scenarios():
     sc_same_domain()
     sc_same_domain_no_url()
     sc_same_domain_cleanup()
+    sc_same_domain_rollback()
     sc_gpo_same_domain()
     sc_poisoned_detect()
     sc_poisoned_repair()
