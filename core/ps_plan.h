@@ -90,7 +90,7 @@ typedef struct ps_pplan {
 	ps_filechange *files;
 	size_t nfiles;
 	/* ResetOfficeIdentity: keys under Office's key to delete (with
-	 * everything below), e.g. "Common\\Identity\\Identities\\X". */
+	 * everything below), e.g. "Common\Identity\Identities\X". */
 	ps_strlist delkeys;
 } ps_pplan;
 

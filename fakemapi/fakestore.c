@@ -888,8 +888,8 @@ static int fs_delete_value(ps_store *s, const char *subkey,
 	return 0;
 }
 
-/* HKCU\\Software\\Microsoft\\Office\\<version>: the parent of Outlook's
- * key (16.0 when there is none), + "\\key". */
+/* HKCU\Software\Microsoft\Office\<version>: the parent of Outlook's
+ * key (16.0 when there is none), + "\key". */
 static ps_regkey *office_key(fakestore *fs, const char *key, int create)
 {
 	ps_regkey *hive = user_hive(fs), *out_k, *k;

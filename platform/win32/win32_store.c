@@ -732,7 +732,7 @@ static WCHAR *value_key(mapistore *ms, const char *subkey)
 	return k;
 }
 
-/* A value of HKCU\\key (key is taken and freed; NULL: failed). */
+/* A value of HKCU\key (key is taken and freed; NULL: failed). */
 static int key_get_value(WCHAR *key, const char *name, uint32_t *type,
 			 uint8_t **data, size_t *len)
 {
@@ -790,7 +790,7 @@ done:
 	return error;
 }
 
-/* Set a value of HKCU\\key, creating the key (key is taken and freed);
+/* Set a value of HKCU\key, creating the key (key is taken and freed);
  * name NULL: only create the key. */
 static int key_set_value(WCHAR *key, const char *name, uint32_t type,
 			 const uint8_t *data, size_t len)
@@ -885,7 +885,7 @@ done:
 
 /* ---- keys under Office's key (version 3) ---- */
 
-/* Software\\Microsoft\\Office\\N (+ "\\key") as a new UTF-16 string. */
+/* Software\Microsoft\Office\N (+ "\key") as a new UTF-16 string. */
 static WCHAR *office_path(mapistore *ms, const char *key)
 {
 	WCHAR *sub = ps_win32_wide(key), *k;
@@ -893,7 +893,7 @@ static WCHAR *office_path(mapistore *ms, const char *key)
 
 	if (!sub)
 		return NULL;
-	/* outlook_key ends in "\\Outlook" (pick_outlook_key). */
+	/* outlook_key ends in "\Outlook" (pick_outlook_key). */
 	a -= wcslen(L"\\Outlook");
 	b = wcslen(sub);
 	k = malloc((a + b + 2) * sizeof(*k));
