@@ -13,8 +13,12 @@ packages=(cmake make gcc pkg-config libcmocka-dev valgrind python3
 	libcurl4-openssl-dev libxml2-dev libmicrohttpd-dev openssl ca-certificates
 	libssl-dev clang libhivex-dev libwin-hivex-perl libhivex-bin registry-tools
 	chromium gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64
-	wine wine64 xvfb xauth strace)
+	wine wine64 xvfb xauth strace winbind)
 [ "${1:-}" = build ] && packages=("${build[@]}")
+# winbind: Samba's ntlm_auth, which Wine's NTLM runs (the Wine run of
+# scenarios/autodiscover-windows-auth, docs/autodiscover.md).  Its
+# winbindd service is installed but not started (nor needed); in a
+# container without init the package's start is simply denied.
 
 # Can this kernel run 32-bit x86 programs?  Some cannot (no IA-32
 # emulation, or it is switched off: "Exec format error").  There the

@@ -27,6 +27,7 @@
 #include "ps_autodiscover.h"
 #include "ps_buf.h"
 #include "ps_error.h"
+#include "ps_json.h"
 #include "ps_utf.h"
 
 #define AD_PATH "/autodiscover/autodiscover.xml"
@@ -534,6 +535,9 @@ static int on_answer(adrun *r, const char *url, ps_http_response *rs,
 	default: {
 		ps_buf m = PS_BUF_INIT;
 
+		/* "The email address can't be found." (readiness) */
+		if (ad.error_code && !strcmp(ad.error_code, "500"))
+			r->out->unknown_mailbox = 1;
 		ps_buf_printf(&m, "Autodiscover error %s%s%s",
 			      ad.error_code ? ad.error_code : "(no code)",
 			      ad.error_message ? ": " : "",
@@ -608,6 +612,7 @@ static int post(adrun *r, const char *url, int depth)
 		reason(r, "%s", ps_error_last());
 		return NEXT;
 	}
+	r->out->answered = 1;
 	/* What this server says is only as trusted as the way to it. */
 	r->chain = hop_trusted;
 	rc = on_answer(r, url, &rs, depth);
@@ -802,13 +807,49 @@ static int restart_with(adrun *r, const char *addr, int depth)
 	return rc;
 }
 
+/* The end of a discovery: the reasons joined when nothing was found,
+ * everything of the run freed. */
+static int finish(adrun *r, int rc)
+{
+	ps_ad_result *out = r->out;
+	size_t i;
+
+	/* A request the budget cut short: say that it was the budget. */
+	if (rc >= 0 && !out->found)
+		(void)budget_left(r);
+	if (r->out_of_time)
+		out->answered = 0;
+	if (rc >= 0 && !out->found) {
+		ps_buf m = PS_BUF_INIT;
+
+		for (i = 0; i < r->reasons.n; i++)
+			ps_buf_printf(&m, "%s%s", i ? "; " : "",
+				      r->reasons.v[i]);
+		if (r->reasons.n == 0)
+			ps_buf_puts(&m, "no Autodiscover server answered");
+		if ((rc = ps_buf_check(&m)) == 0)
+			out->reason = ps_buf_detach(&m);
+		ps_buf_free(&m);
+	}
+	free(r->email);
+	free(r->domain);
+	free(r->config_host);
+	ps_strlist_free(&r->visited);
+	ps_strlist_free(&r->trusted);
+	ps_strlist_free(&r->reasons);
+	if (rc < 0) {
+		ps_ad_result_free(out);
+		return rc;
+	}
+	return 0;
+}
+
 int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 		   const ps_ad_opts *opts, ps_ad_result *out)
 {
 	static const ps_ad_opts none;
 	adrun r;
 	int rc;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
@@ -827,32 +868,187 @@ int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 	}
 	rc = ps_strlist_add(&r.trusted, r.domain) < 0 ? PS_ENOMEM
 		: run_candidates(&r, 0, 1);
-	/* A request the budget cut short: say that it was the budget. */
-	if (rc >= 0 && !out->found)
-		(void)budget_left(&r);
-	if (rc >= 0 && !out->found) {
-		ps_buf m = PS_BUF_INIT;
+	return finish(&r, rc);
+}
 
-		for (i = 0; i < r.reasons.n; i++)
-			ps_buf_printf(&m, "%s%s", i ? "; " : "",
-				      r.reasons.v[i]);
-		if (r.reasons.n == 0)
-			ps_buf_puts(&m, "no Autodiscover server answered");
-		if ((rc = ps_buf_check(&m)) == 0)
-			out->reason = ps_buf_detach(&m);
-		ps_buf_free(&m);
+/* ---- Autodiscover v2 (JSON): the readiness check ---------------------- */
+
+static int v2_get(adrun *r, const char *url, int depth);
+
+static int is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	       status == 307 || status == 308;
+}
+
+static int v2_on_answer(adrun *r, const char *url, ps_http_response *rs,
+			int depth)
+{
+	ps_json_obj j;
+	const char *proto, *u, *code, *msg;
+	char st[16];
+	int rc;
+
+	snprintf(st, sizeof(st), "%d", rs->status);
+	if (is_redirect(rs->status)) {
+		if (!rs->location) {
+			reason(r, "%s: HTTP %s redirect without Location",
+			       url, st);
+			return NEXT;
+		}
+		hop(r, "  -> HTTP redirect to %s", rs->location);
+		if (!valid_url(rs->location)) {
+			reason(r, "refused redirect to %s: not an absolute "
+			       "http(s) URL with a host name", rs->location);
+			return NEXT;
+		}
+		if (!post_allowed(r, rs->location, "HTTP redirect"))
+			return NEXT;
+		return v2_get(r, rs->location, depth + 1);
 	}
-	free(r.email);
-	free(r.domain);
-	free(r.config_host);
-	ps_strlist_free(&r.visited);
-	ps_strlist_free(&r.trusted);
-	ps_strlist_free(&r.reasons);
-	if (rc < 0) {
-		ps_ad_result_free(out);
+	memset(&j, 0, sizeof(j));
+	rc = ps_json_parse_flat(rs->body ? rs->body : "", rs->body_len, &j);
+	if (rc == PS_ENOMEM)
 		return rc;
+	if (rc < 0) {
+		if (rs->status != 200)
+			reason(r, "%s: HTTP %s", url, st);
+		else
+			reason(r, "%s: unusable answer: %s", url,
+			       ps_error_last());
+		return NEXT;
 	}
-	return 0;
+	code = ps_json_get(&j, "ErrorCode");
+	msg = ps_json_get(&j, "ErrorMessage");
+	proto = ps_json_get(&j, "Protocol");
+	u = ps_json_get(&j, "Url");
+	rc = NEXT;
+	if (code || rs->status != 200) {
+		if (code)
+			r->out->unknown_mailbox = 1;
+		reason(r, "%s: HTTP %s%s%s%s%s", url, st,
+		       code ? ", ErrorCode " : "", code ? code : "",
+		       msg ? ": " : "", msg ? msg : "");
+	} else if (!proto || !u || ps_strcasecmp(proto, "AutodiscoverV1")) {
+		reason(r, "%s: unusable answer: no Protocol AutodiscoverV1 "
+		       "with a Url", url);
+	} else if (!is_https(u) || !valid_url(u)) {
+		reason(r, "%s: answer refused: Url is not an https URL with "
+		       "a host name: '%s'", url, u);
+	} else {
+		hop(r, "  -> AutodiscoverV1 %s", u);
+		r->out->found = 1;
+		r->out->url = ps_strdup(url);
+		r->out->v2_url = ps_strdup(u);
+		r->out->email = ps_strdup(r->email);
+		rc = r->out->url && r->out->v2_url && r->out->email
+		     ? DONE : PS_ENOMEM;
+	}
+	ps_json_free(&j);
+	return rc;
+}
+
+static int v2_get(adrun *r, const char *url, int depth)
+{
+	static const char *const headers[] = {
+		"Accept: application/json", NULL
+	};
+	ps_http_request rq;
+	ps_http_response rs;
+	unsigned tmo = next_timeout(r);
+	int rc;
+
+	if (!tmo || depth > (int)PS_AD_MAX_HOPS)
+		return NEXT;
+	if ((rc = visit(r, url)) != 0) {
+		if (rc < 0)
+			return rc;
+		reason(r, "redirect loop: %s asked again", url);
+		return NEXT;
+	}
+	if (!count_hop(r))
+		return NEXT;
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	rq.method = "GET";
+	rq.url = url;
+	rq.headers = headers;
+	rq.timeout_ms = tmo;
+	rq.max_body = PS_AD_V2_MAX_BODY;
+	rq.send_credentials = 0;
+	hop(r, "GET %s", url);
+	rc = ps_http_perform(r->http, &rq, &rs);
+	charge(r, tmo);
+	if (rc == PS_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		reason(r, "%s", ps_error_last());
+		return NEXT;
+	}
+	r->out->answered = 1;
+	rc = v2_on_answer(r, url, &rs, depth);
+	ps_http_response_free(&rs);
+	return rc;
+}
+
+/* The query value: unreserved characters and '@' as they are, the rest
+ * percent-encoded. */
+static void query_escape(ps_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || c == '@')
+			ps_buf_putc(b, c);
+		else
+			ps_buf_printf(b, "%%%02X", c);
+	}
+}
+
+int ps_ad_v2_discover(ps_http *http, const char *email,
+		      const ps_ad_opts *opts, ps_ad_result *out)
+{
+	static const ps_ad_opts none;
+	ps_buf url = PS_BUF_INIT;
+	adrun r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.http = http;
+	r.o = opts ? opts : &none;
+	r.out = out;
+	r.start = ps_http_now_ms(http);
+	r.chain = 1;
+	if ((rc = set_email(&r, email)) < 0)
+		return rc;
+	if (r.o->url && *r.o->url) {
+		const char *p = strstr(r.o->url, "://");
+
+		if (!p || !valid_url(r.o->url) ||
+		    !(r.config_host = url_host(r.o->url))) {
+			free(r.email);
+			free(r.domain);
+			return ps_error_setc(PS_EFORMAT, "'%s' is not a URL",
+					     r.o->url);
+		}
+		p += 3;
+		ps_buf_put(&url, r.o->url,
+			   (size_t)(p + strcspn(p, "/?#") - r.o->url));
+	} else {
+		ps_buf_puts(&url, PS_AD_V2_EXO);
+	}
+	ps_buf_puts(&url, PS_AD_V2_PATH "?Email=");
+	query_escape(&url, r.email);
+	ps_buf_puts(&url, "&Protocol=AutodiscoverV1");
+	if ((rc = ps_buf_check(&url)) == 0 &&
+	    post_allowed(&r, url.ptr, r.o->url ? "configured URL"
+						 : "Exchange Online"))
+		rc = v2_get(&r, url.ptr, 0);
+	ps_buf_free(&url);
+	return finish(&r, rc);
 }
 
 void ps_ad_result_free(ps_ad_result *r)
@@ -863,6 +1059,7 @@ void ps_ad_result_free(ps_ad_result *r)
 	free(r->url);
 	free(r->email);
 	free(r->reason);
+	free(r->v2_url);
 	ps_strlist_free(&r->hops);
 	memset(r, 0, sizeof(*r));
 }

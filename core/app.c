@@ -56,6 +56,7 @@ typedef struct opts {
 	int all;
 	int quiet;
 	int verbose;
+	int v2;                 /* autodiscover --v2 */
 } opts;
 
 static const char usage_text[] =
@@ -69,7 +70,7 @@ static const char usage_text[] =
 	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
-	"            [--timeout SECONDS]\n"
+	"            [--timeout SECONDS] [--v2]\n"
 	"  mapping check FILE | compile FILE -o OUT\n"
 	"  --version | --help\n"
 	"\n"
@@ -90,6 +91,8 @@ static const char usage_text[] =
 	"  --ca-file FILE      trust this CA too for Autodiscover (https)\n"
 	"  --timeout SECONDS   autodiscover: the whole discovery (default\n"
 	"                      60; 0 = only the per-request 30 s)\n"
+	"  --v2                autodiscover: ask the Autodiscover v2 (JSON)\n"
+	"                      endpoint, as RequireTargetReady=1 does\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"STORE (inspect, rehearse): a .reg export or an NTUSER.DAT hive;\n"
@@ -191,6 +194,8 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->reprocess = 1;
 		else if (!strcmp(a, "--all"))
 			o->all = 1;
+		else if (!strcmp(a, "--v2"))
+			o->v2 = 1;
 		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
 			o->quiet = 1;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
@@ -800,7 +805,8 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	if (is_update && env->open_xml && env->open_xml(env->ctx, &r.xml) < 0)
 		r.xml = NULL;
 	if (is_update && env->open_http && (r.cfg.verify_autodiscover ||
-	    r.cfg.same_smtp_domain || r.cfg.repair_poisoned)) {
+	    r.cfg.same_smtp_domain || r.cfg.repair_poisoned ||
+	    r.cfg.require_target_ready)) {
 		const char *ca = o->ca_file;
 		char *rel = NULL;
 
@@ -1036,6 +1042,7 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	e.log = &log;
 	e.report = &it->report;
 	e.dry_run = 1;
+	e.rehearsal = 1;
 	e.reprocess = rh->o->reprocess;
 	error = ps_engine_profiles(&e, &rh->o->profiles,
 				   rh->o->default_profile, &selected);
@@ -1990,7 +1997,7 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	if (o->store || o->mapping || o->config || o->profiles.n ||
 	    o->dry_run || o->all || o->reprocess || o->default_profile)
 		return usage_error(env, "autodiscover takes only --url, "
-				   "--ca-file and --timeout");
+				   "--ca-file, --timeout and --v2");
 	if (o->timeout) {
 		char *end;
 		long v = strtol(o->timeout, &end, 10);
@@ -2020,12 +2027,27 @@ static int cmd_autodiscover(ps_app_env *env, const opts *o)
 	ao.send_credentials = 1;
 	ao.trace = o->quiet ? NULL : print_hop;
 	ao.trace_ctx = env;
-	error = ps_ad_discover(http, xml, o->positional.v[0], &ao, &res);
+	if (o->v2) {
+		ao.send_credentials = 0;
+		error = ps_ad_v2_discover(http, o->positional.v[0], &ao, &res);
+	} else {
+		error = ps_ad_discover(http, xml, o->positional.v[0], &ao,
+				       &res);
+	}
 	if (error == PS_EFORMAT) {
 		status = usage_error(env, "%s", ps_error_last());
 	} else if (error < 0) {
 		fprintf(env->err, "profswitch: %s\n", ps_error_last());
 		status = EX_SOFTWARE;
+	} else if (res.found && o->v2) {
+		ps_print_line(env->out, "AutodiscoverV1 URL: %s", res.v2_url);
+		ps_print_line(env->out, "answered by: %s", res.url);
+		status = 0;
+	} else if (!res.found && o->v2) {
+		ps_print_line(env->err, "profswitch: no Autodiscover v2 "
+			      "answer for %s: %s", o->positional.v[0],
+			      res.reason);
+		status = 8;
 	} else if (res.found) {
 		print_settings(env, &res);
 		status = 0;
@@ -2058,6 +2080,11 @@ int ps_app_main(ps_app_env *env, int argc, char **argv)
 	status = parse_args(env, argc, argv, &o);
 	if (status)
 		goto done;
+	if (o.v2 && strcmp(o.command, "autodiscover")) {
+		status = usage_error(env, "--v2 is an option of "
+				     "autodiscover only");
+		goto done;
+	}
 	if (!strcmp(o.command, "update") || !strcmp(o.command, "rollback") ||
 	    !strcmp(o.command, "cleanup"))
 		status = cmd_engine(env, &o);

@@ -88,6 +88,8 @@ static const key_def keys[] = {
 	{ "ResetOfficeIdentity", K_BOOL, OFF(reset_office_identity), 0, NULL,
 	  NULL },
 	{ "SourceTenantId", K_STRING, OFF(source_tenant_id), 0, NULL, NULL },
+	{ "RequireTargetReady", K_BOOL, OFF(require_target_ready), 0, NULL,
+	  NULL },
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },

@@ -803,9 +803,11 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (u->update && e->dry_run) {
 			st = PS_ST_WOULD_UPDATE;
 			snprintf(detail, sizeof(detail), "%zu values to set, "
-				 "%zu to remove%s%s", u->nset, u->ndel,
+				 "%zu to remove%s%s%s", u->nset, u->ndel,
 				 u->repair ? "; RepairPoisoned would repair: "
-					   : "", u->repair ? u->detail : "");
+					   : "", u->repair ? u->detail : "",
+				 u->ready_unchecked ? "; readiness not checked "
+				 "in a rehearsal" : "");
 		} else if (u->update && failed) {
 			st = PS_ST_FAILED;
 			snprintf(detail, sizeof(detail), "%s; %s", why,
@@ -1066,6 +1068,7 @@ static void warn_pending(ps_engine *e, const char *profile)
 /* ---- Autodiscover: verification cache and cached files ----------------- */
 
 typedef struct ad_entry {
+	int v2;               /* the readiness check (Autodiscover v2) */
 	char *smtp;
 	char *url;            /* "" for none */
 	ps_ad_result res;
@@ -1085,8 +1088,8 @@ static void log_hop(void *ctx, const char *line)
 		   line);
 }
 
-static int ad_verify(void *ctx, const char *smtp, const char *url,
-		     const ps_ad_result **res)
+static int ad_ask(void *ctx, const char *smtp, const char *url,
+		  const ps_ad_result **res, int v2)
 {
 	ps_engine *e = ctx;
 	struct ps_engine_ad *c = e->ad;
@@ -1102,7 +1105,8 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 		e->ad = c;
 	}
 	for (i = 0; i < c->n; i++)
-		if (!ps_strcasecmp(c->v[i]->smtp, smtp) &&
+		if (c->v[i]->v2 == v2 &&
+		    !ps_strcasecmp(c->v[i]->smtp, smtp) &&
 		    !strcmp(c->v[i]->url, url ? url : "")) {
 			*res = &c->v[i]->res;
 			return 0;
@@ -1141,9 +1145,15 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 	ao.send_credentials = 1;
 	ao.trace = log_hop;
 	ao.trace_ctx = e;
-	ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "Autodiscover for %s%s%s",
-		   smtp, url ? " at " : "", url ? url : "");
-	error = ps_ad_discover(e->http, e->xml, smtp, &ao, &v->res);
+	ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL, "Autodiscover%s for "
+		   "%s%s%s", v2 ? " v2 (readiness)" : "", smtp,
+		   url ? " at " : "", url ? url : "");
+	if (v2) {
+		ao.send_credentials = 0;
+		error = ps_ad_v2_discover(e->http, smtp, &ao, &v->res);
+	} else {
+		error = ps_ad_discover(e->http, e->xml, smtp, &ao, &v->res);
+	}
 	if (error == PS_EFORMAT) {
 		/* a bad address is this unit's failure, not the run's */
 		memset(&v->res, 0, sizeof(v->res));
@@ -1155,6 +1165,7 @@ static int ad_verify(void *ctx, const char *smtp, const char *url,
 		return error;
 	}
 cached:
+	v->v2 = v2;
 	v->smtp = ps_strdup(smtp);
 	v->url = ps_strdup(url ? url : "");
 	if (!v->smtp || !v->url) {
@@ -1167,6 +1178,18 @@ cached:
 	c->v[c->n++] = v;
 	*res = &v->res;
 	return 0;
+}
+
+static int ad_verify(void *ctx, const char *smtp, const char *url,
+		     const ps_ad_result **res)
+{
+	return ad_ask(ctx, smtp, url, res, 0);
+}
+
+static int ad_ready(void *ctx, const char *smtp, const char *url,
+		    const ps_ad_result **res)
+{
+	return ad_ask(ctx, smtp, url, res, 1);
 }
 
 static int is_cache_name(const char *name, int in16)
@@ -1313,10 +1336,12 @@ static int update_profile(ps_engine *e, const char *profile)
 	o.map = e->map;
 	o.reprocess = e->reprocess;
 	o.log = e->log;
-	if (e->http && e->xml) {
+	if (e->http && e->xml)
 		o.verify = ad_verify;
-		o.verify_ctx = e;
-	}
+	if (e->http)
+		o.ready = ad_ready;
+	o.verify_ctx = e;
+	o.rehearsal = e->rehearsal;
 	o.local_appdata = e->local_appdata;
 	o.cached = e->cached;
 	o.ncached = e->ncached;

@@ -1538,6 +1538,88 @@ static int ad_fail(ps_unit *u, const char *text)
 	return set_detail(u, PS_ST_FAILED, "%s", text);
 }
 
+/* RequireTargetReady: the target does not answer for the mailbox yet
+ * (or could not be asked); nothing of the unit changes, retried at the
+ * next run. */
+static int not_ready(ps_unit *u, const char *text)
+{
+	u->update = 0;
+	return set_detail(u, PS_ST_DEFERRED_NOT_READY, "target not ready: %s",
+			  text);
+}
+
+/* The configured URL a unit's target is asked at, or NULL. */
+static const char *target_url(const ps_unit *u, const ps_config *cfg)
+{
+	const ps_map_entry *m = u->entry;
+	const char *url = m->target_autodiscover_url &&
+			  *m->target_autodiscover_url
+			  ? m->target_autodiscover_url
+			  : cfg->autodiscover_target_url;
+
+	return url && *url ? url : NULL;
+}
+
+/* RequireTargetReady=1 without POX verification: the anonymous
+ * Autodiscover v2 endpoint must answer for the target address with an
+ * AutodiscoverV1 URL that is not on the source side. */
+static int check_ready(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
+{
+	const ps_map_entry *m = u->entry;
+	const char *url = target_url(u, o->cfg);
+	const ps_ad_result *res = NULL;
+	char text[1000];
+	char *host;
+	sides sd;
+	int error, source;
+
+	if (!m->target_smtp || !*m->target_smtp) {
+		snprintf(text, sizeof(text), "RequireTargetReady=1 needs "
+			 "TargetSMTP (mapping line %u)", m->line);
+		return ad_fail(u, text);
+	}
+	if (o->rehearsal) {
+		u->ready_unchecked = 1;
+		return 0;
+	}
+	if (!o->ready)
+		return not_ready(u, "no Autodiscover client on this "
+				 "platform to ask");
+	error = o->ready(o->verify_ctx, m->target_smtp, url, &res);
+	if (error < 0)
+		return error;
+	if (!res->found) {
+		snprintf(text, sizeof(text), "Autodiscover v2 for %s: %s",
+			 m->target_smtp, res->reason ? res->reason : "");
+		ps_log_msg(o->log, PS_LOG_WARN, p->profile, u->account, "%s",
+			   text);
+		return not_ready(u, text);
+	}
+	host = value_host(res->v2_url);
+	if (!host)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	error = make_sides(&sd, u, m, !ps_strcasecmp(u->dn, m->source_dn),
+			   o->cfg);
+	source = !error && host_on_side(host, &sd.src) >
+			   host_on_side(host, &sd.tgt);
+	sides_free(&sd);
+	free(host);
+	if (error < 0)
+		return error;
+	if (source) {
+		snprintf(text, sizeof(text), "Autodiscover v2 for %s still "
+			 "points to the source: %s", m->target_smtp,
+			 res->v2_url);
+		ps_log_msg(o->log, PS_LOG_WARN, p->profile, u->account, "%s",
+			   text);
+		return not_ready(u, text);
+	}
+	ps_log_msg(o->log, PS_LOG_INFO, p->profile, u->account,
+		   "target ready: Autodiscover v2 at %s answers for %s with "
+		   "%s", res->url, m->target_smtp, res->v2_url);
+	return 0;
+}
+
 static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 {
 	const ps_config *cfg = o->cfg;
@@ -1550,15 +1632,18 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 		const ps_map_entry *m = u->entry;
 		const ps_ad_result *res = NULL;
 		const char *url, *want = ps_plan_target_dn(u);
+		/* readiness decided by the POX verification below */
+		int ready = cfg->require_target_ready && !u->repair;
 
-		if (!u->update || !(cfg->verify_autodiscover ||
-				    cfg->same_smtp_domain || u->repair))
+		if (!u->update)
 			continue;
-		url = m->target_autodiscover_url && *m->target_autodiscover_url
-		      ? m->target_autodiscover_url
-		      : cfg->autodiscover_target_url;
-		if (url && !*url)
-			url = NULL;
+		if (!(cfg->verify_autodiscover || cfg->same_smtp_domain ||
+		      u->repair)) {
+			if (cfg->require_target_ready)
+				error = check_ready(p, u, o);
+			continue;
+		}
+		url = target_url(u, cfg);
 		if (cfg->same_smtp_domain && !url) {
 			error = ad_fail(u, "SameSmtpDomain=1 needs "
 				"AutodiscoverTargetURL or the mapping's "
@@ -1592,7 +1677,13 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 			snprintf(text, sizeof(text), "Autodiscover for %s "
 				 "found no settings: %s", m->target_smtp,
 				 res->reason ? res->reason : "");
-			error = ad_fail(u, text);
+			/* the address is not there yet, or no server could
+			 * be reached: not ready rather than failed */
+			if (ready && (!res->answered ||
+				      res->unknown_mailbox))
+				error = not_ready(u, text);
+			else
+				error = ad_fail(u, text);
 		} else if (!res->trusted) {
 			snprintf(text, sizeof(text), "Autodiscover for %s: "
 				 "the settings came from %s, reached through a "
@@ -1601,6 +1692,15 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 				 "AutodiscoverAllowedHosts; not used",
 				 m->target_smtp, res->url);
 			error = ad_fail(u, text);
+		} else if (ready && res->settings.legacy_dn &&
+			   ps_strcasecmp(res->settings.legacy_dn, want) &&
+			   !ps_strcasecmp(res->settings.legacy_dn,
+					  m->source_dn)) {
+			snprintf(text, sizeof(text), "Autodiscover at %s "
+				 "still answers for %s with the source "
+				 "LegacyDN %s", res->url, m->target_smtp,
+				 m->source_dn);
+			error = not_ready(u, text);
 		} else if (!res->settings.legacy_dn ||
 			   ps_strcasecmp(res->settings.legacy_dn, want)) {
 			snprintf(text, sizeof(text), "Autodiscover URL points "

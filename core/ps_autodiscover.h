@@ -125,6 +125,13 @@ typedef struct ps_ad_result {
 	                               redirectAddr) */
 	char *reason;               /* when not found: why */
 	ps_strlist hops;            /* every hop, as traced */
+	/* readiness (RequireTargetReady, docs/autodiscover.md) */
+	int answered;               /* some server gave an HTTP answer and
+	                               the time budget was not used up */
+	int unknown_mailbox;        /* a server said the address is not
+	                               there: a POX Error with ErrorCode 500,
+	                               or a v2 answer with an ErrorCode */
+	char *v2_url;               /* v2: the answer's Url (when found) */
 } ps_ad_result;
 
 /* Discover settings for an SMTP address.  Returns 0 when the discovery
@@ -133,5 +140,27 @@ typedef struct ps_ad_result {
 int ps_ad_discover(ps_http *http, ps_xml *xml, const char *email,
 		   const ps_ad_opts *opts, ps_ad_result *out);
 void ps_ad_result_free(ps_ad_result *r);
+
+/* ---- Autodiscover v2 (JSON), the readiness check ---- */
+
+#define PS_AD_V2_EXO "https://autodiscover-s.outlook.com"
+#define PS_AD_V2_PATH "/autodiscover/autodiscover.json"
+#define PS_AD_V2_MAX_BODY (64u * 1024u)
+
+/* Ask the anonymous Autodiscover v2 endpoint for `email`:
+ *     GET BASE/autodiscover/autodiscover.json?Email=E&Protocol=AutodiscoverV1
+ * BASE is the scheme, host and port of opts->url when given, else
+ * PS_AD_V2_EXO.  Redirects (301, 302, 303, 307, 308) are followed with the
+ * POX client's limits: at most PS_AD_MAX_HOPS requests, no URL twice,
+ * https only (plain http only to loopback when opts->url is on loopback),
+ * a Location that is an absolute URL with a valid host name, the time
+ * budget.  Credentials are never sent.  found: a 200 answer that is a
+ * flat JSON object with Protocol "AutodiscoverV1" and an https Url with a
+ * valid host (out->v2_url; out->url is the URL that answered).  Otherwise
+ * reason says why; unknown_mailbox when the answer had an ErrorCode.
+ * Returns 0 when the check ran, PS_EFORMAT for a bad address or URL,
+ * PS_ENOMEM. */
+int ps_ad_v2_discover(ps_http *http, const char *email,
+		      const ps_ad_opts *opts, ps_ad_result *out);
 
 #endif

@@ -41,6 +41,8 @@ typedef struct ps_config {
 	int o365_exclusion;            /* PS_O365X_* (default REMOVE) */
 	int reset_office_identity;     /* default 0 */
 	char *source_tenant_id;        /* NULL = not set */
+	int require_target_ready;      /* default 0: repoint only when the
+	                                  target answers for the mailbox */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
 } ps_config;

@@ -23,6 +23,7 @@ typedef struct ps_engine {
 	ps_report *report;
 	int dry_run;
 	int reprocess;
+	int rehearsal;           /* rehearse: Autodiscover is never asked */
 	int all;                 /* rollback --all */
 	long long deadline;      /* GlobalTimeoutSeconds: 0 = none, else
 	                            the clock value the run must end by */

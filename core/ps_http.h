@@ -15,7 +15,9 @@
  *     to the system store, never instead of verification;
  *   - refuse a URL that is not http:// or https:// (PS_EFORMAT);
  *   - send credentials only when the request says so (send_credentials),
- *     never over plain http, and never log them.
+ *     never over plain http, and never log them; that includes the
+ *     Windows logon (automatic logon, a 401 answered with it) and the
+ *     configured account answering a challenge.
  */
 #ifndef PS_HTTP_H
 #define PS_HTTP_H
@@ -39,7 +41,11 @@ typedef struct ps_http_request {
 	size_t max_body;             /* response bodies longer than this are
 	                                an error (PS_ELIMIT) */
 	int send_credentials;        /* the user's credentials may be used
-	                                for this request (https only) */
+	                                for this request (https only): the
+	                                configured account, and on Windows
+	                                the logged-on user's Negotiate/NTLM
+	                                logon; without it neither, nor a
+	                                challenge answered */
 } ps_http_request;
 
 typedef struct ps_http_response {

@@ -48,6 +48,7 @@ typedef struct ps_unit {
 	const ps_ad_result *ad; /* verified answer (owned by the verifier) */
 	const char *ad_url;  /* the configured URL asked, or NULL */
 	int repair;          /* poisoned, being repaired */
+	int ready_unchecked; /* RequireTargetReady in a rehearsal */
 	ps_strlist poison;   /* evidence of poisoning */
 	size_t nidentities;  /* source sign-in identities Office cached */
 } ps_unit;
@@ -105,6 +106,13 @@ typedef struct ps_plan_opts {
 	int (*verify)(void *ctx, const char *smtp, const char *url,
 		      const ps_ad_result **res);
 	void *verify_ctx;
+	/* RequireTargetReady (docs/autodiscover.md): ask the Autodiscover
+	 * v2 endpoint for `smtp` (base from `url`, NULL: Exchange Online),
+	 * with verify_ctx; same contract as verify.  NULL when there is no
+	 * client. */
+	int (*ready)(void *ctx, const char *smtp, const char *url,
+		     const ps_ad_result **res);
+	int rehearsal;                  /* rehearse: nothing is asked */
 	const char *local_appdata;      /* known folder, or NULL */
 	const ps_adcache_file *cached;  /* cached Autodiscover files */
 	size_t ncached;

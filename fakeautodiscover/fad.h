@@ -23,6 +23,14 @@ enum fad_scheme {
 	FAD_HTTP = 2
 };
 
+/* RequireAuth: none, Basic against [Server] Credentials, or the shape of
+ * a Negotiate/NTLM handshake (server.c, docs/mock-autodiscover.md). */
+enum fad_auth {
+	FAD_AUTH_NONE = 0,
+	FAD_AUTH_BASIC = 1,
+	FAD_AUTH_WINDOWS = 2
+};
+
 /* Request bodies above this many bytes are answered with 413. */
 #define FAD_MAX_BODY (64u * 1024u)
 
@@ -52,7 +60,7 @@ typedef struct fad_rule {
 	int drop;
 	long long truncate;     /* body bytes to send; -1: whole body */
 	unsigned truncate_line;
-	int require_auth;
+	int require_auth;       /* FAD_AUTH_* */
 
 	struct MHD_Response *resp; /* built by fad_server_ready */
 } fad_rule;

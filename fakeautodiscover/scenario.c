@@ -375,9 +375,14 @@ static int rule_key(struct load_ctx *ctx, const char *key, const char *value,
 		r->truncate_line = line;
 		return 0;
 	default: /* K_AUTH */
+		if (!ps_strcasecmp(value, "windows")) {
+			r->require_auth = FAD_AUTH_WINDOWS;
+			return 0;
+		}
 		if (parse_bool(&r->require_auth, value))
 			return ps_error_setc(PS_EFORMAT, "%s:%u: RequireAuth "
-					     "must be 0 or 1", sc->ini, line);
+					     "must be 0, 1 (Basic) or windows "
+					     "(Negotiate/NTLM)", sc->ini, line);
 		return 0;
 	}
 }
@@ -441,7 +446,8 @@ static int check_rules(fad_scenario *sc)
 					     "needs a Body in [Rule %s]",
 					     sc->ini, r->truncate_line,
 					     r->name);
-		if (r->require_auth && !sc->credentials.n)
+		if (r->require_auth == FAD_AUTH_BASIC &&
+		    !sc->credentials.n)
 			return ps_error_setc(PS_EFORMAT, "%s:%u: [Rule %s] has "
 					     "RequireAuth = 1 but [Server] "
 					     "has no Credentials", sc->ini,

@@ -49,7 +49,8 @@ struct fad_server {
 	struct fad_listener listeners[2];
 	size_t nlisteners;
 
-	struct MHD_Response *r401, *r404, *r413;
+	struct MHD_Response *r401, *r401w, *r404, *r413;
+	char *type2_b64;            /* the NTLM challenge (type 2), base64 */
 
 	/* Delayed requests: parked sorted by deadline. */
 	pthread_mutex_t delay_lock;
@@ -121,6 +122,233 @@ static void req_free(fad_req *req)
 	free(req);
 }
 
+/* ---- the shape of an NTLM handshake ------------------------------- */
+
+/*
+ * RequireAuth = windows cannot check a password (the mock knows no
+ * account and no domain controller): it checks that the client answers
+ * the challenge with well-formed NTLMSSP messages, in order, on one
+ * connection.  A Negotiate token is searched for the NTLMSSP message it
+ * carries (raw, as Wine sends it, or inside SPNEGO); Kerberos is not
+ * understood.  docs/mock-autodiscover.md.
+ */
+
+/* What a connection has been through (socket context). */
+typedef struct fad_conn {
+	int challenged;             /* got the type-2 challenge */
+} fad_conn;
+
+typedef struct ntlm_msg {
+	int scheme;                 /* 1 NTLM, 2 Negotiate; 0 other */
+	unsigned type;              /* 1, 2 or 3; 0: no NTLMSSP message */
+	int well_formed;
+	char user[80];              /* type 3: DOMAIN\user, printable */
+} ntlm_msg;
+
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict base64 (padding optional); -1 when malformed or too long. */
+static long b64_decode(const char *s, unsigned char *out, size_t max)
+{
+	unsigned acc = 0, bits = 0;
+	size_t n = 0, pad = 0;
+
+	for (; *s && *s != ' ' && *s != '\t'; s++) {
+		int v;
+
+		if (*s == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || (v = b64_value((unsigned char)*s)) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == max)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return pad > 2 ? -1 : (long)n;
+}
+
+static char *b64_encode(const unsigned char *in, size_t len)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *s = malloc((len + 2) / 3 * 4 + 1), *o = s;
+	size_t i;
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		*o++ = abc[(v >> 18) & 63];
+		*o++ = abc[(v >> 12) & 63];
+		*o++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? abc[v & 63] : '=';
+	}
+	*o = '\0';
+	return s;
+}
+
+static unsigned le16(const unsigned char *p)
+{
+	return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static unsigned long le32(const unsigned char *p)
+{
+	return (unsigned long)le16(p) | (unsigned long)le16(p + 2) << 16;
+}
+
+/* A security buffer (length, max, offset) at p inside a message of n
+ * bytes: 0 when it points outside. */
+static int secbuf_ok(const unsigned char *msg, size_t n, size_t at)
+{
+	unsigned len = le16(msg + at);
+	unsigned long off = le32(msg + at + 4);
+
+	return !len || (off <= n && len <= n - off);
+}
+
+/* The printable ASCII of a name field (UTF-16LE when unicode). */
+static void field_text(char *out, size_t size, const unsigned char *msg,
+		       size_t at, int unicode)
+{
+	unsigned len = le16(msg + at), i, step = unicode ? 2 : 1;
+	const unsigned char *p = msg + le32(msg + at + 4);
+	size_t o = strlen(out);
+
+	for (i = 0; i + step <= len && o + 1 < size; i += step) {
+		unsigned c = unicode ? le16(p + i) : p[i];
+
+		out[o++] = c >= 0x20 && c < 0x7f && c != '\\' ? (char)c : '?';
+	}
+	out[o] = '\0';
+}
+
+/* Look at an Authorization header: scheme, NTLMSSP type and shape. */
+static void ntlm_parse(const char *hdr, ntlm_msg *m)
+{
+	static const unsigned char sig[8] = "NTLMSSP";
+	unsigned char tok[4096];
+	const unsigned char *msg = NULL;
+	long n;
+	size_t len, i;
+
+	memset(m, 0, sizeof(*m));
+	if (!hdr)
+		return;
+	if (!ps_strncasecmp(hdr, "NTLM ", 5)) {
+		m->scheme = 1;
+		hdr += 5;
+	} else if (!ps_strncasecmp(hdr, "Negotiate ", 10)) {
+		m->scheme = 2;
+		hdr += 10;
+	} else {
+		return;
+	}
+	while (*hdr == ' ')
+		hdr++;
+	n = b64_decode(hdr, tok, sizeof(tok));
+	if (n < 12)
+		return;
+	for (i = 0; i + 12 <= (size_t)n; i++)
+		if (!memcmp(tok + i, sig, 8)) {
+			msg = tok + i;
+			break;
+		}
+	if (!msg || (m->scheme == 1 && msg != tok))
+		return;
+	len = (size_t)n - (size_t)(msg - tok);
+	m->type = (unsigned)le32(msg + 8);
+	if (m->type == 1) {
+		/* flags; then domain and workstation buffers, if sent */
+		m->well_formed = len >= 16 &&
+				 (len < 32 || (secbuf_ok(msg, len, 16) &&
+					       secbuf_ok(msg, len, 24)));
+	} else if (m->type == 3 && len >= 64) {
+		int unicode = (le32(msg + 60) & 1u) != 0;
+
+		/* LM, NT, domain, user, workstation, session key */
+		m->well_formed = 1;
+		for (i = 12; i < 60; i += 8)
+			m->well_formed &= secbuf_ok(msg, len, i);
+		m->well_formed &= le16(msg + 20) >= 24 && le16(msg + 36) > 0;
+		if (m->well_formed) {
+			field_text(m->user, sizeof(m->user), msg, 28,
+				   unicode);
+			(void)snprintf(m->user + strlen(m->user),
+				       sizeof(m->user) - strlen(m->user),
+				       "\\");
+			field_text(m->user, sizeof(m->user), msg, 36,
+				   unicode);
+		}
+	}
+}
+
+/* The type-2 message the mock sends: a fixed challenge, target MOCK. */
+static char *make_type2(void)
+{
+	static const char target[] = "MOCK", host[] = "AUTODISCOVER";
+	unsigned char m[256];
+	size_t tlen = 2 * (sizeof(target) - 1), hlen, ilen, at = 56, i;
+	unsigned long flags = 0x00000001ul | 0x00000004ul | 0x00000200ul |
+			      0x00008000ul | 0x00010000ul | 0x00080000ul |
+			      0x00800000ul | 0x02000000ul | 0x20000000ul |
+			      0x80000000ul;
+
+	hlen = 2 * (sizeof(host) - 1);
+	ilen = 4 + tlen + 4 + hlen + 4;
+	memset(m, 0, sizeof(m));
+	memcpy(m, "NTLMSSP", 8);
+	m[8] = 2;
+	m[12] = m[14] = (unsigned char)tlen;
+	m[16] = (unsigned char)at;
+	for (i = 0; i < 4; i++)
+		m[20 + i] = (unsigned char)(flags >> (8 * i));
+	memcpy(m + 24, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
+	m[40] = m[42] = (unsigned char)ilen;
+	m[44] = (unsigned char)(at + tlen);
+	memcpy(m + 48, "\x06\x01\xb1\x1d\x00\x00\x00\x0f", 8);
+	for (i = 0; i < sizeof(target) - 1; i++)
+		m[at + 2 * i] = (unsigned char)target[i];
+	at += tlen;
+	/* MsvAvNbDomainName, MsvAvNbComputerName, MsvAvEOL */
+	m[at] = 2;
+	m[at + 2] = (unsigned char)tlen;
+	for (i = 0; i < sizeof(target) - 1; i++)
+		m[at + 4 + 2 * i] = (unsigned char)target[i];
+	at += 4 + tlen;
+	m[at] = 1;
+	m[at + 2] = (unsigned char)hlen;
+	for (i = 0; i < sizeof(host) - 1; i++)
+		m[at + 4 + 2 * i] = (unsigned char)host[i];
+	at += 4 + hlen + 4;
+	return b64_encode(m, at);
+}
+
 /* ---- the request log ------------------------------------------------ */
 
 /* Host header, lowercase, without the port; NULL when absent. */
@@ -147,6 +375,15 @@ static char *request_host(struct MHD_Connection *conn)
 	return s;
 }
 
+/* One "?NAME=VALUE" line per query argument, in request order. */
+static enum MHD_Result log_arg(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	(void)kind;
+	(void)ps_buf_printf(cls, "?%s=%s\n", key, value ? value : "");
+	return MHD_YES;
+}
+
 static void log_request(fad_server *srv, int scheme,
 			struct MHD_Connection *conn, const char *method,
 			const char *host, const char *url, const fad_req *req)
@@ -155,6 +392,8 @@ static void log_request(fad_server *srv, int scheme,
 		"Content-Type", "X-MapiHttpCapability", "X-AnchorMailbox"
 	};
 	ps_buf b = PS_BUF_INIT;
+	const char *auth;
+	ntlm_msg m;
 	size_t i;
 
 	if (!srv->log)
@@ -162,6 +401,8 @@ static void log_request(fad_server *srv, int scheme,
 	(void)ps_buf_printf(&b, "%s %s %s %s\n", method,
 			    scheme == FAD_HTTPS ? "https" : "http",
 			    host ? host : "-", url);
+	(void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, log_arg,
+					&b);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *v = MHD_lookup_connection_value(conn,
 							    MHD_HEADER_KIND,
@@ -170,8 +411,16 @@ static void log_request(fad_server *srv, int scheme,
 		if (v)
 			(void)ps_buf_printf(&b, "%s: %s\n", names[i], v);
 	}
-	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					MHD_HTTP_HEADER_AUTHORIZATION))
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_AUTHORIZATION);
+	ntlm_parse(auth, &m);
+	if (m.type == 1 || m.type == 3)
+		(void)ps_buf_printf(&b, "Authorization: %s NTLMSSP type %u"
+				    "%s%s%s\n", m.scheme == 1 ? "NTLM"
+				    : "Negotiate", m.type, m.well_formed ?
+				    "" : " (malformed)", m.user[0] ?
+				    " user " : "", m.user);
+	else if (auth)
 		(void)ps_buf_puts(&b, "Authorization: (present)\n");
 	if (req->received > FAD_MAX_BODY) {
 		(void)ps_buf_printf(&b, "(body not kept: %zu bytes, over the "
@@ -280,7 +529,14 @@ static int rule_matches(const fad_rule *r, int scheme, const char *method,
 		return 0;
 	if (r->path && ps_strcasecmp(r->path, url))
 		return 0;
-	if (r->email) {
+	if (r->email && !strcmp(method, MHD_HTTP_METHOD_GET)) {
+		/* Autodiscover v2: the Email query argument */
+		const char *e = MHD_lookup_connection_value(
+			req->conn, MHD_GET_ARGUMENT_KIND, "Email");
+
+		if (!e || ps_strcasecmp(e, r->email))
+			return 0;
+	} else if (r->email) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST))
 			return 0;
 		parse_addresses(req);
@@ -383,14 +639,69 @@ static enum MHD_Result queue_truncated(struct MHD_Connection *conn,
 	return ret;
 }
 
+/*
+ * RequireAuth = windows.  No NTLMSSP message: 401 offering Negotiate and
+ * NTLM.  A well-formed type 1: 401 with the type-2 challenge in the
+ * scheme the client used, and the connection remembers it.  A
+ * well-formed type 3 on a connection that got the challenge: through
+ * (0).  Anything else: the first 401 again.  -1 with *q: answered here.
+ */
+static int windows_auth(fad_server *srv, struct MHD_Connection *conn,
+			enum MHD_Result *q)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	fad_conn *fc = ci ? (fad_conn *)ci->socket_context : NULL;
+	struct MHD_Response *resp;
+	ntlm_msg m;
+	char hdr[1200];
+
+	ntlm_parse(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					       MHD_HTTP_HEADER_AUTHORIZATION),
+		   &m);
+	if (m.type == 3 && m.well_formed && fc && fc->challenged) {
+		fc->challenged = 0;
+		return 0;
+	}
+	if (m.type == 1 && m.well_formed && fc) {
+		fc->challenged = 1;
+		(void)snprintf(hdr, sizeof(hdr), "%s %s",
+			       m.scheme == 1 ? "NTLM" : "Negotiate",
+			       srv->type2_b64);
+		resp = MHD_create_response_from_buffer(0, NULL,
+						       MHD_RESPMEM_PERSISTENT);
+		if (!resp || MHD_add_response_header(
+			     resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, hdr) !=
+			     MHD_YES) {
+			if (resp)
+				MHD_destroy_response(resp);
+			*q = MHD_NO;
+			return -1;
+		}
+		*q = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, resp);
+		MHD_destroy_response(resp);
+		return -1;
+	}
+	if (fc)
+		fc->challenged = 0;
+	*q = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, srv->r401w);
+	return -1;
+}
+
 static enum MHD_Result answer(fad_server *srv, struct MHD_Connection *conn,
 			      const fad_req *req)
 {
 	const fad_rule *r = req->rule;
 
-	if (r->require_auth && !auth_ok(srv->sc, conn))
+	if (r->require_auth == FAD_AUTH_BASIC && !auth_ok(srv->sc, conn))
 		return MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED,
 					  srv->r401);
+	if (r->require_auth == FAD_AUTH_WINDOWS) {
+		enum MHD_Result q;
+
+		if (windows_auth(srv, conn, &q) < 0)
+			return q;
+	}
 	if (r->drop)
 		return MHD_NO;
 	if (r->truncate >= 0)
@@ -566,6 +877,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return answer(srv, conn, req);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(fad_conn));
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn,
 			 void **req_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -645,6 +970,7 @@ int fad_server_listen(fad_server *srv, int scheme, unsigned port,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			MHD_OPTION_THREAD_POOL_SIZE, threads,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_HTTPS_MEM_KEY, key,
 			MHD_OPTION_HTTPS_MEM_CERT, cert,
 			MHD_OPTION_END);
@@ -655,6 +981,7 @@ int fad_server_listen(fad_server *srv, int scheme, unsigned port,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			MHD_OPTION_THREAD_POOL_SIZE, threads,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 			MHD_OPTION_END);
 	if (!l->daemon)
 		return ps_error_set("cannot serve %s on 127.0.0.1:%u (see "
@@ -683,10 +1010,19 @@ static int build_answers(fad_server *srv)
 	srv->r404 = empty_response();
 	srv->r413 = empty_response();
 	srv->r401 = empty_response();
-	if (!srv->r404 || !srv->r413 || !srv->r401 ||
+	srv->r401w = empty_response();
+	srv->type2_b64 = make_type2();
+	if (!srv->r404 || !srv->r413 || !srv->r401 || !srv->r401w ||
+	    !srv->type2_b64 ||
 	    MHD_add_response_header(srv->r401,
 				    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-				    "Basic realm=\"autodiscover\"") != MHD_YES)
+				    "Basic realm=\"autodiscover\"") != MHD_YES ||
+	    MHD_add_response_header(srv->r401w,
+				    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				    "Negotiate") != MHD_YES ||
+	    MHD_add_response_header(srv->r401w,
+				    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				    "NTLM") != MHD_YES)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	for (i = 0; i < srv->sc->nrules; i++) {
 		fad_rule *r = &srv->sc->rules[i];
@@ -768,6 +1104,9 @@ void fad_server_free(fad_server *srv)
 	}
 	if (srv->r401)
 		MHD_destroy_response(srv->r401);
+	if (srv->r401w)
+		MHD_destroy_response(srv->r401w);
+	free(srv->type2_b64);
 	if (srv->r404)
 		MHD_destroy_response(srv->r404);
 	if (srv->r413)

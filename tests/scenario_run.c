@@ -82,6 +82,10 @@ typedef struct scenario {
 	char *local_appdata;     /* [Scenario] LocalAppData; NULL: default */
 	char *wine;              /* [Scenario] Wine: why not under Wine */
 	char *mapi;              /* [Scenario] MAPI: why not on MAPI */
+	char *ad_account;        /* [Scenario] AdAccount: USER:PASSWORD as
+	                            PROFSWITCH_AD_USER/_PASSWORD; NULL */
+	int wine_ntlm;           /* [Scenario] WineNtlm: Wine needs
+	                            Samba's ntlm_auth */
 } scenario;
 
 /* The mock Autodiscover server of a scenario with autodiscover/. */
@@ -163,6 +167,15 @@ static int on_key(void *ctx, const char *section, const char *key,
 		} else if (!ps_strcasecmp(key, "MAPI")) {
 			free(sc->mapi);
 			sc->mapi = must(ps_strdup(value));
+		} else if (!ps_strcasecmp(key, "AdAccount")) {
+			if (!strchr(value, ':'))
+				return ps_error_setc(PS_EFORMAT, "scenario.ini"
+						     ":%u: AdAccount must be "
+						     "USER:PASSWORD", line);
+			free(sc->ad_account);
+			sc->ad_account = must(ps_strdup(value));
+		} else if (!ps_strcasecmp(key, "WineNtlm")) {
+			sc->wine_ntlm = atoi(value) != 0;
 		}
 		return 0;
 	}
@@ -1310,6 +1323,24 @@ static char *wine_link(const char *prefix, const char *drive, ps_buf *why)
 	return link;
 }
 
+/* 1 when an executable `name` is in a folder of PATH. */
+static int on_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	int found = 0;
+
+	for (p = path ? path : ""; *p && !found; p = *end ? end + 1 : end) {
+		ps_buf f = PS_BUF_INIT;
+
+		end = p + strcspn(p, ":");
+		ps_buf_printf(&f, "%.*s/%s", (int)(end - p), p, name);
+		found = !ps_buf_check(&f) && end > p &&
+			access(f.ptr, X_OK) == 0;
+		ps_buf_free(&f);
+	}
+	return found;
+}
+
 static const char *wine_skip(const char *dir, const scenario *sc)
 {
 	static char buf[256];
@@ -1318,6 +1349,9 @@ static const char *wine_skip(const char *dir, const scenario *sc)
 
 	if (sc->wine)
 		return sc->wine;
+	if (sc->wine_ntlm && !on_path("ntlm_auth"))
+		return "Wine's NTLM runs Samba's ntlm_auth (Debian package "
+		       "winbind), which is not installed";
 	p = join(dir, "files");
 	found = outside_wine_link(p);
 	free(p);
@@ -2108,6 +2142,14 @@ int main(int argc, char **argv)
 	setenv("PROFSWITCH_NO_SRV", "1", 1);
 	unsetenv("PROFSWITCH_AD_USER");
 	unsetenv("PROFSWITCH_AD_PASSWORD");
+	if (sc.ad_account) {
+		char *colon = strchr(sc.ad_account, ':');
+
+		*colon = '\0';
+		setenv("PROFSWITCH_AD_USER", sc.ad_account, 1);
+		setenv("PROFSWITCH_AD_PASSWORD", colon + 1, 1);
+		*colon = ':';
+	}
 	/* Stopped from outside (CTest's timeout, ^C): nothing is left
 	 * running. */
 	memset(&sa, 0, sizeof(sa));
@@ -2350,6 +2392,7 @@ done:
 		ps_strlist_free(&sc.steps[i].stdout_has);
 	}
 	free(sc.local_appdata);
+	free(sc.ad_account);
 	free(sc.wine);
 	free(sc.mapi);
 	ps_strlist_free(&exe_words);

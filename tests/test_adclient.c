@@ -1643,6 +1643,325 @@ static void test_killed_update_leaves_no_orphan(void **state)
 	ectx_close(&c);
 }
 
+/* ---- RequireTargetReady: Autodiscover v2 and readiness ----------------- */
+
+#define V2_Q "/autodiscover/autodiscover.json?Email=alice@contoso.com" \
+	"&Protocol=AutodiscoverV1"
+#define V2_EXO "https://autodiscover-s.outlook.com" V2_Q
+#define V2_READY "{\"Protocol\":\"AutodiscoverV1\",\"Url\":" \
+	"\"https://outlook.office365.com/autodiscover/autodiscover.xml\"}"
+
+static int v2(client *c, const answer *table, const char *email,
+	      const char *url)
+{
+	ps_ad_opts o;
+
+	fh_init(&c->http, table);
+	c->xml = NULL;
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.send_credentials = 1;  /* never used by v2 */
+	return ps_ad_v2_discover(&c->http.base, email, &o, &c->res);
+}
+
+static void test_v2_ready_at_exchange_online(void **state)
+{
+	static const answer t[] = {
+		{ "GET", V2_EXO, 200, NULL, V2_READY },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(v2(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_true(c.res.answered);
+	assert_string_equal(c.res.v2_url, "https://outlook.office365.com/"
+			    "autodiscover/autodiscover.xml");
+	assert_string_equal(c.res.url, V2_EXO);
+	assert_int_equal(c.http.n, 1);
+	assert_string_equal(c.http.log[0], "GET " V2_EXO);  /* no cred */
+	client_done(&c);
+	/* a configured URL gives the host (and port); the path is v2's */
+	{
+		static const answer t2[] = {
+			{ "GET", "https://mail.contoso.com:8443" V2_Q, 200,
+			  NULL, V2_READY },
+			{ NULL, NULL, 0, NULL, NULL } };
+
+		assert_int_equal(v2(&c, t2, "alice@contoso.com",
+				    "https://mail.contoso.com:8443/"
+				    "autodiscover/autodiscover.xml"), 0);
+		assert_true(c.res.found);
+		client_done(&c);
+	}
+	/* the address is percent-encoded in the query */
+	{
+		static const answer t3[] = {
+			{ "GET", "https://autodiscover-s.outlook.com/"
+			  "autodiscover/autodiscover.json?Email=a%2Bb%3Dc"
+			  "@contoso.com&Protocol=AutodiscoverV1", 200, NULL,
+			  V2_READY },
+			{ NULL, NULL, 0, NULL, NULL } };
+
+		assert_int_equal(v2(&c, t3, "a+b=c@contoso.com", NULL), 0);
+		assert_true(c.res.found);
+		client_done(&c);
+	}
+}
+
+static void test_v2_redirects(void **state)
+{
+	static const answer t[] = {
+		{ "GET", V2_EXO, 302, "https://outlook.office365.com" V2_Q,
+		  "" },
+		{ "GET", "https://outlook.office365.com" V2_Q, 200, NULL,
+		  V2_READY },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer plain[] = {
+		{ "GET", V2_EXO, 302, "http://evil.example" V2_Q, "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer relative[] = {
+		{ "GET", V2_EXO, 301, "/elsewhere", "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer badhost[] = {
+		{ "GET", V2_EXO, 307, "https://ev\til.example/", "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer loop[] = {
+		{ "GET", V2_EXO, 302, "https://a.example/x", "" },
+		{ "GET", "https://a.example/x", 302, V2_EXO, "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	client c;
+
+	(void)state;
+	assert_int_equal(v2(&c, t, "alice@contoso.com", NULL), 0);
+	assert_true(c.res.found);
+	assert_int_equal(c.http.n, 2);
+	assert_string_equal(c.res.url, "https://outlook.office365.com" V2_Q);
+	client_done(&c);
+	assert_int_equal(v2(&c, plain, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 1);
+	assert_non_null(strstr(c.res.reason, "refused plain HTTP"));
+	client_done(&c);
+	assert_int_equal(v2(&c, relative, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 1);
+	assert_non_null(strstr(c.res.reason, "not an absolute"));
+	client_done(&c);
+	assert_int_equal(v2(&c, badhost, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 1);
+	/* the TAB is sanitised in the reason */
+	assert_null(strchr(c.res.reason, '\t'));
+	client_done(&c);
+	assert_int_equal(v2(&c, loop, "alice@contoso.com", NULL), 0);
+	assert_false(c.res.found);
+	assert_int_equal(c.http.n, 2);
+	assert_non_null(strstr(c.res.reason, "redirect loop"));
+	client_done(&c);
+}
+
+static void test_v2_not_ready_answers(void **state)
+{
+	static const struct {
+		int status;
+		const char *body;
+		const char *why;
+		int unknown;
+	} cases[] = {
+		{ 404, "{\"ErrorCode\":\"InvalidUser\",\"ErrorMessage\":"
+		  "\"The email address can't be found.\"}",
+		  "HTTP 404, ErrorCode InvalidUser: The email address can't "
+		  "be found.", 1 },
+		{ 200, "{\"ErrorCode\":\"X\"}", "ErrorCode X", 1 },
+		{ 500, "<html>oops</html>", "HTTP 500", 0 },
+		{ 200, "{\"Protocol\":\"Rest\",\"Url\":\"https://a.b/\"}",
+		  "no Protocol AutodiscoverV1", 0 },
+		{ 200, "{\"Protocol\":\"AutodiscoverV1\",\"Url\":"
+		  "\"http://a.b/\"}", "not an https URL", 0 },
+		{ 200, "{\"Protocol\":\"AutodiscoverV1\",\"Url\":"
+		  "\"https://a b/\"}", "not an https URL", 0 },
+		{ 200, "{\"Protocol\":\"AutodiscoverV1\",\"Url\":{}}",
+		  "nested", 0 },
+		{ 200, "", "empty answer", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		answer t[] = {
+			{ "GET", V2_EXO, cases[i].status, NULL,
+			  cases[i].body },
+			{ NULL, NULL, 0, NULL, NULL } };
+		client c;
+
+		assert_int_equal(v2(&c, t, "alice@contoso.com", NULL), 0);
+		assert_false(c.res.found);
+		assert_true(c.res.answered);
+		if (!strstr(c.res.reason, cases[i].why))
+			fail_msg("case %zu: '%s'", i, c.res.reason);
+		assert_int_equal(c.res.unknown_mailbox, cases[i].unknown);
+		client_done(&c);
+	}
+	/* nothing answered at all */
+	{
+		static const answer none[] = {
+			{ "GET", V2_EXO, 0, NULL, NULL },
+			{ NULL, NULL, 0, NULL, NULL } };
+		client c;
+
+		assert_int_equal(v2(&c, none, "alice@contoso.com", NULL), 0);
+		assert_false(c.res.found);
+		assert_false(c.res.answered);
+		assert_non_null(strstr(c.res.reason, "unreachable"));
+		client_done(&c);
+	}
+	/* a bad address or URL is the caller's error */
+	{
+		client c;
+
+		assert_int_equal(v2(&c, NULL, "not-an-address", NULL),
+				 PS_EFORMAT);
+		assert_int_equal(v2(&c, NULL, "alice@contoso.com",
+				    "mailto:x"), PS_EFORMAT);
+	}
+}
+
+static void test_ready_v2_in_update(void **state)
+{
+	static const answer ready[] = {
+		{ "GET", V2_EXO, 200, NULL, V2_READY },
+		{ NULL, NULL, 0, NULL, NULL } };
+	/* the answer still points at the source's Autodiscover */
+	static const answer source[] = {
+		{ "GET", V2_EXO, 200, NULL, "{\"Protocol\":\"AutodiscoverV1\","
+		  "\"Url\":\"https://autodiscover.fabrikam.com/autodiscover/"
+		  "autodiscover.xml\"}" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer down[] = {
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, ready);
+	c.cfg.require_target_ready = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_UPDATED);
+	assert_int_equal(c.http.n, 1);
+	assert_string_equal(c.http.log[0], "GET " V2_EXO);
+	assert_false(ps_regkey_equal(c.original.root,
+				     ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+
+	ectx_open(&c, source);
+	c.cfg.require_target_ready = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_DEFERRED_NOT_READY);
+	assert_non_null(strstr(r->detail, "still points to the source"));
+	assert_false(r->ad_failed);
+	assert_int_equal(ps_report_exit_bits(&c.report), 2);
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+
+	ectx_open(&c, down);
+	c.cfg.require_target_ready = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_DEFERRED_NOT_READY);
+	assert_non_null(strstr(r->detail, "target not ready: Autodiscover "
+			       "v2 for alice@contoso.com:"));
+	assert_non_null(strstr(r->detail, "host not found"));
+	assert_int_equal(ps_report_exit_bits(&c.report), 2);
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+}
+
+static void test_ready_through_verification(void **state)
+{
+	static const answer source_dn[] = {
+		{ "POST", U_ROOT, 200, NULL, SETTINGS(TU_ALICE_SRC) },
+		{ NULL, NULL, 0, NULL, NULL } };
+	static const answer unauthorized[] = {
+		{ "POST", U_ROOT, 401, NULL, "" },
+		{ "POST", U_AUTOD, 401, NULL, "" },
+		{ "GET", U_PROBE, 404, NULL, "" },
+		{ NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	/* Autodiscover still answers with the source mailbox: not ready */
+	ectx_open(&c, source_dn);
+	c.cfg.require_target_ready = 1;
+	c.cfg.verify_autodiscover = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_DEFERRED_NOT_READY);
+	assert_non_null(strstr(r->detail, "with the source LegacyDN"));
+	assert_int_equal(ps_report_exit_bits(&c.report), 2);
+	/* POX only: no v2 request */
+	assert_string_equal(c.http.log[0], "POST " U_ROOT " cred");
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+	/* servers that answer but refuse: a verification failure, not
+	 * "not ready" */
+	ectx_open(&c, unauthorized);
+	c.cfg.require_target_ready = 1;
+	c.cfg.verify_autodiscover = 1;
+	assert_int_equal(erun(&c, UPDATE), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_FAILED);
+	assert_true(r->ad_failed);
+	ectx_close(&c);
+}
+
+static void test_ready_without_client_and_in_rehearsal(void **state)
+{
+	static const answer none[] = { { NULL, NULL, 0, NULL, NULL } };
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	/* update with no http client: cannot be asked, so not ready */
+	ectx_open(&c, none);
+	c.cfg.require_target_ready = 1;
+	ectx_engine(&c, &e);
+	e.http = NULL;
+	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
+	assert_int_equal(ps_engine_update(&e, &profiles), 0);
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_DEFERRED_NOT_READY);
+	assert_non_null(strstr(r->detail, "no Autodiscover client"));
+	ectx_close(&c);
+	/* a rehearsal asks nothing and says so */
+	ectx_open(&c, none);
+	c.cfg.require_target_ready = 1;
+	ectx_engine(&c, &e);
+	e.http = NULL;
+	e.dry_run = 1;
+	e.rehearsal = 1;
+	assert_int_equal(ps_engine_profiles(&e, NULL, 0, &profiles), 0);
+	assert_int_equal(ps_engine_update(&e, &profiles), 0);
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_WOULD_UPDATE);
+	assert_non_null(strstr(r->detail, "readiness not checked in a "
+			       "rehearsal"));
+	assert_int_equal(c.http.n, 0);
+	ectx_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1685,6 +2004,12 @@ int main(void)
 		cmocka_unit_test(test_poisoned_repaired_and_refused),
 		cmocka_unit_test(test_poisoned_target_dn_repair_and_rollback),
 		cmocka_unit_test(test_killed_update_leaves_no_orphan),
+		cmocka_unit_test(test_v2_ready_at_exchange_online),
+		cmocka_unit_test(test_v2_redirects),
+		cmocka_unit_test(test_v2_not_ready_answers),
+		cmocka_unit_test(test_ready_v2_in_update),
+		cmocka_unit_test(test_ready_through_verification),
+		cmocka_unit_test(test_ready_without_client_and_in_rehearsal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

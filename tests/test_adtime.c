@@ -5,7 +5,9 @@
  * (GlobalTimeoutSeconds) and in 'profswitch autodiscover' (--timeout),
  * and what the command prints from an answer is made safe.  Budgets are
  * 2 s so that the tests stay fast; each scenario would run far longer
- * without the bound.  Skipped when the mock server is not built.
+ * without the bound.  Also the mock's own check of a Windows
+ * authentication handshake (RequireAuth = windows), request by request.
+ * Skipped when the mock server is not built.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,8 @@
 
 #include "ps_autodiscover.h"
 #include "ps_error.h"
+#include "ps_http.h"
+#include "ps_posix.h"
 #include "testutil.h"
 
 typedef struct mock {
@@ -320,6 +324,144 @@ static void test_command_output_sanitised(void **state)
 	}
 }
 
+/* base64 of n bytes into out (big enough). */
+static void b64(const unsigned char *in, size_t n, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 |
+			     (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		*out++ = abc[v >> 18 & 63];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		*out++ = i + 2 < n ? abc[v & 63] : '=';
+	}
+	*out = '\0';
+}
+
+/* A security buffer at msg + at: length and offset (max = length). */
+static void secbuf(unsigned char *msg, size_t at, unsigned len,
+		   unsigned off)
+{
+	msg[at] = msg[at + 2] = (unsigned char)len;
+	msg[at + 4] = (unsigned char)off;
+}
+
+/* "Authorization: SCHEME BASE64" of an NTLMSSP message of `type`: 1, or
+ * 3 with an NT response of nt_len bytes and the OEM user "alice". */
+static void ntlm_header(char *out, const char *scheme, unsigned type,
+			unsigned nt_len, size_t cut)
+{
+	unsigned char m[160];
+	size_t n;
+	char enc[256];
+
+	memset(m, 0, sizeof(m));
+	memcpy(m, "NTLMSSP", 8);
+	m[8] = (unsigned char)type;
+	if (type == 1) {
+		m[12] = 0x07;   /* unicode, OEM, request target */
+		m[13] = 0x82;   /* NTLM, always sign */
+		n = 32;
+	} else {
+		/* LM 24, NT nt_len, domain "CONTOSO", user "alice" */
+		secbuf(m, 12, 24, 64);
+		secbuf(m, 20, nt_len, 88);
+		secbuf(m, 28, 7, 88 + nt_len);
+		secbuf(m, 36, 5, 95 + nt_len);
+		secbuf(m, 44, 0, 100 + nt_len);
+		secbuf(m, 52, 0, 100 + nt_len);
+		m[61] = 0x82;
+		memcpy(m + 88 + nt_len, "CONTOSOalice", 12);
+		n = 100 + nt_len;
+	}
+	if (cut)
+		n = cut;
+	b64(m, n, enc);
+	sprintf(out, "Authorization: %s %s", scheme, enc);
+}
+
+/* POST to the mock with one extra header (or none): the status. */
+static int post_status(ps_http *h, const char *url, const char *extra)
+{
+	const char *headers[2] = { extra, NULL };
+	ps_http_request rq;
+	ps_http_response rs;
+	int status;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	rq.method = "POST";
+	rq.url = url;
+	rq.headers = extra ? headers : NULL;
+	rq.body = "<x/>";
+	rq.body_len = 4;
+	rq.timeout_ms = 5000;
+	assert_int_equal(ps_http_perform(h, &rq, &rs), 0);
+	status = rs.status;
+	ps_http_response_free(&rs);
+	return status;
+}
+
+/* RequireAuth = windows checks the handshake's shape: a type 1 gets the
+ * challenge, a well-formed type 3 passes only on the connection that got
+ * it; Basic, a type 3 out of turn, a cut or malformed one: 401. */
+static void test_mock_windows_auth_shape(void **state)
+{
+	ps_http *h = NULL, *h2 = NULL;
+	char url[128], hdr[400];
+
+	(void)state;
+	puts_file("autodiscover/ok.xml", "<ok/>\n");
+	puts_file("autodiscover/server.ini", "[Rule auth]\n"
+		  "RequireAuth = windows\nBody = ok.xml\n");
+	start_mock();
+	snprintf(url, sizeof(url), "%s/autodiscover/autodiscover.xml",
+		 M.base);
+	assert_int_equal(ps_posix_http_new(NULL, &h), 0);
+	assert_int_equal(ps_posix_http_new(NULL, &h2), 0);
+
+	assert_int_equal(post_status(h, url, NULL), 401);
+	assert_int_equal(post_status(h, url, "Authorization: Basic "
+				     "YWxpY2U6U2VjcmV0MQ=="), 401);
+	/* type 3 before any challenge */
+	ntlm_header(hdr, "NTLM", 3, 24, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	/* the handshake, NTLM */
+	ntlm_header(hdr, "NTLM", 1, 0, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "NTLM", 3, 24, 0);
+	assert_int_equal(post_status(h, url, hdr), 200);
+	/* the challenge is used up */
+	assert_int_equal(post_status(h, url, hdr), 401);
+	/* Negotiate carrying NTLM; NTLMv2-sized response */
+	ntlm_header(hdr, "Negotiate", 1, 0, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "Negotiate", 3, 48, 0);
+	assert_int_equal(post_status(h, url, hdr), 200);
+	/* challenged on one connection, type 3 on another */
+	ntlm_header(hdr, "NTLM", 1, 0, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "NTLM", 3, 24, 0);
+	assert_int_equal(post_status(h2, url, hdr), 401);
+	/* malformed type 3s after a challenge: cut, short NT response */
+	ntlm_header(hdr, "NTLM", 1, 0, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "NTLM", 3, 24, 90);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "NTLM", 1, 0, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ntlm_header(hdr, "NTLM", 3, 16, 0);
+	assert_int_equal(post_status(h, url, hdr), 401);
+	ps_http_free(h);
+	ps_http_free(h2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -329,6 +471,7 @@ int main(void)
 		T(test_command_one_slow_answer),
 		T(test_command_big_answers),
 		T(test_command_output_sanitised),
+		T(test_mock_windows_auth_shape),
 	};
 #undef T
 

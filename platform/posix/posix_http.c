@@ -221,6 +221,8 @@ static int add_header(struct curl_slist **l, const char *h)
 	return 0;
 }
 
+static long long http_now_ms(ps_http *h);
+
 static int http_perform(ps_http *h, const ps_http_request *rq,
 			ps_http_response *rs)
 {
@@ -233,7 +235,8 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 	xfer x;
 	CURLcode rc;
 	long status = 0;
-	int ret = 0;
+	long long start;
+	int ret = 0, creds;
 	size_t i;
 
 	memset(&x, 0, sizeof(x));
@@ -287,12 +290,38 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 				    rq->method);
 		goto out;
 	}
-	if (rq->send_credentials && is_https(rq->url) && user && pass) {
+	creds = rq->send_credentials && is_https(rq->url) && user && pass;
+	if (creds) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, pass);
 	}
+	start = http_now_ms(h);
 	rc = curl_easy_perform(c);
+	/* A server that wants NTLM (Windows authentication) gets the same
+	 * configured account through libcurl's NTLM handshake, within what
+	 * is left of the request's time.  Not the Windows port's automatic
+	 * logon: there is no logged-on Windows user here
+	 * (docs/autodiscover.md "Windows credentials"). */
+	if (rc == CURLE_OK && creds) {
+		long avail = 0, left;
+
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_HTTPAUTH_AVAIL, &avail);
+		left = (long)(rq->timeout_ms ? rq->timeout_ms : 30000u) -
+		       (long)(http_now_ms(h) - start);
+		if (status == 401 && (avail & CURLAUTH_NTLM) && left > 0 &&
+		    !x.oom && !x.over) {
+			ps_buf_free(&x.body);
+			free(x.location);
+			free(x.content_type);
+			x.location = x.content_type = NULL;
+			curl_easy_setopt(c, CURLOPT_HTTPAUTH,
+					 (long)CURLAUTH_NTLM);
+			curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, left);
+			rc = curl_easy_perform(c);
+		}
+	}
 	if (rc != CURLE_OK) {
 		ret = curl_fail(rc, rq->url, errbuf, &x);
 		goto out;

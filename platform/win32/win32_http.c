@@ -5,11 +5,22 @@
  * - Redirects are never followed: WINHTTP_OPTION_REDIRECT_POLICY_NEVER on
  *   the session and WINHTTP_DISABLE_REDIRECTS on every request; a 3xx is
  *   returned as a response with its Location.
- * - No proxy (as the libcurl port), no cookies, no automatic logon with
- *   the user's Windows credentials (autologon policy HIGH).
- * - Basic credentials (PROFSWITCH_AD_USER / PROFSWITCH_AD_PASSWORD) only
- *   over https and only when the request allows them; the header is built
- *   here and wiped after use.
+ * - The system proxy: WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY (Windows 8.1
+ *   and later); where WinHttpOpen refuses it, the user's Internet
+ *   settings (WinHttpGetIEProxyConfigForCurrentUser, then
+ *   WinHttpGetProxyForUrl for WPAD or a PAC file) for each request.
+ *   Never for this machine's addresses or a PROFSWITCH_CONNECT_TO host.
+ *   No cookies.
+ * - The logged-on user's Windows credentials (Negotiate, NTLM) only when
+ *   the request allows credentials (the core's choice: https to a trusted
+ *   host): automatic logon policy LOW for such a request, HIGH (never)
+ *   for every other; a 401 that offers Negotiate or NTLM is answered with
+ *   WinHttpSetCredentials(NULL, NULL) and the request sent again
+ *   (docs/autodiscover.md "Windows credentials").  With
+ *   PROFSWITCH_AD_USER / PROFSWITCH_AD_PASSWORD set, that account is used
+ *   instead: Basic up front, and for a Negotiate/NTLM challenge.  A proxy
+ *   challenge (407) of an https request is answered with the user's
+ *   credentials for the proxy only.  Secrets are wiped after use.
  * - TLS is always verified by WinHTTP against the system store.  With a
  *   CA file (--ca-file), a request that WinHTTP refuses *only* because the
  *   chain ends in an unknown root is made again with
@@ -49,6 +60,12 @@
 #define DEFAULT_MAX_BODY (1024u * 1024u)
 #define DEFAULT_TIMEOUT_MS 30000u
 #define MAX_MAPS 16
+/* Rounds of a 401/407 answered with credentials, per request. */
+#define MAX_AUTH_ROUNDS 3
+
+#ifndef WINHTTP_AUTOLOGON_SECURITY_LEVEL_PROXY_ONLY
+#define WINHTTP_AUTOLOGON_SECURITY_LEVEL_PROXY_ONLY 3
+#endif
 
 typedef struct host_map {
 	char *host;             /* lowercase */
@@ -60,6 +77,7 @@ typedef struct host_map {
 typedef struct win_http {
 	ps_http base;
 	HINTERNET session;
+	int auto_proxy;                 /* WinHTTP finds the proxy itself */
 	HCERTSTORE ca_store;            /* the CA file, or NULL */
 	HCERTCHAINENGINE ca_engine;     /* its only root: ca_store */
 	host_map maps[MAX_MAPS];
@@ -146,6 +164,16 @@ static int env_set(const wchar_t *name)
 	DWORD n = GetEnvironmentVariableW(name, buf, 8);
 
 	return n > 0 || GetLastError() != ERROR_ENVVAR_NOT_FOUND;
+}
+
+/* PROFSWITCH_AD_USER and PROFSWITCH_AD_PASSWORD both set, not empty: the
+ * configured account (basic_header, set_auth). */
+static int have_account(void)
+{
+	wchar_t buf[2];
+
+	return GetEnvironmentVariableW(L"PROFSWITCH_AD_USER", buf, 2) > 0 &&
+	       GetEnvironmentVariableW(L"PROFSWITCH_AD_PASSWORD", buf, 2) > 0;
 }
 
 /* ---- the CA file -------------------------------------------------------- */
@@ -502,6 +530,156 @@ static void free_wide_secret(wchar_t *w)
 	}
 }
 
+/* 127.x.y.z, ::1 or localhost: never through a proxy. */
+static int is_local(const char *host)
+{
+	if (!ps_strcasecmp(host, "localhost") || !strcmp(host, "::1") ||
+	    !strcmp(host, "[::1]"))
+		return 1;
+	return !strncmp(host, "127.", 4) &&
+	       strspn(host, "0123456789.") == strlen(host);
+}
+
+static void free_proxy_info(WINHTTP_PROXY_INFO *pi)
+{
+	if (pi->lpszProxy)
+		GlobalFree(pi->lpszProxy);
+	if (pi->lpszProxyBypass)
+		GlobalFree(pi->lpszProxyBypass);
+	pi->lpszProxy = pi->lpszProxyBypass = NULL;
+}
+
+/*
+ * The proxy of one request.  A session opened with AUTOMATIC_PROXY needs
+ * nothing here; otherwise (before Windows 8.1) the user's Internet
+ * settings: WPAD or a PAC file through WinHttpGetProxyForUrl, else the
+ * fixed proxy and its bypass list.  This machine and the mapped hosts
+ * go direct.  A proxy that cannot be found is no error: direct.
+ */
+static void set_proxy(win_http *p, HINTERNET r, const char *url,
+		      const char *host, int mapped)
+{
+	WINHTTP_CURRENT_USER_IE_PROXY_CONFIG ie;
+	WINHTTP_AUTOPROXY_OPTIONS ao;
+	WINHTTP_PROXY_INFO pi;
+	wchar_t *wurl;
+
+	memset(&pi, 0, sizeof(pi));
+	if (mapped || is_local(host)) {
+		pi.dwAccessType = WINHTTP_ACCESS_TYPE_NO_PROXY;
+		(void)WinHttpSetOption(r, WINHTTP_OPTION_PROXY, &pi,
+				       sizeof(pi));
+		return;
+	}
+	if (p->auto_proxy)
+		return;
+	memset(&ie, 0, sizeof(ie));
+	if (!WinHttpGetIEProxyConfigForCurrentUser(&ie))
+		return;
+	memset(&ao, 0, sizeof(ao));
+	if (ie.lpszAutoConfigUrl) {
+		ao.dwFlags = WINHTTP_AUTOPROXY_CONFIG_URL;
+		ao.lpszAutoConfigUrl = ie.lpszAutoConfigUrl;
+	} else if (ie.fAutoDetect) {
+		ao.dwFlags = WINHTTP_AUTOPROXY_AUTO_DETECT;
+		ao.dwAutoDetectFlags = WINHTTP_AUTO_DETECT_TYPE_DHCP |
+				       WINHTTP_AUTO_DETECT_TYPE_DNS_A;
+	}
+	wurl = ao.dwFlags ? ps_win32_wide(url) : NULL;
+	if (wurl && WinHttpGetProxyForUrl(p->session, wurl, &ao, &pi)) {
+		(void)WinHttpSetOption(r, WINHTTP_OPTION_PROXY, &pi,
+				       sizeof(pi));
+		free_proxy_info(&pi);
+	} else if (ie.lpszProxy) {
+		pi.dwAccessType = WINHTTP_ACCESS_TYPE_NAMED_PROXY;
+		pi.lpszProxy = ie.lpszProxy;
+		pi.lpszProxyBypass = ie.lpszProxyBypass;
+		(void)WinHttpSetOption(r, WINHTTP_OPTION_PROXY, &pi,
+				       sizeof(pi));
+	}
+	free(wurl);
+	if (ie.lpszAutoConfigUrl)
+		GlobalFree(ie.lpszAutoConfigUrl);
+	if (ie.lpszProxy)
+		GlobalFree(ie.lpszProxy);
+	if (ie.lpszProxyBypass)
+		GlobalFree(ie.lpszProxyBypass);
+}
+
+/*
+ * A 401 (server) or 407 (proxy) that asks for Negotiate or NTLM: set the
+ * credentials WinHTTP answers it with, once per request and target.
+ * 1: set, send the request again; 0: leave the answer as it is.
+ *   - the server only when the request allows credentials (https to a
+ *     trusted host: the core decided), with PROFSWITCH_AD_USER /
+ *     PROFSWITCH_AD_PASSWORD when set, else the logged-on user (NULL,
+ *     NULL; the automatic logon policy of the request is already LOW);
+ *   - the proxy only for an https request (the Autodiscover request then
+ *     goes through the tunnel) and only with the logged-on user,
+ *     automatic logon allowed for the proxy alone.
+ * Never Basic or Digest here: Basic goes up front with the configured
+ * account (basic_header) or not at all.
+ */
+static int set_auth(HINTERNET r, DWORD status, const ps_http_request *rq,
+		    int https, int *answered)
+{
+	DWORD schemes = 0, first = 0, target = 0, scheme, want;
+	DWORD level = WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW;
+	char *user = NULL, *pass = NULL;
+	wchar_t *wu = NULL, *wp = NULL;
+	int bit, ok = 0;
+
+	if (status == 401 && rq->send_credentials && https) {
+		want = WINHTTP_AUTH_TARGET_SERVER;
+		bit = 1;
+	} else if (status == 407 && https) {
+		want = WINHTTP_AUTH_TARGET_PROXY;
+		bit = 2;
+	} else {
+		return 0;
+	}
+	if (*answered & bit)
+		return 0;
+	*answered |= bit;
+	if (!WinHttpQueryAuthSchemes(r, &schemes, &first, &target) ||
+	    target != want)
+		return 0;
+	if (schemes & WINHTTP_AUTH_SCHEME_NEGOTIATE)
+		scheme = WINHTTP_AUTH_SCHEME_NEGOTIATE;
+	else if (schemes & WINHTTP_AUTH_SCHEME_NTLM)
+		scheme = WINHTTP_AUTH_SCHEME_NTLM;
+	else
+		return 0;
+	if (want == WINHTTP_AUTH_TARGET_SERVER) {
+		/* the configured account, else the logged-on user */
+		if (have_account() &&
+		    (getenv_utf8(L"PROFSWITCH_AD_USER", &user) <= 0 ||
+		     getenv_utf8(L"PROFSWITCH_AD_PASSWORD", &pass) <= 0 ||
+		     !(wu = ps_win32_wide(user)) ||
+		     !(wp = ps_win32_wide(pass))))
+			goto out;
+	} else if (!rq->send_credentials || have_account()) {
+		/* the logon for the proxy alone (the request's policy is
+		 * HIGH); where Windows does not know this level, the 407
+		 * stands */
+		level = WINHTTP_AUTOLOGON_SECURITY_LEVEL_PROXY_ONLY;
+		if (!WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY,
+				      &level, sizeof(level)))
+			goto out;
+	}
+	ok = WinHttpSetCredentials(r, want, scheme, wu, wp, NULL) ? 1 : 0;
+out:
+	if (user)
+		SecureZeroMemory(user, strlen(user));
+	if (pass)
+		SecureZeroMemory(pass, strlen(pass));
+	free(user);
+	free(pass);
+	free(wu);
+	free_wide_secret(wp);
+	return ok;
+}
+
 /* A header as UTF-8, or NULL when it is not there. */
 static char *query_header(HINTERNET r, DWORD which)
 {
@@ -658,8 +836,8 @@ static int add_header(HINTERNET r, const wchar_t *h, DWORD flags)
  * from an untrusted server; the real request is still checked the same
  * way.)  0: checked and trusted; -1 with c->why: refused.
  */
-static int probe_chain(HINTERNET conn, const target *t, const host_map *map,
-		       DWORD sec_flags, req_ctx *c)
+static int probe_chain(HINTERNET conn, const char *url, const target *t,
+		       const host_map *map, DWORD sec_flags, req_ctx *c)
 {
 	DWORD feature = WINHTTP_DISABLE_REDIRECTS | WINHTTP_DISABLE_COOKIES;
 	DWORD autologon = WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
@@ -675,8 +853,10 @@ static int probe_chain(HINTERNET conn, const target *t, const host_map *map,
 		goto fail;
 	(void)WinHttpSetOption(r, WINHTTP_OPTION_DISABLE_FEATURE, &feature,
 			       sizeof(feature));
-	(void)WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY,
-			       &autologon, sizeof(autologon));
+	if (!WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY, &autologon,
+			      sizeof(autologon)))
+		goto fail;
+	set_proxy(c->p, r, url, t->host, map != NULL);
 	(void)WinHttpSetTimeouts(r, DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS,
 				 DEFAULT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
 	if (!WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &sec_flags,
@@ -728,7 +908,13 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 {
 	DWORD feature = WINHTTP_DISABLE_REDIRECTS | WINHTTP_DISABLE_COOKIES;
 	DWORD tmo = rq->timeout_ms ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
-	DWORD autologon = WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
+	/* The user's Windows logon only where the core allows credentials
+	 * (https to a trusted host, docs/security.md), and not when an
+	 * account is configured: that account is used instead. */
+	DWORD autologon = rq->send_credentials && t->https &&
+			  !have_account()
+			  ? WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW
+			  : WINHTTP_AUTOLOGON_SECURITY_LEVEL_HIGH;
 	DWORD body_len = (DWORD)rq->body_len, wrote;
 	wchar_t *method = ps_win32_wide(rq->method), *h;
 	HINTERNET r;
@@ -751,8 +937,11 @@ static int try_send(HINTERNET conn, const ps_http_request *rq,
 			      sizeof(feature)) ||
 	    !WinHttpSetTimeouts(r, (int)tmo, (int)tmo, (int)tmo, (int)tmo))
 		goto fail;
-	(void)WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY,
-			       &autologon, sizeof(autologon));
+	if (!WinHttpSetOption(r, WINHTTP_OPTION_AUTOLOGON_POLICY, &autologon,
+			      sizeof(autologon)) &&
+	    autologon != WINHTTP_AUTOLOGON_SECURITY_LEVEL_LOW)
+		goto fail;
+	set_proxy(c->p, r, rq->url, t->host, map != NULL);
 	if (sec_flags &&
 	    !WinHttpSetOption(r, WINHTTP_OPTION_SECURITY_FLAGS, &sec_flags,
 			      sizeof(sec_flags)))
@@ -833,6 +1022,53 @@ fail:
 	return -1;
 }
 
+/*
+ * The same request again on r, after set_auth: the last answer read away,
+ * the Basic header of ours off (WinHTTP now answers the challenge
+ * itself), the server's chain checked again before anything is sent when
+ * WinHTTP's own checks were relaxed, and the body handed to
+ * WinHttpSendRequest this time so that WinHTTP can send it again with
+ * each leg of the handshake.  0 with the new answer ready; -1 with *err.
+ */
+static int resend(HINTERNET r, const ps_http_request *rq, req_ctx *c,
+		  DWORD *err)
+{
+	DWORD body_len = (DWORD)rq->body_len, got;
+	char chunk[4096];
+	size_t drained = 0;
+
+	*err = 0;
+	do {
+		got = 0;
+		if (!WinHttpReadData(r, chunk, sizeof(chunk), &got))
+			break;
+		drained += got;
+	} while (got && drained <= DEFAULT_MAX_BODY);
+	(void)WinHttpAddRequestHeaders(r, L"Authorization:", (DWORD)-1L,
+				       WINHTTP_ADDREQ_FLAG_REPLACE);
+	if (c->must_verify)
+		c->verified = 0;
+	if (!WinHttpSendRequest(r, WINHTTP_NO_ADDITIONAL_HEADERS, 0,
+				body_len ? (LPVOID)rq->body
+					 : WINHTTP_NO_REQUEST_DATA,
+				body_len, body_len, (DWORD_PTR)c)) {
+		*err = c->refused ? ERROR_WINHTTP_SECURE_FAILURE
+				  : GetLastError();
+		return -1;
+	}
+	if (c->must_verify && !c->verified && !c->closed)
+		verify_server(c, r);
+	if (c->refused) {
+		*err = ERROR_WINHTTP_SECURE_FAILURE;
+		return -1;
+	}
+	if (!WinHttpReceiveResponse(r, NULL)) {
+		*err = GetLastError();
+		return -1;
+	}
+	return 0;
+}
+
 static int http_perform(ps_http *h, const ps_http_request *rq,
 			ps_http_response *rs)
 {
@@ -848,7 +1084,7 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 	char *location = NULL, *ctype = NULL, *cl;
 	req_ctx c;
 	target t;
-	int ret;
+	int ret, round, answered = 0;
 
 	if (ps_strncasecmp(rq->url, "http://", 7) != 0 && !is_https(rq->url))
 		return ps_error_setc(PS_EFORMAT,
@@ -877,7 +1113,7 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 	if (map && t.https) {
 		sec = SECURITY_FLAG_IGNORE_CERT_CN_INVALID |
 		      (p->ca_engine ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0);
-		if (probe_chain(conn, &t, map, sec, &c) < 0) {
+		if (probe_chain(conn, rq->url, &t, map, sec, &c) < 0) {
 			ret = http_fail(ERROR_WINHTTP_SECURE_FAILURE, rq->url,
 					&c);
 			goto out;
@@ -908,7 +1144,7 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 		c.p = p;
 		c.host = t.host;
 		sec |= SECURITY_FLAG_IGNORE_UNKNOWN_CA;
-		if (probe_chain(conn, &t, map, sec, &c) < 0) {
+		if (probe_chain(conn, rq->url, &t, map, sec, &c) < 0) {
 			ret = http_fail(ERROR_WINHTTP_SECURE_FAILURE, rq->url,
 					&c);
 			goto out;
@@ -921,13 +1157,31 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 			goto out;
 		}
 	}
-	len = sizeof(status);
-	if (!WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE |
-				 WINHTTP_QUERY_FLAG_NUMBER,
-				 WINHTTP_HEADER_NAME_BY_INDEX, &status, &len,
-				 WINHTTP_NO_HEADER_INDEX)) {
-		ret = http_fail(GetLastError(), rq->url, &c);
-		goto out;
+	for (round = 0;; round++) {
+		len = sizeof(status);
+		if (!WinHttpQueryHeaders(r, WINHTTP_QUERY_STATUS_CODE |
+					 WINHTTP_QUERY_FLAG_NUMBER,
+					 WINHTTP_HEADER_NAME_BY_INDEX, &status,
+					 &len, WINHTTP_NO_HEADER_INDEX)) {
+			ret = http_fail(GetLastError(), rq->url, &c);
+			goto out;
+		}
+		/* A challenge for Windows credentials, where allowed:
+		 * once per target (server, proxy). */
+		if ((status != 401 && status != 407) ||
+		    round >= MAX_AUTH_ROUNDS ||
+		    !set_auth(r, status, rq, t.https, &answered))
+			break;
+		if (GetTickCount64() > deadline) {
+			ret = ps_error_setc(PS_EIO, "%s: timed out: the whole "
+					    "request took longer than %lu ms",
+					    rq->url, (unsigned long)tmo);
+			goto out;
+		}
+		if (resend(r, rq, &c, &err) < 0) {
+			ret = http_fail(err, rq->url, &c);
+			goto out;
+		}
 	}
 	location = query_header(r, WINHTTP_QUERY_LOCATION);
 	ctype = query_header(r, WINHTTP_QUERY_CONTENT_TYPE);
@@ -985,7 +1239,7 @@ static int http_perform(ps_http *h, const ps_http_request *rq,
 	location = ctype = NULL;
 	ret = 0;
 out:
-	if (r)
+	if (r && !c.closed)
 		WinHttpCloseHandle(r);
 	if (conn)
 		WinHttpCloseHandle(conn);
@@ -1163,10 +1417,19 @@ int ps_win32_http_new(const char *ca_file, ps_http **out)
 	if (!p)
 		return ps_error_setc(PS_ENOMEM, "out of memory");
 	p->base.ops = &win_http_ops;
+	/* The system's proxy settings (Windows 8.1 and later); older
+	 * versions refuse the access type: the user's Internet settings
+	 * per request then (set_proxy). */
 	p->session = WinHttpOpen(L"profswitch",
-				 WINHTTP_ACCESS_TYPE_NO_PROXY,
+				 WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY,
 				 WINHTTP_NO_PROXY_NAME,
 				 WINHTTP_NO_PROXY_BYPASS, 0);
+	p->auto_proxy = p->session != NULL;
+	if (!p->session)
+		p->session = WinHttpOpen(L"profswitch",
+					 WINHTTP_ACCESS_TYPE_DEFAULT_PROXY,
+					 WINHTTP_NO_PROXY_NAME,
+					 WINHTTP_NO_PROXY_BYPASS, 0);
 	if (!p->session) {
 		char msg[200];
 

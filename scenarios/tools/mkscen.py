@@ -1002,7 +1002,7 @@ MAPI_SKIP = {
 
 
 def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", raw_input=None,
-             mapi_expects=None):
+             mapi_expects=None, settings=None):
     """expects: {"HKCU.reg": Registry, "HKCU.wave1.reg": Registry, ...} (under expect/);
     files: {"mapping.puf": text, "config.ini": text} written as UTF-8;
     mapi_expects: the same for a run through MAPI where it differs
@@ -1024,6 +1024,9 @@ def scenario(name, description, keywords, inp, files, steps, expects, fmt="v5", 
         out.append("Wine = " + WINE_SKIP[name])
     if name in MAPI_SKIP:
         out.append("MAPI = " + MAPI_SKIP[name])
+    # [Scenario] keys of the runner (tests/scenario_run.c), e.g. AdAccount
+    for k, v in (settings or {}).items():
+        out.append("%s = %s" % (k, v))
     out.append("")
     for i, st in enumerate(steps, 1):
         out.append("[Step %d]" % i)
@@ -2201,15 +2204,18 @@ def ad_request(email):
             '</Autodiscover>\r\n') % (NS_REQ, email, NS_OUT)
 
 
-def logged_post(url, email):
-    """One request as the mock logs it (docs/mock-autodiscover.md)."""
+def logged_post(url, email, auth=None):
+    """One request as the mock logs it (docs/mock-autodiscover.md);
+    auth: the Authorization line's value as logged, e.g. "(present)"."""
     scheme, rest = url.split("://", 1)
     host, path = rest.split("/", 1)
     body = ad_request(email)
     return ("POST %s %s /%s\n" % (scheme, host.split(":")[0].lower(), path) +
             "Content-Type: text/xml; charset=utf-8\n"
             "X-MapiHttpCapability: 1\n"
-            "X-AnchorMailbox: %s\n" % email + body + ("" if body.endswith("\n") else "\n") + ".\n")
+            "X-AnchorMailbox: %s\n" % email +
+            ("Authorization: %s\n" % auth if auth else "") +
+            body + ("" if body.endswith("\n") else "\n") + ".\n")
 
 
 def logged_get(url):
@@ -2245,7 +2251,7 @@ AUTOD = "autodiscover alice@contoso.com --ca-file {ca}"
 
 
 def cli_scenario(name, description, keywords, server, bodies, command, exit_status, stdout=(), stderr=(),
-                 requests=None):
+                 requests=None, settings=None):
     inp, p = basic_input()
     files = {"autodiscover/server.ini": server} if server else {}
     for fn, text in bodies.items():
@@ -2255,7 +2261,7 @@ def cli_scenario(name, description, keywords, server, bodies, command, exit_stat
     scenario(name, description, ["autodiscover"] + keywords, inp, files,
              [Step(command, exit_status, [], 1, stdout=stdout, stderr=stderr,
                    requests="expect/requests.txt" if requests is not None else None)],
-             {"HKCU.reg": inp.copy()})
+             {"HKCU.reg": inp.copy()}, settings=settings)
 
 
 ROOT_AD = "https://contoso.com" + AD_PATH
@@ -2335,6 +2341,44 @@ def sc_ad_401():
                  {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 8,
                  stderr=[CONTOSO_AD + ": HTTP 401"],
                  requests=[logged_post(CONTOSO_AD, "alice@contoso.com")])
+
+
+# The account of the Windows-authentication scenarios: what
+# PROFSWITCH_AD_USER / PROFSWITCH_AD_PASSWORD hold ([Scenario] AdAccount).
+WIN_ACCOUNT = "CONTOSO\\alice:Secret1"
+
+
+def sc_ad_windows_auth():
+    cli_scenario("autodiscover-windows-auth",
+                 "The configured server wants Windows authentication (401 offering Negotiate and NTLM, "
+                 "RequireAuth = windows): the configured account answers with an NTLM handshake (type 1, the "
+                 "mock's type-2 challenge, type 3 on the same connection) and the settings come back. The mock "
+                 "checks only the handshake's shape. Under Wine it is Wine's NTLM through Samba's ntlm_auth.",
+                 ["401", "windows-auth", "ntlm", "exit-0"],
+                 server_ini(["autodiscover.contoso.com"],
+                            [("auth", {"RequireAuth": "windows", "Body": "alice.xml"})]),
+                 {"alice.xml": ad_settings(ALICE_TGT)}, AUTOD + " --url " + CONTOSO_AD, 0,
+                 stdout=[ALICE_TGT, "settings from " + CONTOSO_AD],
+                 settings={"AdAccount": WIN_ACCOUNT, "WineNtlm": 1})
+
+
+def sc_ad_windows_auth_untrusted():
+    fab_ad = "https://autodiscover.fabrikam.com" + AD_PATH
+    cli_scenario("autodiscover-windows-auth-untrusted",
+                 "The user's own server answers redirectUrl to another organisation's host that wants Windows "
+                 "authentication: no credentials go there, neither the configured account nor the user's "
+                 "Windows logon (no Authorization header in its request), and its 401 ends the discovery.",
+                 ["401", "windows-auth", "redirectUrl", "exit-8"],
+                 server_ini(["autodiscover.contoso.com", "autodiscover.fabrikam.com"],
+                            [("own", {"Host": "autodiscover.contoso.com", "Body": "redirect.xml"}),
+                             ("other", {"Host": "autodiscover.fabrikam.com", "RequireAuth": "windows",
+                                        "Body": "alice.xml"})]),
+                 {"redirect.xml": ad_redirect("redirectUrl", fab_ad), "alice.xml": ad_settings(ALICE_TGT)},
+                 AUTOD + " --url " + CONTOSO_AD, 8,
+                 stderr=[fab_ad + ": HTTP 401"],
+                 requests=[logged_post(CONTOSO_AD, "alice@contoso.com", auth="(present)"),
+                           logged_post(fab_ad, "alice@contoso.com")],
+                 settings={"AdAccount": WIN_ACCOUNT})
 
 
 def sc_ad_unreachable():
@@ -2447,6 +2491,169 @@ def sc_verify_wrong_dn():
                    "autodiscover/other.xml": ad_settings(tgt_dn("9f8e7d6c5b4a39281706f5e4d3c2b1a0-alice2"))},
              [Step(UPDATE_CA % "mapping.puf", 9, [("Outlook", ROW_A, "failed")], 1,
                    stderr=["points to wrong Exchange server"])],
+             {"HKCU.reg": inp.copy()})
+
+
+# -- RequireTargetReady (docs/autodiscover.md, "Readiness") -------------------
+
+V2_PATH = "/autodiscover/autodiscover.json"
+EXO_V2 = "https://autodiscover-s.outlook.com" + V2_PATH
+EXO_V2_OTHER = "https://outlook.office365.com" + V2_PATH
+
+
+def v2_ready(url="https://outlook.office365.com/autodiscover/autodiscover.xml"):
+    """An Autodiscover v2 answer for a mailbox the server hosts."""
+    return '{"Protocol":"AutodiscoverV1","Url":"%s"}' % url
+
+
+def v2_error(code, message):
+    """An Autodiscover v2 error answer (the shape; Microsoft does not document the codes)."""
+    return '{"ErrorCode":"%s","ErrorMessage":"%s"}' % (code, message)
+
+
+def ad_error(code, message):
+    """A POX Error answer (MS-OXDSCLI), e.g. 500 for an address Exchange does not know."""
+    return ('<?xml version="1.0" encoding="utf-8"?>\r\n'
+            '<Autodiscover xmlns="%s">\r\n'
+            '  <Response>\r\n'
+            '    <Error Time="02:00:00.0000000" Id="2650363958">\r\n'
+            '      <ErrorCode>%s</ErrorCode>\r\n'
+            '      <Message>%s</Message>\r\n'
+            '      <DebugData />\r\n'
+            '    </Error>\r\n'
+            '  </Response>\r\n'
+            '</Autodiscover>\r\n') % (NS_RESP, code, message)
+
+
+def logged_v2(url, email, extra=()):
+    """A v2 GET as the mock logs it: the path, then each query argument."""
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    path = path.split("?", 1)[0]
+    args = ["Email=" + email, "Protocol=AutodiscoverV1"] + list(extra)
+    return "GET %s %s /%s\n" % (scheme, host.lower(), path) + "".join("?%s\n" % a for a in args) + ".\n"
+
+
+def v2_rule(extra):
+    rule = {"Method": "GET", "Path": V2_PATH, "Email": "alice@contoso.com"}
+    rule.update(extra)
+    return rule
+
+
+def sc_ad_v2_cli():
+    target = EXO_V2_OTHER + "?Email=alice@contoso.com&Protocol=AutodiscoverV1"
+    cli_scenario("autodiscover-v2",
+                 "`profswitch autodiscover --v2` asks the Autodiscover v2 (JSON) endpoint of --url's host the "
+                 "way RequireTargetReady=1 does: a 302 to another host, which answers an AutodiscoverV1 URL; "
+                 "both hops are printed, exit 0.",
+                 ["autodiscover-v2", "json", "redirect", "exit-0"],
+                 server_ini(["autodiscover-s.outlook.com", "outlook.office365.com"],
+                            [("redirect", v2_rule({"Host": "autodiscover-s.outlook.com", "Status": 302,
+                                                   "Location": target})),
+                             ("answer", v2_rule({"Host": "outlook.office365.com", "Body": "ready.json",
+                                                 "ContentType": "application/json"}))]),
+                 {"ready.json": v2_ready()}, AUTOD + " --v2 --url " + EXO_AD, 0,
+                 stdout=["GET " + EXO_V2 + "?Email=alice@contoso.com&Protocol=AutodiscoverV1",
+                         "-> HTTP redirect to " + target,
+                         "AutodiscoverV1 URL: https://outlook.office365.com/autodiscover/autodiscover.xml",
+                         "answered by: " + target],
+                 requests=[logged_v2(EXO_V2, "alice@contoso.com"), logged_v2(EXO_V2_OTHER, "alice@contoso.com")])
+
+
+def sc_ready_v2():
+    inp, p = basic_input()
+    scenario("ready-v2",
+             "RequireTargetReady=1 without VerifyAutodiscover: the anonymous Autodiscover v2 endpoint of the "
+             "target (AutodiscoverTargetURL's host, Exchange Online) answers an AutodiscoverV1 URL for alice's "
+             "target address, so she is ready and updated as in basic-update.",
+             ["update", "autodiscover", "RequireTargetReady", "autodiscover-v2", "json"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": ad_config(["RequireTargetReady=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("alice", v2_rule({"Body": "ready.json", "ContentType": "application/json"}))]),
+                   "autodiscover/ready.json": v2_ready(),
+                   "expect/requests.txt": logged_v2(EXO_V2, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": basic_updated(inp, p)})
+
+
+def sc_not_ready_v2():
+    inp, p = basic_input()
+    scenario("not-ready-v2",
+             "RequireTargetReady=1: the mapping was published before alice's mailbox moved, and the target's "
+             "Autodiscover v2 endpoint answers 404 with a JSON error for her target address. She is "
+             "deferred-not-ready (exit 2), nothing changes, and the next logon asks again.",
+             ["update", "autodiscover", "RequireTargetReady", "autodiscover-v2", "json", "exit-2"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": ad_config(["RequireTargetReady=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("alice", v2_rule({"Status": 404, "Body": "error.json",
+                                          "ContentType": "application/json"}))]),
+                   "autodiscover/error.json": v2_error("InvalidUser", "The email address can't be found."),
+                   "expect/requests.txt": logged_v2(EXO_V2, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 2, [("Outlook", ROW_A, "deferred-not-ready")], 1,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_ready_v2_redirect():
+    inp, p = basic_input()
+    target = EXO_V2_OTHER + "?Email=alice@contoso.com&Protocol=AutodiscoverV1"
+    scenario("ready-v2-redirect",
+             "RequireTargetReady=1: the target's Autodiscover v2 endpoint redirects (302) to another host, "
+             "which answers an AutodiscoverV1 URL: followed like a POX redirect (https, host checked, hop "
+             "limit), so alice is ready and updated.",
+             ["update", "autodiscover", "RequireTargetReady", "autodiscover-v2", "redirect"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": ad_config(["RequireTargetReady=1"]),
+                   "autodiscover/server.ini": server_ini(
+                       ["autodiscover-s.outlook.com", "outlook.office365.com"], [
+                           ("redirect", v2_rule({"Host": "autodiscover-s.outlook.com", "Status": 302,
+                                                 "Location": target})),
+                           ("answer", v2_rule({"Host": "outlook.office365.com", "Body": "ready.json",
+                                               "ContentType": "application/json"}))]),
+                   "autodiscover/ready.json": v2_ready(),
+                   "expect/requests.txt": logged_v2(EXO_V2, "alice@contoso.com") +
+                   logged_v2(EXO_V2_OTHER, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": basic_updated(inp, p)})
+
+
+def sc_ready_verify():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_verified(exp, p)
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("ready-verify",
+             "RequireTargetReady=1 with VerifyAutodiscover=1: the POX verification decides. The target's "
+             "Autodiscover confirms alice's target LegacyDN, so she is ready and updated as in "
+             "verify-autodiscover (no v2 request is made).",
+             ["update", "autodiscover", "RequireTargetReady", "VerifyAutodiscover", "R4", "backup"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": ad_config(["VerifyAutodiscover=1", "RequireTargetReady=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("alice", {"Email": "alice@contoso.com", "Body": "alice.xml"})]),
+                   "autodiscover/alice.xml": ad_settings(ALICE_TGT),
+                   "expect/requests.txt": logged_post(EXO_AD, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   requests="expect/requests.txt")],
+             {"HKCU.reg": exp})
+
+
+def sc_not_ready_verify():
+    inp, p = basic_input()
+    scenario("not-ready-verify",
+             "RequireTargetReady=1 with VerifyAutodiscover=1: the target's Autodiscover answers Error 500 "
+             "'The email address can't be found.' for alice's target address (her mailbox has not moved "
+             "yet): deferred-not-ready, exit 2 (not failed), nothing changes.",
+             ["update", "autodiscover", "RequireTargetReady", "VerifyAutodiscover", "exit-2"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": ad_config(["VerifyAutodiscover=1", "RequireTargetReady=1"]),
+                   "autodiscover/server.ini": server_ini(["autodiscover-s.outlook.com"], [
+                       ("alice", {"Email": "alice@contoso.com", "Body": "error.xml"})]),
+                   "autodiscover/error.xml": ad_error("500", "The email address can't be found."),
+                   "expect/requests.txt": logged_post(EXO_AD, "alice@contoso.com")},
+             [Step(UPDATE_CA % "mapping.puf", 2, [("Outlook", ROW_A, "deferred-not-ready")], 1,
+                   requests="expect/requests.txt")],
              {"HKCU.reg": inp.copy()})
 
 
@@ -2984,12 +3191,20 @@ def autodiscover_scenarios():
     sc_ad_redirect_url()
     sc_ad_redirect_loop()
     sc_ad_401()
+    sc_ad_windows_auth()
+    sc_ad_windows_auth_untrusted()
     sc_ad_unreachable()
     sc_ad_wrong_answers()
     sc_ad_truncated_connection()
     sc_ad_http_downgrade()
     sc_verify_ok()
     sc_verify_wrong_dn()
+    sc_ad_v2_cli()
+    sc_ready_v2()
+    sc_not_ready_v2()
+    sc_ready_v2_redirect()
+    sc_ready_verify()
+    sc_not_ready_verify()
     sc_same_domain()
     sc_same_domain_no_url()
     sc_same_domain_cleanup()

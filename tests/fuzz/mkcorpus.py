@@ -25,6 +25,8 @@ SOURCES = {
     # Backup generations: the 01026fNN values of the scenarios' expected
     # registries (extracted below).
     "backup": [],
+    # Autodiscover v2 answers (core/json.c)
+    "json": ["scenarios/*/autodiscover/*.json"],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
