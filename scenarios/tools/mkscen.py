@@ -3052,7 +3052,10 @@ def identity_input():
     EmailAddress, FriendlyName, IdP, ProviderId, SignInName, TenantId for
     work accounts; a profile key per identity, with a subkey of its own)."""
     inp, p = basic_input(wide=True)
+    # Common\\Identity as a real Office 2013 hive has it (Version=1, an
+    # empty DocToIdMapping key beside Identities and Profiles)
     inp.put(IDENT, "Version", "dword", 1)
+    inp.add_key(IDENT + "\\DocToIdMapping")
     for ident, vals in ((ID_SRC, identity_values("alice@fabrikam.com", "Alice Smith", "AD", 5, SRC_TENANT)),
                         (ID_TGT, identity_values("alice@contoso.com", "Alice Smith", "AD", 5, TGT_TENANT)),
                         (ID_MSA, identity_values("alice.smith@outlook.com", "Alice", "LiveId", 4))):
