@@ -11,6 +11,7 @@
 #define GEN_MAGIC "PSB1"
 #define GEN_MAGIC_FORMS "PSB2"  /* per prop: tag, form, length, data */
 #define EXTRA_MAGIC "PSX1"
+#define KEYS_MAGIC "PSK1"   /* after PSX1: whole keys deleted */
 
 void ps_backup_uid(ps_uid *out)
 {
@@ -90,6 +91,16 @@ static int check_counts(const ps_generation *g)
 			"values and %zu files outside the profile; a backup "
 			"holds at most %u of each", g->nvals, g->nfiles,
 			PS_GEN_MAX_VALUES);
+	if (g->nkeys > PS_GEN_MAX_KEYS)
+		return ps_error_setc(PS_ELIMIT, "the update would delete %zu "
+			"Office keys; a backup holds at most %u", g->nkeys,
+			PS_GEN_MAX_KEYS);
+	for (i = 0; i < g->nkeys; i++)
+		if (g->keys[i].nvals > PS_GEN_MAX_KEYVALS)
+			return ps_error_setc(PS_ELIMIT, "Office key %s has "
+				"%zu values; a backup holds at most %u",
+				g->keys[i].path, g->keys[i].nvals,
+				PS_GEN_MAX_KEYVALS);
 	return 0;
 }
 
@@ -132,7 +143,7 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 			ps_buf_put(out, p->v[j].data, p->v[j].len);
 		}
 	}
-	if (!g->nvals && !g->nfiles)
+	if (!g->nvals && !g->nfiles && !g->nkeys)
 		return size_ok(out, start);
 	ps_buf_put(out, EXTRA_MAGIC, 4);
 	put_u32(out, (uint32_t)g->nvals);
@@ -141,7 +152,7 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 
 		put_str(out, v->subkey);
 		put_str(out, v->name);
-		put_u32(out, (uint32_t)v->existed);
+		put_u32(out, (uint32_t)v->existed | (uint32_t)v->fix << 1);
 		put_u32(out, v->type);
 		put_u32(out, (uint32_t)v->len);
 		if (v->len)
@@ -156,6 +167,25 @@ int ps_gen_encode(const ps_generation *g, ps_buf *out)
 		put_u32(out, (uint32_t)f->len);
 		if (f->len)
 			ps_buf_put(out, f->data, f->len);
+	}
+	if (!g->nkeys)
+		return size_ok(out, start);
+	ps_buf_put(out, KEYS_MAGIC, 4);
+	put_u32(out, (uint32_t)g->nkeys);
+	for (i = 0; i < g->nkeys; i++) {
+		const ps_gen_key *k = &g->keys[i];
+
+		put_str(out, k->path);
+		put_u32(out, (uint32_t)k->top);
+		put_u32(out, (uint32_t)k->nvals);
+		for (j = 0; j < k->nvals; j++) {
+			put_str(out, k->vals[j].name);
+			put_u32(out, k->vals[j].type);
+			put_u32(out, (uint32_t)k->vals[j].len);
+			if (k->vals[j].len)
+				ps_buf_put(out, k->vals[j].data,
+					   k->vals[j].len);
+		}
 	}
 	return size_ok(out, start);
 }
@@ -213,6 +243,51 @@ static int get_blob(reader *r, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* The "PSK1" trailer: whole keys deleted.  The first entry is a top
+ * key; a path is never empty. */
+static int decode_keys(ps_generation *g, reader *r)
+{
+	const uint8_t *bytes;
+	uint32_t n, i, j, nv, top;
+	int error;
+
+	if (get_bytes(r, 4, &bytes) < 0 || memcmp(bytes, KEYS_MAGIC, 4))
+		return PS_EFORMAT;
+	if (get_u32(r, &n) < 0 || !n || n > PS_GEN_MAX_KEYS ||
+	    n > r->left / 12)
+		return PS_EFORMAT;
+	g->keys = calloc(n, sizeof(*g->keys));
+	if (!g->keys)
+		return PS_ENOMEM;
+	for (i = 0; i < n; i++) {
+		ps_gen_key *k = &g->keys[i];
+
+		g->nkeys++;
+		if ((error = get_str(r, &k->path)) < 0)
+			return error;
+		if (!*k->path || get_u32(r, &top) < 0 || top > 1 ||
+		    (!i && !top) || get_u32(r, &nv) < 0 ||
+		    nv > PS_GEN_MAX_KEYVALS || nv > r->left / 12)
+			return PS_EFORMAT;
+		k->top = (int)top;
+		k->vals = calloc(nv ? nv : 1, sizeof(*k->vals));
+		if (!k->vals)
+			return PS_ENOMEM;
+		for (j = 0; j < nv; j++) {
+			ps_gen_keyval *v = &k->vals[j];
+
+			k->nvals++;
+			if ((error = get_str(r, &v->name)) < 0)
+				return error;
+			if (get_u32(r, &v->type) < 0)
+				return PS_EFORMAT;
+			if ((error = get_blob(r, &v->data, &v->len)) < 0)
+				return error;
+		}
+	}
+	return 0;
+}
+
 /* The "PSX1" trailer: values and files changed outside the profile. */
 static int decode_extra(ps_generation *g, reader *r)
 {
@@ -234,10 +309,11 @@ static int decode_extra(ps_generation *g, reader *r)
 		if ((error = get_str(r, &v->subkey)) < 0 ||
 		    (error = get_str(r, &v->name)) < 0)
 			return error;
-		if (get_u32(r, &flags) < 0 || flags > 1 ||
+		if (get_u32(r, &flags) < 0 || flags > 3 ||
 		    get_u32(r, &v->type) < 0)
 			return PS_EFORMAT;
-		v->existed = (int)flags;
+		v->existed = (int)(flags & 1);
+		v->fix = (int)(flags >> 1);
 		if ((error = get_blob(r, &v->data, &v->len)) < 0)
 			return error;
 	}
@@ -259,7 +335,7 @@ static int decode_extra(ps_generation *g, reader *r)
 		if ((error = get_blob(r, &f->data, &f->len)) < 0)
 			return error;
 	}
-	return 0;
+	return r->left ? decode_keys(g, r) : 0;
 }
 
 int ps_gen_decode(ps_generation *out, const uint8_t *data, size_t len)
@@ -360,7 +436,7 @@ done:
 
 void ps_gen_free(ps_generation *g)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!g)
 		return;
@@ -373,6 +449,15 @@ void ps_gen_free(ps_generation *g)
 	for (i = 0; i < g->nsecs; i++)
 		ps_proplist_free(&g->secs[i].props);
 	free(g->secs);
+	for (i = 0; i < g->nkeys; i++) {
+		for (j = 0; j < g->keys[i].nvals; j++) {
+			free(g->keys[i].vals[j].name);
+			free(g->keys[i].vals[j].data);
+		}
+		free(g->keys[i].vals);
+		free(g->keys[i].path);
+	}
+	free(g->keys);
 	for (i = 0; i < g->nvals; i++) {
 		free(g->vals[i].subkey);
 		free(g->vals[i].name);

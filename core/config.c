@@ -47,6 +47,8 @@ static const char *const running_names[] = { "defer", "wait", "close",
 static const char *const ost_names[] = { "keep", "rename", "recreate",
 					  NULL };
 static const char *const cached_names[] = { "keep", "on", "off", NULL };
+static const char *const newol_names[] = { "block", "update", NULL };
+static const char *const o365x_names[] = { "remove", "keep", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -81,6 +83,13 @@ static const key_def keys[] = {
 	{ "VerifyAutodiscover", K_BOOL, OFF(verify_autodiscover), 0, NULL,
 	  NULL },
 	{ "RepairPoisoned", K_BOOL, OFF(repair_poisoned), 0, NULL, NULL },
+	{ "NewOutlook", K_CHOICE, OFF(new_outlook), 0, newol_names,
+	  "block or update" },
+	{ "O365EndpointExclusion", K_CHOICE, OFF(o365_exclusion), 0,
+	  o365x_names, "remove or keep" },
+	{ "ResetOfficeIdentity", K_BOOL, OFF(reset_office_identity), 0, NULL,
+	  NULL },
+	{ "SourceTenantId", K_STRING, OFF(source_tenant_id), 0, NULL, NULL },
 	{ "RequireTargetReady", K_BOOL, OFF(require_target_ready), 0, NULL,
 	  NULL },
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
@@ -142,6 +151,7 @@ void ps_config_free(ps_config *cfg)
 	free(cfg->mapping_sha256);
 	ps_strlist_free(&cfg->autodiscover_allowed_hosts);
 	free(cfg->run_after);
+	free(cfg->source_tenant_id);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -188,15 +188,47 @@ static int remove_gen_keep(ps_store *s, const char *profile,
 static int remember_files(ps_engine *e, const ps_generation *g);
 static int remember_path(ps_engine *e, const char *path);
 
+/* Put back the whole keys a generation deleted (rollback and
+ * compensation; cleanup leaves them deleted). */
+static int restore_keys(ps_engine *e, const ps_generation *g)
+{
+	size_t i, j;
+	int error = 0;
+
+	for (i = 0; i < g->nkeys && !error; i++) {
+		const ps_gen_key *k = &g->keys[i];
+
+		if (k->top)
+			error = ps_store_delete_key(e->store, k->path);
+		if (!error)
+			error = ps_store_set_office_value(e->store, k->path,
+							  NULL, 0, NULL, 0);
+		for (j = 0; j < k->nvals && !error; j++)
+			error = ps_store_set_office_value(e->store, k->path,
+				k->vals[j].name, k->vals[j].type,
+				k->vals[j].data, k->vals[j].len);
+		if (!error && k->top)
+			ps_log_msg(e->log, PS_LOG_INFO, NULL, NULL,
+				   "restored Office key %s", k->path);
+	}
+	return error;
+}
+
 static int restore_outside(ps_engine *e, const ps_generation *g,
 			   int cleanup)
 {
 	size_t i;
 	int error = 0;
 
+	if (!cleanup)
+		error = restore_keys(e, g);
+
 	for (i = g->nvals; i-- > 0 && !error;) {
 		const ps_gen_value *v = &g->vals[i];
 
+		/* cleanup leaves a repair (a removed exclusion) as it is */
+		if (cleanup && v->fix)
+			continue;
 		if (v->existed)
 			error = ps_store_set_value(e->store, v->subkey,
 						   v->name, v->type, v->data,
@@ -230,11 +262,85 @@ static int restore_outside(ps_engine *e, const ps_generation *g,
 	return error;
 }
 
+/* Append a snapshot of one Office key and, after it, of its subkeys
+ * (pre-order) to g->keys. */
+static int snap_key(ps_engine *e, ps_generation *g, const char *path,
+		    int top, unsigned depth)
+{
+	ps_strlist subs = PS_STRLIST_INIT, names = PS_STRLIST_INIT;
+	ps_gen_key *k;
+	size_t i;
+	int error;
+
+	if (depth > 16)
+		return ps_error_setc(PS_ELIMIT, "Office key %s is nested too "
+				     "deep to back up", path);
+	error = ps_store_list_key(e->store, path, &subs, &names);
+	if (error == PS_ENOTFOUND && !top)
+		error = 0;
+	if (error < 0)
+		goto done;
+	if (g->nkeys >= PS_GEN_MAX_KEYS) {
+		error = ps_error_setc(PS_ELIMIT, "the update would delete more "
+				      "than %u Office keys; a backup holds "
+				      "no more", PS_GEN_MAX_KEYS);
+		goto done;
+	}
+	k = realloc(g->keys, (g->nkeys + 1) * sizeof(*k));
+	if (!k) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	g->keys = k;
+	k = &g->keys[g->nkeys++];
+	memset(k, 0, sizeof(*k));
+	k->top = top;
+	k->path = ps_strdup(path);
+	k->vals = calloc(names.n ? names.n : 1, sizeof(*k->vals));
+	if (!k->path || !k->vals) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < names.n && !error; i++) {
+		ps_gen_keyval *v = &k->vals[k->nvals];
+
+		v->name = ps_strdup(names.v[i]);
+		if (!v->name) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			break;
+		}
+		k->nvals++;
+		error = ps_store_get_office_value(e->store, path, v->name,
+						  &v->type, &v->data, &v->len);
+	}
+	for (i = 0; i < subs.n && !error; i++) {
+		ps_buf sub = PS_BUF_INIT;
+
+		ps_buf_printf(&sub, "%s\\%s", path, subs.v[i]);
+		error = ps_buf_check(&sub);
+		if (!error)
+			error = snap_key(e, g, sub.ptr, 0, depth + 1);
+		ps_buf_free(&sub);
+	}
+done:
+	ps_strlist_free(&subs);
+	ps_strlist_free(&names);
+	return error;
+}
+
 /* Record the state before of what a plan changes outside the profile. */
 static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 {
 	size_t i;
 	int error = 0;
+
+	for (i = 0; i < p->delkeys.n && !error; i++) {
+		error = snap_key(e, g, p->delkeys.v[i], 1, 0);
+		if (error == PS_ENOTFOUND)   /* gone since the plan */
+			error = 0;
+	}
+	if (error < 0)
+		return error;
 
 	if (p->nvals > PS_GEN_MAX_VALUES || p->nfiles > PS_GEN_MAX_FILES)
 		return ps_error_setc(PS_ELIMIT, "the update would change %zu "
@@ -250,6 +356,7 @@ static int gen_outside(ps_engine *e, const ps_pplan *p, ps_generation *g)
 
 		v->subkey = ps_strdup(p->vals[i].subkey);
 		v->name = ps_strdup(p->vals[i].name);
+		v->fix = p->vals[i].fix;
 		if (!v->subkey || !v->name)
 			return PS_ENOMEM;
 		error = ps_store_get_value(e->store, v->subkey, v->name,
@@ -300,6 +407,13 @@ static int apply_outside(ps_engine *e, const ps_pplan *p)
 {
 	size_t i;
 	int error = 0;
+
+	for (i = 0; i < p->delkeys.n && !error; i++) {
+		error = ps_store_delete_key(e->store, p->delkeys.v[i]);
+		if (!error)
+			ps_log_msg(e->log, PS_LOG_INFO, p->profile, NULL,
+				   "deleted Office key %s", p->delkeys.v[i]);
+	}
 
 	for (i = 0; i < p->nvals && !error; i++) {
 		const ps_valchange *v = &p->vals[i];
@@ -600,13 +714,13 @@ static int apply_plan(ps_engine *e, ps_pplan *p, int *restored)
 
 	*restored = 1;
 	error = ps_plan_changed(p, &changed, &n);
-	if (error < 0 || (!n && !p->nvals && !p->nfiles))
+	if (error < 0 || (!n && !p->nvals && !p->nfiles && !p->delkeys.n))
 		goto out;
 	error = plan_gen(p, changed, n, &g);
 	if (error < 0)
 		goto out;
 	error = gen_outside(e, p, &g);
-	if (error < 0 || (!n && !g.nvals && !g.nfiles))
+	if (error < 0 || (!n && !g.nvals && !g.nfiles && !g.nkeys))
 		goto free_gen;
 	/* An update that cannot be backed up does not happen. */
 	error = ps_gen_check(&g);
@@ -707,6 +821,18 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				 u->repair ? "; was " : "",
 				 u->repair ? u->detail : "");
 		}
+		if (u->nidentities && (st == PS_ST_UPDATED ||
+				       st == PS_ST_WOULD_UPDATE)) {
+			size_t at = strlen(detail);
+			int reset = e->cfg->reset_office_identity;
+
+			snprintf(detail + at, sizeof(detail) - at, "; %zu "
+				 "Office sign-in identit%s of the source %s",
+				 u->nidentities, u->nidentities == 1 ? "y"
+				 : "ies", !reset ? "kept (ResetOfficeIdentity"
+				 "=0)" : e->dry_run ? "would be removed"
+				 : "removed");
+		}
 		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
 			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
 		ps_log_msg(e->log, st == PS_ST_FAILED ? PS_LOG_ERROR
@@ -719,6 +845,9 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				      u->dn, tgt, st, detail);
 		if (!error && u->ad_failed)
 			e->report->v[e->report->n - 1].ad_failed = 1;
+		if (!error)
+			e->report->v[e->report->n - 1].identities =
+				u->nidentities;
 		if (!error)
 			error = ps_report_set_origin(e->report, u->server,
 				u->entry ? u->entry->target_smtp : NULL);
@@ -797,6 +926,8 @@ static void log_changes(ps_engine *e, const ps_pplan *p)
 	free(changed);
 }
 
+static int discard_plan(ps_pplan *plan);
+
 /* A planned change that a policy locks blocks the whole profile. */
 static int check_policies(ps_engine *e, ps_pplan *plan)
 {
@@ -830,7 +961,19 @@ static int check_policies(ps_engine *e, ps_pplan *plan)
 		free(u->detail);
 		u->detail = copy;
 	}
-	/* Nothing of this plan may be written. */
+	if (!error)
+		error = discard_plan(plan);
+done:
+	ps_strlist_free(&found);
+	return error;
+}
+
+/* Nothing of this plan may be written. */
+static int discard_plan(ps_pplan *plan)
+{
+	size_t i;
+	int error = 0;
+
 	for (i = 0; i < plan->nvals; i++) {
 		free(plan->vals[i].subkey);
 		free(plan->vals[i].name);
@@ -842,14 +985,65 @@ static int check_policies(ps_engine *e, ps_pplan *plan)
 		free(plan->files[i].data);
 	}
 	plan->nfiles = 0;
+	ps_strlist_free(&plan->delkeys);
 	for (i = 0; i < plan->nsecs && !error; i++) {
 		ps_proplist_free(&plan->secs[i].after);
 		error = ps_proplist_copy(&plan->secs[i].after,
 					 &plan->secs[i].before);
 	}
-done:
-	ps_strlist_free(&found);
 	return error;
+}
+
+/* The user runs the new Outlook for Windows (Outlook\Preferences
+ * UseNewOutlook = 1, the toggle's value): the classic profile is not
+ * what the user opens, so with NewOutlook=block every account the plan
+ * would update is blocked-new-outlook and nothing changes. */
+static int check_new_outlook(ps_engine *e, ps_pplan *plan)
+{
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0, i;
+	int error, any = 0;
+
+	if (e->cfg->new_outlook == PS_NEWOL_UPDATE)
+		return 0;
+	for (i = 0; i < plan->nunits; i++)
+		any |= plan->units[i].update;
+	if (!any)
+		return 0;
+	error = ps_store_get_value(e->store, "Preferences", "UseNewOutlook",
+				   &type, &data, &len);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	any = type == PS_REG_DWORD && len == 4 && data[0] == 1 &&
+	      !data[1] && !data[2] && !data[3];
+	free(data);
+	if (!any)
+		return 0;
+	ps_log_msg(e->log, PS_LOG_WARN, plan->profile, NULL,
+		   "Outlook\\Preferences\\UseNewOutlook = 1: the user "
+		   "runs the new Outlook for Windows; the classic profile "
+		   "is not changed (NewOutlook=block)");
+	for (i = 0; i < plan->nunits && !error; i++) {
+		ps_unit *u = &plan->units[i];
+		char *copy;
+
+		if (!u->update)
+			continue;
+		copy = ps_strdup("Outlook\\Preferences\\UseNewOutlook = 1: "
+			"the user runs the new Outlook for Windows, which "
+			"does not open this profile; nothing changed "
+			"(NewOutlook=update repoints it anyway)");
+		if (!copy)
+			return PS_ENOMEM;
+		u->update = 0;
+		u->status = PS_ST_BLOCKED_NEW_OUTLOOK;
+		free(u->detail);
+		u->detail = copy;
+	}
+	return discard_plan(plan);
 }
 
 /* A dry run restores nothing: say what a real run would do first. */
@@ -1161,7 +1355,9 @@ static int update_profile(ps_engine *e, const char *profile)
 	ps_gens_free(gens, ngens);
 	if (error < 0)
 		return error;
-	error = check_policies(e, &plan);
+	error = check_new_outlook(e, &plan);
+	if (!error)
+		error = check_policies(e, &plan);
 	if (error < 0) {
 		ps_plan_free(&plan);
 		return error;

@@ -274,6 +274,11 @@ int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s)
 		if (it->unusable)
 			s->unusable++;
 		s->exit_bits |= ps_report_exit_bits(&it->report);
+		for (j = 0; j < it->report.n; j++)
+			if (it->report.v[j].identities) {
+				s->identity_users++;
+				break;
+			}
 		for (j = 0; j < it->report.n; j++) {
 			const ps_row *r = &it->report.v[j];
 
@@ -463,7 +468,9 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 			      ps_status_name((ps_status)st), s->status[st]);
 		first = 0;
 	}
-	ps_buf_puts(out, "},\n    \"users_by_outcome\": {");
+	ps_buf_printf(out, "},\n    \"users_with_source_identity\": %zu",
+		      s->identity_users);
+	ps_buf_puts(out, ",\n    \"users_by_outcome\": {");
 	for (st = 0; st < PS_OUT_COUNT; st++)
 		ps_buf_printf(out, "%s\"%s\": %zu", st ? ", " : "",
 			      ps_outcome_name((ps_outcome)st), s->outcome[st]);
@@ -508,7 +515,9 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 	for (st = 0; st < PS_OUT_COUNT; st++)
 		ps_buf_printf(out, "%s %zu %s", st ? "," : "",
 			      s->outcome[st], ps_outcome_name((ps_outcome)st));
-	ps_buf_puts(out, "\naccounts by status:\n");
+	ps_buf_printf(out, "\nusers with an Office sign-in identity of the "
+		      "source: %zu\n", s->identity_users);
+	ps_buf_puts(out, "accounts by status:\n");
 	for (st = 0; st < PS_ST_COUNT; st++)
 		if (s->status[st])
 			ps_buf_printf(out, "  %-20s %6zu\n",
@@ -736,6 +745,8 @@ int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 	html_tile(out, "users-failed", "users failed",
 		  s->outcome[PS_OUT_FAILED]);
 	html_tile(out, "unusable-inputs", "unusable inputs", s->unusable);
+	html_tile(out, "users-source-identity", "users with a source sign-in "
+		  "identity", s->identity_users);
 	ps_buf_puts(out, "</div>\n<table id=\"outcomes\"><thead><tr><th>users"
 		    " whose worst account is</th><th>users</th></tr></thead>"
 		    "<tbody>\n");

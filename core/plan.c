@@ -1808,7 +1808,7 @@ static const char *const exclude_values[] = {
 	"PreferLocalXML", "ExcludeHttpsRootDomain",
 	"ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
 	"ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL",
-	NULL
+	"ExcludeExplicitO365Endpoint", NULL
 };
 
 const char *const *ps_plan_same_domain_values(void)
@@ -1873,6 +1873,225 @@ static int plan_local_xml(ps_pplan *p, ps_store *s, ps_unit *u,
 	return error;
 }
 
+/* Is the unit's target Exchange Online?  Its TargetServer is Exchange
+ * Online's host or its TargetLegacyDN is in the ExchangeLabs
+ * organisation. */
+static int target_is_exo(const ps_unit *u)
+{
+	static const char *const hosts[] = {
+		"outlook.office365.com", "outlook.office.com", NULL
+	};
+	const char *srv = u->entry->target_server;
+	const char *dn = u->entry->target_dn;
+	size_t i;
+
+	for (i = 0; srv && hosts[i]; i++)
+		if (!ps_strcasecmp(srv, hosts[i]))
+			return 1;
+	return dn && !ps_strncasecmp(dn, "/o=ExchangeLabs/", 16);
+}
+
+#define O365_EXCLUSION "ExcludeExplicitO365Endpoint"
+
+/* AutoDiscover\ExcludeExplicitO365Endpoint = 1 set by the source's
+ * admins stops Outlook from asking Exchange Online: removed for a unit
+ * moving there (docs/autodiscover.md), unless SameSmtpDomain pins it. */
+static int plan_o365_exclusion(ps_pplan *p, ps_store *s, ps_unit *u,
+			       const ps_plan_opts *o)
+{
+	uint32_t t = 0;
+	uint8_t *old = NULL;
+	size_t olen = 0, i;
+	ps_valchange *v;
+	int error, one;
+
+	if (o->cfg->same_smtp_domain || !target_is_exo(u))
+		return 0;
+	for (i = 0; i < p->nvals; i++)
+		if (!ps_strcasecmp(p->vals[i].name, O365_EXCLUSION))
+			return 0;
+	error = ps_store_get_value(s, "AutoDiscover", O365_EXCLUSION, &t,
+				   &old, &olen);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	one = t == PS_REG_DWORD && olen == 4 && old[0] == 1 && !old[1] &&
+	      !old[2] && !old[3];
+	free(old);
+	if (!one)
+		return 0;
+	if (o->cfg->o365_exclusion == PS_O365X_KEEP) {
+		ps_log_msg(o->log, PS_LOG_WARN, p->profile, u->account,
+			   "AutoDiscover\\" O365_EXCLUSION " = 1 stops "
+			   "Outlook from asking Exchange Online for the "
+			   "target; kept (O365EndpointExclusion=keep)");
+		return 0;
+	}
+	v = realloc(p->vals, (p->nvals + 1) * sizeof(*v));
+	if (!v)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	p->vals = v;
+	v = &p->vals[p->nvals];
+	memset(v, 0, sizeof(*v));
+	v->subkey = ps_strdup("AutoDiscover");
+	v->name = ps_strdup(O365_EXCLUSION);
+	v->data = malloc(1);
+	if (!v->subkey || !v->name || !v->data) {
+		free(v->subkey);
+		free(v->name);
+		free(v->data);
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	v->del = 1;
+	v->fix = 1;
+	p->nvals++;
+	ps_log_msg(o->log, PS_LOG_INFO, p->profile, u->account,
+		   "AutoDiscover\\" O365_EXCLUSION " = 1 would stop "
+		   "Outlook from asking Exchange Online for the target; "
+		   "removed (O365EndpointExclusion=remove)");
+	return 0;
+}
+
+/* ---- the Office sign-in cache (docs/update-rules.md) -------------------- */
+
+#define IDENTITIES "Common\\Identity\\Identities"
+#define ID_PROFILES "Common\\Identity\\Profiles"
+
+/* A REG_SZ value of an identity key as UTF-8 (NULL when absent or not
+ * text). */
+static char *identity_text(ps_store *s, const char *key, const char *name)
+{
+	ps_buf b = PS_BUF_INIT;
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0;
+
+	if (ps_store_get_office_value(s, key, name, &type, &data, &len) < 0)
+		return NULL;
+	while (len >= 2 && !data[len - 1] && !data[len - 2])
+		len -= 2;
+	if ((type != PS_REG_SZ && type != PS_REG_EXPAND_SZ) || len % 2 ||
+	    ps_utf16le_to_utf8(&b, data, len) < 0 || ps_buf_check(&b) < 0) {
+		free(data);
+		ps_buf_free(&b);
+		return NULL;
+	}
+	free(data);
+	if (!b.ptr)
+		return ps_strdup("");
+	return ps_buf_detach(&b);
+}
+
+/* Does an address name the unit's source (and not its target)? */
+static int source_address(const ps_unit *u, const char *addr)
+{
+	const char *src[2], *tgt = u->entry->target_smtp;
+	const char *dom = smtp_domain(addr), *tdom = smtp_domain(tgt);
+	size_t i;
+
+	src[0] = u->entry->source_smtp;
+	src[1] = u->smtp;
+	if (!addr || !*addr || (tgt && !ps_strcasecmp(addr, tgt)))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		const char *sdom = smtp_domain(src[i]);
+
+		if (!src[i])
+			continue;
+		if (!ps_strcasecmp(addr, src[i]))
+			return 1;
+		if (dom && sdom && !ps_strcasecmp(dom, sdom) &&
+		    (!tdom || ps_strcasecmp(sdom, tdom)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Office's cached sign-in identities of the updated units' source
+ * (EmailAddress or SignInName an address or domain of the source, or
+ * TenantId = SourceTenantId): counted on each unit, and with
+ * ResetOfficeIdentity=1 their Identities and Profiles keys planned for
+ * deletion. */
+static int plan_identities(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
+{
+	ps_strlist ids = PS_STRLIST_INIT, vals = PS_STRLIST_INIT;
+	ps_strlist sub = PS_STRLIST_INIT, sv = PS_STRLIST_INIT;
+	ps_buf key = PS_BUF_INIT;
+	size_t i, k;
+	int error, any = 0;
+
+	for (i = 0; i < p->nunits; i++)
+		any |= p->units[i].update && p->units[i].kind ==
+						 PS_UNIT_PRIMARY;
+	if (!any)
+		return 0;
+	error = ps_store_list_key(s, IDENTITIES, &ids, &vals);
+	if (error == PS_ENOTFOUND)
+		return 0;
+	for (i = 0; i < ids.n && !error; i++) {
+		char *mail, *sign, *tenant;
+		int hit = 0;
+
+		ps_buf_clear(&key);
+		ps_buf_printf(&key, IDENTITIES "\\%s", ids.v[i]);
+		if ((error = ps_buf_check(&key)) < 0)
+			break;
+		mail = identity_text(s, key.ptr, "EmailAddress");
+		sign = identity_text(s, key.ptr, "SignInName");
+		tenant = identity_text(s, key.ptr, "TenantId");
+		for (k = 0; k < p->nunits; k++) {
+			ps_unit *u = &p->units[k];
+			int m;
+
+			if (!u->update || u->kind != PS_UNIT_PRIMARY)
+				continue;
+			m = source_address(u, mail) ||
+			    source_address(u, sign) ||
+			    (o->cfg->source_tenant_id && tenant &&
+			     !ps_strcasecmp(tenant, o->cfg->source_tenant_id));
+			if (m) {
+				u->nidentities++;
+				hit = 1;
+			}
+		}
+		if (hit) {
+			ps_log_msg(o->log, o->cfg->reset_office_identity
+				   ? PS_LOG_INFO : PS_LOG_WARN, p->profile,
+				   NULL, "Office sign-in identity %s (%s) is "
+				   "the source's%s", ids.v[i],
+				   mail ? mail : sign ? sign : "no address",
+				   o->cfg->reset_office_identity
+				   ? "; removed with the update"
+				   : "; kept (ResetOfficeIdentity=0)");
+		}
+		free(mail);
+		free(sign);
+		free(tenant);
+		if (!hit || !o->cfg->reset_office_identity)
+			continue;
+		error = ps_strlist_add(&p->delkeys, key.ptr);
+		ps_buf_clear(&key);
+		ps_buf_printf(&key, ID_PROFILES "\\%s", ids.v[i]);
+		if (!error)
+			error = ps_buf_check(&key);
+		if (!error) {
+			int rc = ps_store_list_key(s, key.ptr, &sub, &sv);
+
+			ps_strlist_free(&sub);
+			ps_strlist_free(&sv);
+			if (rc == 0)
+				error = ps_strlist_add(&p->delkeys, key.ptr);
+			else if (rc != PS_ENOTFOUND)
+				error = rc;
+		}
+	}
+	ps_buf_free(&key);
+	ps_strlist_free(&ids);
+	ps_strlist_free(&vals);
+	return error;
+}
+
 static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 {
 	size_t i, k;
@@ -1897,7 +2116,11 @@ static int plan_outside(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 		if (!error && o->cfg->same_smtp_domain &&
 		    u->kind == PS_UNIT_PRIMARY && u->ad && u->ad_url)
 			error = plan_local_xml(p, s, u, o);
+		if (!error && u->kind == PS_UNIT_PRIMARY)
+			error = plan_o365_exclusion(p, s, u, o);
 	}
+	if (!error)
+		error = plan_identities(p, s, o);
 	return error;
 }
 
@@ -2052,6 +2275,7 @@ void ps_plan_free(ps_pplan *p)
 		free(p->vals[i].data);
 	}
 	free(p->vals);
+	ps_strlist_free(&p->delkeys);
 	for (i = 0; i < p->nfiles; i++) {
 		free(p->files[i].path);
 		free(p->files[i].data);

@@ -61,6 +61,7 @@ static const rule rules[] = {
 	AD_PIN("ExcludeSrvRecord"),
 	AD_PIN("ExcludeScpLookup"),
 	AD_PIN("ExcludeLastKnownGoodURL"),
+	AD_PIN("ExcludeExplicitO365Endpoint"),
 #undef AD_PIN
 };
 
@@ -164,7 +165,8 @@ static unsigned plan_changes(const ps_pplan *p)
 	size_t i;
 
 	for (i = 0; i < p->nvals; i++)
-		if (!ps_strcasecmp(p->vals[i].subkey, "AutoDiscover"))
+		if (!ps_strcasecmp(p->vals[i].subkey, "AutoDiscover") &&
+		    !p->vals[i].fix)
 			ch |= CH_AUTODISCOVER;
 	for (i = 0; i < p->nsecs; i++) {
 		const ps_secstate *st = &p->secs[i];

@@ -42,6 +42,7 @@ typedef struct ps_gen_value {
 	char *subkey;             /* under Outlook's key */
 	char *name;
 	int existed;              /* 0: absent before */
+	int fix;                  /* 1: cleanup keeps the change (flag 2) */
 	uint32_t type;
 	uint8_t *data;
 	size_t len;
@@ -58,6 +59,26 @@ typedef struct ps_gen_file {
 #define PS_GEN_MAX_VALUES 256u
 #define PS_GEN_MAX_FILES 256u
 
+/* A whole key an update deleted (trailer "PSK1"): the key under Office's
+ * key and each of its values, in registry order; its subkeys follow as
+ * entries of their own (top = 0), in pre-order. */
+typedef struct ps_gen_keyval {
+	char *name;
+	uint32_t type;
+	uint8_t *data;
+	size_t len;
+} ps_gen_keyval;
+
+typedef struct ps_gen_key {
+	char *path;               /* relative to Office's key */
+	int top;                  /* 1: the deleted key itself */
+	ps_gen_keyval *vals;
+	size_t nvals;
+} ps_gen_key;
+
+#define PS_GEN_MAX_KEYS 1024u
+#define PS_GEN_MAX_KEYVALS 4096u
+
 typedef struct ps_generation {
 	unsigned number;          /* NN of 01026fNN */
 	uint32_t state;           /* PS_GEN_PENDING or PS_GEN_COMMITTED */
@@ -70,6 +91,8 @@ typedef struct ps_generation {
 	size_t nvals;
 	ps_gen_file *files;
 	size_t nfiles;
+	ps_gen_key *keys;
+	size_t nkeys;
 } ps_generation;
 
 void ps_backup_uid(ps_uid *out);

@@ -11,6 +11,8 @@ enum { PS_PROFILES_ALL, PS_PROFILES_DEFAULT, PS_PROFILES_NAMED };
 enum { PS_RUNNING_DEFER, PS_RUNNING_WAIT, PS_RUNNING_CLOSE };
 enum { PS_OST_KEEP, PS_OST_RENAME, PS_OST_RECREATE };
 enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
+enum { PS_NEWOL_BLOCK, PS_NEWOL_UPDATE };
+enum { PS_O365X_REMOVE, PS_O365X_KEEP };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
@@ -36,6 +38,10 @@ typedef struct ps_config {
 	                                  name besides the user's domain */
 	int verify_autodiscover;       /* default 0 */
 	int repair_poisoned;           /* default 0 */
+	int new_outlook;               /* PS_NEWOL_* (default BLOCK) */
+	int o365_exclusion;            /* PS_O365X_* (default REMOVE) */
+	int reset_office_identity;     /* default 0 */
+	char *source_tenant_id;        /* NULL = not set */
 	int require_target_ready;      /* default 0: repoint only when the
 	                                  target answers for the mailbox */
 	char *run_after;

@@ -59,6 +59,8 @@ typedef struct ps_fleet_summary {
 	ps_fleet_count *reasons;          /* blocked-* and failed rows */
 	size_t nreasons;
 	int exit_bits;
+	size_t identity_users;  /* users holding an Office sign-in
+	                           identity of the source */
 } ps_fleet_summary;
 
 const char *ps_outcome_name(ps_outcome o);

@@ -50,6 +50,7 @@ typedef struct ps_unit {
 	int repair;          /* poisoned, being repaired */
 	int ready_unchecked; /* RequireTargetReady in a rehearsal */
 	ps_strlist poison;   /* evidence of poisoning */
+	size_t nidentities;  /* source sign-in identities Office cached */
 } ps_unit;
 
 /* A change outside the profile (docs/autodiscover.md): an Outlook
@@ -58,6 +59,7 @@ typedef struct ps_valchange {
 	char *subkey;
 	char *name;
 	int del;             /* delete instead of set */
+	int fix;             /* a repair cleanup keeps (not a pin) */
 	uint32_t type;       /* PS_REG_* */
 	uint8_t *data;
 	size_t len;
@@ -88,6 +90,9 @@ typedef struct ps_pplan {
 	size_t nvals;
 	ps_filechange *files;
 	size_t nfiles;
+	/* ResetOfficeIdentity: keys under Office's key to delete (with
+	 * everything below), e.g. "Common\Identity\Identities\X". */
+	ps_strlist delkeys;
 } ps_pplan;
 
 typedef struct ps_plan_opts {

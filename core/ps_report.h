@@ -43,6 +43,8 @@ typedef struct ps_row {
 	 * CSV or JSON of one run. */
 	char *source_server;  /* the account's home server before */
 	char *target_smtp;    /* the mapping's TargetSMTP */
+	size_t identities;    /* Office sign-in identities of the source
+	                         the user's registry holds (0: none) */
 } ps_row;
 
 typedef struct ps_report {

@@ -29,7 +29,7 @@ typedef struct ps_service {
 
 #define PS_OPEN_CREATE 1u /* create the section when missing */
 
-#define PS_STORE_OPS_VERSION 2
+#define PS_STORE_OPS_VERSION 3
 
 typedef struct ps_store_ops {
 	int version;
@@ -86,6 +86,25 @@ typedef struct ps_store_ops {
 			 uint32_t type, const uint8_t *data, size_t len);
 	int (*delete_value)(ps_store *s, const char *subkey,
 			    const char *name);
+	/* ---- version 3 (Office sign-in cache, docs/update-rules.md) ---- */
+	/* Keys relative to HKCU\Software\Microsoft\Office\<version> (the
+	 * parent of the Outlook key above), e.g.
+	 * "Common\Identity\Identities".  list_key appends the names of
+	 * the key's subkeys and of its values, in the backend's order, to
+	 * the two empty lists; PS_ENOTFOUND when the key is missing (lists
+	 * left empty).  get/set_office_value are get/set_value for these
+	 * keys; set with name NULL only creates the key.  delete_key
+	 * removes the key and everything under it; a missing key is not an
+	 * error.  Changes persist like get/set_value's. */
+	int (*list_key)(ps_store *s, const char *key, ps_strlist *subkeys,
+			ps_strlist *values);
+	int (*get_office_value)(ps_store *s, const char *key,
+				const char *name, uint32_t *type,
+				uint8_t **data, size_t *len);
+	int (*set_office_value)(ps_store *s, const char *key,
+				const char *name, uint32_t type,
+				const uint8_t *data, size_t len);
+	int (*delete_key)(ps_store *s, const char *key);
 } ps_store_ops;
 
 struct ps_store {
@@ -124,6 +143,18 @@ int ps_store_get_value(ps_store *s, const char *subkey, const char *name,
 int ps_store_set_value(ps_store *s, const char *subkey, const char *name,
 		       uint32_t type, const uint8_t *data, size_t len);
 int ps_store_delete_value(ps_store *s, const char *subkey, const char *name);
+
+/* Version 3; a backend without them has no such keys: list_key says
+ * PS_ENOTFOUND, the writes fail with a message. */
+int ps_store_list_key(ps_store *s, const char *key, ps_strlist *subkeys,
+		      ps_strlist *values);
+int ps_store_get_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t *type,
+			      uint8_t **data, size_t *len);
+int ps_store_set_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t type,
+			      const uint8_t *data, size_t len);
+int ps_store_delete_key(ps_store *s, const char *key);
 
 /* Convenience: read all props of one section (open, get, close). */
 int ps_store_read_section(ps_store *s, const char *profile,

@@ -212,3 +212,46 @@ int ps_store_delete_value(ps_store *s, const char *subkey, const char *name)
 				     "write Outlook settings");
 	return s->ops->delete_value(s, subkey, name);
 }
+
+#define HAS3(s, m) ((s)->ops->version >= 3 && (s)->ops->m)
+
+int ps_store_list_key(ps_store *s, const char *key, ps_strlist *subkeys,
+		      ps_strlist *values)
+{
+	assert(s && key && subkeys && values);
+	if (!HAS3(s, list_key))
+		return PS_ENOTFOUND;
+	return s->ops->list_key(s, key, subkeys, values);
+}
+
+int ps_store_get_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t *type,
+			      uint8_t **data, size_t *len)
+{
+	assert(s && key && name && type && data && len);
+	if (!HAS3(s, get_office_value))
+		return PS_ENOTFOUND;
+	return s->ops->get_office_value(s, key, name, type, data, len);
+}
+
+int ps_store_set_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t type,
+			      const uint8_t *data, size_t len)
+{
+	assert(s && key && (data || !len));
+	trace(s, "set_office_value", "");
+	if (!HAS3(s, set_office_value))
+		return ps_error_setc(PS_ERROR, "this profile store cannot "
+				     "write Office settings");
+	return s->ops->set_office_value(s, key, name, type, data, len);
+}
+
+int ps_store_delete_key(ps_store *s, const char *key)
+{
+	assert(s && key && *key);
+	trace(s, "delete_key", "");
+	if (!HAS3(s, delete_key))
+		return ps_error_setc(PS_ERROR, "this profile store cannot "
+				     "write Office settings");
+	return s->ops->delete_key(s, key);
+}

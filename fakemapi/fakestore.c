@@ -888,6 +888,91 @@ static int fs_delete_value(ps_store *s, const char *subkey,
 	return 0;
 }
 
+/* HKCU\Software\Microsoft\Office\<version>: the parent of Outlook's
+ * key (16.0 when there is none), + "\key". */
+static ps_regkey *office_key(fakestore *fs, const char *key, int create)
+{
+	ps_regkey *hive = user_hive(fs), *out_k, *k;
+
+	if (!hive)
+		return NULL;
+	out_k = outlook_key(fs, "", 0);
+	k = out_k ? out_k->parent
+		  : ps_regkey_find(hive, "Software\\Microsoft\\Office\\16.0");
+	if (!k && create &&
+	    ps_regkey_create(hive, "Software\\Microsoft\\Office\\16.0", &k) < 0)
+		return NULL;
+	if (!k || !*key)
+		return k;
+	if (!create)
+		return ps_regkey_find(k, key);
+	if (ps_regkey_create(k, key, &out_k) < 0)
+		return NULL;
+	return out_k;
+}
+
+static int fs_list_key(ps_store *s, const char *key, ps_strlist *subkeys,
+		       ps_strlist *values)
+{
+	ps_regkey *k = office_key(fs_of(s), key, 0);
+	size_t i;
+	int error = 0;
+
+	if (!k)
+		return PS_ENOTFOUND;
+	for (i = 0; i < k->nsub && !error; i++)
+		error = ps_strlist_add(subkeys, k->sub[i]->name);
+	for (i = 0; i < k->nval && !error; i++)
+		error = ps_strlist_add(values, k->vals[i].name);
+	if (error < 0) {
+		ps_strlist_free(subkeys);
+		ps_strlist_free(values);
+	}
+	return error;
+}
+
+static int fs_get_office_value(ps_store *s, const char *key,
+			       const char *name, uint32_t *type,
+			       uint8_t **data, size_t *len)
+{
+	ps_regkey *k = office_key(fs_of(s), key, 0);
+
+	return copy_value(k ? ps_regkey_value(k, name) : NULL, type, data,
+			  len);
+}
+
+static int fs_set_office_value(ps_store *s, const char *key,
+			       const char *name, uint32_t type,
+			       const uint8_t *data, size_t len)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *k = office_key(fs, key, 1);
+	int error = 0;
+
+	if (!k)
+		return ps_error_setc(PS_ENOMEM, "cannot create Office key %s",
+				     key);
+	if (name)
+		error = ps_regkey_set(k, name, type, data, len);
+	if (!error)
+		fs->dirty = 1;
+	return error;
+}
+
+static int fs_delete_key(ps_store *s, const char *key)
+{
+	fakestore *fs = fs_of(s);
+	ps_regkey *k = office_key(fs, key, 0);
+	int error;
+
+	if (!k || !k->parent || !*key)
+		return 0;
+	error = ps_regkey_delete(k->parent, k->name);
+	if (!error)
+		fs->dirty = 1;
+	return error == PS_ENOTFOUND ? 0 : error;
+}
+
 static void fs_free(ps_store *s)
 {
 	fakestore *fs = fs_of(s);
@@ -916,6 +1001,10 @@ static const ps_store_ops fakestore_ops = {
 	fs_get_value,
 	fs_set_value,
 	fs_delete_value,
+	fs_list_key,
+	fs_get_office_value,
+	fs_set_office_value,
+	fs_delete_key,
 };
 
 int ps_fakestore_from_tree(ps_store **out, ps_regtree *tree,

@@ -165,6 +165,41 @@ static int f_delete_value(ps_store *s, const char *subkey, const char *name)
 	return ps_store_delete_value(f->inner, subkey, name);
 }
 
+static int f_list_key(ps_store *s, const char *key, ps_strlist *subkeys,
+		      ps_strlist *values)
+{
+	return ps_store_list_key(fault_of(s)->inner, key, subkeys, values);
+}
+
+static int f_get_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t *type,
+			      uint8_t **data, size_t *len)
+{
+	return ps_store_get_office_value(fault_of(s)->inner, key, name, type,
+					 data, len);
+}
+
+static int f_set_office_value(ps_store *s, const char *key,
+			      const char *name, uint32_t type,
+			      const uint8_t *data, size_t len)
+{
+	faultstore *f = fault_of(s);
+
+	if (should_fail(f, PS_FAULT_VALUES, "set_office_value"))
+		return PS_EIO;
+	return ps_store_set_office_value(f->inner, key, name, type, data,
+					 len);
+}
+
+static int f_delete_key(ps_store *s, const char *key)
+{
+	faultstore *f = fault_of(s);
+
+	if (should_fail(f, PS_FAULT_VALUES, "delete_key"))
+		return PS_EIO;
+	return ps_store_delete_key(f->inner, key);
+}
+
 static void f_free(ps_store *s)
 {
 	faultstore *f = fault_of(s);
@@ -191,6 +226,10 @@ static const ps_store_ops faultstore_ops = {
 	f_get_value,
 	f_set_value,
 	f_delete_value,
+	f_list_key,
+	f_get_office_value,
+	f_set_office_value,
+	f_delete_key,
 };
 
 int ps_faultstore_wrap(ps_store **out, ps_store *inner)

@@ -48,7 +48,8 @@ int ps_fakestore_get_policy(void *ctx, const char *key, const char *value,
 #define PS_FAULT_SAVE 0x04u
 #define PS_FAULT_DELETE_SECTION 0x08u
 #define PS_FAULT_FLUSH 0x10u
-#define PS_FAULT_VALUES 0x20u  /* set_value, delete_value */
+#define PS_FAULT_VALUES 0x20u  /* set_value, delete_value, and the
+                                  Office key writes (version 3) */
 #define PS_FAULT_WRITES 0x3Fu
 
 int ps_faultstore_wrap(ps_store **out, ps_store *inner);

@@ -69,6 +69,10 @@ static void test_defaults(void **state)
 	assert_null(cfg.autodiscover_target_url);
 	assert_int_equal(cfg.verify_autodiscover, 0);
 	assert_int_equal(cfg.repair_poisoned, 0);
+	assert_int_equal(cfg.new_outlook, PS_NEWOL_BLOCK);
+	assert_int_equal(cfg.o365_exclusion, PS_O365X_REMOVE);
+	assert_int_equal(cfg.reset_office_identity, 0);
+	assert_null(cfg.source_tenant_id);
 	assert_null(cfg.run_after);
 	assert_int_equal(cfg.global_timeout_seconds, 300);
 	ps_config_free(&cfg);
@@ -264,6 +268,22 @@ static void test_choices(void **state)
 	expect_bad("OutlookRunning", "",
 		   "c.ini:2: bad value '' for OutlookRunning: expected "
 		   "defer, wait or close");
+	/* Issue 17's keys. */
+	assert_int_equal(parse(&cfg, "[Settings]\nNewOutlook=Update\n"
+			       "O365EndpointExclusion=keep\n"
+			       "ResetOfficeIdentity=yes\n"
+			       "SourceTenantId=3e1f5a7c-2b4d\n"), 0);
+	assert_int_equal(cfg.new_outlook, PS_NEWOL_UPDATE);
+	assert_int_equal(cfg.o365_exclusion, PS_O365X_KEEP);
+	assert_int_equal(cfg.reset_office_identity, 1);
+	assert_string_equal(cfg.source_tenant_id, "3e1f5a7c-2b4d");
+	ps_config_free(&cfg);
+	expect_bad("NewOutlook", "ask",
+		   "c.ini:2: bad value 'ask' for NewOutlook: expected block "
+		   "or update");
+	expect_bad("O365EndpointExclusion", "1",
+		   "c.ini:2: bad value '1' for O365EndpointExclusion: "
+		   "expected remove or keep");
 }
 
 static void test_numbers(void **state)

@@ -515,6 +515,7 @@ static void test_summary(void **state)
 	assert_int_equal(ps_report_add(r, "P", "a", "s", "t",
 				       PS_ST_WOULD_UPDATE, "x"), 0);
 	assert_int_equal(ps_report_set_origin(r, "EXCH01", "a@Contoso.COM"), 0);
+	r->v[0].identities = 2;   /* two source sign-in identities */
 	assert_int_equal(ps_report_add(r, "P", "b", "s", "",
 				       PS_ST_NOT_MIGRATED, "y"), 0);
 	assert_int_equal(ps_report_set_origin(r, "exch01", NULL), 0);
@@ -539,6 +540,56 @@ static void test_summary(void **state)
 	assert_int_equal(s.nreasons, 1);
 	assert_string_equal(s.reasons[0].key, "policy X");
 	assert_int_equal(s.exit_bits, 4);
+	/* One user of two holds a source sign-in identity. */
+	assert_int_equal(s.identity_users, 1);
+	{
+		ps_buf page = PS_BUF_INIT;
+
+		assert_int_equal(ps_fleet_text(&f, &s, &page), 0);
+		assert_non_null(strstr(page.ptr, "users with an Office sign-in "
+				       "identity of the source: 1\n"));
+		ps_buf_clear(&page);
+		assert_int_equal(ps_fleet_json(&f, &s, &page), 0);
+		assert_non_null(strstr(page.ptr,
+			"\"users_with_source_identity\": 1,"));
+		ps_buf_clear(&page);
+		assert_int_equal(ps_fleet_html(&f, &s, &page), 0);
+		assert_non_null(strstr(page.ptr, "users-source-identity"));
+		ps_buf_free(&page);
+	}
+	ps_fleet_summary_free(&s);
+	ps_fleet_free(&f);
+}
+
+/* A user on the new Outlook: counted as blocked, per status, and shown in
+ * the text and HTML forms. */
+static void test_summary_new_outlook(void **state)
+{
+	ps_fleet f;
+	ps_fleet_summary s;
+	ps_buf page = PS_BUF_INIT;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.v = calloc(1, sizeof(*f.v));
+	assert_non_null(f.v);
+	f.n = 1;
+	f.v[0].input = strdup("u1.reg");
+	assert_int_equal(ps_report_add(&f.v[0].report, "P", "a", "s", "t",
+				       PS_ST_BLOCKED_NEW_OUTLOOK,
+				       "Outlook\\Preferences\\UseNewOutlook = 1: "
+				       "the user runs the new Outlook"), 0);
+	assert_int_equal(ps_fleet_summarize(&f, &s), 0);
+	assert_int_equal(s.status[PS_ST_BLOCKED_NEW_OUTLOOK], 1);
+	assert_int_equal(s.outcome[PS_OUT_BLOCKED], 1);
+	assert_int_equal(s.exit_bits, 4);
+	assert_int_equal(ps_fleet_text(&f, &s, &page), 0);
+	assert_non_null(strstr(page.ptr, "  blocked-new-outlook       1\n"));
+	ps_buf_clear(&page);
+	assert_int_equal(ps_fleet_html(&f, &s, &page), 0);
+	assert_non_null(strstr(page.ptr, "blocked-new-outlook"));
+	assert_non_null(strstr(page.ptr, "UseNewOutlook"));
+	ps_buf_free(&page);
 	ps_fleet_summary_free(&s);
 	ps_fleet_free(&f);
 }
@@ -554,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_new_outlook),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -486,6 +486,132 @@ static void test_generation_forms(void **state)
 	ps_buf_free(&b);
 }
 
+/* PSX1 value flags: 1 existed before, 2 a repair cleanup keeps (a removed
+ * ExcludeExplicitO365Endpoint); both survive a round trip, and a flag
+ * above them is damage. */
+static void test_generation_value_flags(void **state)
+{
+	ps_generation g, back;
+	ps_gen_unit unit = { "acct", "/o=A/cn=x", "/o=B/cn=y" };
+	ps_gen_value vals[2];
+	uint8_t one[4] = { 1, 0, 0, 0 };
+	ps_buf b = PS_BUF_INIT;
+	size_t at;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(vals, 0, sizeof(vals));
+	vals[0].subkey = "AutoDiscover";
+	vals[0].name = "ExcludeExplicitO365Endpoint";
+	vals[0].existed = 1;
+	vals[0].fix = 1;
+	vals[0].type = 4;
+	vals[0].data = one;
+	vals[0].len = 4;
+	vals[1].subkey = "AutoDiscover";
+	vals[1].name = "PreferLocalXML";
+	g.state = PS_GEN_COMMITTED;
+	g.units = &unit;
+	g.nunits = 1;
+	g.vals = vals;
+	g.nvals = 2;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_int_equal(back.nvals, 2);
+	assert_int_equal(back.vals[0].existed, 1);
+	assert_int_equal(back.vals[0].fix, 1);
+	assert_memory_equal(back.vals[0].data, one, 4);
+	assert_int_equal(back.vals[1].existed, 0);
+	assert_int_equal(back.vals[1].fix, 0);
+	ps_gen_free(&back);
+	/* The first value's flags word follows its two strings. */
+	for (at = 0; at + 4 <= b.len && memcmp(b.ptr + at, "PSX1", 4); at++)
+		;
+	assert_true(at + 4 <= b.len);
+	at += 8 + 4 + strlen("AutoDiscover") + 4 +
+	      strlen("ExcludeExplicitO365Endpoint");
+	assert_int_equal((uint8_t)b.ptr[at], 3);
+	b.ptr[at] = 4;
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len),
+			 PS_EFORMAT);
+	ps_buf_free(&b);
+}
+
+/* PSK1: whole Office keys an update deleted round-trip after PSX1; every
+ * truncation is damage, and so is a first entry that is not a top key. */
+static void test_generation_keys(void **state)
+{
+	ps_generation g, back;
+	ps_gen_unit unit = { "acct", "/o=A/cn=x", "/o=B/cn=y" };
+	ps_gen_keyval kv[2];
+	ps_gen_key keys[2];
+	uint8_t mail[] = { 'a', 0, '@', 0, 'b', 0, 0, 0 };
+	uint8_t one[4] = { 1, 0, 0, 0 };
+	ps_buf b = PS_BUF_INIT;
+	size_t cut, at;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(kv, 0, sizeof(kv));
+	memset(keys, 0, sizeof(keys));
+	kv[0].name = "EmailAddress";
+	kv[0].type = 1;
+	kv[0].data = mail;
+	kv[0].len = sizeof(mail);
+	kv[1].name = "IdP";
+	kv[1].type = 4;
+	kv[1].data = one;
+	kv[1].len = 4;
+	keys[0].path = "Common\\Identity\\Identities\\X_ADAL";
+	keys[0].top = 1;
+	keys[0].vals = kv;
+	keys[0].nvals = 2;
+	keys[1].path = "Common\\Identity\\Identities\\X_ADAL\\Sub";
+	g.state = PS_GEN_COMMITTED;
+	g.units = &unit;
+	g.nunits = 1;
+	g.keys = keys;
+	g.nkeys = 2;
+	assert_int_equal(ps_gen_encode(&g, &b), 0);
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len), 0);
+	assert_int_equal(back.nkeys, 2);
+	assert_string_equal(back.keys[0].path, keys[0].path);
+	assert_int_equal(back.keys[0].top, 1);
+	assert_int_equal(back.keys[0].nvals, 2);
+	assert_string_equal(back.keys[0].vals[0].name, "EmailAddress");
+	assert_int_equal(back.keys[0].vals[0].len, sizeof(mail));
+	assert_memory_equal(back.keys[0].vals[0].data, mail, sizeof(mail));
+	assert_int_equal(back.keys[0].vals[1].type, 4);
+	assert_int_equal(back.keys[1].top, 0);
+	assert_int_equal(back.keys[1].nvals, 0);
+	assert_int_equal(back.nvals, 0);
+	assert_int_equal(back.nfiles, 0);
+	ps_gen_free(&back);
+	/* The first entry's top flag follows "PSK1", its count and path. */
+	for (at = 0; at + 4 <= b.len && memcmp(b.ptr + at, "PSK1", 4); at++)
+		;
+	assert_true(at + 4 <= b.len);
+	/* Every cut is damage, except at a trailer's start (a registry
+	 * value is written whole, so a generation is never cut there). */
+	for (cut = 0; cut < b.len; cut++) {
+		int rc = ps_gen_decode(&back, (uint8_t *)b.ptr, cut);
+
+		if (cut == at || cut == at - 12) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(back.nkeys, 0);
+			ps_gen_free(&back);
+			continue;
+		}
+		assert_int_equal(rc, PS_EFORMAT);
+	}
+	at += 8 + 4 + strlen(keys[0].path);
+	assert_int_equal((uint8_t)b.ptr[at], 1);
+	b.ptr[at] = 0;
+	assert_int_equal(ps_gen_decode(&back, (uint8_t *)b.ptr, b.len),
+			 PS_EFORMAT);
+	ps_buf_free(&b);
+}
+
 /* A failed update that reports "the profile is as it was" must have left
  * it so, down to a backup section key that was there before and empty,
  * or that held a value that is not a property (review finding: the key
@@ -543,6 +669,8 @@ int main(void)
 		cmocka_unit_test(test_cleanup_restores_pending_beside_damage),
 		cmocka_unit_test(test_generation_roundtrip_and_damage),
 		cmocka_unit_test(test_generation_forms),
+		cmocka_unit_test(test_generation_value_flags),
+		cmocka_unit_test(test_generation_keys),
 		cmocka_unit_test(test_failed_update_keeps_backup_key),
 	};
 

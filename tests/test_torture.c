@@ -86,7 +86,34 @@ static unsigned run_update(fixture *fx, unsigned nth, int persistent,
 	return calls;
 }
 
-static int setup(void **state)
+/* Office's sign-in cache with alice's source identity (and a subkey
+ * under its profile entry) and another one that stays. */
+static void add_identities(ps_regtree *t)
+{
+	static const char base[] = "HKEY_CURRENT_USER\\Software\\Microsoft"
+				   "\\Office\\16.0\\Common\\Identity\\";
+	static const uint8_t src[] = "a\0l\0i\0c\0e\0@\0f\0a\0b\0r\0i\0"
+				     "k\0a\0m\0.\0c\0o\0m\0\0";
+	static const uint8_t other[] = "b\0@\0x\0.\0o\0r\0g\0\0";
+	static const uint8_t one[] = { 1, 0, 0, 0 };
+	char path[256];
+	ps_regkey *k;
+
+	snprintf(path, sizeof(path), "%sIdentities\\A1_ADAL", base);
+	assert_int_equal(ps_regkey_create(t->root, path, &k), 0);
+	assert_int_equal(ps_regkey_set(k, "EmailAddress", 1, src,
+				       sizeof(src)), 0);
+	assert_int_equal(ps_regkey_set(k, "IdP", 4, one, 4), 0);
+	snprintf(path, sizeof(path), "%sIdentities\\B2_ADAL", base);
+	assert_int_equal(ps_regkey_create(t->root, path, &k), 0);
+	assert_int_equal(ps_regkey_set(k, "EmailAddress", 1, other,
+				       sizeof(other)), 0);
+	snprintf(path, sizeof(path), "%sProfiles\\A1_ADAL\\Sub", base);
+	assert_int_equal(ps_regkey_create(t->root, path, &k), 0);
+	assert_int_equal(ps_regkey_set(k, "X", 4, one, 4), 0);
+}
+
+static int setup_with(void **state, int identities)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
 	ps_report r = PS_REPORT_INIT;
@@ -97,9 +124,12 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->path, sizeof(fx->path), "%s/HKCU.reg", fx->dir);
 	tu_fixture(&fx->original);
+	if (identities)
+		add_identities(&fx->original);
 	assert_int_equal(ps_regtree_write(&fx->original,
 					  &fx->original_bytes), 0);
 	assert_int_equal(ps_config_init(&fx->cfg), 0);
+	fx->cfg.reset_office_identity = identities;
 	fx->map = tu_mapping(MAP_ALL);
 	/* The reference: a clean run. */
 	write_file(fx->path, &fx->original_bytes);
@@ -107,8 +137,32 @@ static int setup(void **state)
 	assert_int_equal(ps_report_exit_bits(&r), 0);
 	ps_report_free(&r);
 	load(fx, &fx->updated);
+	/* With identities, the clean run removed the source's only. */
+	if (identities) {
+		assert_null(ps_regkey_find(fx->updated.root, "HKEY_CURRENT_USER"
+			"\\Software\\Microsoft\\Office\\16.0\\Common\\Identity"
+			"\\Identities\\A1_ADAL"));
+		assert_null(ps_regkey_find(fx->updated.root, "HKEY_CURRENT_USER"
+			"\\Software\\Microsoft\\Office\\16.0\\Common\\Identity"
+			"\\Profiles\\A1_ADAL"));
+		assert_non_null(ps_regkey_find(fx->updated.root,
+			"HKEY_CURRENT_USER\\Software\\Microsoft\\Office\\16.0"
+			"\\Common\\Identity\\Identities\\B2_ADAL"));
+	}
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, 0);
+}
+
+/* ResetOfficeIdentity=1: the deleted keys are part of the same
+ * all-or-nothing update. */
+static int setup_identities(void **state)
+{
+	return setup_with(state, 1);
 }
 
 static int teardown(void **state)
@@ -194,6 +248,9 @@ int main(void)
 		cmocka_unit_test(test_fail_each_write_once),
 		cmocka_unit_test(test_fail_every_write_from_n),
 	};
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return failed + cmocka_run_group_tests_name("identities", tests,
+						    setup_identities,
+						    teardown);
 }

@@ -732,10 +732,11 @@ static WCHAR *value_key(mapistore *ms, const char *subkey)
 	return k;
 }
 
-static int ms_get_value(ps_store *s, const char *subkey, const char *name,
-			uint32_t *type, uint8_t **data, size_t *len)
+/* A value of HKCU\key (key is taken and freed; NULL: failed). */
+static int key_get_value(WCHAR *key, const char *name, uint32_t *type,
+			 uint8_t **data, size_t *len)
 {
-	WCHAR *key = value_key(ms_of(s), subkey), *wname = NULL;
+	WCHAR *wname = NULL;
 	HKEY h = NULL;
 	DWORD t = 0, size = 0;
 	LONG rc;
@@ -789,15 +790,17 @@ done:
 	return error;
 }
 
-static int ms_set_value(ps_store *s, const char *subkey, const char *name,
-			uint32_t type, const uint8_t *data, size_t len)
+/* Set a value of HKCU\key, creating the key (key is taken and freed);
+ * name NULL: only create the key. */
+static int key_set_value(WCHAR *key, const char *name, uint32_t type,
+			 const uint8_t *data, size_t len)
 {
-	WCHAR *key = value_key(ms_of(s), subkey), *wname = NULL;
+	WCHAR *wname = NULL;
 	HKEY h = NULL;
 	LONG rc;
 	int error = 0;
 
-	if (!key || !(wname = ps_win32_wide(name))) {
+	if (!key || (name && !(wname = ps_win32_wide(name)))) {
 		free(key);
 		return PS_ERROR;
 	}
@@ -811,7 +814,8 @@ static int ms_set_value(ps_store *s, const char *subkey, const char *name,
 		error = win_error(PS_EIO, (DWORD)rc, "RegCreateKeyExW");
 		goto done;
 	}
-	rc = RegSetValueExW(h, wname, 0, type, data, (DWORD)len);
+	rc = wname ? RegSetValueExW(h, wname, 0, type, data, (DWORD)len)
+		   : ERROR_SUCCESS;
 	if (rc != ERROR_SUCCESS)
 		error = win_error(PS_EIO, (DWORD)rc, "RegSetValueExW");
 done:
@@ -820,6 +824,20 @@ done:
 	free(key);
 	free(wname);
 	return error;
+}
+
+static int ms_get_value(ps_store *s, const char *subkey, const char *name,
+			uint32_t *type, uint8_t **data, size_t *len)
+{
+	return key_get_value(value_key(ms_of(s), subkey), name, type, data,
+			     len);
+}
+
+static int ms_set_value(ps_store *s, const char *subkey, const char *name,
+			uint32_t type, const uint8_t *data, size_t len)
+{
+	return key_set_value(value_key(ms_of(s), subkey), name, type, data,
+			     len);
 }
 
 static int ms_delete_value(ps_store *s, const char *subkey,
@@ -865,6 +883,136 @@ done:
 	return error;
 }
 
+/* ---- keys under Office's key (version 3) ---- */
+
+/* Software\Microsoft\Office\N (+ "\key") as a new UTF-16 string. */
+static WCHAR *office_path(mapistore *ms, const char *key)
+{
+	WCHAR *sub = ps_win32_wide(key), *k;
+	size_t a = wcslen(ms->outlook_key), b;
+
+	if (!sub)
+		return NULL;
+	/* outlook_key ends in "\Outlook" (pick_outlook_key). */
+	a -= wcslen(L"\\Outlook");
+	b = wcslen(sub);
+	k = malloc((a + b + 2) * sizeof(*k));
+	if (!k) {
+		free(sub);
+		ps_error_setc(PS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(k, ms->outlook_key, a * sizeof(*k));
+	if (b) {
+		k[a] = L'\\';
+		memcpy(k + a + 1, sub, b * sizeof(*k));
+		a += b + 1;
+	}
+	k[a] = 0;
+	free(sub);
+	return k;
+}
+
+static int ms_list_key(ps_store *s, const char *key, ps_strlist *subkeys,
+		       ps_strlist *values)
+{
+	WCHAR *path = office_path(ms_of(s), key), *name = NULL;
+	DWORD nsub = 0, nval = 0, maxsub = 0, maxval = 0, i, n;
+	HKEY h = NULL;
+	LONG rc;
+	int error = 0;
+
+	if (!path)
+		return PS_ERROR;
+	rc = RegOpenKeyExW(HKEY_CURRENT_USER, path, 0, KEY_READ, &h);
+	if (rc == ERROR_FILE_NOT_FOUND) {
+		error = PS_ENOTFOUND;
+		goto done;
+	}
+	if (rc == ERROR_SUCCESS)
+		rc = RegQueryInfoKeyW(h, NULL, NULL, NULL, &nsub, &maxsub,
+				      NULL, &nval, &maxval, NULL, NULL,
+				      NULL);
+	if (rc != ERROR_SUCCESS) {
+		error = win_error(PS_EIO, (DWORD)rc, "RegQueryInfoKeyW");
+		goto done;
+	}
+	n = (maxsub > maxval ? maxsub : maxval) + 1;
+	name = malloc((size_t)n * sizeof(*name));
+	if (!name) {
+		error = ps_error_setc(PS_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nsub && !error; i++) {
+		DWORD len = n;
+		char *u;
+
+		rc = RegEnumKeyExW(h, i, name, &len, NULL, NULL, NULL, NULL);
+		if (rc != ERROR_SUCCESS) {
+			error = win_error(PS_EIO, (DWORD)rc, "RegEnumKeyExW");
+			break;
+		}
+		u = from_wide(name, (int)len);
+		error = u ? ps_strlist_add(subkeys, u) : PS_ENOMEM;
+		free(u);
+	}
+	for (i = 0; i < nval && !error; i++) {
+		DWORD len = n;
+		char *u;
+
+		rc = RegEnumValueW(h, i, name, &len, NULL, NULL, NULL, NULL);
+		if (rc != ERROR_SUCCESS) {
+			error = win_error(PS_EIO, (DWORD)rc, "RegEnumValueW");
+			break;
+		}
+		u = from_wide(name, (int)len);
+		error = u ? ps_strlist_add(values, u) : PS_ENOMEM;
+		free(u);
+	}
+	if (error < 0) {
+		ps_strlist_free(subkeys);
+		ps_strlist_free(values);
+	}
+done:
+	if (h)
+		RegCloseKey(h);
+	free(name);
+	free(path);
+	return error;
+}
+
+static int ms_get_office_value(ps_store *s, const char *key,
+			       const char *name, uint32_t *type,
+			       uint8_t **data, size_t *len)
+{
+	return key_get_value(office_path(ms_of(s), key), name, type, data,
+			     len);
+}
+
+static int ms_set_office_value(ps_store *s, const char *key,
+			       const char *name, uint32_t type,
+			       const uint8_t *data, size_t len)
+{
+	return key_set_value(office_path(ms_of(s), key), name, type, data,
+			     len);
+}
+
+static int ms_delete_key(ps_store *s, const char *key)
+{
+	WCHAR *path = office_path(ms_of(s), key);
+	LONG rc;
+
+	if (!path)
+		return PS_ERROR;
+	rc = RegDeleteTreeW(HKEY_CURRENT_USER, path);
+	if (rc == ERROR_SUCCESS)
+		rc = RegDeleteKeyW(HKEY_CURRENT_USER, path);
+	free(path);
+	if (rc != ERROR_SUCCESS && rc != ERROR_FILE_NOT_FOUND)
+		return win_error(PS_EIO, (DWORD)rc, "RegDeleteTreeW");
+	return 0;
+}
+
 /* ---- open / free ---- */
 
 static void ms_free(ps_store *s)
@@ -902,6 +1050,10 @@ static const ps_store_ops mapistore_ops = {
 	ms_get_value,
 	ms_set_value,
 	ms_delete_value,
+	ms_list_key,
+	ms_get_office_value,
+	ms_set_office_value,
+	ms_delete_key,
 };
 
 /* A REG_SZ / REG_EXPAND_SZ value of HKLM (expanded); NULL when absent. */

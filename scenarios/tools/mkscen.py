@@ -321,8 +321,10 @@ BACKUP_UID = "70726f66737769746368000000000b01"   # "profswitch" + 00.. + 0b01
 
 def backup_extra(values, files):
     """The "PSX1" trailer (docs/autodiscover.md): values [(subkey, name,
-    existed, type, data)] and files [(path, existed, written, data)], in
-    the order the update changed them, each with its state BEFORE."""
+    flags, type, data)] and files [(path, existed, written, data)], in
+    the order the update changed them, each with its state BEFORE.  A
+    value's flags: 1 it existed before, 2 cleanup keeps the change (a
+    repair such as a removed ExcludeExplicitO365Endpoint, not a pin)."""
     b = b"PSX1" + u32(len(values))
     for sub, name, existed, typ, data in values:
         for t in (sub, name):
@@ -333,6 +335,21 @@ def backup_extra(values, files):
     for path, existed, written, data in files:
         e = path.encode("utf-8")
         b += u32(len(e)) + e + u32(existed | written << 1) + u32(len(data)) + data
+    return b
+
+
+def backup_keys(keys):
+    """The "PSK1" trailer (docs/update-rules.md "Backups"), after PSX1:
+    whole keys an update deleted, [(path under Office's key, top,
+    [(name, type, data)])], each key's values in registry order, its
+    subkeys after it (top 0)."""
+    b = b"PSK1" + u32(len(keys))
+    for path, top, vals in keys:
+        e = path.encode("utf-8")
+        b += u32(len(e)) + e + u32(top) + u32(len(vals))
+        for name, typ, data in vals:
+            e = name.encode("utf-8")
+            b += u32(len(e)) + e + u32(typ) + u32(len(data)) + data
     return b
 
 
@@ -2645,7 +2662,7 @@ def sc_not_ready_verify():
 SAME_MAP = "\n".join([AD_MAP_HEADER,
                       mapline(ALICE_SRC, ALICE_TGT, "alice@fabrikam.com", "alice@fabrikam.com", EXO)]) + "\n"
 PIN_VALUES = ["PreferLocalXML", "ExcludeHttpsRootDomain", "ExcludeHttpsAutodiscoverDomain", "ExcludeHttpRedirect",
-              "ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL"]
+              "ExcludeSrvRecord", "ExcludeScpLookup", "ExcludeLastKnownGoodURL", "ExcludeExplicitO365Endpoint"]
 LOCAL_XML_PATH = LOCAL + r"\Microsoft\Outlook\profswitch-fabrikam.com.xml"
 
 
@@ -2776,6 +2793,34 @@ def sc_same_domain_cleanup():
              {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
 
 
+def sc_same_domain_rollback():
+    inp, p = basic_input()
+    # the source's admins had set ExcludeExplicitO365Endpoint=0 explicitly
+    inp.put(OFFICE16 + r"\Outlook\AutoDiscover", "ExcludeExplicitO365Endpoint", "dword", 0)
+    upd = inp.copy()
+    edits_alice_same_domain(upd, p)
+    add_pins(upd)                       # ExcludeExplicitO365Endpoint 0 -> 1 keeps its place
+    blob = backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_TGT)], alice_sections(inp, p))
+    vals = [("AutoDiscover", "fabrikam.com", 0, 0, b"")]
+    for v in PIN_VALUES:
+        vals.append(("AutoDiscover", v, 1, 4, u32(0)) if v == "ExcludeExplicitO365Endpoint"
+                    else ("AutoDiscover", v, 0, 0, b""))
+    add_backup(upd, p, [(1, blob + backup_extra(vals, [(LOCAL_XML_PATH, 0, 1, b"")]))])
+    files = same_domain_files()
+    files[EXPECT_FILES + OST_MARKER[0]] = OST_MARKER[1]              # rollback removes the local XML
+    scenario("same-smtp-domain-rollback",
+             "SameSmtpDomain=1 on a machine where ExcludeExplicitO365Endpoint was 0: the update pins it to 1 "
+             "with the other AutoDiscover values and the local XML; rollback puts back the 0, removes the values "
+             "that were absent and the XML, and restores the profile exactly.",
+             ["update", "rollback", "autodiscover", "same-smtp-domain", "ExcludeExplicitO365Endpoint"],
+             inp, files,
+             [Step(UPDATE_CA % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
+                   0, identical="HKCU.reg")],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
 def sc_gpo_same_domain():
     inp, p = gpo_input([("AutoDiscover", "PreferLocalXML", "dword", 0)])
     files = same_domain_files()
@@ -2864,6 +2909,285 @@ def sc_poisoned_refused():
              {"HKCU.reg": inp.copy()})
 
 
+# -- Microsoft 365 moves: a pre-existing ExcludeExplicitO365Endpoint pin ----
+
+AD_KEY = OFFICE16 + r"\Outlook\AutoDiscover"
+O365X = "ExcludeExplicitO365Endpoint"
+
+
+def o365x_input():
+    """basic-update's alice (moving to Exchange Online) on a machine where
+    the source's admins set AutoDiscover\\ExcludeExplicitO365Endpoint=1
+    (so that Outlook never asked Office 365 for the on-premises mailbox)."""
+    inp, p = basic_input()
+    inp.put(AD_KEY, O365X, "dword", 1)
+    return inp, p
+
+
+def o365x_updated(inp, p):
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    exp.delete_key(AD_KEY)              # the value goes; reg delete leaves no empty key
+    blob = alice_gen1(inp, p) + backup_extra([("AutoDiscover", O365X, 1 | 2, 4, u32(1))], [])
+    add_backup(exp, p, [(1, blob)])
+    return exp
+
+
+def sc_o365x_removed():
+    inp, p = o365x_input()
+    upd = o365x_updated(inp, p)
+    scenario("o365-exclusion-removed",
+             "The source's admins pinned AutoDiscover\\ExcludeExplicitO365Endpoint=1; alice moves to Exchange "
+             "Online, where that value would stop Outlook from finding her mailbox: the update removes it "
+             "(O365EndpointExclusion=remove, the default) in the same backup generation, and rollback puts it "
+             "back exactly.",
+             ["update", "rollback", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
+                   0, identical="HKCU.reg")],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
+def sc_o365x_cleanup():
+    inp, p = o365x_input()
+    upd = o365x_updated(inp, p)
+    cleaned = inp.copy()
+    edits_alice_to_exo(cleaned, p)
+    cleaned.delete_key(AD_KEY)          # a repair, not a pin: cleanup leaves it removed
+    scenario("o365-exclusion-cleanup",
+             "o365-exclusion-removed, then cleanup: the backup goes, and the removed ExcludeExplicitO365Endpoint "
+             "stays removed (it is a repair, flag 2 in the backup, unlike SameSmtpDomain's pins, which cleanup "
+             "takes away).",
+             ["update", "cleanup", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("cleanup --store {store} --config config.ini --report {report}", 0,
+                   [("Outlook", ROW_A, "cleaned")], 0)],
+             {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
+
+
+def sc_o365x_keep():
+    inp, p = o365x_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)          # the value stays; only the profile changes
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("o365-exclusion-keep",
+             "As o365-exclusion-removed with O365EndpointExclusion=keep: alice is updated, the "
+             "ExcludeExplicitO365Endpoint value is left alone (the log warns), and the backup holds the profile "
+             "only.",
+             ["update", "autodiscover", "ExcludeExplicitO365Endpoint", "microsoft-365", "config"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": config(extra=["O365EndpointExclusion=keep"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+# -- the new Outlook for Windows ----------------------------------------------
+
+def new_outlook_input():
+    """alice switched to the new Outlook for Windows: its toggle wrote
+    Outlook\\Preferences\\UseNewOutlook=1 beside the classic profile."""
+    inp, p = basic_input()
+    inp.put(OFFICE16 + r"\Outlook\Preferences", "UseNewOutlook", "dword", 1)
+    return inp, p
+
+
+def sc_new_outlook_blocked():
+    inp, p = new_outlook_input()
+    scenario("new-outlook-blocked",
+             "alice runs the new Outlook for Windows (Preferences\\UseNewOutlook=1), which does not open her "
+             "classic profile: with NewOutlook=block (the default) she is blocked-new-outlook, nothing changes, "
+             "exit 4.",
+             ["update", "new-outlook", "blocked-new-outlook", "exit-4", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_new_outlook_update():
+    inp, p = new_outlook_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("new-outlook-update",
+             "new-outlook-blocked with NewOutlook=update: the classic profile is repointed anyway (the user may "
+             "switch back), as in basic-update; UseNewOutlook is left as it is.",
+             ["update", "new-outlook", "config", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["NewOutlook=update"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+# -- the Office sign-in cache (ResetOfficeIdentity) ---------------------------
+
+IDENT = OFFICE16 + r"\Common\Identity"
+ID_SRC = "5b7e1c2a-8d3f-4e6a-9b1c-2d3e4f5a6b7c_ADAL"     # alice in Fabrikam's tenant
+ID_TGT = "9c8d7e6f-5a4b-4c3d-8e2f-1a0b9c8d7e6f_ADAL"     # alice in Contoso's tenant
+ID_MSA = "00037FFE8A1B2C3D_LiveId"                      # her personal Microsoft account
+SRC_TENANT = "3e1f5a7c-2b4d-4f6e-8a9c-0d1e2f3a4b5c"
+TGT_TENANT = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
+
+
+def sz(text):
+    """REG_SZ data as the store reads it: UTF-16LE with its NUL."""
+    return text.encode("utf-16-le") + b"\0\0"
+
+
+def identity_values(email, name, provider, idp, tenant=None):
+    vals = [("EmailAddress", "sz", email), ("FriendlyName", "sz", name), ("IdP", "dword", idp),
+            ("ProviderId", "sz", provider), ("SignInName", "sz", email)]
+    if tenant:
+        vals.append(("TenantId", "sz", tenant))
+    return vals
+
+
+def identity_input():
+    """alice (basic-update, whole Software key exported) signed in to Office
+    with her Fabrikam work account, later with her Contoso account, and
+    with a personal Microsoft account: the Identities and Profiles keys
+    Office 16 keeps under Common\\Identity (values as Office writes them:
+    EmailAddress, FriendlyName, IdP, ProviderId, SignInName, TenantId for
+    work accounts; a profile key per identity, with a subkey of its own)."""
+    inp, p = basic_input(wide=True)
+    # Common\\Identity as a real Office 2013 hive has it (Version=1, an
+    # empty DocToIdMapping key beside Identities and Profiles)
+    inp.put(IDENT, "Version", "dword", 1)
+    inp.add_key(IDENT + "\\DocToIdMapping")
+    for ident, vals in ((ID_SRC, identity_values("alice@fabrikam.com", "Alice Smith", "AD", 5, SRC_TENANT)),
+                        (ID_TGT, identity_values("alice@contoso.com", "Alice Smith", "AD", 5, TGT_TENANT)),
+                        (ID_MSA, identity_values("alice.smith@outlook.com", "Alice", "LiveId", 4))):
+        for name, kind, data in vals:
+            inp.put(IDENT + "\\Identities\\" + ident, name, kind, data)
+    for ident in (ID_SRC, ID_TGT):
+        k = IDENT + "\\Profiles\\" + ident
+        inp.put(k, "DisplayName", "sz", "Alice Smith")
+        inp.put(k + "\\Settings", "LastSignIn", "bin", bytes.fromhex("00c4a3f2b1d9da01"))
+    return inp, p
+
+
+def identity_keys_backup():
+    """The two keys of alice's Fabrikam identity, as snapshotted before the
+    delete (values in registry order; the Profiles key's subkey after it)."""
+    def enc(vals):
+        out = []
+        for name, kind, data in vals:
+            out.append((name, 4, u32(data)) if kind == "dword" else (name, 1, sz(data)))
+        return out
+    ident = "Common\\Identity\\Identities\\" + ID_SRC
+    prof = "Common\\Identity\\Profiles\\" + ID_SRC
+    return backup_keys([
+        (ident, 1, enc(identity_values("alice@fabrikam.com", "Alice Smith", "AD", 5, SRC_TENANT))),
+        (prof, 1, [("DisplayName", 1, sz("Alice Smith"))]),
+        (prof + "\\Settings", 0, [("LastSignIn", 3, bytes.fromhex("00c4a3f2b1d9da01"))])])
+
+
+def identity_updated(inp, p):
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    exp.delete_key(IDENT + "\\Identities\\" + ID_SRC)           # the source tenant's identity
+    exp.delete_key(IDENT + "\\Profiles\\" + ID_SRC)             # and its profile entry
+    blob = alice_gen1(inp, p) + backup_extra([], []) + identity_keys_backup()
+    add_backup(exp, p, [(1, blob)])
+    return exp
+
+
+def sc_identity_reset():
+    inp, p = identity_input()
+    upd = identity_updated(inp, p)
+    scenario("office-identity-reset",
+             "ResetOfficeIdentity=1: alice's Office sign-in cache holds her Fabrikam (source) identity, her "
+             "Contoso one and a personal account. With the update, only the Fabrikam identity's Identities and "
+             "Profiles keys go (matched by its address), in the same backup generation; rollback puts them back "
+             "exactly.",
+             ["update", "rollback", "office-identity", "ResetOfficeIdentity", "microsoft-365", "backup"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["ResetOfficeIdentity=1"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
+                   0, identical="HKCU.reg")],
+             {"HKCU.updated.reg": upd, "HKCU.reg": inp.copy()})
+
+
+def sc_identity_cleanup():
+    inp, p = identity_input()
+    upd = identity_updated(inp, p)
+    cleaned = inp.copy()
+    edits_alice_to_exo(cleaned, p)
+    cleaned.delete_key(IDENT + "\\Identities\\" + ID_SRC)       # cleanup leaves them removed
+    cleaned.delete_key(IDENT + "\\Profiles\\" + ID_SRC)
+    scenario("office-identity-cleanup",
+             "office-identity-reset, then cleanup: the backup goes and the source identity stays removed.",
+             ["update", "cleanup", "office-identity", "ResetOfficeIdentity", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["ResetOfficeIdentity=1"])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   store="expect/HKCU.updated.reg"),
+              Step("cleanup --store {store} --config config.ini --report {report}", 0,
+                   [("Outlook", ROW_A, "cleaned")], 0)],
+             {"HKCU.reg": cleaned, "HKCU.updated.reg": upd})
+
+
+def sc_identity_report():
+    inp, p = identity_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)          # ResetOfficeIdentity=0: the identities stay
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    scenario("office-identity-kept",
+             "The same sign-in cache with ResetOfficeIdentity=0 (the default): alice is updated, the identities "
+             "stay, and the row's detail says one source identity was kept.",
+             ["update", "office-identity", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config()},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   stdout=["1 Office sign-in identity of the source kept"])],
+             {"HKCU.reg": exp})
+
+
+def sc_identity_tenant():
+    inp, p = identity_input()
+    # a second work identity of the source tenant under another address (a
+    # shared or renamed account): only SourceTenantId finds it
+    other = "2d4f6a8c-1e3b-4d5f-9a7c-6e8f0a2b4c6d_ADAL"
+    for name, kind, data in identity_values("a.smith@fabrikam.onmicrosoft.com", "Alice Smith", "AD", 5,
+                                            SRC_TENANT.upper()):
+        inp.put(IDENT + "\\Identities\\" + other, name, kind, data)
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)
+    exp.delete_key(IDENT + "\\Identities\\" + other)             # TenantId = SourceTenantId (any case)
+    exp.delete_key(IDENT + "\\Identities\\" + ID_SRC)            # address
+    exp.delete_key(IDENT + "\\Profiles\\" + ID_SRC)
+    vals = [(n, 4, u32(d)) if k == "dword" else (n, 1, sz(d)) for n, k, d in
+            identity_values("a.smith@fabrikam.onmicrosoft.com", "Alice Smith", "AD", 5, SRC_TENANT.upper())]
+    keys = backup_keys([("Common\\Identity\\Identities\\" + other, 1, vals)])
+    src = identity_keys_backup()
+    # both identities in the Identities key's order (other sorts first); the
+    # source one's Profiles key right after it (it has no Profiles key)
+    blob = alice_gen1(inp, p) + backup_extra([], []) + b"PSK1" + u32(4) + keys[8:] + src[8:]
+    add_backup(exp, p, [(1, blob)])
+    scenario("office-identity-tenant",
+             "ResetOfficeIdentity=1 with SourceTenantId: an identity of the source tenant under an address "
+             "that is not alice's (her onmicrosoft.com name) goes too, found by its TenantId; her Contoso and "
+             "personal identities stay.",
+             ["update", "office-identity", "ResetOfficeIdentity", "SourceTenantId", "microsoft-365"],
+             inp, {"mapping.puf": std_mapping(),
+                   "config.ini": config(extra=["ResetOfficeIdentity=1", "SourceTenantId=" + SRC_TENANT])},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def m365_scenarios():
+    sc_identity_reset()
+    sc_identity_cleanup()
+    sc_identity_report()
+    sc_identity_tenant()
+    sc_o365x_removed()
+    sc_o365x_cleanup()
+    sc_o365x_keep()
+    sc_new_outlook_blocked()
+    sc_new_outlook_update()
+
+
 def autodiscover_scenarios():
     sc_ad_settings()
     sc_ad_redirect_addr()
@@ -2887,6 +3211,7 @@ def autodiscover_scenarios():
     sc_same_domain()
     sc_same_domain_no_url()
     sc_same_domain_cleanup()
+    sc_same_domain_rollback()
     sc_gpo_same_domain()
     sc_poisoned_detect()
     sc_poisoned_repair()
@@ -2976,6 +3301,7 @@ def main():
     autodiscover_scenarios()
     sc_mapping_pinned()
     sc_mapping_tampered()
+    m365_scenarios()
 
 
 if __name__ == "__main__":

@@ -349,6 +349,55 @@ static void test_values(void **state)
 			 PS_ENOTFOUND);
 }
 
+/* Keys under Office's key (store port version 3) on the user's real
+ * registry: create, list in order, read back, delete with the subtree. */
+static void test_office_keys(void **state)
+{
+	struct stores *st = *state;
+	ps_store *s = st->mapi;
+	static const char key[] =
+		"Common\\Identity\\Identities\\0123abcd-ps-test_ADAL";
+	static const char sub[] =
+		"Common\\Identity\\Identities\\0123abcd-ps-test_ADAL\\Sub";
+	static const uint8_t mail[] = { 'a', 0, '@', 0, 'b', 0, 0, 0 };
+	static const uint8_t one[] = { 1, 0, 0, 0 };
+	ps_strlist subs = PS_STRLIST_INIT, vals = PS_STRLIST_INIT;
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0;
+
+	assert_int_equal(ps_store_delete_key(s, key), 0);
+	assert_int_equal(ps_store_list_key(s, key, &subs, &vals),
+			 PS_ENOTFOUND);
+	assert_int_equal(ps_store_set_office_value(s, key, "EmailAddress",
+						   1, mail, sizeof(mail)), 0);
+	assert_int_equal(ps_store_set_office_value(s, key, "IdP", 4, one, 4),
+			 0);
+	assert_int_equal(ps_store_set_office_value(s, sub, NULL, 0, NULL, 0),
+			 0);
+	assert_int_equal(ps_store_list_key(s, key, &subs, &vals), 0);
+	assert_int_equal(subs.n, 1);
+	assert_string_equal(subs.v[0], "Sub");
+	assert_int_equal(vals.n, 2);
+	assert_string_equal(vals.v[0], "EmailAddress");
+	assert_string_equal(vals.v[1], "IdP");
+	ps_strlist_free(&subs);
+	ps_strlist_free(&vals);
+	assert_int_equal(ps_store_get_office_value(s, key, "EmailAddress",
+						   &type, &data, &len), 0);
+	assert_int_equal(type, 1);
+	assert_int_equal(len, sizeof(mail));
+	assert_memory_equal(data, mail, sizeof(mail));
+	free(data);
+	/* The key goes with its subkey; deleting it again is no error. */
+	assert_int_equal(ps_store_delete_key(s, key), 0);
+	assert_int_equal(ps_store_list_key(s, sub, &subs, &vals),
+			 PS_ENOTFOUND);
+	assert_int_equal(ps_store_list_key(s, key, &subs, &vals),
+			 PS_ENOTFOUND);
+	assert_int_equal(ps_store_delete_key(s, key), 0);
+}
+
 /* SetProps failing half-way (PROFSWITCH_FAKE_FAIL=SetProps:1): unsaved,
  * nothing reaches the file; then the engine's way back (delete what is
  * there, set the snapshot, save) leaves the section as it was. */
@@ -516,6 +565,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_office_keys),
 		cmocka_unit_test(test_half_way),
 		cmocka_unit_test(test_owner),
 	};
