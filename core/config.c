@@ -46,6 +46,7 @@ static const char *const running_names[] = { "defer", "wait", "close",
 static const char *const ost_names[] = { "keep", "rename", "recreate",
 					  NULL };
 static const char *const cached_names[] = { "keep", "on", "off", NULL };
+static const char *const ost_org_names[] = { "rename", "keep", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -82,6 +83,8 @@ static const key_def keys[] = {
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },
+	{ "OSTAcrossOrganisations", K_CHOICE, OFF(ost_across_orgs), 0,
+	  ost_org_names, "rename or keep" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -151,6 +154,7 @@ int ps_config_init(ps_config *cfg)
 	cfg->outlook_running = PS_RUNNING_DEFER;
 	cfg->wait_seconds = 60;
 	cfg->ost = PS_OST_KEEP;
+	cfg->ost_across_orgs = PS_OSTORG_RENAME;
 	cfg->reset_oab = 1;
 	cfg->cached_mode = PS_CACHED_KEEP;
 	cfg->global_timeout_seconds = 300;

@@ -145,5 +145,9 @@ int ps_sys_open_read(ps_system *sys, const char *path, void **handle,
 int ps_sys_read_at(ps_system *sys, void *handle, uint64_t off, void *buf,
 		   size_t len);
 void ps_sys_close_read(ps_system *sys, void *handle);
+/* The size of a file, through open_read: only on a backend with ranged
+ * reads (version 5), never by reading it whole.  PS_ENOTFOUND with a
+ * message when it cannot be known. */
+int ps_sys_file_size(ps_system *sys, const char *path, uint64_t *size);
 
 #endif
