@@ -944,9 +944,16 @@ def std_mapping(alice_server=EXO, extra=()):
     return "\n".join(lines) + "\n"
 
 
-def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False, running="defer"):
+def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False, running="defer",
+           ost_orgs="keep"):
+    """ost_orgs: OSTAcrossOrganisations.  Scenarios made before it keep the OST
+    across organisations (their hand-derived registries leave 6610 as it was);
+    ost_orgs=None writes no line, so the default (rename) applies."""
     lines = ["[Settings]", "Profiles=%s" % profiles, "OutlookRunning=%s" % running,
-             "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached] + list(extra)
+             "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached]
+    if ost_orgs is not None:
+        lines.append("OSTAcrossOrganisations=%s" % ost_orgs)
+    lines += list(extra)
     nl = "\r\n" if crlf else "\n"
     return nl.join(lines) + nl
 
