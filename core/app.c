@@ -1528,7 +1528,10 @@ static void show_ost_size(ps_app_env *env, const ps_proplist *em)
 	else if (ps_sys_file_size(env->sys, path, &n) < 0)
 		ps_print_line(env->out, "      %-20s unknown (%s)", "OST size",
 			      ps_error_last());
-	else {
+	else if (n < 1024) {
+		ps_print_line(env->out, "      %-20s %llu bytes", "OST size",
+			      (unsigned long long)n);
+	} else {
 		ps_fleet_bytes(n, size, sizeof(size));
 		ps_print_line(env->out, "      %-20s %llu bytes (%s)",
 			      "OST size", (unsigned long long)n, size);

@@ -2753,11 +2753,18 @@ def sc_ost_cross_org_rename():
     scenario("ost-cross-org-rename",
              "Alice moves from the on-premises organisation /o=Fabrikam to Exchange Online (/o=ExchangeLabs) "
              "with OST=keep: an OST cannot be used with another mailbox, so the profile is pointed at a new OST "
-             "named after her new address (the old file stays for a rollback), and the report says why. The "
-             "dry run says it first.",
-             ["update", "dry-run", "R6", "ost", "cross-organisation"],
-             inp, {"mapping.puf": std_mapping(), "config.ini": config(ost_orgs=None)},
-             [Step(UPDATE % "mapping.puf" + " --dry-run", 0, [("Outlook", ROW_A, "would-update")], 1,
+             "named after her new address (the old file stays for a rollback), and the report says why. "
+             "inspect says it first, with the size Outlook downloads again, then the dry run.",
+             ["update", "dry-run", "inspect", "R6", "ost", "cross-organisation"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(ost_orgs=None),
+                   # alice's OST on drive C: (30 bytes), for inspect; the update leaves it
+                   OUTLOOK_FILES + OST_MARKER[0]: OST_MARKER[1],
+                   EXPECT_FILES + OST_MARKER[0]: OST_MARKER[1]},
+             [Step("inspect {store} --config config.ini --mapping mapping.puf", 0, [], 1,
+                   stdout=["OST size             30 bytes",
+                           "profile Outlook: alice@fabrikam.com: " + why + "; Outlook downloads the "
+                           "mailbox again (OST size 30 bytes)"]),
+              Step(UPDATE % "mapping.puf" + " --dry-run", 0, [("Outlook", ROW_A, "would-update")], 1,
                    stdout=[why]),
               Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, stdout=[why])],
              {"HKCU.reg": exp})
