@@ -186,14 +186,16 @@ static void test_fleet_sums(void **state)
 
 	/* Every form says it. */
 	assert_int_equal(ps_fleet_csv(&f, &b), 0);
-	assert_non_null(strstr(b.ptr, ",status,detail,ost_download_bytes\r\n"));
+	assert_non_null(strstr(b.ptr,
+			       ",status,detail,ost_download_bytes\r\n"));
 	assert_non_null(strstr(b.ptr, ",would-update,d,5368709121\r\n"));
 	assert_non_null(strstr(b.ptr, ",not-migrated,d,0\r\n"));
 	assert_non_null(strstr(b.ptr, ",would-update,d,unknown\r\n"));
 	ps_buf_clear(&b);
 	assert_int_equal(ps_fleet_json(&f, &s, &b), 0);
 	assert_non_null(strstr(b.ptr, "\"ost_download\": {\"bytes\": "
-			       "5368710121, \"accounts\": 3, \"unknown\": 1}"));
+			       "5368710121, \"accounts\": 3, "
+			       "\"unknown\": 1}"));
 	assert_non_null(strstr(b.ptr, "\"name\": \"EXCH01\", \"accounts\": 3, "
 			       "\"migrating\": 2, \"problems\": 0, "
 			       "\"ost_download_bytes\": 5368709121, "

@@ -235,7 +235,8 @@ static void test_fleet(void **state)
 	expect(&csv, ",nooutlook,,,,,not-migrated,no Outlook profile in this "
 	       "input,0\r\n");
 	expect(&csv, ",broken,,,,,failed,not a valid export or hive: line ");
-	expect(&csv, ",failed,no .reg export or NTUSER.DAT in this folder,0\r\n");
+	expect(&csv, ",failed,no .reg export or NTUSER.DAT in this "
+	       "folder,0\r\n");
 	expect(&csv, ",failed,unreadable input: ");
 	/* OST=rename: alice's OST is on her drive C:, dave has none. */
 	expect(&csv, "25 values to set, 18 to remove\",5368709121\r\n");

@@ -51,8 +51,8 @@ static char *drive_of(const char *input, int *error)
 {
 	const char *slash = strrchr(input, '/');
 	const char *dot = strrchr(input, '.');
-	size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - input)
-							   : strlen(input);
+	size_t stem = dot && (!slash || dot > slash + 1)
+		      ? (size_t)(dot - input) : strlen(input);
 	struct stat st;
 	char *dir = malloc(stem + 9);
 
