@@ -219,11 +219,17 @@ static void test_fleet(void **state)
 	ps_buf csv = PS_BUF_INIT, csv1 = PS_BUF_INIT, json = PS_BUF_INIT;
 	ps_buf html = PS_BUF_INIT, st = PS_BUF_INIT, log = PS_BUF_INIT;
 	ps_buf before = PS_BUF_INIT, after = PS_BUF_INIT;
+	char drive[256];
 
 	(void)state;
 	read_rel("fleet/a/alice.reg", &before);
+	/* The drive C: of the machine that rehearses is never a user's:
+	 * dave's OST has alice's path, and stays of unknown size. */
+	path_of(drive, sizeof(drive), "fleet/a/alice.drive_c");
+	assert_int_equal(setenv("PROFSWITCH_DRIVE_C", drive, 1), 0);
 	/* failed (bit 1) and blocked (bit 4) */
 	assert_int_equal(rehearse("3", "r.csv", "r.json", "r.html"), 5);
+	assert_int_equal(unsetenv("PROFSWITCH_DRIVE_C"), 0);
 	read_rel("r.csv", &csv);
 	csv_statuses(csv.ptr, &st);
 	/* Inputs in path order, one user after the other; the link is
