@@ -794,6 +794,15 @@ static void html_row(ps_buf *out, const ps_fleet_item *it, const ps_row *r)
 		      "%s\">%s</span></td><td class=\"d\">",
 		      status_colour(r->status), ps_status_name(r->status));
 	html(out, r->detail);
+	ps_buf_puts(out, "</td><td class=\"n\">");
+	if (r->ost_download == PS_OST_DL_KNOWN && r->ost_bytes) {
+		char size[32];
+
+		ps_fleet_bytes(r->ost_bytes, size, sizeof(size));
+		ps_buf_puts(out, size);
+	} else if (r->ost_download == PS_OST_DL_UNKNOWN) {
+		ps_buf_puts(out, "unknown");
+	}
 	ps_buf_puts(out, "</td><td>");
 	html(out, it->input);
 	ps_buf_puts(out, "</td></tr>\n");
@@ -801,7 +810,8 @@ static void html_row(ps_buf *out, const ps_fleet_item *it, const ps_row *r)
 
 static const char row_head[] =
 	"<thead><tr><th>user</th><th>profile</th><th>account</th>"
-	"<th>status</th><th>detail</th><th>input</th></tr></thead><tbody>\n";
+	"<th>status</th><th>detail</th><th>OST downloaded again</th>"
+	"<th>input</th></tr></thead><tbody>\n";
 
 int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 		  ps_buf *out)

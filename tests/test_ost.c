@@ -211,6 +211,11 @@ static void test_fleet_sums(void **state)
 	assert_int_equal(ps_fleet_html(&f, &s, &b), 0);
 	assert_non_null(strstr(b.ptr, "<td class=\"n\" data-bytes=\"1000\">"
 			       "1000 bytes</td>"));
+	/* Per account too, in the table of every account. */
+	assert_non_null(strstr(b.ptr, "<td class=\"d\">d</td><td class=\"n\">"
+			       "5.0 GiB</td><td>a.reg</td>"));
+	assert_non_null(strstr(b.ptr, "<td class=\"d\">d</td><td class=\"n\">"
+			       "unknown</td><td>b.reg</td>"));
 	ps_buf_free(&b);
 	ps_fleet_summary_free(&s);
 	ps_fleet_free(&f);
