@@ -1911,6 +1911,35 @@ static int is_archive_dn(const char *dn, const char *mailbox)
 	       is_hex_run(g + 24, 12);
 }
 
+/* The OST's size when the system port reaches the file (a path on a
+ * drive), else "unknown" and why. */
+static void show_ost_size(ps_app_env *env, const ps_proplist *em)
+{
+	char *path = string_prop(em, PS_ID_PROFILE_OFFLINE_STORE_PATH);
+	char size[32];
+	uint64_t n = 0;
+	int c;
+
+	if (!path)
+		return;
+	c = path[0] | 0x20;
+	if (!(c >= 'a' && c <= 'z' && path[1] == ':' && path[2] == '\\'))
+		ps_print_line(env->out, "      %-20s unknown (not a path on a "
+			      "drive)", "OST size");
+	else if (ps_sys_file_size(env->sys, path, &n) < 0)
+		ps_print_line(env->out, "      %-20s unknown (%s)", "OST size",
+			      ps_error_last());
+	else if (n < 1024) {
+		ps_print_line(env->out, "      %-20s %llu bytes", "OST size",
+			      (unsigned long long)n);
+	} else {
+		ps_fleet_bytes(n, size, sizeof(size));
+		ps_print_line(env->out, "      %-20s %llu bytes (%s)",
+			      "OST size", (unsigned long long)n, size);
+	}
+	free(path);
+}
+
 static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 			    int is_default)
 {
@@ -1961,6 +1990,7 @@ static void inspect_profile(ps_app_env *env, ps_store *s, const char *name,
 				show_string(env, &em,
 					    PS_ID_PROFILE_OFFLINE_STORE_PATH,
 					    "OST");
+				show_ost_size(env, &em);
 				if (f && ps_prop_long(f, &flags) == 0)
 					ps_print_line(env->out,
 						"      %-20s %s", "cached mode",
@@ -2017,6 +2047,65 @@ next:
 				gens[i].units[j].target_dn);
 	}
 	ps_gens_free(gens, ngen);
+}
+
+/* inspect --config/--mapping: what the update does with each OST, and
+ * the size Outlook would download again. */
+static int inspect_ost(ps_app_env *env, const opts *o, ps_store *s,
+		       const ps_strlist *profiles)
+{
+	run r;
+	ps_plan_opts po;
+	size_t i, j;
+	int status;
+
+	memset(&r, 0, sizeof(r));
+	r.log.sys = env->sys;
+	if (ps_config_init(&r.cfg) < 0)
+		return EX_SOFTWARE;
+	status = load_config(env, o, &r.cfg);
+	if (!status)
+		status = load_mapping(env, o, &r);
+	for (i = 0; !status && i < profiles->n; i++) {
+		ps_pplan plan;
+
+		memset(&po, 0, sizeof(po));
+		po.cfg = &r.cfg;
+		po.map = r.map;
+		if (ps_plan_build(&plan, s, profiles->v[i], &po) < 0) {
+			ps_print_line(env->out, "profile %s: cannot plan: %s",
+				profiles->v[i], ps_error_last());
+			continue;
+		}
+		for (j = 0; j < plan.nunits; j++) {
+			const ps_unit *u = &plan.units[j];
+			char size[48] = "unknown";
+			uint64_t n = 0;
+			int c;
+
+			if (!u->update || !u->ost_path)
+				continue;
+			c = u->ost_path[0] | 0x20;
+			if (u->ost_rebuilt && c >= 'a' && c <= 'z' &&
+			    u->ost_path[1] == ':' && u->ost_path[2] == '\\' &&
+			    ps_sys_file_size(env->sys, u->ost_path, &n) == 0)
+				ps_fleet_bytes(n, size, sizeof(size));
+			if (u->ost_rebuilt)
+				ps_print_line(env->out, "profile %s: %s: %s; "
+					"Outlook downloads the mailbox again "
+					"(OST size %s)", profiles->v[i],
+					u->account, u->ost_why ? u->ost_why
+					: "OST renamed or recreated "
+					  "(OST= in the configuration)", size);
+			else
+				ps_print_line(env->out, "profile %s: %s: OST "
+					"kept", profiles->v[i], u->account);
+		}
+		ps_plan_free(&plan);
+	}
+	r.store = NULL;
+	run_free(&r);
+	return status;
 }
 
 /* inspect --config/--mapping: plan each profile (nothing is written)
@@ -2109,6 +2198,8 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	/* With a configuration and mapping: what they block in the plan. */
 	if (pols.n && (o->config || o->mapping))
 		status = inspect_conflicts(env, o, s, &names);
+	if (!status && (o->config || o->mapping))
+		status = inspect_ost(env, o, s, &names);
 	ps_strlist_free(&pols);
 	ps_strlist_free(&names);
 	free(def);

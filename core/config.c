@@ -49,6 +49,7 @@ static const char *const ost_names[] = { "keep", "rename", "recreate",
 static const char *const cached_names[] = { "keep", "on", "off", NULL };
 static const char *const newol_names[] = { "block", "update", NULL };
 static const char *const o365x_names[] = { "remove", "keep", NULL };
+static const char *const ost_org_names[] = { "rename", "keep", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -95,6 +96,8 @@ static const key_def keys[] = {
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },
+	{ "OSTAcrossOrganisations", K_CHOICE, OFF(ost_across_orgs), 0,
+	  ost_org_names, "rename or keep" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -166,6 +169,7 @@ int ps_config_init(ps_config *cfg)
 	cfg->wait_seconds = 60;
 	cfg->report_mode = 0640;
 	cfg->ost = PS_OST_KEEP;
+	cfg->ost_across_orgs = PS_OSTORG_RENAME;
 	cfg->reset_oab = 1;
 	cfg->cached_mode = PS_CACHED_KEEP;
 	cfg->global_timeout_seconds = 300;

@@ -786,6 +786,21 @@ out:
 	return error;
 }
 
+/* A dry run's row: the size of the OST Outlook will download again
+ * (the old file's), when the system port reaches the file: a path on a
+ * drive ("C:\..."), never a share or a relative name. */
+static int report_ost(ps_engine *e, const ps_unit *u)
+{
+	const char *path = u->ost_path;
+	uint64_t size = 0;
+	int c = path[0] | 0x20;
+
+	if (e->sys && c >= 'a' && c <= 'z' && path[1] == ':' &&
+	    path[2] == '\\' && ps_sys_file_size(e->sys, path, &size) == 0)
+		return ps_report_set_ost(e->report, PS_OST_DL_KNOWN, size);
+	return ps_report_set_ost(e->report, PS_OST_DL_UNKNOWN, 0);
+}
+
 static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		       int restored, const char *why)
 {
@@ -833,6 +848,13 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 				 "=0)" : e->dry_run ? "would be removed"
 				 : "removed");
 		}
+		/* R6: OST=keep became rename, and why. */
+		if (u->update && !failed && u->ost_why) {
+			size_t len = strlen(detail);
+
+			snprintf(detail + len, sizeof(detail) - len, "; %s",
+				 u->ost_why);
+		}
 		if (st == PS_ST_ALREADY_UPDATED || st == PS_ST_NOT_MIGRATED)
 			tgt = st == PS_ST_ALREADY_UPDATED ? u->dn : NULL;
 		ps_log_msg(e->log, st == PS_ST_FAILED ? PS_LOG_ERROR
@@ -851,6 +873,8 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (!error)
 			error = ps_report_set_origin(e->report, u->server,
 				u->entry ? u->entry->target_smtp : NULL);
+		if (!error && st == PS_ST_WOULD_UPDATE && u->ost_rebuilt)
+			error = report_ost(e, u);
 	}
 	return error;
 }

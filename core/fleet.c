@@ -3,6 +3,7 @@
  */
 #include "ps_fleet.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,7 +170,21 @@ typedef struct keyed {
 	char *key;          /* owned */
 	ps_status status;   /* 0 for servers and domains */
 	ps_status row;      /* the row's status */
+	int ost;            /* the row's ost_download */
+	unsigned long long ost_bytes;
 } keyed;
+
+/* Count a row's OST download into the sums. */
+static void add_ost(int ost, unsigned long long bytes,
+		    unsigned long long *sum, size_t *known, size_t *unknown)
+{
+	if (ost == PS_OST_DL_KNOWN) {
+		*sum += bytes;
+		(*known)++;
+	} else if (ost == PS_OST_DL_UNKNOWN) {
+		(*unknown)++;
+	}
+}
 
 static int keyed_cmp(const void *a, const void *b)
 {
@@ -221,6 +236,8 @@ static int group(keyed *k, size_t n, ps_fleet_count **out, size_t *nout)
 		if (is_blocked(k[i].row) || is_deferred(k[i].row) ||
 		    k[i].row == PS_ST_FAILED)
 			c[m - 1].problems++;
+		add_ost(k[i].ost, k[i].ost_bytes, &c[m - 1].ost_bytes,
+			&c[m - 1].ost_known, &c[m - 1].ost_unknown);
 	}
 	qsort(c, m, sizeof(*c), count_cmp);
 	for (i = 0; i < n; i++)
@@ -283,8 +300,12 @@ int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s)
 			const ps_row *r = &it->report.v[j];
 
 			s->status[r->status]++;
+			add_ost(r->ost_download, r->ost_bytes, &s->ost_bytes,
+				&s->ost_known, &s->ost_unknown);
 			if (r->source_server && *r->source_server) {
 				srv[nsrv].row = r->status;
+				srv[nsrv].ost = r->ost_download;
+				srv[nsrv].ost_bytes = r->ost_bytes;
 				if (!(srv[nsrv++].key =
 				      ps_strdup(r->source_server)))
 					error = PS_ENOMEM;
@@ -295,6 +316,8 @@ int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s)
 			     is_blocked(r->status) || is_deferred(r->status) ||
 			     r->status == PS_ST_FAILED)) {
 				dom[ndom].row = r->status;
+				dom[ndom].ost = r->ost_download;
+				dom[ndom].ost_bytes = r->ost_bytes;
 				if (!(dom[ndom++].key =
 				      lower_domain(r->target_smtp)))
 					ndom--;
@@ -360,12 +383,41 @@ static const char *user_of(const ps_fleet_item *it)
 	return it->report.user ? it->report.user : "";
 }
 
+void ps_fleet_bytes(unsigned long long n, char *out, size_t size)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
+					     "PiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	if (n < 1024) {
+		snprintf(out, size, "%llu bytes", n);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, size, "%.1f %s", v, units[u]);
+}
+
+/* A row's OST download: the bytes, "unknown", or 0 (none). */
+static void ost_field(ps_buf *out, const ps_row *r)
+{
+	if (r->ost_download == PS_OST_DL_UNKNOWN)
+		ps_buf_puts(out, "unknown");
+	else
+		ps_buf_printf(out, "%llu", r->ost_download == PS_OST_DL_KNOWN
+			      ? r->ost_bytes : 0ull);
+}
+
 int ps_fleet_csv(const ps_fleet *f, ps_buf *out)
 {
 	size_t i, j;
 
 	ps_buf_puts(out, "host,user,profile,account,source_dn,target_dn,"
-		    "status,detail\r\n");
+		    "status,detail,ost_download_bytes\r\n");
 	for (i = 0; i < f->n; i++) {
 		const ps_fleet_item *it = &f->v[i];
 
@@ -379,7 +431,9 @@ int ps_fleet_csv(const ps_fleet *f, ps_buf *out)
 			ps_csv_field(out, r->source_dn, 0);
 			ps_csv_field(out, r->target_dn, 0);
 			ps_csv_field(out, ps_status_name(r->status), 0);
-			ps_csv_field(out, r->detail, 1);
+			ps_csv_field(out, r->detail, 0);
+			ost_field(out, r);
+			ps_buf_puts(out, "\r\n");
 		}
 	}
 	return ps_buf_check(out);
@@ -403,8 +457,11 @@ static void json_counts(ps_buf *out, const char *name,
 			ps_buf_puts(out, "\"name\": ");
 			ps_json_str(out, c[i].key);
 			ps_buf_printf(out, ", \"accounts\": %zu, \"migrating\":"
-				      " %zu, \"problems\": %zu}", c[i].n,
-				      c[i].migrating, c[i].problems);
+				      " %zu, \"problems\": %zu, "
+				      "\"ost_download_bytes\": %llu, "
+				      "\"ost_download_unknown\": %zu}", c[i].n,
+				      c[i].migrating, c[i].problems,
+				      c[i].ost_bytes, c[i].ost_unknown);
 		}
 	}
 	ps_buf_puts(out, n ? "\n    ]" : "]");
@@ -453,6 +510,12 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 			ps_json_str(out, ps_status_name(r->status));
 			ps_buf_puts(out, ", \"detail\": ");
 			ps_json_str(out, r->detail);
+			/* null: downloaded again, size unknown */
+			ps_buf_puts(out, ", \"ost_download_bytes\": ");
+			if (r->ost_download == PS_OST_DL_UNKNOWN)
+				ps_buf_puts(out, "null");
+			else
+				ost_field(out, r);
 			ps_buf_putc(out, '}');
 		}
 	}
@@ -474,7 +537,10 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 	for (st = 0; st < PS_OUT_COUNT; st++)
 		ps_buf_printf(out, "%s\"%s\": %zu", st ? ", " : "",
 			      ps_outcome_name((ps_outcome)st), s->outcome[st]);
-	ps_buf_puts(out, "},\n");
+	ps_buf_printf(out, "},\n    \"ost_download\": {\"bytes\": %llu, "
+		      "\"accounts\": %zu, \"unknown\": %zu},\n",
+		      s->ost_bytes, s->ost_known + s->ost_unknown,
+		      s->ost_unknown);
 	json_counts(out, "source_servers", s->servers, s->nservers, 0);
 	ps_buf_puts(out, ",\n");
 	json_counts(out, "target_domains", s->domains, s->ndomains, 0);
@@ -493,10 +559,18 @@ static void text_counts(ps_buf *out, const char *title,
 	if (!n)
 		return;
 	ps_buf_printf(out, "%s:\n", title);
-	for (i = 0; i < n && i < 10; i++)
+	for (i = 0; i < n && i < 10; i++) {
+		char size[32];
+
 		ps_buf_printf(out, "  %-32s %6zu accounts, %zu migrating, %zu "
-			      "need attention\n", c[i].key, c[i].n,
+			      "need attention", c[i].key, c[i].n,
 			      c[i].migrating, c[i].problems);
+		ps_fleet_bytes(c[i].ost_bytes, size, sizeof(size));
+		if (c[i].ost_known || c[i].ost_unknown)
+			ps_buf_printf(out, ", OST %s%s", size,
+				      c[i].ost_unknown ? " + unknown" : "");
+		ps_buf_putc(out, '\n');
+	}
 	if (n > 10)
 		ps_buf_printf(out, "  (%zu more in the JSON and HTML "
 			      "reports)\n", n - 10);
@@ -523,6 +597,17 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 			ps_buf_printf(out, "  %-20s %6zu\n",
 				      ps_status_name((ps_status)st),
 				      s->status[st]);
+	if (s->ost_known || s->ost_unknown) {
+		char size[32];
+
+		ps_fleet_bytes(s->ost_bytes, size, sizeof(size));
+		ps_buf_printf(out, "OSTs downloaded again: %zu accounts, %s",
+			      s->ost_known + s->ost_unknown, size);
+		if (s->ost_unknown)
+			ps_buf_printf(out, " and %zu of unknown size",
+				      s->ost_unknown);
+		ps_buf_putc(out, '\n');
+	}
 	text_counts(out, "source servers", s->servers, s->nservers);
 	text_counts(out, "target domains", s->domains, s->ndomains);
 	if (s->nreasons)
@@ -684,13 +769,21 @@ static void html_counts(ps_buf *out, const char *id, const char *what,
 
 	ps_buf_printf(out, "<table id=\"%s\"><thead><tr><th>%s</th>"
 		      "<th>accounts</th><th>migrating</th><th>need "
-		      "attention</th></tr></thead><tbody>\n", id, what);
+		      "attention</th><th>OST downloaded again</th></tr>"
+		      "</thead><tbody>\n", id, what);
 	for (i = 0; i < n && i < 50; i++) {
+		char size[32];
+
+		ps_fleet_bytes(c[i].ost_bytes, size, sizeof(size));
 		ps_buf_puts(out, "<tr><td>");
 		html(out, c[i].key);
 		ps_buf_printf(out, "</td><td class=\"n\">%zu</td><td class="
-			      "\"n\">%zu</td><td class=\"n\">%zu</td></tr>\n",
-			      c[i].n, c[i].migrating, c[i].problems);
+			      "\"n\">%zu</td><td class=\"n\">%zu</td><td "
+			      "class=\"n\" data-bytes=\"%llu\">%s%s</td>"
+			      "</tr>\n", c[i].n, c[i].migrating,
+			      c[i].problems, c[i].ost_bytes,
+			      c[i].ost_known || c[i].ost_unknown ? size : "",
+			      c[i].ost_unknown ? " + unknown" : "");
 	}
 	ps_buf_puts(out, "</tbody></table>\n");
 	if (n > 50)
@@ -710,6 +803,15 @@ static void html_row(ps_buf *out, const ps_fleet_item *it, const ps_row *r)
 		      "%s\">%s</span></td><td class=\"d\">",
 		      status_colour(r->status), ps_status_name(r->status));
 	html(out, r->detail);
+	ps_buf_puts(out, "</td><td class=\"n\">");
+	if (r->ost_download == PS_OST_DL_KNOWN && r->ost_bytes) {
+		char size[32];
+
+		ps_fleet_bytes(r->ost_bytes, size, sizeof(size));
+		ps_buf_puts(out, size);
+	} else if (r->ost_download == PS_OST_DL_UNKNOWN) {
+		ps_buf_puts(out, "unknown");
+	}
 	ps_buf_puts(out, "</td><td>");
 	html(out, it->input);
 	ps_buf_puts(out, "</td></tr>\n");
@@ -717,7 +819,8 @@ static void html_row(ps_buf *out, const ps_fleet_item *it, const ps_row *r)
 
 static const char row_head[] =
 	"<thead><tr><th>user</th><th>profile</th><th>account</th>"
-	"<th>status</th><th>detail</th><th>input</th></tr></thead><tbody>\n";
+	"<th>status</th><th>detail</th><th>OST downloaded again</th>"
+	"<th>input</th></tr></thead><tbody>\n";
 
 int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 		  ps_buf *out)
@@ -747,6 +850,17 @@ int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 	html_tile(out, "unusable-inputs", "unusable inputs", s->unusable);
 	html_tile(out, "users-source-identity", "users with a source sign-in "
 		  "identity", s->identity_users);
+	{
+		char size[32];
+
+		ps_fleet_bytes(s->ost_bytes, size, sizeof(size));
+		ps_buf_printf(out, "<div class=\"tile\"><b id=\"ost-download"
+			      "\" data-bytes=\"%llu\">%s</b>OSTs downloaded "
+			      "again (%zu accounts, <span id=\"ost-unknown\">"
+			      "%zu</span> of unknown size)</div>\n",
+			      s->ost_bytes, size, s->ost_known +
+			      s->ost_unknown, s->ost_unknown);
+	}
 	ps_buf_puts(out, "</div>\n<table id=\"outcomes\"><thead><tr><th>users"
 		    " whose worst account is</th><th>users</th></tr></thead>"
 		    "<tbody>\n");

@@ -470,6 +470,202 @@ static char *new_address(const char *v, uint16_t id, const char *old,
 	return ps_buf_detach(&b);
 }
 
+/* ---- R6 across organisations ------------------------------------------ */
+
+static int hexdigit(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static int alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+/* 1 when s (at least 36 characters) starts with 8-4-4-4-12 hex. */
+static int guid_at(const char *s)
+{
+	static const unsigned char groups[] = { 8, 4, 4, 4, 12 };
+	size_t g, k, i = 0;
+
+	for (g = 0; g < 5; g++) {
+		if (g && s[i++] != '-')
+			return 0;
+		for (k = 0; k < groups[g]; k++)
+			if (!hexdigit((unsigned char)s[i++]))
+				return 0;
+	}
+	return 1;
+}
+
+static void guid_lower(const char *s, char out[37])
+{
+	size_t i;
+
+	for (i = 0; i < 36; i++)
+		out[i] = (char)ps_tolower((unsigned char)s[i]);
+	out[36] = '\0';
+}
+
+int ps_plan_find_guid(const char *text, size_t len, char out[37])
+{
+	size_t i;
+
+	for (i = 0; i + 37 <= len; i++) {
+		if (text[i + 36] != '@' ||
+		    (i && alnum((unsigned char)text[i - 1])) ||
+		    !guid_at(text + i))
+			continue;
+		guid_lower(text + i, out);
+		return 1;
+	}
+	return 0;
+}
+
+int ps_plan_norm_guid(const char *guid, char out[37])
+{
+	size_t n = guid ? strlen(guid) : 0;
+
+	if (n == 38 && guid[0] == '{' && guid[37] == '}') {
+		guid++;
+		n -= 2;
+	}
+	if (n != 36 || !guid_at(guid))
+		return -1;
+	guid_lower(guid, out);
+	return 0;
+}
+
+/* The "/o=NAME" of a DN (up to its second '/'), its length in *n. */
+static const char *org_of(const char *dn, size_t *n)
+{
+	const char *slash;
+
+	if (!dn || ps_strncasecmp(dn, "/o=", 3))
+		return NULL;
+	slash = strchr(dn + 1, '/');
+	*n = slash ? (size_t)(slash - dn) : strlen(dn);
+	return dn;
+}
+
+int ps_plan_ost_other_mailbox(const char *src_dn, const char *tgt_dn,
+			      const char *src_guid, const char *tgt_guid,
+			      char *why, size_t size)
+{
+	const char *so, *to;
+	size_t sn = 0, tn = 0;
+
+	if (src_guid && tgt_guid && !strcmp(src_guid, tgt_guid))
+		return 0;       /* the same mailbox (ExchangeGuid kept) */
+	so = org_of(src_dn, &sn);
+	to = org_of(tgt_dn, &tn);
+	if (so && to && (sn != tn || ps_strncasecmp(so, to, sn))) {
+		snprintf(why, size, "target in another organisation "
+			 "(%.*s vs %.*s)%s", (int)sn, so, (int)tn, to,
+			 tgt_guid && !src_guid ? ", and the profile shows "
+			 "no mailbox GUID to compare with TargetMailboxGuid"
+			 : "");
+		return 1;
+	}
+	if (src_guid && tgt_guid) {
+		snprintf(why, size, "target is another mailbox (mailbox GUID "
+			 "%s vs TargetMailboxGuid %s)", src_guid, tgt_guid);
+		return 1;
+	}
+	return 0;
+}
+
+/* The source mailbox GUID a primary unit's profile shows: a MAPI/HTTP
+ * URL's MailboxId (ids 6652..6655 of the emsmdb section), else a
+ * "<guid>@<domain>" home server (6602, 662a, 6608), else a primary store
+ * provider's server (660c, 662b) or store entry ID (0fff). */
+static int source_guid(ps_pplan *p, const ps_unit *u, char out[37])
+{
+	static const uint16_t ems_ids[] = {
+		0x6652, 0x6653, 0x6654, 0x6655, PS_ID_PROFILE_HOME_SERVER,
+		PS_ID_PROFILE_HOME_SERVER_FQDN,
+		PS_ID_PROFILE_UNRESOLVED_SERVER, 0
+	};
+	static const uint16_t prov_ids[] = {
+		PS_ID_PROFILE_SERVER, PS_ID_PROFILE_SERVER_FQDN, 0
+	};
+	ps_secstate *st = sec(p, &u->emsmdb);
+	size_t i, k;
+	int found = 0;
+
+	for (k = 0; st && ems_ids[k] && !found; k++) {
+		char *v = first_string(&st->before, ems_ids[k]);
+
+		found = v && ps_plan_find_guid(v, strlen(v), out);
+		free(v);
+	}
+	for (i = 0; i < u->nscope && !found; i++) {
+		ps_prop *tp, *eid;
+		uint32_t type = 0;
+
+		st = sec(p, &u->scope[i]);
+		tp = st ? ps_proplist_get(&st->before, PS_PR_PROFILE_TYPE)
+			: NULL;
+		if (!tp || ps_prop_long(tp, &type) < 0 ||
+		    type != PS_PROFILE_TYPE_PRIMARY)
+			continue;
+		for (k = 0; prov_ids[k] && !found; k++) {
+			char *v = first_string(&st->before, prov_ids[k]);
+
+			found = v && ps_plan_find_guid(v, strlen(v), out);
+			free(v);
+		}
+		eid = ps_proplist_get(&st->before,
+				      PS_PROP_TAG(PS_PT_BINARY, 0x0fff));
+		if (!found && eid)
+			found = ps_plan_find_guid((const char *)eid->data,
+						  eid->len, out);
+	}
+	return found;
+}
+
+/* R6: the OST mode for this unit: OST=keep becomes rename when the
+ * target is another mailbox (OSTAcrossOrganisations=rename). */
+static int ost_mode(ps_pplan *p, ps_unit *u, const ps_config *cfg,
+		    const char *src, const char *tgt)
+{
+	char sg[37], tg[37], why[512];
+	ps_buf b = PS_BUF_INIT;
+	int has_sg, has_tg;
+
+	if (u->kind != PS_UNIT_PRIMARY || cfg->ost != PS_OST_KEEP ||
+	    cfg->ost_across_orgs != PS_OSTORG_RENAME || !u->ost_path)
+		return cfg->ost;
+	has_sg = source_guid(p, u, sg);
+	has_tg = ps_plan_norm_guid(u->entry->target_mailbox_guid, tg) == 0;
+	if (!ps_plan_ost_other_mailbox(src, tgt, has_sg ? sg : NULL,
+				       has_tg ? tg : NULL, why, sizeof(why)))
+		return PS_OST_KEEP;
+	ps_buf_printf(&b, "OST renamed: %s", why);
+	free(u->ost_why);
+	u->ost_why = ps_buf_detach(&b);
+	return u->ost_why ? PS_OST_RENAME : PS_ENOMEM;
+}
+
+/* The OST path a unit's sections in scope name (emsmdb first). */
+static char *unit_ost_path(ps_pplan *p, const ps_unit *u)
+{
+	ps_secstate *st = sec(p, &u->emsmdb);
+	char *v = st ? first_string(&st->before,
+				    PS_ID_PROFILE_OFFLINE_STORE_PATH) : NULL;
+	size_t i;
+
+	for (i = 0; !v && i < u->nscope; i++) {
+		st = sec(p, &u->scope[i]);
+		v = st ? first_string(&st->before,
+				      PS_ID_PROFILE_OFFLINE_STORE_PATH)
+		       : NULL;
+	}
+	return v;
+}
+
 static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 {
 	const ps_config *cfg = o->cfg;
@@ -485,7 +681,17 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 	const char *old_smtp;
 	size_t i, j, k;
 	uint32_t tags[2];
-	int error = 0, archive;
+	int error = 0, archive, ost;
+
+	/* R6: which OST rule applies (another mailbox: rename). */
+	if (primary) {
+		free(u->ost_path);
+		u->ost_path = unit_ost_path(p, u);
+	}
+	ost = ost_mode(p, u, cfg, scrub, tgt);
+	if (ost < 0)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	u->ost_rebuilt = primary && u->ost_path && ost != PS_OST_KEEP;
 
 	/* Plan order: service section, emsmdb, providers (scope order). */
 	if (primary) {
@@ -620,9 +826,9 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 					       PS_ID_PROFILE_AB_FILES_PATH);
 		}
 		/* R6: OST. */
-		if (!error && primary && cfg->ost == PS_OST_RECREATE)
+		if (!error && primary && ost == PS_OST_RECREATE)
 			error = del_id(u, st, PS_ID_PROFILE_OFFLINE_STORE_PATH);
-		if (!error && primary && cfg->ost == PS_OST_RENAME) {
+		if (!error && primary && ost == PS_OST_RENAME) {
 			size_t n = string_tags(&st->after,
 				PS_ID_PROFILE_OFFLINE_STORE_PATH, tags);
 
@@ -695,7 +901,7 @@ static int apply_rules(ps_pplan *p, ps_unit *u, const ps_plan_opts *o)
 				continue;
 			if (PS_PROP_ID(pr->tag) ==
 				    PS_ID_PROFILE_OFFLINE_STORE_PATH &&
-			    cfg->ost == PS_OST_KEEP)
+			    ost == PS_OST_KEEP)
 				continue;
 			if (names_source(pr, &texts, &servers)) {
 				char vname[9];
@@ -2266,6 +2472,8 @@ void ps_plan_free(ps_pplan *p)
 		free(p->units[i].smtp);
 		free(p->units[i].server);
 		free(p->units[i].detail);
+		free(p->units[i].ost_path);
+		free(p->units[i].ost_why);
 		ps_strlist_free(&p->units[i].poison);
 	}
 	free(p->units);

@@ -13,6 +13,8 @@ enum { PS_OST_KEEP, PS_OST_RENAME, PS_OST_RECREATE };
 enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
 enum { PS_NEWOL_BLOCK, PS_NEWOL_UPDATE };
 enum { PS_O365X_REMOVE, PS_O365X_KEEP };
+/* OSTAcrossOrganisations (docs/update-rules.md R6). */
+enum { PS_OSTORG_RENAME, PS_OSTORG_KEEP };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
@@ -46,6 +48,8 @@ typedef struct ps_config {
 	                                  target answers for the mailbox */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
+	int ost_across_orgs;           /* PS_OSTORG_* (default RENAME):
+	                                  OST=keep for another mailbox */
 } ps_config;
 
 /* Defaults. Returns PS_ENOMEM only. */

@@ -46,6 +46,10 @@ typedef struct ps_fleet_count {
 	size_t n;             /* accounts (rows) */
 	size_t migrating;     /* rows that would be or were updated */
 	size_t problems;      /* rows blocked, failed or deferred */
+	/* The OSTs Outlook downloads again (rows with ost_download): */
+	unsigned long long ost_bytes; /* the sum of the known sizes */
+	size_t ost_known;     /* rows whose size is known */
+	size_t ost_unknown;   /* rows whose size is not */
 } ps_fleet_count;
 
 typedef struct ps_fleet_summary {
@@ -61,6 +65,9 @@ typedef struct ps_fleet_summary {
 	int exit_bits;
 	size_t identity_users;  /* users holding an Office sign-in
 	                           identity of the source */
+	/* The OSTs downloaded again, fleet-wide (as in ps_fleet_count). */
+	unsigned long long ost_bytes;
+	size_t ost_known, ost_unknown;
 } ps_fleet_summary;
 
 const char *ps_outcome_name(ps_outcome o);
@@ -74,10 +81,11 @@ char *ps_fleet_reason(const char *detail);
 int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s);
 void ps_fleet_summary_free(ps_fleet_summary *s);
 
-/* The report's CSV columns (docs/formats.md), every input's rows in
- * input order. */
+/* The report's CSV columns (docs/formats.md) and ost_download_bytes
+ * (docs/rehearsal.md), every input's rows in input order. */
 int ps_fleet_csv(const ps_fleet *f, ps_buf *out);
-/* Rows (with input, source_server, target_smtp) and the summary. */
+/* Rows (with input, source_server, target_smtp, ost_download_bytes)
+ * and the summary. */
 int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 		  ps_buf *out);
 /* The summary for a terminal. */
@@ -87,6 +95,9 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
  * forbids it), inline SVG, a filter that works from file://. */
 int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 		  ps_buf *out);
+
+/* "12.3 GiB", "512 bytes" (binary units, one decimal). */
+void ps_fleet_bytes(unsigned long long n, char *out, size_t size);
 
 void ps_fleet_free(ps_fleet *f);
 

@@ -51,6 +51,12 @@ typedef struct ps_unit {
 	int ready_unchecked; /* RequireTargetReady in a rehearsal */
 	ps_strlist poison;   /* evidence of poisoning */
 	size_t nidentities;  /* source sign-in identities Office cached */
+	/* R6 (docs/update-rules.md): a primary unit's OST */
+	char *ost_path;      /* its OST path before the update, or NULL */
+	int ost_rebuilt;     /* the rules rename or remove it: Outlook
+	                        downloads the mailbox again */
+	char *ost_why;       /* "OST renamed: ..." when OST=keep became
+	                        rename (another mailbox), else NULL */
 } ps_unit;
 
 /* A change outside the profile (docs/autodiscover.md): an Outlook
@@ -135,6 +141,25 @@ const char *ps_plan_target_dn(const ps_unit *u);
  * AutoDiscover key, NULL-terminated. */
 const char *const *ps_plan_same_domain_values(void);
 int ps_plan_changed(const ps_pplan *p, ps_secstate ***out, size_t *n);
+/* A mailbox GUID in 8-bit text: the first 8-4-4-4-12 hex GUID directly
+ * followed by '@' (a "<guid>@<domain>" server name, a MAPI/HTTP URL's
+ * "MailboxId=<guid>@<domain>", the server name inside a store entry ID)
+ * and not preceded by a letter or digit.  1 with the GUID in lowercase
+ * in out, else 0. */
+int ps_plan_find_guid(const char *text, size_t len, char out[37]);
+/* A GUID as a mapping gives it (8-4-4-4-12 hex digits, optionally in
+ * {}), in lowercase into out; 0, or -1 when it is not one. */
+int ps_plan_norm_guid(const char *guid, char out[37]);
+/* R6 across organisations: 1 when OST=keep must become rename because
+ * the unit moves from src_dn to another mailbox: another organisation
+ * (the DNs' /o= differ) or another mailbox GUID (src_guid, the source's
+ * from the profile, and tgt_guid, the mapping's TargetMailboxGuid, both
+ * known, normalised, and different); 0 when the mailbox GUIDs are equal
+ * or nothing says it is another mailbox.  With 1, why says why ("target
+ * in another organisation (/o=X vs /o=Y)"). */
+int ps_plan_ost_other_mailbox(const char *src_dn, const char *tgt_dn,
+			      const char *src_guid, const char *tgt_guid,
+			      char *why, size_t size);
 int ps_proplist_same(const ps_proplist *a, const ps_proplist *b);
 void ps_plan_free(ps_pplan *p);
 

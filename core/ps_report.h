@@ -45,7 +45,14 @@ typedef struct ps_row {
 	char *target_smtp;    /* the mapping's TargetSMTP */
 	size_t identities;    /* Office sign-in identities of the source
 	                         the user's registry holds (0: none) */
+	/* The OST Outlook downloads again (R6 renames or removes it; dry
+	 * runs only): PS_OST_DL_NONE, _KNOWN (ost_bytes: the old file's
+	 * size) or _UNKNOWN (the file cannot be reached). */
+	int ost_download;
+	unsigned long long ost_bytes;
 } ps_row;
+
+enum { PS_OST_DL_NONE, PS_OST_DL_KNOWN, PS_OST_DL_UNKNOWN };
 
 typedef struct ps_report {
 	char *host;
@@ -72,6 +79,8 @@ int ps_report_exit_bits(const ps_report *r);
 /* Set the last row's fleet fields (copies; NULL leaves one unset). */
 int ps_report_set_origin(ps_report *r, const char *source_server,
 			 const char *target_smtp);
+/* Set the last row's OST download (PS_OST_DL_*, bytes when known). */
+int ps_report_set_ost(ps_report *r, int download, unsigned long long bytes);
 int ps_report_csv(const ps_report *r, ps_buf *out);
 /* One CSV field (RFC 4180, spreadsheet formulas neutralised) and its
  * separator: "," or, when last, CRLF. */

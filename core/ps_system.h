@@ -167,5 +167,9 @@ int ps_sys_write_file_mode(ps_system *sys, const char *path,
 int ps_sys_append_file_mode(ps_system *sys, const char *path,
 			    const void *data, size_t len, unsigned mode);
 int ps_sys_exe_dir(ps_system *sys, char **out);
+/* The size of a file, through open_read: only on a backend with ranged
+ * reads (version 5), never by reading it whole.  PS_ENOTFOUND with a
+ * message when it cannot be known. */
+int ps_sys_file_size(ps_system *sys, const char *path, uint64_t *size);
 
 #endif

@@ -75,6 +75,15 @@ int ps_report_set_origin(ps_report *r, const char *source_server,
 	return 0;
 }
 
+int ps_report_set_ost(ps_report *r, int download, unsigned long long bytes)
+{
+	if (!r->n)
+		return ps_error_setc(PS_ERROR, "no row");
+	r->v[r->n - 1].ost_download = download;
+	r->v[r->n - 1].ost_bytes = download == PS_OST_DL_KNOWN ? bytes : 0;
+	return 0;
+}
+
 int ps_report_exit_bits(const ps_report *r)
 {
 	int bits = 0;

@@ -280,3 +280,19 @@ int ps_sys_exe_dir(ps_system *sys, char **out)
 				     "platform");
 	return sys->ops->exe_dir(sys, out);
 }
+
+int ps_sys_file_size(ps_system *sys, const char *path, uint64_t *size)
+{
+	void *h = NULL;
+	int error;
+
+	assert(sys && path && size);
+	if (!has_ranged(sys))
+		return ps_error_setc(PS_ENOTFOUND, "%s: file sizes cannot be "
+				     "read on this platform", path);
+	error = sys->ops->open_read(sys, path, &h, size);
+	if (error < 0)
+		return error;
+	sys->ops->close_read(sys, h);
+	return 0;
+}

@@ -38,6 +38,24 @@ def fail(msg):
     sys.exit(1)
 
 
+def ost_cell(n):
+    """The page's "OST downloaded again" cell for a JSON row's
+    ost_download_bytes: as ps_fleet_bytes writes it, "unknown" for null,
+    empty for 0."""
+    if n is None:
+        return "unknown"
+    if n == 0:
+        return ""
+    if n < 1024:
+        return "%d bytes" % n
+    v, units = n / 1024.0, ["KiB", "MiB", "GiB", "TiB", "PiB"]
+    u = 0
+    while v >= 1024 and u + 1 < len(units):
+        v /= 1024.0
+        u += 1
+    return "%.1f %s" % (v, units[u])
+
+
 def tree_hashes(root):
     out = {}
     for d, _, files in os.walk(root):
@@ -243,11 +261,12 @@ def check_browser(args, tmp):
         fail("chart bars %r, JSON %r" % (bars, s["status"]))
     # The filter ran in the browser: rows shown are those whose text has
     # the query, as the page's cells put it (user, profile, account,
-    # status, detail, input).
+    # status, detail, OST downloaded again, input).
     q = query.lower()
     want_shown = sum(1 for row in js["rows"] if q in "".join(
         [row["user"], row["profile"], row["account"], row["status"],
-         row["detail"], row["input"]]).lower())
+         row["detail"], ost_cell(row["ost_download_bytes"]),
+         row["input"]]).lower())
     shown = dom_number(dom, "shown")
     table = dom.split('id="rows"', 1)[1].split("</table>", 1)[0]
     hidden = table.count('style="display: none;"')

@@ -141,10 +141,15 @@ static void test_basic_update_rules(void **state)
 	assert_absent(&c, TU_EMS_A, UNI(0x6620));
 	/* R9: the account's name followed the address */
 	assert_string(&c, TU_SVC_A, UNI(0x3001), "alice@contoso.com");
-	/* OST=keep: untouched; unrelated values survive */
+	/* OST=keep, but the target is in another organisation: renamed
+	 * as OST=rename does, and the row says why; unrelated values
+	 * survive */
 	assert_string(&c, TU_EMS_A, UNI(0x6610),
 		      "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\"
-		      "alice@fabrikam.com.ost");
+		      "alice@contoso.com.ost");
+	assert_non_null(strstr(c.report.v[0].detail, "; OST renamed: target "
+			       "in another organisation (/o=Fabrikam vs "
+			       "/o=ExchangeLabs)"));
 	assert_true(tu_has(tree(&c), "Outlook", TU_EMS_A,
 			   PS_PROP_TAG(PS_PT_LONG, 0x6619)));
 	/* The delegate (not migrated) and other account are untouched */
@@ -451,6 +456,90 @@ static void test_ost_and_cached_mode(void **state)
 	ctx_close(&c);
 }
 
+#define OST_OLD "C:\\Users\\alice\\AppData\\Local\\Microsoft\\" \
+	"Outlook\\alice@fabrikam.com.ost"
+#define SRC_GUID "32833106-536e-45df-80b2-d002cc92d33d"
+/* alice moves to another mailbox DN of her own organisation. */
+#define ALICE_SAME_ORG "/o=Fabrikam/ou=Exchange Administrative Group " \
+	"(FYDIBOHF23SPDLT)/cn=Recipients/cn=alice2"
+
+/* Alice's MAPI/HTTP URL names her mailbox GUID (as Exchange Online's
+ * MailboxId=<guid>@<domain>). */
+static void with_mailbox_id(ctx *c)
+{
+	ps_regtree *t = tree(c);
+	ps_store *s;
+	ps_regtree copy;
+
+	tu_tree_copy(&copy, t);
+	tu_set_uni(&copy, "Outlook", TU_EMS_A, 0x6652,
+		   "https://outlook.office365.com/mapi/emsmdb/?MailboxId="
+		   SRC_GUID "@fabrikam.com");
+	assert_int_equal(ps_fakestore_from_tree(&s, &copy, NULL, NULL), 0);
+	ps_store_free(c->store);
+	c->store = s;
+}
+
+static void test_ost_across_organisations(void **state)
+{
+	ctx c;
+
+	(void)state;
+	/* OSTAcrossOrganisations=keep: OST=keep as before. */
+	ctx_open(&c, MAP_ALICE);
+	c.cfg.ost_across_orgs = PS_OSTORG_KEEP;
+	assert_int_equal(run(&c, 0), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_UPDATED);
+	assert_string(&c, TU_EMS_A, UNI(0x6610), OST_OLD);
+	assert_null(strstr(c.report.v[0].detail, "OST"));
+	ctx_close(&c);
+
+	/* The mapping says the mailbox GUID stays (a cross-tenant move
+	 * keeps ExchangeGuid; given in braces, upper case): kept. */
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN|TargetSMTP|"
+		 "TargetMailboxGuid\n" TU_ALICE_SRC "|" TU_ALICE_TGT
+		 "|alice@contoso.com|{32833106-536E-45DF-80B2-D002CC92D33D}"
+		 "\n");
+	with_mailbox_id(&c);
+	assert_int_equal(run(&c, 0), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_UPDATED);
+	assert_string(&c, TU_EMS_A, UNI(0x6610), OST_OLD);
+	assert_null(strstr(c.report.v[0].detail, "OST"));
+	ctx_close(&c);
+
+	/* Another GUID in the same organisation: another mailbox. */
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN|TargetSMTP|"
+		 "TargetMailboxGuid\n" TU_ALICE_SRC "|" ALICE_SAME_ORG
+		 "|alice@contoso.com|6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5\n");
+	with_mailbox_id(&c);
+	assert_int_equal(run(&c, 1), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_WOULD_UPDATE);
+	assert_non_null(strstr(c.report.v[0].detail, "; OST renamed: target "
+		"is another mailbox (mailbox GUID " SRC_GUID " vs "
+		"TargetMailboxGuid 6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5)"));
+	/* A dry run without a system port: the size is unknown. */
+	assert_int_equal(c.report.v[0].ost_download, PS_OST_DL_UNKNOWN);
+	ctx_close(&c);
+
+	/* The same organisation and no GUID to compare: kept. */
+	ctx_open(&c, "SourceLegacyDN|TargetLegacyDN|TargetSMTP\n"
+		 TU_ALICE_SRC "|" ALICE_SAME_ORG "|alice@contoso.com\n");
+	assert_int_equal(run(&c, 1), 0);
+	assert_row(&c, 0, "alice@fabrikam.com", PS_ST_WOULD_UPDATE);
+	assert_null(strstr(c.report.v[0].detail, "OST"));
+	assert_int_equal(c.report.v[0].ost_download, PS_OST_DL_NONE);
+	ctx_close(&c);
+
+	/* Another organisation with OST=recreate: recreate, no reason to
+	 * give. */
+	ctx_open(&c, MAP_ALICE);
+	c.cfg.ost = PS_OST_RECREATE;
+	assert_int_equal(run(&c, 0), 0);
+	assert_absent(&c, TU_EMS_A, UNI(0x6610));
+	assert_null(strstr(c.report.v[0].detail, "OST"));
+	ctx_close(&c);
+}
+
 static void test_pst_untouched(void **state)
 {
 	ps_buf path = PS_BUF_INIT, diff = PS_BUF_INIT;
@@ -494,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_processed_domains),
 		cmocka_unit_test(test_missing_target_dn_fails_only_that_unit),
 		cmocka_unit_test(test_ost_and_cached_mode),
+		cmocka_unit_test(test_ost_across_organisations),
 		cmocka_unit_test(test_pst_untouched),
 	};
 

@@ -96,6 +96,10 @@ static void cached_off(ps_config *c) { c->cached_mode = PS_CACHED_OFF; }
 static void cached_on(ps_config *c) { c->cached_mode = PS_CACHED_ON; }
 static void ost_rename(ps_config *c) { c->ost = PS_OST_RENAME; }
 static void ost_recreate(ps_config *c) { c->ost = PS_OST_RECREATE; }
+static void keep_across_orgs(ps_config *c)
+{
+	c->ost_across_orgs = PS_OSTORG_KEEP;
+}
 
 static void expect(const pol *p, void (*tweak)(ps_config *), int proxy,
 		   size_t n, const char *text)
@@ -153,7 +157,10 @@ static void test_ost(void **state)
 	(void)state;
 	expect(&force, ost_rename, 0, 1, "ForceOSTPath = 'D:\\OST'");
 	expect(&force, ost_recreate, 0, 1, "OST folder");
-	expect(&force, NULL, 0, 0, NULL);       /* OST=keep */
+	/* OST=keep, but the target is in another organisation: the OST
+	 * is renamed all the same, which the policy locks. */
+	expect(&force, NULL, 0, 1, "ForceOSTPath");
+	expect(&force, keep_across_orgs, 0, 0, NULL);   /* OST=keep */
 	expect(&noost, ost_recreate, 0, 1, "NoOST = 2");
 	expect(&noost1, ost_recreate, 0, 0, NULL);
 }

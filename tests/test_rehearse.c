@@ -105,6 +105,16 @@ static int setup(void **state)
 	scenario("gpo-forceostpath-vs-rename", "fleet/c/erin.reg");
 	scenario("autodiscover-poisoned-detect", "fleet/c/frank.REG");
 	put("fleet/c/notes.txt", "not an input\n", 13);
+	/* alice's drive C: with her OST (sparse: 5 GiB + 1 byte, read
+	 * for its size only); its NTUSER.DAT is not an input. */
+	mkdirs("fleet/a/alice.drive_c/Users/alice/AppData/Local/Microsoft/"
+	       "Outlook");
+	path_of(p, sizeof(p), "fleet/a/alice.drive_c/Users/alice/AppData/"
+		"Local/Microsoft/Outlook/alice@fabrikam.com.ost");
+	put("fleet/a/alice.drive_c/Users/alice/AppData/Local/Microsoft/"
+	    "Outlook/alice@fabrikam.com.ost", "!BDN", 4);
+	assert_int_equal(truncate(p, 5368709121LL), 0);
+	put("fleet/a/alice.drive_c/Users/alice/NTUSER.DAT", "regf", 4);
 	put("fleet/d/nooutlook.reg", no_outlook, sizeof(no_outlook) - 1);
 	/* Not followed: it would count alice twice. */
 	path_of(p, sizeof(p), "fleet/c/link.reg");
@@ -209,11 +219,17 @@ static void test_fleet(void **state)
 	ps_buf csv = PS_BUF_INIT, csv1 = PS_BUF_INIT, json = PS_BUF_INIT;
 	ps_buf html = PS_BUF_INIT, st = PS_BUF_INIT, log = PS_BUF_INIT;
 	ps_buf before = PS_BUF_INIT, after = PS_BUF_INIT;
+	char drive[256];
 
 	(void)state;
 	read_rel("fleet/a/alice.reg", &before);
+	/* The drive C: of the machine that rehearses is never a user's:
+	 * dave's OST has alice's path, and stays of unknown size. */
+	path_of(drive, sizeof(drive), "fleet/a/alice.drive_c");
+	assert_int_equal(setenv("PROFSWITCH_DRIVE_C", drive, 1), 0);
 	/* failed (bit 1) and blocked (bit 4) */
 	assert_int_equal(rehearse("3", "r.csv", "r.json", "r.html"), 5);
+	assert_int_equal(unsetenv("PROFSWITCH_DRIVE_C"), 0);
 	read_rel("r.csv", &csv);
 	csv_statuses(csv.ptr, &st);
 	/* Inputs in path order, one user after the other; the link is
@@ -223,10 +239,18 @@ static void test_fleet(void **state)
 		"blocked-ambiguous would-update not-migrated failed "
 		"blocked-policy blocked-poisoned not-migrated failed failed");
 	expect(&csv, ",nooutlook,,,,,not-migrated,no Outlook profile in this "
-	       "input\r\n");
+	       "input,0\r\n");
 	expect(&csv, ",broken,,,,,failed,not a valid export or hive: line ");
-	expect(&csv, ",failed,no .reg export or NTUSER.DAT in this folder\r\n");
+	expect(&csv, ",failed,no .reg export or NTUSER.DAT in this "
+	       "folder,0\r\n");
 	expect(&csv, ",failed,unreadable input: ");
+	/* OST=rename: alice's OST is on her drive C:, dave has none. */
+	expect(&csv, "25 values to set, 18 to remove\",5368709121\r\n");
+	read_rel("r.json", &json);
+	expect(&json, "\"ost_download\": {\"bytes\": 5368709121, "
+	       "\"accounts\": 2, \"unknown\": 1}");
+	read_rel("r.html", &html);
+	expect(&html, "data-bytes=\"5368709121\">5.0 GiB</b>");
 	/* Same report from one worker. */
 	assert_int_equal(rehearse("1", "r1.csv", "r1.json", "r1.html"), 5);
 	read_rel("r1.csv", &csv1);
@@ -365,7 +389,7 @@ static void test_hives(void **state)
 	assert_string_equal(st.ptr, "would-update not-migrated failed");
 	expect(&csv, ",alice,Outlook,alice@fabrikam.com,");
 	expect(&csv, ",nobody,,,,,not-migrated,no Outlook profile in this "
-	       "input\r\n");
+	       "input,0\r\n");
 	expect(&csv, ",zoe,,,,,failed,not a valid export or hive: ");
 	read_rel("share/alice/NTUSER.DAT", &after);
 	assert_int_equal(before.len, after.len);
@@ -437,7 +461,7 @@ static void test_walk_problems(void **state)
 			     rep, "-q", NULL), 1);
 	read_rel("walk.csv", &csv);
 	expect(&csv, ",failed,unreadable input: folder more than 32 levels "
-	       "deep: not searched\r\n");
+	       "deep: not searched,0\r\n");
 	expect(&csv, ",top,Outlook,alice@fabrikam.com,");
 	ps_buf_free(&csv);
 }

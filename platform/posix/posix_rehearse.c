@@ -35,6 +35,41 @@ static int is_input_name(const char *name)
 	       !ps_strcasecmp(name, "NTUSER.DAT");
 }
 
+/* NAME.drive_c: the drive C: of the input NAME.reg or NAME.DAT beside
+ * it (docs/rehearsal.md), never searched for inputs. */
+static int is_drive_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 8 && !ps_strcasecmp(name + n - 8, ".drive_c");
+}
+
+/* The input's drive C: folder when it exists: its path without the
+ * extension, plus ".drive_c" (a folder itself, not a link).  NULL when
+ * there is none; *error on running out of memory. */
+static char *drive_of(const char *input, int *error)
+{
+	const char *slash = strrchr(input, '/');
+	const char *dot = strrchr(input, '.');
+	size_t stem = dot && (!slash || dot > slash + 1)
+		      ? (size_t)(dot - input) : strlen(input);
+	struct stat st;
+	char *dir = malloc(stem + 9);
+
+	*error = 0;
+	if (!dir) {
+		*error = ps_error_setc(PS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(dir, input, stem);
+	memcpy(dir + stem, ".drive_c", 9);
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 /* A path the walk could not read, and why (a row of the report). */
 static int problem(ps_strlist *problems, const char *path, const char *fmt,
 		   ...) PS_PRINTF(3, 4);
@@ -103,6 +138,8 @@ static int walk(const char *dir, int depth, ps_strlist *out,
 			error = problem(problems, path, "cannot read: %s",
 					strerror(errno));
 			free(path);
+		} else if (S_ISDIR(st.st_mode) && is_drive_name(ent->d_name)) {
+			free(path);     /* an input's drive C:, not inputs */
 		} else if (S_ISDIR(st.st_mode)) {
 			error = walk(path, depth + 1, out, problems);
 			free(path);
@@ -158,6 +195,7 @@ static int list_stores(void *ctx, const char *path, ps_strlist *out,
 static int open_rehearsal(void *ctx, const char *path, ps_store **store,
 			  ps_system **sys, char **warning)
 {
+	char *drive;
 	int error;
 
 	(void)ctx;
@@ -167,7 +205,12 @@ static int open_rehearsal(void *ctx, const char *path, ps_store **store,
 	if (error < 0)
 		return error;
 	ps_posix_set_rehearsal(*sys);
-	error = ps_fakestore_open(store, *sys, path);
+	drive = drive_of(path, &error);
+	if (!error)
+		error = ps_posix_set_drive_c(*sys, drive);
+	free(drive);
+	if (!error)
+		error = ps_fakestore_open(store, *sys, path);
 	if (error < 0) {
 		ps_sys_free(*sys);
 		*sys = NULL;

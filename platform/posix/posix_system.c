@@ -42,6 +42,8 @@ typedef struct posix_system {
 	int64_t start;       /* simulated clock: start and elapsed */
 	int64_t elapsed;
 	int rehearsal;       /* reads only: no writes, no known folders */
+	char *drive_c;       /* a rehearsal's drive C: (its input's
+	                        NAME.drive_c folder), or NULL: none */
 } posix_system;
 
 static posix_system *px_of(ps_system *s)
@@ -385,7 +387,8 @@ static int make_parents(mapped *m, size_t rootlen)
 
 /* The native path of path; create_dirs: make the missing folders above a
  * file on drive C:.  On failure *m holds nothing. */
-static int map_path(const char *path, int create_dirs, mapped *m)
+static int map_path(ps_system *sys, const char *path, int create_dirs,
+		    mapped *m)
 {
 	const char *root, *p;
 	ps_buf b = PS_BUF_INIT, shown = PS_BUF_INIT;
@@ -406,10 +409,14 @@ static int map_path(const char *path, int create_dirs, mapped *m)
 		return ps_error_setc(PS_ENOTFOUND, "%s: no drive %c: on this "
 				     "system (only C:, kept in the folder "
 				     "PROFSWITCH_DRIVE_C names)", path, drive);
-	root = getenv("PROFSWITCH_DRIVE_C");
+	/* A rehearsal input has its own drive C: or none. */
+	root = px_of(sys)->rehearsal ? px_of(sys)->drive_c
+				     : getenv("PROFSWITCH_DRIVE_C");
 	if (!root || !*root)
 		return ps_error_setc(PS_ENOTFOUND, "%s: no drive C: on this "
-				     "system (set PROFSWITCH_DRIVE_C)", path);
+				     "system (%s)", path, px_of(sys)->rehearsal
+				     ? "no NAME.drive_c folder beside the "
+				       "input" : "set PROFSWITCH_DRIVE_C");
 	rootlen = strlen(root);
 	while (rootlen > 1 && root[rootlen - 1] == '/')
 		rootlen--;
@@ -450,7 +457,7 @@ static int px_read_file(ps_system *sys, const char *path, size_t max,
 			uint8_t **data, size_t *len)
 {
 	mapped m;
-	int error = map_path(path, 0, &m);
+	int error = map_path(sys, path, 0, &m);
 
 	(void)sys;
 	if (error < 0)
@@ -469,7 +476,7 @@ static int px_write_file(ps_system *sys, const char *path, const void *data,
 	if (px_of(sys)->rehearsal)
 		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
 				     path);
-	error = map_path(path, 1, &m);
+	error = map_path(sys, path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_write_file(m.real, m.shown, data, len, -1);
@@ -486,7 +493,7 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 	if (px_of(sys)->rehearsal)
 		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
 				     path);
-	error = map_path(path, 1, &m);
+	error = map_path(sys, path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_append_file(m.real, m.shown, data, len, -1);
@@ -503,7 +510,7 @@ static int px_write_file_mode(ps_system *sys, const char *path,
 	if (px_of(sys)->rehearsal)
 		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
 				     path);
-	error = map_path(path, 1, &m);
+	error = map_path(sys, path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_write_file(m.real, m.shown, data, len,
@@ -521,7 +528,7 @@ static int px_append_file_mode(ps_system *sys, const char *path,
 	if (px_of(sys)->rehearsal)
 		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
 				     path);
-	error = map_path(path, 1, &m);
+	error = map_path(sys, path, 1, &m);
 	if (error < 0)
 		return error;
 	error = native_append_file(m.real, m.shown, data, len,
@@ -579,7 +586,7 @@ static int px_list_dir(ps_system *sys, const char *path, ps_strlist *out)
 	ps_strlist l = PS_STRLIST_INIT;
 	mapped m;
 	DIR *d = NULL;
-	int fd, error = map_path(path, 0, &m);
+	int fd, error = map_path(sys, path, 0, &m);
 
 	(void)sys;
 	if (error < 0)
@@ -645,7 +652,7 @@ static int px_delete_file(ps_system *sys, const char *path)
 	if (px_of(sys)->rehearsal)
 		return ps_error_setc(PS_EIO, "%s: a rehearsal deletes nothing",
 				     path);
-	error = map_path(path, 0, &m);
+	error = map_path(sys, path, 0, &m);
 	if (error < 0)
 		return error;
 	if (unlink(m.real) < 0)
@@ -685,7 +692,7 @@ static int px_open_read(ps_system *sys, const char *path, void **handle,
 	read_handle *h = NULL;
 	struct stat st;
 	mapped m;
-	int fd, error = map_path(path, 0, &m);
+	int fd, error = map_path(sys, path, 0, &m);
 
 	(void)sys;
 	if (error < 0)
@@ -888,7 +895,7 @@ static int px_lock(ps_system *sys, const char *key, void **token)
 	struct stat st;
 	char *lp = NULL;
 	mapped m;
-	int fd = -1, error = map_path(key, 0, &m);
+	int fd = -1, error = map_path(sys, key, 0, &m);
 
 	(void)sys;
 	if (error < 0)
@@ -1083,6 +1090,7 @@ static void px_free(ps_system *sys)
 	posix_system *px = px_of(sys);
 
 	free_procs(px);
+	free(px->drive_c);
 	free(px);
 }
 
@@ -1130,6 +1138,17 @@ int ps_posix_system_new(ps_system **out)
 void ps_posix_set_rehearsal(ps_system *sys)
 {
 	px_of(sys)->rehearsal = 1;
+}
+
+int ps_posix_set_drive_c(ps_system *sys, const char *dir)
+{
+	char *copy = dir ? ps_strdup(dir) : NULL;
+
+	if (dir && !copy)
+		return ps_error_setc(PS_ENOMEM, "out of memory");
+	free(px_of(sys)->drive_c);
+	px_of(sys)->drive_c = copy;
+	return 0;
 }
 
 void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx)

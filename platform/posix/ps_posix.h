@@ -26,6 +26,9 @@ void ps_posix_set_policy_source(ps_system *sys, ps_policy_fn fn, void *ctx);
 /* A system port for one rehearsal input: it reads, never writes or
  * deletes, and knows no known folders. */
 void ps_posix_set_rehearsal(ps_system *sys);
+/* A rehearsal's drive C: (a folder; NULL: none): where the input's
+ * Windows paths are read (the OST's size, docs/rehearsal.md). */
+int ps_posix_set_drive_c(ps_system *sys, const char *dir);
 /* The processes list_processes reports (copied). */
 int ps_posix_set_processes(ps_system *sys, const ps_strlist *names);
 

@@ -961,9 +961,16 @@ def std_mapping(alice_server=EXO, extra=()):
     return "\n".join(lines) + "\n"
 
 
-def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False, running="defer"):
+def config(ost="keep", reset_oab=1, cached="keep", profiles="all", extra=(), crlf=False, running="defer",
+           ost_orgs="keep"):
+    """ost_orgs: OSTAcrossOrganisations.  Scenarios made before it keep the OST
+    across organisations (their hand-derived registries leave 6610 as it was);
+    ost_orgs=None writes no line, so the default (rename) applies."""
     lines = ["[Settings]", "Profiles=%s" % profiles, "OutlookRunning=%s" % running,
-             "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached] + list(extra)
+             "OST=%s" % ost, "ResetOAB=%d" % reset_oab, "CachedMode=%s" % cached]
+    if ost_orgs is not None:
+        lines.append("OSTAcrossOrganisations=%s" % ost_orgs)
+    lines += list(extra)
     nl = "\r\n" if crlf else "\n"
     return nl.join(lines) + nl
 
@@ -3260,6 +3267,147 @@ def sc_mapping_tampered():
              {"HKCU.reg": inp.copy()})
 
 
+# ---------------------------------------------------------------------------
+# OST across organisations (docs/update-rules.md R6): OST=keep becomes rename
+# when the target is another mailbox, unless TargetMailboxGuid is the source's
+# mailbox GUID.  These configurations leave OSTAcrossOrganisations at its
+# default (rename).
+# ---------------------------------------------------------------------------
+
+ALICE_ONPREM_GUID = "6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5"   # MailboxId of alice_emsmdb()'s MAPI/HTTP URLs
+ALICE_EXO_GUID = "32833106-536e-45df-80b2-d002cc92d33d"      # EXO_SRC_SERVER = <this>@fabrikam.com
+OST_DIR = "C:\\Users\\alice\\AppData\\Local\\Microsoft\\Outlook\\"
+
+
+def sc_ost_cross_org_rename():
+    inp, p = basic_input()
+    exp = inp.copy()
+    edits_alice_to_exo(exp, p)                                      # as basic-update, plus:
+    ems = sec(p, A["ems"])
+    # R6: OST=keep, but /o=Fabrikam -> /o=ExchangeLabs is another organisation and
+    # the mapping gives no TargetMailboxGuid: renamed as OST=rename does,
+    # DIR\SMTP.ost; only 001f6610 is present
+    exp.set(ems, 0x6610001F, OST_DIR + "alice@contoso.com.ost")
+    add_backup(exp, p, [(1, alice_gen1(inp, p))])
+    why = "OST renamed: target in another organisation (/o=Fabrikam vs /o=ExchangeLabs)"
+    scenario("ost-cross-org-rename",
+             "Alice moves from the on-premises organisation /o=Fabrikam to Exchange Online (/o=ExchangeLabs) "
+             "with OST=keep: an OST cannot be used with another mailbox, so the profile is pointed at a new OST "
+             "named after her new address (the old file stays for a rollback), and the report says why. "
+             "inspect says it first, with the size Outlook downloads again, then the dry run.",
+             ["update", "dry-run", "inspect", "R6", "ost", "cross-organisation"],
+             inp, {"mapping.puf": std_mapping(), "config.ini": config(ost_orgs=None),
+                   # alice's OST on drive C: (30 bytes), for inspect; the update leaves it
+                   OUTLOOK_FILES + OST_MARKER[0]: OST_MARKER[1],
+                   EXPECT_FILES + OST_MARKER[0]: OST_MARKER[1]},
+             [Step("inspect {store} --config config.ini --mapping mapping.puf", 0, [], 1,
+                   stdout=["OST size             30 bytes",
+                           "profile Outlook: alice@fabrikam.com: " + why + "; Outlook downloads the "
+                           "mailbox again (OST size 30 bytes)"]),
+              Step(UPDATE % "mapping.puf" + " --dry-run", 0, [("Outlook", ROW_A, "would-update")], 1,
+                   stdout=[why]),
+              Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0, stdout=[why])],
+             {"HKCU.reg": exp})
+
+
+def exo_guid_mapping(guid):
+    return "\n".join([MAP_HEADER + "|TargetMailboxGuid",
+                      mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO, ""),
+                      mapline(ALICE_EXO_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com",
+                              EXO_TGT_SERVER, guid)]) + "\n"
+
+
+def sc_ost_cross_tenant_same_guid():
+    inp, p = exo_input()
+    exp = inp.copy()
+    # as exchange-online-archive: 6610 kept (OST=keep): the mapping's
+    # TargetMailboxGuid (upper case, in braces) is the mailbox GUID of the
+    # profile's home server <guid>@fabrikam.com: the same mailbox
+    edits_exo_tenant_move(exp, p, EXO_TGT_SERVER)
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_EXO_SRC, ALICE_TGT)], exo_sections(inp, p)))])
+    scenario("ost-cross-tenant-same-guid",
+             "A tenant-to-tenant move that keeps the mailbox (ExchangeGuid): the mapping's TargetMailboxGuid is "
+             "the GUID of alice's home server name (<guid>@fabrikam.com), so OST=keep keeps her OST.",
+             ["update", "R6", "ost", "tenant-to-tenant", "TargetMailboxGuid", "guid-server"],
+             inp, {"mapping.puf": exo_guid_mapping("{" + ALICE_EXO_GUID.upper() + "}"),
+                   "config.ini": config(ost_orgs=None)},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
+def sc_ost_cross_tenant_other_guid():
+    inp, p = exo_input()
+    exp = inp.copy()
+    edits_exo_tenant_move(exp, p, EXO_TGT_SERVER)                  # as exchange-online-archive, plus:
+    # R6: both DNs start with /o=ExchangeLabs, but TargetMailboxGuid is not the
+    # profile's mailbox GUID: another mailbox, OST renamed (DIR\SMTP.ost)
+    exp.set(sec(p, E["ems"]), 0x6610001F, OST_DIR + "alice@contoso.com.ost")
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_EXO_SRC, ALICE_TGT)], exo_sections(inp, p)))])
+    scenario("ost-cross-tenant-other-guid",
+             "A tenant-to-tenant move to a new mailbox: both tenants' DNs start with /o=ExchangeLabs, but the "
+             "mapping's TargetMailboxGuid differs from the GUID in alice's home server name, so OST=keep renames "
+             "her OST and the report gives both GUIDs.",
+             ["update", "R6", "ost", "tenant-to-tenant", "TargetMailboxGuid", "guid-server"],
+             inp, {"mapping.puf": exo_guid_mapping("1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"),
+                   "config.ini": config(ost_orgs=None)},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+                   stdout=["OST renamed: target is another mailbox (mailbox GUID " + ALICE_EXO_GUID
+                           + " vs TargetMailboxGuid 1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9)"])],
+             {"HKCU.reg": exp})
+
+
+def sc_ost_same_org_keep():
+    inp, p = basic_input()
+    exp = inp.copy()
+    svc, ems, priv, pub = sec(p, A["svc"]), sec(p, A["ems"]), sec(p, A["priv"]), sec(p, A["pub"])
+    xp, ab = sec(p, A["xp"]), sec(p, A["abp"])
+    # A move to another server of the organisation: TGT = SRC, SERVER = EXCH02,
+    # no SMTP (no R2, no R9), R8 (a) and (b) skipped; R8 (c) names: EXCH01,
+    # exch01.fabrikam.local, exch01.  R6: the same organisation and no
+    # TargetMailboxGuid: OST=keep keeps 6610.
+    exp.set(svc, 0x662A001F, "EXCH02")                              # R3
+    # ems: 6603 stays SRC (R1 to itself), 6641, 6607, 3001, 6620, 663d kept (no SMTP)
+    exp.set(ems, 0x6602001E, "EXCH02")                              # R3
+    exp.set(ems, 0x662A001F, "EXCH02")                              # R3
+    exp.set(ems, 0x6608001E, "EXCH02")                              # R3
+    exp.delete(ems, 0x6612001E)                                     # R4
+    exp.delete(ems, 0x6613101E)                                     # R4
+    exp.delete(ems, 0x6614001E)                                     # R4
+    exp.delete(ems, 0x664A001F)                                     # R4
+    exp.delete(ems, 0x6652001F)                                     # R4
+    exp.delete(ems, 0x6653001F)                                     # R4
+    exp.delete(ems, 0x6654001F)                                     # R4
+    exp.delete(ems, 0x6655001F)                                     # R4
+    exp.delete(ems, 0x663B0102)                                     # R4
+    exp.delete(ems, 0x66350003)                                     # R5
+    exp.delete(ems, 0x66360003)                                     # R5
+    exp.delete(ems, 0x660E001F)                                     # R5
+    exp.delete(ems, 0x6760001F)                                     # R8 (c): "exch01.fabrikam.local"
+    # kept: 6610 (R6 keep), 6618 (R8 (b) skipped: the DN stays; no server in it),
+    #       6621 "exch010..." (boundary), 6601, 6619, 6630, 6617
+    exp.set(priv, 0x660C001E, "EXCH02")                             # R3
+    exp.delete(priv, 0x6614001E)                                    # R4
+    exp.set(priv, 0x662B001F, "EXCH02")                             # R3
+    exp.delete(priv, 0x0FFF0102)                                    # R8 (c): the entry ID names EXCH01
+    exp.set(pub, 0x660C001E, "EXCH02")                              # R3
+    exp.set(pub, 0x662B001F, "EXCH02")                              # R3
+    exp.delete(pub, 0x0FFF0102)                                     # R8 (c): EXCH01
+    exp.set(xp, 0x660C001E, "EXCH02")                               # R3
+    exp.delete(xp, 0x6614001E)                                      # R4
+    exp.set(xp, 0x662B001F, "EXCH02")                               # R3
+    exp.set(ab, 0x662A001F, "EXCH02")                               # R3
+    # the report and the backup name the unit's own DN as its target
+    add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_SRC, ALICE_SRC)], alice_sections(inp, p)))])
+    mapping = "\n".join([MAP_HEADER, mapline(ALICE_SRC, "", "", "", "EXCH02")]) + "\n"
+    scenario("ost-same-org-keep",
+             "Alice's mailbox moves to another server of her organisation (the DN stays): with OST=keep and the "
+             "default OSTAcrossOrganisations=rename her OST is kept, since it is the same mailbox.",
+             ["update", "R6", "ost", "server-move", "R3", "R4", "R8"],
+             inp, {"mapping.puf": mapping, "config.ini": config(ost_orgs=None)},
+             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0)],
+             {"HKCU.reg": exp})
+
+
 def main():
     _, basic_after = sc_basic()
     sc_already_updated(basic_after)
@@ -3302,6 +3450,10 @@ def main():
     sc_mapping_pinned()
     sc_mapping_tampered()
     m365_scenarios()
+    sc_ost_cross_org_rename()
+    sc_ost_cross_tenant_same_guid()
+    sc_ost_cross_tenant_other_guid()
+    sc_ost_same_org_keep()
 
 
 if __name__ == "__main__":
