@@ -46,6 +46,7 @@ static const char *const running_names[] = { "defer", "wait", "close",
 static const char *const ost_names[] = { "keep", "rename", "recreate",
 					  NULL };
 static const char *const cached_names[] = { "keep", "on", "off", NULL };
+static const char *const delim_names[] = { ",", ";", "tab", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -82,6 +83,8 @@ static const key_def keys[] = {
 	{ "RunAfter", K_STRING, OFF(run_after), 0, NULL, NULL },
 	{ "GlobalTimeoutSeconds", K_UINT, OFF(global_timeout_seconds), 86400,
 	  NULL, NULL },
+	{ "CsvDelimiter", K_CHOICE, OFF(csv_delimiter), 0, delim_names,
+	  ", ; or tab" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -11,6 +11,7 @@ enum { PS_PROFILES_ALL, PS_PROFILES_DEFAULT, PS_PROFILES_NAMED };
 enum { PS_RUNNING_DEFER, PS_RUNNING_WAIT, PS_RUNNING_CLOSE };
 enum { PS_OST_KEEP, PS_OST_RENAME, PS_OST_RECREATE };
 enum { PS_CACHED_KEEP, PS_CACHED_ON, PS_CACHED_OFF };
+enum { PS_CSV_COMMA, PS_CSV_SEMICOLON, PS_CSV_TAB };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
@@ -37,6 +38,8 @@ typedef struct ps_config {
 	int repair_poisoned;           /* default 0 */
 	char *run_after;
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
+	int csv_delimiter;             /* PS_CSV_*: CSV reports' separator
+	                                  (default COMMA) */
 } ps_config;
 
 /* Defaults. Returns PS_ENOMEM only. */

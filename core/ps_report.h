@@ -43,6 +43,8 @@ typedef struct ps_row {
 	 * CSV or JSON of one run. */
 	char *source_server;  /* the account's home server before */
 	char *target_smtp;    /* the mapping's TargetSMTP */
+	int predicted;        /* fleet --rehearsal: the rehearsal's status
+	                         + 1; 0: not rehearsed */
 } ps_row;
 
 typedef struct ps_report {
@@ -55,9 +57,16 @@ typedef struct ps_report {
 	int log_fallback;     /* 1: the local folder, not LogFile */
 	char *run_after;      /* RunAfter command (JSON "run_after") */
 	char *run_after_how;  /* "started", "recorded, not executed" */
+	char *time;           /* when the run ended, "YYYY-MM-DDTHH:MM:SSZ"
+	                         (JSON "time"; the fleet's latest run) */
 } ps_report;
 
-#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
+#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL, \
+			 NULL }
+
+/* UTF-8 byte order mark: every CSV report starts with it (Excel reads
+ * the file as UTF-8 only then). */
+#define PS_CSV_BOM "\xEF\xBB\xBF"
 
 const char *ps_status_name(ps_status st);
 /* NULL strings are stored as "". */
@@ -70,10 +79,17 @@ int ps_report_exit_bits(const ps_report *r);
 /* Set the last row's fleet fields (copies; NULL leaves one unset). */
 int ps_report_set_origin(ps_report *r, const char *source_server,
 			 const char *target_smtp);
+/* BOM, header, one line per row (docs/contract.md), separated by ','
+ * or by delim (',', ';' or '\t': --csv-delimiter). */
 int ps_report_csv(const ps_report *r, ps_buf *out);
+int ps_report_csv_d(const ps_report *r, ps_buf *out, char delim);
 /* One CSV field (RFC 4180, spreadsheet formulas neutralised) and its
- * separator: "," or, when last, CRLF. */
+ * separator: "," (or delim) or, when last, CRLF.  A field with any of
+ * , ; TAB " CR LF is quoted, whatever the delimiter. */
 void ps_csv_field(ps_buf *b, const char *s, int last);
+void ps_csv_field_d(ps_buf *b, const char *s, int last, char delim);
+/* PS_CSV_BOM, then the NULL-terminated column names and CRLF. */
+void ps_csv_header(ps_buf *out, char delim, const char *const *cols);
 /* A JSON string literal, control characters escaped. */
 void ps_json_str(ps_buf *b, const char *s);
 int ps_report_json(const ps_report *r, ps_buf *out);
