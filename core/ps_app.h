@@ -74,6 +74,14 @@ typedef struct ps_app_env {
 	unsigned (*cpu_count)(void *ctx);
 	/* 1 when the stream is a terminal (progress is shown there). */
 	int (*is_terminal)(void *ctx, FILE *f);
+	/* ---- fleet (docs/rehearsal.md); NULL: not on this platform ----
+	 * The report files one argument names: a file is itself (missing or
+	 * not: reading it says what is wrong); a folder is searched as
+	 * list_stores searches, for files whose names end in .csv or .json,
+	 * sorted by path.  (*mtimes)[i] is the modification time of
+	 * out->v[i] in seconds since 1970 (0: unknown); caller frees. */
+	int (*list_reports)(void *ctx, const char *path, ps_strlist *out,
+			    int64_t **mtimes, ps_strlist *problems);
 	void *ctx;
 	FILE *out;
 	FILE *err;
