@@ -521,6 +521,7 @@ static int jstring(jp *j, char **out)
 		if (c == '"')
 			break;
 		if (c < 0x20) {
+			j->p--;      /* the line it is on */
 			error = jerr(j, "a control character in a string");
 			goto done;
 		}

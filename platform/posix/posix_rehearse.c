@@ -234,7 +234,7 @@ static int list_reports(void *ctx, const char *path, ps_strlist *out,
 			*mtimes = NULL;
 			return ps_error_setc(PS_ENOMEM, "out of memory");
 		}
-		if (S_ISREG(st.st_mode))
+		if (!lstat(path, &st) && S_ISREG(st.st_mode))
 			(*mtimes)[0] = (int64_t)st.st_mtime;
 		return 0;
 	}
