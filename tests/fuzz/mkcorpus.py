@@ -25,6 +25,8 @@ SOURCES = {
     # Backup generations: the 01026fNN values of the scenarios' expected
     # registries (extracted below).
     "backup": [],
+    # Reports of update, rehearse and fleet (profswitch fleet reads them).
+    "report": ["tests/data/report/*"],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
