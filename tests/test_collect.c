@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ps_collect.h"
+#include "ps_config.h"
 #include "ps_error.h"
 #include "testutil.h"
 
@@ -540,6 +541,97 @@ static void test_cli(void **state)
 	}
 }
 
+static void test_delimiter_setting(void **state)
+{
+	static const char *const ok[] = { ",", ";", "tab", "TAB" };
+	static const int want[] = { PS_CSV_COMMA, PS_CSV_SEMICOLON, PS_CSV_TAB,
+				    PS_CSV_TAB };
+	ps_config cfg;
+	char text[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(ps_config_init(&cfg), 0);
+		snprintf(text, sizeof(text), "[Settings]\nCsvDelimiter = %s\n",
+			 ok[i]);
+		assert_int_equal(ps_config_parse(&cfg, "c.ini", text,
+						 strlen(text)), 0);
+		assert_int_equal(cfg.csv_delimiter, want[i]);
+		ps_config_free(&cfg);
+	}
+	assert_int_equal(ps_config_init(&cfg), 0);
+	assert_int_equal(cfg.csv_delimiter, PS_CSV_COMMA);
+	assert_int_equal(ps_config_parse(&cfg, "c.ini", "[Settings]\n"
+					 "CsvDelimiter = |\n", 28), PS_EFORMAT);
+	assert_non_null(strstr(ps_error_last(), "c.ini:2"));
+	ps_config_free(&cfg);
+}
+
+/* update --report with the configured separator: what fleet reads. */
+static void test_update_report(void **state)
+{
+	ps_buf out = PS_BUF_INIT, err = PS_BUF_INIT, b = PS_BUF_INIT;
+	char cmd[512], store[128], map[128], cfg[128], rep[128], js[128];
+	char *csv, *json;
+	ps_fleet f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	strcpy(dir, "/tmp/ps-collect-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp %s/scenarios/basic-update/HKCU.reg "
+		 "%s/alice.reg", PS_SOURCE_DIR, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(store, sizeof(store), "%s/alice.reg", dir);
+	snprintf(map, sizeof(map), "%s/scenarios/basic-update/mapping.puf",
+		 PS_SOURCE_DIR);
+	snprintf(cfg, sizeof(cfg), "%s/c.ini", dir);
+	write_file("c.ini", "[Settings]\nCsvDelimiter = ;\n", 1000);
+	snprintf(rep, sizeof(rep), "%s/r.csv", dir);
+	snprintf(js, sizeof(js), "%s/r.json", dir);
+	assert_int_equal(tu_run(&out, &err, "update", "--store", store,
+				"--mapping", map, "--config", cfg, "--report",
+				rep, "--dry-run", "-q", NULL), 0);
+	csv = read_back("r.csv");
+	assert_memory_equal(csv, PS_CSV_BOM "host;user;profile;account;"
+			    "source_dn;target_dn;status;detail;source_server;"
+			    "target_smtp\r\n", 90);
+	assert_non_null(strstr(csv, ";would-update;\"24 values to set, 18 to "
+				    "remove\";EXCH01;alice@contoso.com\r\n"));
+	/* --csv-delimiter wins over the configuration. */
+	assert_int_equal(tu_run(&out, &err, "update", "--store", store,
+				"--mapping", map, "--config", cfg, "--report",
+				rep, "--dry-run", "-q", "--csv-delimiter", "tab",
+				NULL), 0);
+	free(csv);
+	csv = read_back("r.csv");
+	assert_memory_equal(csv, PS_CSV_BOM "host\tuser\t", 13);
+	assert_int_equal(ps_collect_parse("r.csv", (uint8_t *)csv,
+					  strlen(csv), &f), 0);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(row(&f, 0, 0)->status, PS_ST_WOULD_UPDATE);
+	assert_string_equal(row(&f, 0, 0)->source_server, "EXCH01");
+	ps_fleet_free(&f);
+	assert_int_equal(tu_run(&out, &err, "update", "--store", store,
+				"--mapping", map, "--report", js, "--dry-run",
+				"-q", NULL), 0);
+	json = read_back("r.json");
+	assert_non_null(strstr(json, "\"time\": \""));
+	assert_int_equal(ps_collect_parse("r.json", (uint8_t *)json,
+					  strlen(json), &f), 0);
+	assert_true(f.v[0].when > 1700000000LL);
+	assert_string_equal(row(&f, 0, 0)->target_smtp, "alice@contoso.com");
+	ps_fleet_free(&f);
+	free(csv);
+	free(json);
+	ps_buf_free(&out);
+	ps_buf_free(&err);
+	ps_buf_free(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +645,8 @@ int main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_delimiter_setting),
+		cmocka_unit_test(test_update_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
