@@ -1782,10 +1782,14 @@ static int cmd_fleet(ps_app_env *env, const opts *o)
 		error = take_items(&f, &cap, &c.parts[i]);
 		if (error < 0)
 			goto fail;
+		ps_fleet_free(&c.parts[i]);
 	}
 	error = ps_collect_latest(&f);
 	if (!error && o->rehearsal)
 		error = ps_collect_diff(&f, &reh);
+	/* The differences are copies: the rehearsal's rows are not needed
+	 * while the reports are written. */
+	ps_fleet_free(&reh);
 	if (!error)
 		error = ps_fleet_summarize(&f, &s);
 	if (error < 0)

@@ -164,7 +164,8 @@ static int cfile_items(cfile *c, ps_fleet *out)
 		ps_row *row;
 
 		if (!it || strcmp(it->report.host, host) ||
-		    strcmp(it->report.user, user) || strcmp(it->input, input)) {
+		    strcmp(it->report.user, user) ||
+		    strcmp(it->input, input)) {
 			error = new_item(out, &cap);
 			if (error)
 				break;
@@ -186,6 +187,17 @@ static int cfile_items(cfile *c, ps_fleet *out)
 			? r->f[C_SOURCE_SERVER] : NULL,
 			r->f[C_TARGET_SMTP] && *r->f[C_TARGET_SMTP]
 			? r->f[C_TARGET_SMTP] : NULL);
+	}
+	/* 100,000 reports stay in memory together: no spare row slots. */
+	for (i = n0; !error && i < out->n; i++) {
+		ps_report *r = &out->v[i].report;
+		ps_row *v;
+
+		if (r->n && r->n < r->cap &&
+		    (v = realloc(r->v, r->n * sizeof(*v))) != NULL) {
+			r->v = v;
+			r->cap = r->n;
+		}
 	}
 	if (error) {
 		for (i = n0; i < out->n; i++) {
@@ -229,10 +241,10 @@ static int csv_record(csvp *c, ps_strlist *fields, ps_buf *fb, int *eof)
 			c->p++;
 			for (;;) {
 				if (c->p >= c->end)
-					return ps_error_setc(PS_EFORMAT, "%s: "
-						"line %u: a quoted field is not "
-						"closed (a truncated file?)",
-						c->name, c->line);
+					return ps_error_setc(PS_EFORMAT,
+						"%s: line %u: a quoted field "
+						"is not closed (a truncated "
+						"file?)", c->name, c->line);
 				if (*c->p == '"') {
 					if (c->p + 1 < c->end &&
 					    c->p[1] == '"') {
@@ -251,9 +263,9 @@ static int csv_record(csvp *c, ps_strlist *fields, ps_buf *fb, int *eof)
 			}
 			if (c->p < c->end && *c->p != c->delim &&
 			    *c->p != '\r' && *c->p != '\n')
-				return ps_error_setc(PS_EFORMAT, "%s: line %u: "
-					"text after a closing quote", c->name,
-					c->at);
+				return ps_error_setc(PS_EFORMAT,
+					"%s: line %u: text after a closing "
+					"quote", c->name, c->at);
 			/* The writer's "'=..." (a neutralised formula). */
 			neutral = fb->len >= 2 && fb->ptr[0] == '\'' &&
 				  strchr("=+-@\t\r", fb->ptr[1]);
@@ -274,8 +286,8 @@ static int csv_record(csvp *c, ps_strlist *fields, ps_buf *fb, int *eof)
 			return ps_error_setc(PS_ENOMEM, "out of memory");
 		if (fields->n >= PS_COLLECT_MAX_COLUMNS)
 			return ps_error_setc(PS_ELIMIT, "%s: line %u: more "
-					     "than %u fields", c->name, c->line,
-					     PS_COLLECT_MAX_COLUMNS);
+					     "than %u fields", c->name,
+					     c->line, PS_COLLECT_MAX_COLUMNS);
 		error = ps_strlist_add(fields, fb->ptr + neutral);
 		if (error)
 			return ps_error_setc(PS_ENOMEM, "out of memory");
@@ -544,7 +556,7 @@ static int jstring(jp *j, char **out)
 		case 'r': ps_buf_putc(&b, '\r'); break;
 		case 't': ps_buf_putc(&b, '\t'); break;
 		case 'u': {
-			unsigned cp, lo;
+			unsigned cp, lo = 0;
 
 			if (j->end - j->p < 4 || hex4(j->p, &cp) < 0) {
 				error = jerr(j, "a bad \\u escape");
@@ -552,11 +564,14 @@ static int jstring(jp *j, char **out)
 			}
 			j->p += 4;
 			if (cp >= 0xD800 && cp < 0xDC00) {
-				if (j->end - j->p < 6 || j->p[0] != '\\' ||
-				    j->p[1] != 'u' || hex4(j->p + 2, &lo) < 0 ||
-				    lo < 0xDC00 || lo > 0xDFFF) {
-					error = jerr(j, "a lone surrogate in a "
-						     "\\u escape");
+				int pair = j->end - j->p >= 6 &&
+					   j->p[0] == '\\' && j->p[1] == 'u' &&
+					   hex4(j->p + 2, &lo) == 0 &&
+					   lo >= 0xDC00 && lo <= 0xDFFF;
+
+				if (!pair) {
+					error = jerr(j, "a lone surrogate "
+						     "in a \\u escape");
 					goto done;
 				}
 				j->p += 6;
@@ -1176,7 +1191,8 @@ int ps_collect_diff(ps_fleet *f, ps_fleet *rehearsal)
 	if (!error)
 		error = keys_of(f, &a, &na);
 	while (!error && (i < np || j < na)) {
-		int c = i >= np ? 1 : j >= na ? -1 : strcmp(p[i].key, a[j].key);
+		int c = i >= np ? 1 : j >= na ? -1
+			: strcmp(p[i].key, a[j].key);
 		size_t i2 = i, j2 = j;
 
 		if (c < 0) {

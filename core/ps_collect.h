@@ -55,9 +55,11 @@ int ps_collect_latest(ps_fleet *f);
 /* Compare the rehearsal's predictions with the collected runs per (user,
  * profile, account), case-insensitive: f->diff gets every account whose
  * run differs from the prediction or that one side lacks, f->diff_same
- * counts the others, and each collected row's `predicted` is set.  A prediction of would-update is met by updated,
- * repaired-poisoned, already-updated or would-update (a later logon
- * reports already-updated); any other status must be the same. */
+ * counts the others, and each collected row's `predicted` is set.  A
+ * prediction of would-update is met by updated, repaired-poisoned,
+ * already-updated or would-update (a later logon reports
+ * already-updated); any other status must be the same.  The rehearsal's
+ * rows are only read (non-const for the sort's keys). */
 int ps_collect_diff(ps_fleet *f, ps_fleet *rehearsal);
 
 #endif
