@@ -1728,7 +1728,6 @@ static int cmd_fleet(ps_app_env *env, const opts *o)
 	ps_sys_host_name(env->sys, &f.host);
 	ps_format_time((long long)ps_sys_now(env->sys), f.started);
 	if (o->rehearsal) {
-		reh.collected = 0;
 		status = load_rehearsal(env, o->rehearsal, &reh);
 		if (status)
 			goto done;

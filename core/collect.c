@@ -977,6 +977,8 @@ long long ps_collect_time(const char *s)
 
 typedef struct lkey {
 	char *key;            /* lowercase "host\x1fuser" */
+	long long when;
+	const char *input;
 	size_t i;
 } lkey;
 
@@ -993,20 +995,16 @@ static char *lower_key(const char *a, const char *b)
 	return ps_buf_detach(&k);
 }
 
-static const ps_fleet *sort_fleet;
-
 static int lkey_cmp(const void *a, const void *b)
 {
 	const lkey *x = a, *y = b;
-	const ps_fleet_item *ix = &sort_fleet->v[x->i];
-	const ps_fleet_item *iy = &sort_fleet->v[y->i];
 	int c = strcmp(x->key, y->key);
 
 	if (c)
 		return c;
-	if (ix->when != iy->when)
-		return ix->when < iy->when ? -1 : 1;
-	c = strcmp(ix->input, iy->input);
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	c = strcmp(x->input, y->input);
 	if (c)
 		return c;
 	return x->i < y->i ? -1 : x->i > y->i;
@@ -1040,17 +1038,15 @@ int ps_collect_latest(ps_fleet *f)
 		if (it->unusable || !it->report.user || !*it->report.user)
 			continue;
 		k[nk].i = i;
+		k[nk].when = it->when;
+		k[nk].input = it->input;
 		k[nk].key = lower_key(nz(it->report.host), it->report.user);
 		if (!k[nk++].key) {
 			error = ps_error_setc(PS_ENOMEM, "out of memory");
 			goto done;
 		}
 	}
-	/* qsort has no context argument: one sort at a time is fine for a
-	 * command-line run (the fleet is sorted once, on one thread). */
-	sort_fleet = f;
 	qsort(k, nk, sizeof(*k), lkey_cmp);
-	sort_fleet = NULL;
 	for (i = 0; i + 1 < nk; i++)
 		if (!strcmp(k[i].key, k[i + 1].key))
 			drop[k[i].i] = 1;
