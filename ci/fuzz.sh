@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (preset fuzz: clang, ASan + UBSan: fuzz_reg,
 # fuzz_hive, fuzz_mapping, fuzz_ini, fuzz_autodiscover, fuzz_mapidx,
-# fuzz_backup, fuzz_json) and run
+# fuzz_backup, fuzz_json, fuzz_report) and run
 # each for FUZZ_SECONDS (default 20) from its committed seed corpus
 # (tests/fuzz/corpus/<name>/).  New inputs go to a scratch folder, never
 # into the repository; a crash, leak or timeout (10 s per input; 2 s for

@@ -10,6 +10,7 @@
 
 #include "ps_autodiscover.h"
 #include "ps_backup.h"
+#include "ps_collect.h"
 #include "ps_config.h"
 #include "ps_engine.h"
 #include "ps_error.h"
@@ -46,6 +47,8 @@ typedef struct opts {
 	const char *jobs;
 	const char *timeout;    /* autodiscover --timeout */
 	const char *output;     /* mapping compile -o */
+	const char *rehearsal;  /* fleet --rehearsal */
+	const char *csv_delimiter;  /* --csv-delimiter */
 	ps_strlist profiles;
 	ps_strlist reports;        /* every --report (rehearse) */
 	ps_strlist running;
@@ -76,6 +79,7 @@ typedef struct opts {
 	"LogFile=,\n" \
 	"                      else profswitch.log in the local folder)\n" \
 	"  --report FILE       write the report (.csv or .json)\n" \
+	"  --csv-delimiter D   CSV reports: , ; or tab (default ,)\n" \
 	"  -q, -v              quieter, more verbose\n"
 
 #define EXIT_STATUS_TEXT \
@@ -93,6 +97,7 @@ static const char usage_text[] =
 	"  cleanup   [common]\n"
 	"  rehearse  STORE... [--config FILE] [--mapping FILE] [--report FILE]...\n"
 	"            [--jobs N] [--profile NAME | --default-profile] [--log FILE]\n"
+	"  fleet     REPORTS... --report FILE... [--rehearsal FILE]\n"
 	"  inspect   STORE [--config FILE] [--mapping FILE]\n"
 	"  autodiscover EMAIL [--url URL] [--ca-file FILE]\n"
 	"            [--timeout SECONDS] [--v2]\n"
@@ -107,6 +112,8 @@ static const char usage_text[] =
 	"\n"
 	"STORE (inspect, rehearse): a .reg export or an NTUSER.DAT hive;\n"
 	"rehearse also takes folders of them (searched recursively).\n"
+	"REPORTS (fleet): the .csv/.json reports of logon runs, or folders\n"
+	"of them (searched recursively).\n"
 	"\n"
 	EXIT_STATUS_TEXT;
 
@@ -164,6 +171,7 @@ static const cmd_help helps[] = {
 	  "  --config FILE       profswitch.ini (LogFile= is ignored)\n"
 	  "  --mapping FILE      migration mapping (overrides the config)\n"
 	  "  --report FILE       .csv, .json or .html (repeatable)\n"
+	  "  --csv-delimiter D   CSV reports: , ; or tab (default ,)\n"
 	  "  --jobs N            inputs at once (default: one per core)\n"
 	  "  --profile NAME      only this profile (repeatable)\n"
 	  "  --default-profile   only the default profile\n"
@@ -172,6 +180,27 @@ static const cmd_help helps[] = {
 	  "  -q, -v              quieter, more verbose\n"
 	  "\n"
 	  EXIT_STATUS_TEXT },
+	{ "fleet", "collect the reports of logon runs into one fleet report",
+	  "usage: profswitch fleet REPORTS... --report FILE... "
+	  "[--rehearsal FILE]\n"
+	  "                [--config FILE] [--csv-delimiter D] [--log FILE]\n"
+	  "\n"
+	  "Reads the per-user reports (.csv or .json) that update runs left,\n"
+	  "or folders of them searched recursively, keeps the latest run of\n"
+	  "each user on each machine, and writes the fleet report rehearse\n"
+	  "writes.  A report that cannot be read is a row, not the end.\n"
+	  "\n"
+	  "options:\n"
+	  "  --report FILE       .csv, .json or .html (repeatable)\n"
+	  "  --rehearsal FILE    the rehearsal's .csv or .json report: say\n"
+	  "                      what differs between rehearsal and cut-over\n"
+	  "  --config FILE       profswitch.ini (CsvDelimiter=)\n"
+	  "  --csv-delimiter D   CSV reports: , ; or tab (default ,)\n"
+	  "  --log FILE          the run log\n"
+	  "  -q                  no progress\n"
+	  "\n"
+	  "exit status: 0 done, 64 usage, 66 a --rehearsal that cannot be\n"
+	  "read or a report that cannot be written, 70 internal error.\n" },
 	{ "inspect", "show the Outlook profiles, backups and policies",
 	  "usage: profswitch inspect STORE [--config FILE] [--mapping FILE]\n"
 	  "\n"
@@ -363,7 +392,7 @@ static void opts_free(opts *o)
 static const char *const value_opts[] = {
 	"--config", "--mapping", "--store", "--log", "--report", "--profile",
 	"--simulate-running", "--url", "--ca-file", "--jobs", "--timeout",
-	"-o", NULL
+	"-o", "--rehearsal", "--csv-delimiter", NULL
 };
 
 static int takes_value(const char *arg)
@@ -448,6 +477,10 @@ static int parse_args(ps_app_env *env, int argc, char **argv, opts *o)
 			o->timeout = v;
 		else if (!strcmp(a, "-o"))
 			o->output = v;
+		else if (!strcmp(a, "--rehearsal"))
+			o->rehearsal = v;
+		else if (!strcmp(a, "--csv-delimiter"))
+			o->csv_delimiter = v;
 		else if (!strcmp(a, "--profile")) {
 			if (ps_strlist_add(&o->profiles, v) < 0)
 				return EX_SOFTWARE;
@@ -554,6 +587,24 @@ static int report_kind(const char *path)
 		return 1;
 	if (n >= 5 && !ps_strcasecmp(path + n - 5, ".json"))
 		return 2;
+	return 0;
+}
+
+/* The CSV separator: --csv-delimiter, else CsvDelimiter (cfg may be
+ * NULL), else ','.  0 after saying what is wrong. */
+static char csv_delim(ps_app_env *env, const opts *o, const ps_config *cfg)
+{
+	static const char delims[] = { ',', ';', '\t' };
+	const char *v = o->csv_delimiter;
+
+	if (!v)
+		return cfg && (unsigned)cfg->csv_delimiter < 3
+		       ? delims[cfg->csv_delimiter] : ',';
+	if (!strcmp(v, ",") || !strcmp(v, ";"))
+		return v[0];
+	if (!ps_strcasecmp(v, "tab") || !strcmp(v, "\t"))
+		return '\t';
+	usage_error(env, "--csv-delimiter '%s': expected , ; or tab", v);
 	return 0;
 }
 
@@ -822,7 +873,7 @@ static void log_exit(ps_app_env *env, ps_log *log, const char *command,
 /* The report: written atomically (temp file, rename) with ReportMode;
  * when its folder cannot be written, to the local folder instead, and
  * the log says where it went. */
-static int write_report(ps_app_env *env, run *r)
+static int write_report(ps_app_env *env, run *r, char delim)
 {
 	ps_buf b = PS_BUF_INIT;
 	char *dir = NULL, *fallback = NULL, why[600];
@@ -830,7 +881,7 @@ static int write_report(ps_app_env *env, run *r)
 
 	error = report_kind(r->report_path) == 2 ? ps_report_json(&r->report,
 								  &b)
-		: ps_report_csv(&r->report, &b);
+		: ps_report_csv_d(&r->report, &b, delim);
 	if (!error)
 		error = ps_sys_write_file_mode(env->sys, r->report_path,
 					       b.ptr, b.len,
@@ -1111,6 +1162,10 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	status = load_config(env, o, &r.cfg);
 	if (status)
 		goto done;
+	if (!csv_delim(env, o, &r.cfg)) {
+		status = EX_USAGE;
+		goto done;
+	}
 	if (!o->log && r.cfg.log_file) {
 		char *expanded = ps_expand_path(env->sys, r.cfg.log_file);
 
@@ -1266,8 +1321,13 @@ static int cmd_engine(ps_app_env *env, const opts *o)
 	 * report that cannot be written is an error on stderr and in the
 	 * log, but the status still says what happened to the store. */
 	flush_log(env, &r);
+	/* A report that cannot be written is an error on stderr and in
+	 * the log, but the status still says what happened to the store. */
+	if (r.report_path && !r.report.time &&
+	    (r.report.time = malloc(21)) != NULL)
+		ps_format_time((long long)ps_sys_now(env->sys), r.report.time);
 	if (r.report_path)
-		write_report(env, &r);
+		write_report(env, &r, csv_delim(env, o, &r.cfg));
 done:
 	/* RunAfter starts whatever the outcome, once the settings are
 	 * known (docs/guards.md). */
@@ -1754,6 +1814,11 @@ static int cmd_rehearse(ps_app_env *env, const opts *o)
 	status = load_config(env, o, &r.cfg);
 	if (status)
 		goto done;
+	f.csv_delim = csv_delim(env, o, &r.cfg);
+	if (!f.csv_delim) {
+		status = EX_USAGE;
+		goto done;
+	}
 	status = load_mapping(env, o, &r);
 	if (status)
 		goto done;
@@ -1843,6 +1908,338 @@ done:
 	ps_fleet_summary_free(&s);
 	ps_fleet_free(&f);
 	run_free(&r);
+	return status;
+}
+
+/* ---- fleet: the reports of the logon runs (docs/rehearsal.md) ---------- */
+
+typedef struct collecting {
+	ps_app_env *env;
+	const ps_strlist *paths;
+	const int64_t *mtimes;
+	ps_fleet *parts;        /* what each file held */
+	ps_fleet *fleet;        /* for the progress line's time */
+	int progress;
+} collecting;
+
+static const char *report_error(int error)
+{
+	switch (error) {
+	case PS_ENOTFOUND:
+	case PS_EIO:
+		return "unreadable report";
+	case PS_ELIMIT:
+		return "report too large";
+	default:
+		return "not a profswitch report";
+	}
+}
+
+/* One report file: read and parsed into parts[i]; a file that cannot be
+ * used is a row that says why. */
+static void collect_one(void *arg, unsigned worker, size_t i)
+{
+	collecting *c = arg;
+	const char *path = c->paths->v[i];
+	ps_fleet *part = &c->parts[i];
+	uint8_t *data = NULL;
+	size_t len = 0, j;
+	int error;
+
+	(void)worker;
+	part->collected = 1;
+	error = ps_sys_read_file(c->env->sys, path, PS_COLLECT_MAX_BYTES,
+				 &data, &len);
+	if (!error)
+		error = ps_collect_parse(path, data, len, part);
+	free(data);
+	if (error < 0) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", ps_error_last());
+		ps_collect_unusable(part, path, report_error(error), msg);
+	}
+	/* A fleet report (rows with their own input) is no logon run:
+	 * its runs would count twice, and its time is not theirs. */
+	for (j = 0; !error && j < part->n; j++)
+		if (strcmp(part->v[j].input, path))
+			break;
+	if (!error && j < part->n) {
+		ps_fleet_free(part);
+		part->collected = 1;
+		ps_collect_unusable(part, path, "not a logon run's report",
+				    "a fleet report of rehearse or fleet");
+	}
+	for (j = 0; j < part->n; j++)
+		if (!part->v[j].when)
+			part->v[j].when = c->mtimes ? c->mtimes[i] : 0;
+}
+
+static void collect_progress(void *arg, size_t done, size_t n,
+			     double seconds)
+{
+	collecting *c = arg;
+	double rate = seconds > 0 ? (double)done / seconds : 0;
+	char eta[32] = "?";
+
+	c->fleet->seconds = seconds;
+	if (!c->progress)
+		return;
+	if (rate > 0)
+		format_eta((double)(n - done) / rate, eta, sizeof(eta));
+	fprintf(c->env->err, "\r%zu/%zu reports  %.0f/s  ETA %s   ", done, n,
+		rate, eta);
+	if (done == n)
+		fputc('\n', c->env->err);
+	fflush(c->env->err);
+}
+
+/* Every report file the arguments name, with its modification time;
+ * what cannot be listed is an unusable item of f. */
+static int fleet_files(ps_app_env *env, const opts *o, ps_fleet *f,
+		       ps_strlist *paths, int64_t **mtimes)
+{
+	size_t i, j, cap = 0;
+	int error = 0;
+
+	*mtimes = NULL;
+	for (i = 0; i < o->positional.n && !error; i++) {
+		const char *arg = o->positional.v[i];
+		ps_strlist found = PS_STRLIST_INIT, bad = PS_STRLIST_INIT;
+		int64_t *t = NULL;
+
+		error = env->list_reports(env->ctx, arg, &found, &t, &bad);
+		if (error == PS_ENOTFOUND || error == PS_EIO) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", ps_error_last());
+			error = ps_collect_unusable(f, arg, "unreadable "
+						    "folder", msg);
+		} else if (error == PS_ELIMIT) {
+			fprintf(env->err, "profswitch: %s: split the "
+				"collection\n", ps_error_last());
+			error = PS_EFORMAT;
+		} else if (!error && !found.n && !bad.n) {
+			error = ps_collect_unusable(f, arg, "no .csv or .json "
+						    "report in this folder",
+						    "");
+		}
+		for (j = 0; !error && j + 1 < bad.n; j += 2)
+			error = ps_collect_unusable(f, bad.v[j], "unreadable "
+						    "report", bad.v[j + 1]);
+		if (!error && found.n && paths->n + found.n > cap) {
+			size_t nc = (paths->n + found.n) * 2;
+			int64_t *v = realloc(*mtimes, nc * sizeof(*v));
+
+			if (!v)
+				error = ps_error_setc(PS_ENOMEM,
+						      "out of memory");
+			else
+				*mtimes = v;
+			cap = nc;
+		}
+		for (j = 0; !error && j < found.n; j++) {
+			/* Not this run's own reports, written there before. */
+			if (ps_strlist_contains_nocase(&o->reports,
+						       found.v[j]))
+				continue;
+			(*mtimes)[paths->n] = t ? t[j] : 0;
+			error = ps_strlist_add(paths, found.v[j]);
+		}
+		free(t);
+		ps_strlist_free(&found);
+		ps_strlist_free(&bad);
+	}
+	return error;
+}
+
+/* Moves the items of part to the end of f. */
+static int take_items(ps_fleet *f, size_t *cap, ps_fleet *part)
+{
+	if (f->n + part->n > *cap) {
+		size_t nc = (f->n + part->n) * 2;
+		ps_fleet_item *v = realloc(f->v, nc * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		f->v = v;
+		*cap = nc;
+	}
+	if (part->n)
+		memcpy(f->v + f->n, part->v, part->n * sizeof(*part->v));
+	f->n += part->n;
+	part->n = 0;
+	return 0;
+}
+
+/* --rehearsal FILE: the fleet report rehearse wrote (CSV or JSON). */
+static int load_rehearsal(ps_app_env *env, const char *path, ps_fleet *r)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int error;
+
+	error = read_input(env, path, PS_COLLECT_MAX_BYTES, &data, &len,
+			   "rehearsal report");
+	if (error < 0)
+		return EX_NOINPUT;
+	error = ps_collect_parse(path, data, len, r);
+	free(data);
+	if (error < 0) {
+		say(env, "%s", ps_error_last());
+		say(env, "the rehearsal report cannot be read; nothing was "
+		    "written.");
+		return error == PS_ENOMEM ? EX_SOFTWARE : EX_NOINPUT;
+	}
+	return 0;
+}
+
+static int cmd_fleet(ps_app_env *env, const opts *o)
+{
+	ps_fleet f, reh;
+	ps_fleet_summary s;
+	ps_strlist paths = PS_STRLIST_INIT;
+	int64_t *mtimes = NULL;
+	collecting c;
+	ps_buf text = PS_BUF_INIT;
+	size_t i, cap;
+	unsigned workers, mode;
+	int status = 0, error;
+
+	memset(&f, 0, sizeof(f));
+	memset(&reh, 0, sizeof(reh));
+	memset(&s, 0, sizeof(s));
+	memset(&c, 0, sizeof(c));
+	if (!env->list_reports)
+		return usage_error(env, "fleet is not available on this "
+				   "platform");
+	if (!o->positional.n)
+		return usage_error(env, "fleet needs at least one folder or "
+				   "file of reports (.csv or .json)");
+	if (!o->reports.n)
+		return usage_error(env, "fleet needs --report FILE (.html, "
+				   ".csv or .json; repeatable)");
+	if (o->store || o->mapping || o->running.n || o->all ||
+	    o->dry_run || o->reprocess || o->profiles.n ||
+	    o->default_profile || o->jobs)
+		return usage_error(env, "fleet reads reports only: it takes "
+				   "folders or files, --report, --rehearsal, "
+				   "--csv-delimiter, --config, -q");
+	for (i = 0; i < o->reports.n; i++)
+		if (!fleet_kind(o->reports.v[i]))
+			return usage_error(env, "report '%s': the name must "
+					   "end in .csv, .json or .html",
+					   o->reports.v[i]);
+	if (o->rehearsal && !report_kind(o->rehearsal))
+		return usage_error(env, "--rehearsal '%s': the rehearsal's "
+				   ".csv or .json report", o->rehearsal);
+	{
+		ps_config cfg;
+
+		if (ps_config_init(&cfg) < 0)
+			return EX_SOFTWARE;
+		status = load_config(env, o, &cfg);
+		f.csv_delim = status ? ',' : csv_delim(env, o, &cfg);
+		mode = cfg.report_mode;
+		ps_config_free(&cfg);
+		if (status)
+			return status;
+		if (!f.csv_delim)
+			return EX_USAGE;
+	}
+	f.collected = 1;
+	f.rehearsal = o->rehearsal;
+	ps_sys_host_name(env->sys, &f.host);
+	ps_format_time((long long)ps_sys_now(env->sys), f.started);
+	if (o->rehearsal) {
+		status = load_rehearsal(env, o->rehearsal, &reh);
+		if (status)
+			goto done;
+	}
+	error = fleet_files(env, o, &f, &paths, &mtimes);
+	if (error == PS_EFORMAT) {
+		status = EX_USAGE;
+		goto done;
+	}
+	if (error < 0)
+		goto fail;
+	f.reports = paths.n;
+	if (paths.n) {
+		c.parts = calloc(paths.n, sizeof(*c.parts));
+		if (!c.parts) {
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	c.env = env;
+	c.paths = &paths;
+	c.mtimes = mtimes;
+	c.fleet = &f;
+	c.progress = !o->quiet && env->is_terminal &&
+		     env->is_terminal(env->ctx, env->err);
+	workers = env->cpu_count ? env->cpu_count(env->ctx) : 1;
+	if (workers > 8)
+		workers = 8;    /* a share's bandwidth, not the CPUs */
+	if (env->parallel && paths.n) {
+		error = env->parallel(env->ctx, paths.n, workers ? workers : 1,
+				      collect_one, collect_progress, &c);
+		if (error < 0)
+			goto fail;
+	} else {
+		int64_t t0 = ps_sys_now(env->sys), last = t0;
+
+		for (i = 0; i < paths.n; i++) {
+			int64_t now;
+
+			collect_one(&c, 0, i);
+			now = ps_sys_now(env->sys);
+			if (now != last || i + 1 == paths.n) {
+				collect_progress(&c, i + 1, paths.n,
+						 (double)(now - t0));
+				last = now;
+			}
+		}
+	}
+	cap = f.n;
+	for (i = 0; i < paths.n; i++) {
+		error = take_items(&f, &cap, &c.parts[i]);
+		if (error < 0)
+			goto fail;
+		ps_fleet_free(&c.parts[i]);
+	}
+	error = ps_collect_latest(&f);
+	if (!error && o->rehearsal)
+		error = ps_collect_diff(&f, &reh);
+	/* The differences are copies: the rehearsal's rows are not needed
+	 * while the reports are written. */
+	ps_fleet_free(&reh);
+	if (!error)
+		error = ps_fleet_summarize(&f, &s);
+	if (error < 0)
+		goto fail;
+	status = s.exit_bits;
+	for (i = 0; i < o->reports.n; i++)
+		if (write_fleet(env, o->reports.v[i], &f, &s, mode) < 0)
+			status = EX_NOINPUT;   /* asked for, not written */
+	if (!o->quiet && ps_fleet_text(&f, &s, &text) == 0)
+		fwrite(text.ptr, 1, text.len, env->out);
+	for (i = 0; i < o->reports.n && !o->quiet; i++)
+		fprintf(env->out, "report: %s\n", o->reports.v[i]);
+	goto done;
+fail:
+	say(env, "%s", ps_error_last());
+	status = EX_SOFTWARE;
+done:
+	for (i = 0; c.parts && i < paths.n; i++)
+		ps_fleet_free(&c.parts[i]);
+	free(c.parts);
+	free(mtimes);
+	ps_strlist_free(&paths);
+	ps_buf_free(&text);
+	ps_fleet_summary_free(&s);
+	ps_fleet_free(&reh);
+	f.rehearsal = NULL;
+	ps_fleet_free(&f);
 	return status;
 }
 
@@ -2681,6 +3078,8 @@ int ps_app_main(ps_app_env *caller, int argc, char **argv)
 		status = cmd_engine(env, &o);
 	else if (!strcmp(o.command, "rehearse"))
 		status = cmd_rehearse(env, &o);
+	else if (!strcmp(o.command, "fleet"))
+		status = cmd_fleet(env, &o);
 	else if (!strcmp(o.command, "inspect"))
 		status = cmd_inspect(env, &o);
 	else if (!strcmp(o.command, "autodiscover"))

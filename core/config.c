@@ -50,6 +50,7 @@ static const char *const cached_names[] = { "keep", "on", "off", NULL };
 static const char *const newol_names[] = { "block", "update", NULL };
 static const char *const o365x_names[] = { "remove", "keep", NULL };
 static const char *const ost_org_names[] = { "rename", "keep", NULL };
+static const char *const delim_names[] = { ",", ";", "tab", NULL };
 
 #define OFF(f) offsetof(ps_config, f)
 
@@ -98,6 +99,8 @@ static const key_def keys[] = {
 	  NULL, NULL },
 	{ "OSTAcrossOrganisations", K_CHOICE, OFF(ost_across_orgs), 0,
 	  ost_org_names, "rename or keep" },
+	{ "CsvDelimiter", K_CHOICE, OFF(csv_delimiter), 0, delim_names,
+	  ", ; or tab" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -1498,13 +1498,66 @@ static int timed_out(ps_engine *e)
 	return e->deadline && e->sys && ps_sys_now(e->sys) >= e->deadline;
 }
 
-static int defer_all(ps_engine *e, const ps_strlist *profiles, size_t from,
-		     ps_status st, const char *detail)
+/* A deferred profile: one row per account the update would have
+ * repointed (SPEC: a row per profile and account), so that the report
+ * says whose mailbox is pending.  The plan is only read, with a silent
+ * log and no Autodiscover.  One row for the profile, as before, when it
+ * has no such account (all already updated or not in the mapping: the
+ * run did not get as far as deciding that; rollback and cleanup, which
+ * have no mapping) or when it cannot be planned.  *n: the rows added. */
+static int defer_accounts(ps_engine *e, const char *profile, ps_status st,
+			  const char *detail, size_t *n)
 {
+	ps_plan_opts o;
+	ps_pplan plan;
+	ps_log quiet;
 	size_t i;
 	int error = 0;
 
+	*n = 0;
+	if (!e->map)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	memset(&quiet, 0, sizeof(quiet));
+	quiet.sys = e->sys;
+	o.cfg = e->cfg;
+	o.map = e->map;
+	o.reprocess = e->reprocess;
+	o.log = &quiet;
+	if (ps_plan_build(&plan, e->store, profile, &o) < 0) {
+		ps_log_free(&quiet);
+		ps_error_clear();
+		return 0;
+	}
+	for (i = 0; i < plan.nunits && !error; i++) {
+		const ps_unit *u = &plan.units[i];
+
+		if (!u->update)
+			continue;
+		ps_log_msg(e->log, PS_LOG_WARN, profile, u->account, "%s: %s",
+			   ps_status_name(st), detail);
+		error = ps_report_add(e->report, profile, u->account, u->dn,
+				      ps_plan_target_dn(u), st, detail);
+		if (!error)
+			error = ps_report_set_origin(e->report, u->server,
+				u->entry ? u->entry->target_smtp : NULL);
+		(*n)++;
+	}
+	ps_plan_free(&plan);
+	ps_log_free(&quiet);
+	return error;
+}
+
+static int defer_all(ps_engine *e, const ps_strlist *profiles, size_t from,
+		     ps_status st, const char *detail)
+{
+	size_t i, n;
+	int error = 0;
+
 	for (i = from; i < profiles->n && !error; i++) {
+		error = defer_accounts(e, profiles->v[i], st, detail, &n);
+		if (error || n)
+			continue;
 		ps_log_msg(e->log, PS_LOG_WARN, profiles->v[i], NULL, "%s: %s",
 			   ps_status_name(st), detail);
 		error = ps_report_add(e->report, profiles->v[i], NULL, NULL,

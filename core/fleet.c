@@ -403,41 +403,100 @@ void ps_fleet_bytes(unsigned long long n, char *out, size_t size)
 }
 
 /* A row's OST download: the bytes, "unknown", or 0 (none). */
-static void ost_field(ps_buf *out, const ps_row *r)
+static void ost_field(ps_buf *out, const ps_row *r, int last, char d)
 {
+	char n[24];
+
 	if (r->ost_download == PS_OST_DL_UNKNOWN)
-		ps_buf_puts(out, "unknown");
+		snprintf(n, sizeof(n), "unknown");
 	else
-		ps_buf_printf(out, "%llu", r->ost_download == PS_OST_DL_KNOWN
-			      ? r->ost_bytes : 0ull);
+		snprintf(n, sizeof(n), "%llu", r->ost_download ==
+			 PS_OST_DL_KNOWN ? r->ost_bytes : 0ull);
+	ps_csv_field_d(out, n, last, d);
+}
+
+static const char *const fleet_cols[] = {
+	"host", "user", "profile", "account", "source_dn", "target_dn",
+	"status", "detail", "source_server", "target_smtp", "input",
+	"ost_download_bytes", "predicted", NULL
+};
+
+static const char *host_of(const ps_fleet *f, const ps_fleet_item *it)
+{
+	if (it->report.host)
+		return it->report.host;
+	return f->host && !f->collected ? f->host : "";
 }
 
 int ps_fleet_csv(const ps_fleet *f, ps_buf *out)
 {
+	char d = f->csv_delim ? f->csv_delim : ',';
 	size_t i, j;
 
-	ps_buf_puts(out, "host,user,profile,account,source_dn,target_dn,"
-		    "status,detail,ost_download_bytes\r\n");
+	const char *cols[sizeof(fleet_cols) / sizeof(fleet_cols[0])];
+
+	/* `predicted` only with a rehearsal to compare with. */
+	memcpy(cols, fleet_cols, sizeof(cols));
+	if (!f->rehearsal)
+		cols[sizeof(cols) / sizeof(cols[0]) - 2] = NULL;
+	ps_csv_header(out, d, cols);
 	for (i = 0; i < f->n; i++) {
 		const ps_fleet_item *it = &f->v[i];
 
 		for (j = 0; j < it->report.n; j++) {
 			const ps_row *r = &it->report.v[j];
 
-			ps_csv_field(out, f->host ? f->host : "", 0);
-			ps_csv_field(out, user_of(it), 0);
-			ps_csv_field(out, r->profile, 0);
-			ps_csv_field(out, r->account, 0);
-			ps_csv_field(out, r->source_dn, 0);
-			ps_csv_field(out, r->target_dn, 0);
-			ps_csv_field(out, ps_status_name(r->status), 0);
-			ps_csv_field(out, r->detail, 0);
-			ost_field(out, r);
-			ps_buf_puts(out, "\r\n");
+			ps_csv_field_d(out, host_of(f, it), 0, d);
+			ps_csv_field_d(out, user_of(it), 0, d);
+			ps_csv_field_d(out, r->profile, 0, d);
+			ps_csv_field_d(out, r->account, 0, d);
+			ps_csv_field_d(out, r->source_dn, 0, d);
+			ps_csv_field_d(out, r->target_dn, 0, d);
+			ps_csv_field_d(out, ps_status_name(r->status), 0, d);
+			ps_csv_field_d(out, r->detail, 0, d);
+			ps_csv_field_d(out, r->source_server ?
+				       r->source_server : "", 0, d);
+			ps_csv_field_d(out, r->target_smtp ? r->target_smtp
+				       : "", 0, d);
+			ps_csv_field_d(out, it->input, 0, d);
+			ost_field(out, r, !f->rehearsal, d);
+			if (f->rehearsal)
+				ps_csv_field_d(out, r->predicted ? ps_status_name(
+					(ps_status)(r->predicted - 1)) : "", 1,
+					d);
 		}
+	}
+	/* Rehearsed accounts with no report yet: no status. */
+	for (i = 0; f->rehearsal && i < f->ndiff; i++) {
+		const ps_fleet_diff *x = &f->diff[i];
+
+		if (x->actual >= 0)
+			continue;
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, x->user, 0, d);
+		ps_csv_field_d(out, x->profile, 0, d);
+		ps_csv_field_d(out, x->account, 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "no report from this user yet", 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "", 0, d);
+		ps_csv_field_d(out, "", 0, d);   /* ost_download_bytes */
+		ps_csv_field_d(out, ps_status_name((ps_status)x->predicted), 1,
+			       d);
 	}
 	return ps_buf_check(out);
 }
+
+static const char *diff_status(int st, const char *none)
+{
+	return st < 0 ? none : ps_status_name((ps_status)st);
+}
+
+static const char no_plan[] = "(not rehearsed)";
+static const char no_run[] = "(no report)";
 
 static void json_counts(ps_buf *out, const char *name,
 			const ps_fleet_count *c, size_t n, int reasons)
@@ -479,6 +538,10 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 	ps_json_str(out, f->mapping ? f->mapping : "");
 	ps_buf_puts(out, ",\n  \"started\": ");
 	ps_json_str(out, f->started);
+	if (f->collected)
+		ps_buf_printf(out, ",\n  \"kind\": \"fleet\",\n  "
+			      "\"reports\": %zu,\n  \"superseded_reports\": "
+			      "%zu", f->reports, f->superseded);
 	ps_buf_printf(out, ",\n  \"inputs\": %zu,\n  \"rows\": [", f->n);
 	first = 1;
 	for (i = 0; i < f->n; i++) {
@@ -491,6 +554,10 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 			first = 0;
 			ps_buf_puts(out, "\"input\": ");
 			ps_json_str(out, it->input);
+			if (f->collected) {
+				ps_buf_puts(out, ", \"host\": ");
+				ps_json_str(out, host_of(f, it));
+			}
 			ps_buf_puts(out, ", \"user\": ");
 			ps_json_str(out, user_of(it));
 			ps_buf_puts(out, ", \"profile\": ");
@@ -515,7 +582,9 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 			if (r->ost_download == PS_OST_DL_UNKNOWN)
 				ps_buf_puts(out, "null");
 			else
-				ost_field(out, r);
+				ps_buf_printf(out, "%llu", r->ost_download ==
+					      PS_OST_DL_KNOWN ? r->ost_bytes
+					      : 0ull);
 			ps_buf_putc(out, '}');
 		}
 	}
@@ -547,7 +616,35 @@ int ps_fleet_json(const ps_fleet *f, const ps_fleet_summary *s,
 	ps_buf_puts(out, ",\n");
 	json_counts(out, "top_reasons", s->reasons,
 		    s->nreasons < 20 ? s->nreasons : 20, 1);
-	ps_buf_printf(out, "\n  },\n  \"exit_bits\": %d\n}\n", s->exit_bits);
+	ps_buf_puts(out, "\n  },\n");
+	if (f->rehearsal) {
+		ps_buf_puts(out, "  \"rehearsal\": {\"file\": ");
+		ps_json_str(out, f->rehearsal);
+		ps_buf_printf(out, ", \"same\": %zu, \"different\": %zu, "
+			      "\"accounts\": [", f->diff_same, f->ndiff);
+		for (i = 0; i < f->ndiff; i++) {
+			const ps_fleet_diff *d = &f->diff[i];
+
+			ps_buf_puts(out, i ? ",\n    {" : "\n    {");
+			ps_buf_puts(out, "\"user\": ");
+			ps_json_str(out, d->user);
+			ps_buf_puts(out, ", \"profile\": ");
+			ps_json_str(out, d->profile);
+			ps_buf_puts(out, ", \"account\": ");
+			ps_json_str(out, d->account);
+			ps_buf_puts(out, ", \"predicted\": ");
+			ps_json_str(out, diff_status(d->predicted, ""));
+			ps_buf_puts(out, ", \"actual\": ");
+			ps_json_str(out, diff_status(d->actual, ""));
+			ps_buf_puts(out, ", \"host\": ");
+			ps_json_str(out, d->host);
+			ps_buf_puts(out, ", \"input\": ");
+			ps_json_str(out, d->input);
+			ps_buf_putc(out, '}');
+		}
+		ps_buf_puts(out, f->ndiff ? "\n  ]},\n" : "]},\n");
+	}
+	ps_buf_printf(out, "  \"exit_bits\": %d\n}\n", s->exit_bits);
 	return ps_buf_check(out);
 }
 
@@ -582,9 +679,16 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 	size_t i, start = out->len;
 	int st;
 
-	ps_buf_printf(out, "rehearsal: %zu users, %zu accounts, %zu unusable "
-		      "inputs (%.1f s, %u workers)\n", s->users, s->rows,
-		      s->unusable, f->seconds, f->workers);
+	if (f->collected)
+		ps_buf_printf(out, "fleet: %zu users, %zu accounts, %zu "
+			      "reports (%zu unusable, %zu older runs left "
+			      "out; %.1f s)\n", s->users, s->rows, f->reports,
+			      s->unusable, f->superseded, f->seconds);
+	else
+		ps_buf_printf(out, "rehearsal: %zu users, %zu accounts, %zu "
+			      "unusable inputs (%.1f s, %u workers)\n",
+			      s->users, s->rows, s->unusable, f->seconds,
+			      f->workers);
 	ps_buf_puts(out, "users:");
 	for (st = 0; st < PS_OUT_COUNT; st++)
 		ps_buf_printf(out, "%s %zu %s", st ? "," : "",
@@ -616,6 +720,10 @@ int ps_fleet_text(const ps_fleet *f, const ps_fleet_summary *s,
 		ps_buf_printf(out, "  %6zu  %-18s %s\n", s->reasons[i].n,
 			      ps_status_name(s->reasons[i].status),
 			      s->reasons[i].key);
+	if (f->rehearsal)
+		ps_buf_printf(out, "rehearsal vs cut-over: %zu accounts as "
+			      "predicted, %zu differ (in the reports)\n",
+			      f->diff_same, f->ndiff);
 	/* For a terminal: server names and reasons come from profiles. */
 	for (i = start; !out->oom && i < out->len; i++)
 		if (((unsigned char)out->ptr[i] < 0x20 &&
@@ -672,7 +780,10 @@ static const char page_head[] =
 	"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
 	"'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
 	"<meta name=\"viewport\" content=\"width=device-width\">\n"
-	"<title>profswitch rehearsal</title>\n<style>\n"
+	"<title>profswitch ";
+
+static const char page_head2[] =
+	"</title>\n<style>\n"
 	"body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\n"
 	"h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.6em 0 .4em}\n"
 	".meta{color:#555}\n"
@@ -829,12 +940,25 @@ int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 	int st;
 
 	ps_buf_puts(out, page_head);
-	ps_buf_printf(out, "<h1>Rehearsal: %zu users</h1>\n<p class=\"meta\">"
-		      "profswitch rehearse on ", s->users);
-	html(out, f->host ? f->host : "");
-	ps_buf_printf(out, ", started %s, %.1f s; mapping ", f->started,
-		      f->seconds);
-	html(out, f->mapping ? f->mapping : "");
+	ps_buf_puts(out, f->collected ? "fleet" : "rehearsal");
+	ps_buf_puts(out, page_head2);
+	if (f->collected) {
+		ps_buf_printf(out, "<h1>Fleet: %zu users</h1>\n<p class=\""
+			      "meta\">profswitch fleet on ", s->users);
+		html(out, f->host ? f->host : "");
+		ps_buf_printf(out, ", %s: <span id=\"reports\">%zu</span> "
+			      "reports, the latest run of each user on each "
+			      "machine (<span id=\"superseded\">%zu</span> "
+			      "older runs left out)", f->started, f->reports,
+			      f->superseded);
+	} else {
+		ps_buf_printf(out, "<h1>Rehearsal: %zu users</h1>\n<p class="
+			      "\"meta\">profswitch rehearse on ", s->users);
+		html(out, f->host ? f->host : "");
+		ps_buf_printf(out, ", started %s, %.1f s; mapping ",
+			      f->started, f->seconds);
+		html(out, f->mapping ? f->mapping : "");
+	}
 	ps_buf_printf(out, ". Exit status bits: <span id=\"exit-bits\">%d"
 		      "</span>.</p>\n", s->exit_bits);
 
@@ -914,6 +1038,40 @@ int ps_fleet_html(const ps_fleet *f, const ps_fleet_summary *s,
 	ps_buf_printf(out, "</tbody></table>\n<p><span id=\"attention-count\">"
 		      "%zu</span> accounts.</p>\n", attention);
 
+	if (f->rehearsal) {
+		ps_buf_puts(out, "<h2>Rehearsal and cut-over</h2>\n<p>Against"
+			    " ");
+		html(out, f->rehearsal);
+		ps_buf_printf(out, ": <span id=\"diff-same\">%zu</span> "
+			      "accounts as predicted, <span id=\"diff-count\">"
+			      "%zu</span> not.</p>\n<table id=\"diff\"><thead>"
+			      "<tr><th>user</th><th>profile</th><th>account"
+			      "</th><th>predicted</th><th>actual</th><th>host"
+			      "</th><th>input</th></tr></thead><tbody>\n",
+			      f->diff_same, f->ndiff);
+		for (i = 0; i < f->ndiff && i < HTML_MAX_ROWS; i++) {
+			const ps_fleet_diff *d = &f->diff[i];
+
+			ps_buf_puts(out, "<tr><td>");
+			html(out, d->user);
+			ps_buf_puts(out, "</td><td>");
+			html(out, d->profile);
+			ps_buf_puts(out, "</td><td>");
+			html(out, d->account);
+			ps_buf_printf(out, "</td><td>%s</td><td>%s</td><td>",
+				      diff_status(d->predicted, no_plan),
+				      diff_status(d->actual, no_run));
+			html(out, d->host);
+			ps_buf_puts(out, "</td><td>");
+			html(out, d->input);
+			ps_buf_puts(out, "</td></tr>\n");
+		}
+		ps_buf_puts(out, "</tbody></table>\n");
+		if (f->ndiff > HTML_MAX_ROWS)
+			ps_buf_printf(out, "<p>The first %u; the JSON report "
+				      "has every one.</p>\n", HTML_MAX_ROWS);
+	}
+
 	ps_buf_puts(out, "<h2>Source servers</h2>\n");
 	html_counts(out, "servers", "server", s->servers, s->nservers);
 	ps_buf_puts(out, "<h2>Target domains</h2>\n");
@@ -956,5 +1114,13 @@ void ps_fleet_free(ps_fleet *f)
 	free(f->v);
 	free(f->host);
 	free(f->mapping);
+	for (i = 0; i < f->ndiff; i++) {
+		free(f->diff[i].user);
+		free(f->diff[i].profile);
+		free(f->diff[i].account);
+		free(f->diff[i].host);
+		free(f->diff[i].input);
+	}
+	free(f->diff);
 	memset(f, 0, sizeof(*f));
 }

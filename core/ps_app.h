@@ -78,6 +78,14 @@ typedef struct ps_app_env {
 	 * DIR/profswitch.ini` when that file is beside the executable
 	 * (ps_sys_exe_dir); else exit 64 with a logged message. */
 	int ini_beside_exe;
+	/* ---- fleet (docs/rehearsal.md); NULL: not on this platform ----
+	 * The report files one argument names: a file is itself (missing or
+	 * not: reading it says what is wrong); a folder is searched as
+	 * list_stores searches, for files whose names end in .csv or .json,
+	 * sorted by path.  (*mtimes)[i] is the modification time of
+	 * out->v[i] in seconds since 1970 (0: unknown); caller frees. */
+	int (*list_reports)(void *ctx, const char *path, ps_strlist *out,
+			    int64_t **mtimes, ps_strlist *problems);
 	void *ctx;
 	FILE *out;
 	FILE *err;

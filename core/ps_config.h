@@ -15,6 +15,7 @@ enum { PS_NEWOL_BLOCK, PS_NEWOL_UPDATE };
 enum { PS_O365X_REMOVE, PS_O365X_KEEP };
 /* OSTAcrossOrganisations (docs/update-rules.md R6). */
 enum { PS_OSTORG_RENAME, PS_OSTORG_KEEP };
+enum { PS_CSV_COMMA, PS_CSV_SEMICOLON, PS_CSV_TAB };
 
 typedef struct ps_config {
 	char *mapping;                 /* NULL = not set */
@@ -50,6 +51,8 @@ typedef struct ps_config {
 	unsigned global_timeout_seconds; /* default 300; 0 = none */
 	int ost_across_orgs;           /* PS_OSTORG_* (default RENAME):
 	                                  OST=keep for another mailbox */
+	int csv_delimiter;             /* PS_CSV_*: CSV reports' separator
+	                                  (default COMMA) */
 } ps_config;
 
 /* Defaults. Returns PS_ENOMEM only. */

@@ -17,7 +17,21 @@ typedef struct ps_fleet_item {
 	ps_buf log;           /* its log lines */
 	int unusable;         /* the input could not be rehearsed: its one
 	                         row says why */
+	long long when;       /* fleet: the run's time (seconds since 1970,
+	                         the report's "time" or the file's), 0 */
 } ps_fleet_item;
+
+/* fleet --rehearsal: one account whose rehearsal prediction and cut-over
+ * result differ, or that one side lacks. */
+typedef struct ps_fleet_diff {
+	char *user;
+	char *profile;
+	char *account;
+	int predicted;        /* ps_status; -1: not in the rehearsal */
+	int actual;           /* ps_status; -1: no report from the user */
+	char *host;           /* where it ran ("" when it did not) */
+	char *input;          /* its report file ("" when none) */
+} ps_fleet_diff;
 
 typedef struct ps_fleet {
 	char *host;           /* where the rehearsal ran */
@@ -27,6 +41,15 @@ typedef struct ps_fleet {
 	unsigned workers;
 	ps_fleet_item *v;
 	size_t n;
+	/* ---- `profswitch fleet` (core/collect.c); zero for rehearse ---- */
+	int collected;        /* 1: the per-user reports of logon runs */
+	char csv_delim;       /* the CSV's separator; 0: ',' */
+	size_t reports;       /* report files read */
+	size_t superseded;    /* older runs of a host and user, left out */
+	const char *rehearsal;        /* --rehearsal FILE, or NULL */
+	ps_fleet_diff *diff;  /* sorted by user, profile, account */
+	size_t ndiff;
+	size_t diff_same;     /* accounts where prediction and run agree */
 } ps_fleet;
 
 /* What a user's rehearsal comes to: the worst status of their rows. */
@@ -81,8 +104,9 @@ char *ps_fleet_reason(const char *detail);
 int ps_fleet_summarize(const ps_fleet *f, ps_fleet_summary *s);
 void ps_fleet_summary_free(ps_fleet_summary *s);
 
-/* The report's CSV columns (docs/formats.md) and ost_download_bytes
- * (docs/rehearsal.md), every input's rows in input order. */
+/* The report's CSV columns (docs/formats.md): the per-user report's,
+ * `input` and ost_download_bytes (docs/rehearsal.md), every input's rows
+ * in input order; BOM first. */
 int ps_fleet_csv(const ps_fleet *f, ps_buf *out);
 /* Rows (with input, source_server, target_smtp, ost_download_bytes)
  * and the summary. */

@@ -50,6 +50,8 @@ typedef struct ps_row {
 	 * size) or _UNKNOWN (the file cannot be reached). */
 	int ost_download;
 	unsigned long long ost_bytes;
+	int predicted;        /* fleet --rehearsal: the rehearsal's status
+	                         + 1; 0: not rehearsed */
 } ps_row;
 
 enum { PS_OST_DL_NONE, PS_OST_DL_KNOWN, PS_OST_DL_UNKNOWN };
@@ -64,9 +66,16 @@ typedef struct ps_report {
 	int log_fallback;     /* 1: the local folder, not LogFile */
 	char *run_after;      /* RunAfter command (JSON "run_after") */
 	char *run_after_how;  /* "started", "recorded, not executed" */
+	char *time;           /* when the run ended, "YYYY-MM-DDTHH:MM:SSZ"
+	                         (JSON "time"; the fleet's latest run) */
 } ps_report;
 
-#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
+#define PS_REPORT_INIT { NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL, \
+			 NULL }
+
+/* UTF-8 byte order mark: every CSV report starts with it (Excel reads
+ * the file as UTF-8 only then). */
+#define PS_CSV_BOM "\xEF\xBB\xBF"
 
 const char *ps_status_name(ps_status st);
 /* NULL strings are stored as "". */
@@ -81,10 +90,17 @@ int ps_report_set_origin(ps_report *r, const char *source_server,
 			 const char *target_smtp);
 /* Set the last row's OST download (PS_OST_DL_*, bytes when known). */
 int ps_report_set_ost(ps_report *r, int download, unsigned long long bytes);
+/* BOM, header, one line per row (docs/contract.md), separated by ','
+ * or by delim (',', ';' or '\t': --csv-delimiter). */
 int ps_report_csv(const ps_report *r, ps_buf *out);
+int ps_report_csv_d(const ps_report *r, ps_buf *out, char delim);
 /* One CSV field (RFC 4180, spreadsheet formulas neutralised) and its
- * separator: "," or, when last, CRLF. */
+ * separator: "," (or delim) or, when last, CRLF.  A field with any of
+ * , ; TAB " CR LF is quoted, whatever the delimiter. */
 void ps_csv_field(ps_buf *b, const char *s, int last);
+void ps_csv_field_d(ps_buf *b, const char *s, int last, char delim);
+/* PS_CSV_BOM, then the NULL-terminated column names and CRLF. */
+void ps_csv_header(ps_buf *out, char delim, const char *const *cols);
 /* A JSON string literal, control characters escaped. */
 void ps_json_str(ps_buf *b, const char *s);
 int ps_report_json(const ps_report *r, ps_buf *out);

@@ -7,7 +7,7 @@
 #include "ps_str.h"
 #include "ps_utf.h"
 
-static void csv_text(ps_buf *b, const char *s, int last);
+static void csv_text(ps_buf *b, const char *s, int last, char delim);
 static void json_text(ps_buf *b, const char *s);
 
 static const char *const status_names[PS_ST_COUNT] = {
@@ -118,6 +118,11 @@ int ps_report_exit_bits(const ps_report *r)
 /* RFC 4180 field; also neutralises spreadsheet formulas. */
 void ps_csv_field(ps_buf *b, const char *s, int last)
 {
+	ps_csv_field_d(b, s, last, ',');
+}
+
+void ps_csv_field_d(ps_buf *b, const char *s, int last, char delim)
+{
 	char *fixed;
 
 	/* Names can come from anywhere (a Latin-1 file name): the report
@@ -127,13 +132,14 @@ void ps_csv_field(ps_buf *b, const char *s, int last)
 		b->oom = 1;
 		return;
 	}
-	csv_text(b, s, last);
+	csv_text(b, s, last, delim);
 	free(fixed);
 }
 
-static void csv_text(ps_buf *b, const char *s, int last)
+static void csv_text(ps_buf *b, const char *s, int last, char delim)
 {
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	int quote = strpbrk(s, ",;\t\"\r\n") != NULL ||
+		    strchr(s, delim) != NULL;
 	/* OWASP's list: a spreadsheet would run these as a formula. */
 	int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' ||
 		      s[0] == '@' || s[0] == '\t' || s[0] == '\r';
@@ -151,26 +157,56 @@ static void csv_text(ps_buf *b, const char *s, int last)
 	} else {
 		ps_buf_puts(b, s);
 	}
-	ps_buf_puts(b, last ? "\r\n" : ",");
+	if (last)
+		ps_buf_puts(b, "\r\n");
+	else
+		ps_buf_putc(b, delim);
 }
 
-int ps_report_csv(const ps_report *r, ps_buf *out)
+/* The header of every CSV report, columns separated by delim. */
+void ps_csv_header(ps_buf *out, char delim, const char *const *cols)
 {
 	size_t i;
 
-	ps_buf_puts(out, "host,user,profile,account,source_dn,target_dn,"
-		    "status,detail\r\n");
+	ps_buf_puts(out, PS_CSV_BOM);
+	for (i = 0; cols[i]; i++) {
+		if (i)
+			ps_buf_putc(out, delim);
+		ps_buf_puts(out, cols[i]);
+	}
+	ps_buf_puts(out, "\r\n");
+}
+
+static const char *const report_cols[] = {
+	"host", "user", "profile", "account", "source_dn", "target_dn",
+	"status", "detail", "source_server", "target_smtp", NULL
+};
+
+int ps_report_csv(const ps_report *r, ps_buf *out)
+{
+	return ps_report_csv_d(r, out, ',');
+}
+
+int ps_report_csv_d(const ps_report *r, ps_buf *out, char delim)
+{
+	size_t i;
+
+	ps_csv_header(out, delim, report_cols);
 	for (i = 0; i < r->n; i++) {
 		const ps_row *row = &r->v[i];
 
-		ps_csv_field(out, r->host ? r->host : "", 0);
-		ps_csv_field(out, r->user ? r->user : "", 0);
-		ps_csv_field(out, row->profile, 0);
-		ps_csv_field(out, row->account, 0);
-		ps_csv_field(out, row->source_dn, 0);
-		ps_csv_field(out, row->target_dn, 0);
-		ps_csv_field(out, ps_status_name(row->status), 0);
-		ps_csv_field(out, row->detail, 1);
+		ps_csv_field_d(out, r->host ? r->host : "", 0, delim);
+		ps_csv_field_d(out, r->user ? r->user : "", 0, delim);
+		ps_csv_field_d(out, row->profile, 0, delim);
+		ps_csv_field_d(out, row->account, 0, delim);
+		ps_csv_field_d(out, row->source_dn, 0, delim);
+		ps_csv_field_d(out, row->target_dn, 0, delim);
+		ps_csv_field_d(out, ps_status_name(row->status), 0, delim);
+		ps_csv_field_d(out, row->detail, 0, delim);
+		ps_csv_field_d(out, row->source_server ? row->source_server
+			       : "", 0, delim);
+		ps_csv_field_d(out, row->target_smtp ? row->target_smtp : "",
+			       1, delim);
 	}
 	return ps_buf_check(out);
 }
@@ -215,6 +251,10 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 	ps_json_str(out, r->host ? r->host : "");
 	ps_buf_puts(out, ",\n  \"user\": ");
 	ps_json_str(out, r->user ? r->user : "");
+	if (r->time) {
+		ps_buf_puts(out, ",\n  \"time\": ");
+		ps_json_str(out, r->time);
+	}
 	ps_buf_puts(out, ",\n  \"rows\": [");
 	for (i = 0; i < r->n; i++) {
 		const ps_row *row = &r->v[i];
@@ -233,6 +273,14 @@ int ps_report_json(const ps_report *r, ps_buf *out)
 		ps_json_str(out, ps_status_name(row->status));
 		ps_buf_puts(out, ", \"detail\": ");
 		ps_json_str(out, row->detail);
+		if (row->source_server && *row->source_server) {
+			ps_buf_puts(out, ", \"source_server\": ");
+			ps_json_str(out, row->source_server);
+		}
+		if (row->target_smtp && *row->target_smtp) {
+			ps_buf_puts(out, ", \"target_smtp\": ");
+			ps_json_str(out, row->target_smtp);
+		}
 		if (row->ad_failed)
 			ps_buf_puts(out, ", \"autodiscover_failed\": true");
 		ps_buf_putc(out, '}');
@@ -371,5 +419,6 @@ void ps_report_free(ps_report *r)
 	free(r->log_path);
 	free(r->run_after);
 	free(r->run_after_how);
+	free(r->time);
 	memset(r, 0, sizeof(*r));
 }

@@ -94,7 +94,11 @@ def check_sample(args, tmp):
         fail("exit %d, expected %d\n%s" % (p.returncode, want_exit, p.stderr))
     if p.stdout:
         fail("-q printed: %r" % p.stdout[:200])
-    with open(os.path.join(tmp, "fleet.csv"), newline="", encoding="utf-8") as f:
+    with open(os.path.join(tmp, "fleet.csv"), "rb") as f:
+        if not f.read(3) == b"\xef\xbb\xbf":
+            fail("fleet.csv does not start with the UTF-8 BOM")
+    with open(os.path.join(tmp, "fleet.csv"), newline="",
+              encoding="utf-8-sig") as f:
         got = [(r["user"], r["profile"], r["account"], r["status"])
                for r in csv.DictReader(f)]
     if got != exp:

@@ -360,16 +360,26 @@ static void check_rows(const char *name, int n, const char *report,
 	ps_buf b = PS_BUF_INIT, got = PS_BUF_INIT, exp = PS_BUF_INIT;
 	ps_strlist fields = PS_STRLIST_INIT, rows = PS_STRLIST_INIT;
 	ps_buf field = PS_BUF_INIT;
-	size_t i;
+	size_t i, ncols = 0;
 	const char *p;
-	int quoted = 0, line = 0;
+	int quoted = 0, line = 0, col[3] = { -1, -1, -1 };
 
 	if (read_all(report, &b) < 0) {
 		failf(name, n, "no report was written (%s)", report);
 		goto done;
 	}
-	/* A small CSV reader for our own report. */
-	for (p = b.ptr; p && *p; p++) {
+	/* A small CSV reader for our own report: UTF-8 BOM first (Excel),
+	 * then the header, whose names say where profile, account and
+	 * status are. */
+	p = b.ptr;
+	if (p && strncmp(p, "\xEF\xBB\xBF", 3)) {
+		failf(name, n, "the report %s does not start with the UTF-8 "
+		      "BOM", report);
+		goto done;
+	}
+	if (p)
+		p += 3;
+	for (; p && *p; p++) {
 		if (quoted) {
 			if (*p == '"' && p[1] == '"') {
 				ps_buf_putc(&field, '"');
@@ -389,11 +399,25 @@ static void check_rows(const char *name, int n, const char *report,
 		} else if (*p == '\n') {
 			ps_strlist_add(&fields, field.ptr ? field.ptr : "");
 			ps_buf_clear(&field);
-			if (line++ && fields.n == 8) {
+			if (!line++) {
+				for (i = 0; i < fields.n; i++) {
+					if (!strcmp(fields.v[i], "profile"))
+						col[0] = (int)i;
+					else if (!strcmp(fields.v[i],
+							 "account"))
+						col[1] = (int)i;
+					else if (!strcmp(fields.v[i],
+							 "status"))
+						col[2] = (int)i;
+				}
+				ncols = fields.n;
+			} else if (fields.n == ncols && col[0] >= 0 &&
+				   col[1] >= 0 && col[2] >= 0) {
 				ps_buf_clear(&got);
 				ps_buf_printf(&got, "%s | %s | %s",
-					      fields.v[2], fields.v[3],
-					      fields.v[6]);
+					      fields.v[col[0]],
+					      fields.v[col[1]],
+					      fields.v[col[2]]);
 				ps_strlist_add(&rows, got.ptr);
 			}
 			ps_strlist_free(&fields);

@@ -89,8 +89,50 @@ static int problem(ps_strlist *problems, const char *path, const char *fmt,
 	return 0;
 }
 
+static int is_report_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && !ps_strcasecmp(name + n - 4, ".csv")) ||
+	       (n > 5 && !ps_strcasecmp(name + n - 5, ".json"));
+}
+
+/* What one walk looks for, and the modification times of what it found
+ * (times: NULL when not wanted). */
+typedef struct walk_ctx {
+	int (*wanted)(const char *name);
+	int64_t *times;
+	size_t cap;
+} walk_ctx;
+
+static int walk_time(walk_ctx *w, size_t i, int64_t t)
+{
+	if (!w || !w->wanted || w->wanted == is_input_name)
+		return 0;
+	if (i >= w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		int64_t *v = realloc(w->times, cap * sizeof(*v));
+
+		if (!v)
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		w->times = v;
+		w->cap = cap;
+	}
+	w->times[i] = t;
+	return 0;
+}
+
+static int walk_in(const char *dir, int depth, ps_strlist *out,
+		   ps_strlist *problems, walk_ctx *w);
+
 static int walk(const char *dir, int depth, ps_strlist *out,
 		ps_strlist *problems)
+{
+	return walk_in(dir, depth, out, problems, NULL);
+}
+
+static int walk_in(const char *dir, int depth, ps_strlist *out,
+		   ps_strlist *problems, walk_ctx *w)
 {
 	DIR *d;
 	struct dirent *ent;
@@ -141,16 +183,23 @@ static int walk(const char *dir, int depth, ps_strlist *out,
 		} else if (S_ISDIR(st.st_mode) && is_drive_name(ent->d_name)) {
 			free(path);     /* an input's drive C:, not inputs */
 		} else if (S_ISDIR(st.st_mode)) {
-			error = walk(path, depth + 1, out, problems);
+			error = walk_in(path, depth + 1, out, problems, w);
 			free(path);
-		} else if (S_ISREG(st.st_mode) && is_input_name(ent->d_name)) {
+		} else if (S_ISREG(st.st_mode) &&
+			   (w && w->wanted ? w->wanted : is_input_name)(
+				   ent->d_name)) {
 			if (out->n >= MAX_INPUTS) {
 				free(path);
 				error = ps_error_setc(PS_ELIMIT, "%s: more "
 						      "than %u inputs", dir,
 						      MAX_INPUTS);
 			} else {
-				error = ps_strlist_take(out, path);
+				error = walk_time(w, out->n,
+						  (int64_t)st.st_mtime);
+				if (!error)
+					error = ps_strlist_take(out, path);
+				else
+					free(path);
 			}
 		} else {
 			free(path);
@@ -189,6 +238,71 @@ static int list_stores(void *ctx, const char *path, ps_strlist *out,
 		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
 	*out = l;
 	*problems = p;
+	return 0;
+}
+
+typedef struct timed_path {
+	char *path;
+	int64_t time;
+} timed_path;
+
+static int cmp_timed(const void *a, const void *b)
+{
+	return strcmp(((const timed_path *)a)->path,
+		      ((const timed_path *)b)->path);
+}
+
+static int list_reports(void *ctx, const char *path, ps_strlist *out,
+			int64_t **mtimes, ps_strlist *problems)
+{
+	struct stat st;
+	ps_strlist l = PS_STRLIST_INIT, p = PS_STRLIST_INIT;
+	walk_ctx w;
+	timed_path *tp = NULL;
+	size_t i;
+	int error;
+
+	(void)ctx;
+	*mtimes = NULL;
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*mtimes = calloc(1, sizeof(**mtimes));
+		if (!*mtimes || ps_strlist_add(out, path) < 0) {
+			free(*mtimes);
+			*mtimes = NULL;
+			return ps_error_setc(PS_ENOMEM, "out of memory");
+		}
+		if (!lstat(path, &st) && S_ISREG(st.st_mode))
+			(*mtimes)[0] = (int64_t)st.st_mtime;
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	w.wanted = is_report_name;
+	error = walk_in(path, 0, &l, &p, &w);
+	if (!error && l.n) {
+		tp = calloc(l.n, sizeof(*tp));
+		if (!tp)
+			error = ps_error_setc(PS_ENOMEM, "out of memory");
+	}
+	if (error < 0) {
+		ps_strlist_free(&l);
+		ps_strlist_free(&p);
+		free(w.times);
+		return error;
+	}
+	for (i = 0; i < l.n; i++) {
+		tp[i].path = l.v[i];
+		tp[i].time = w.times[i];
+	}
+	if (l.n)
+		qsort(tp, l.n, sizeof(*tp), cmp_timed);
+	for (i = 0; i < l.n; i++) {
+		l.v[i] = tp[i].path;
+		w.times[i] = tp[i].time;
+	}
+	free(tp);
+	*out = l;
+	*problems = p;
+	*mtimes = w.times;
 	return 0;
 }
 
@@ -362,4 +476,5 @@ void ps_posix_rehearse_env(struct ps_app_env *env)
 	env->parallel = parallel;
 	env->cpu_count = cpu_count;
 	env->is_terminal = is_terminal;
+	env->list_reports = list_reports;
 }

@@ -1931,7 +1931,9 @@ def running(spec):
     return UPDATE % "mapping.puf" + " --simulate-running " + spec
 
 
-DEFERRED_RUNNING = [("Outlook", ROW_PROFILE, "deferred-running")]
+# A deferred profile has a row per account the update would repoint
+# (docs/guards.md): alice's mailbox is the one pending.
+DEFERRED_RUNNING = [("Outlook", ROW_A, "deferred-running")]
 
 
 def sc_running_defer():
@@ -2074,6 +2076,39 @@ def sc_locked_store():
              {"HKCU.reg": inp.copy()})
 
 
+def sc_running_defer_accounts():
+    inp, p = multi_input()
+    # Outlook runs: nothing changes; each mailbox the update would repoint is
+    # a row (alice and sales are both in multi_csv()), so the report names
+    # every pending mailbox, not only the profile
+    scenario("running-defer-accounts",
+             "The two-account profile of multi-account-both while Outlook is open: nothing is touched and the "
+             "report has one deferred-running row per mailbox that is pending (alice and the sales mailbox), "
+             "so a fleet report shows whose mailbox still waits.",
+             ["update", "outlook-running", "defer", "deferred-running", "exit-2", "multi-account", "one-row-per-account"],
+             inp, {"mapping.csv": multi_csv(), "config.ini": config()},
+             [Step(UPDATE % "mapping.csv" + " --simulate-running outlook.exe", 2,
+                   [("Outlook", ROW_A, "deferred-running"), ("Outlook", "sales@fabrikam.com", "deferred-running")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
+def sc_running_defer_unmapped():
+    inp, p = basic_input()
+    # the mapping has nobody of this profile (not-migrated's later wave): the
+    # run never got as far as deciding that, so the profile itself is the
+    # one deferred row
+    mapping = "\n".join([MAP_HEADER,
+                         mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO),
+                         mapline(DAVE_SRC, DAVE_TGT, "dave@contoso.com", "dave@fabrikam.com", EXO)]) + "\n"
+    scenario("running-defer-unmapped",
+             "Outlook is open and none of the profile's accounts is in the mapping (a later wave): the profile is "
+             "still reported deferred-running, as one row without an account, and nothing changes.",
+             ["update", "outlook-running", "defer", "deferred-running", "exit-2", "not-in-mapping"],
+             inp, {"mapping.puf": mapping, "config.ini": config()},
+             [Step(running("outlook.exe"), 2, [("Outlook", ROW_PROFILE, "deferred-running")], 1)],
+             {"HKCU.reg": inp.copy()})
+
+
 def sc_global_timeout():
     inp, p = basic_input()
     # the wait for Outlook (up to 60 s, Outlook exits at 30 s) is cut at 5 s by
@@ -2084,7 +2119,7 @@ def sc_global_timeout():
              ["update", "time-budget", "GlobalTimeoutSeconds", "deferred-timeout", "exit-2", "simulated-clock"],
              inp, {"mapping.puf": std_mapping(),
                    "config.ini": config(running="wait", extra=["WaitSeconds=60", "GlobalTimeoutSeconds=5"])},
-             [Step(running("outlook.exe:exit-after=30"), 2, [("Outlook", ROW_PROFILE, "deferred-timeout")], 1)],
+             [Step(running("outlook.exe:exit-after=30"), 2, [("Outlook", ROW_A, "deferred-timeout")], 1)],
              {"HKCU.reg": inp.copy()})
 
 
@@ -3444,6 +3479,8 @@ def main():
     sc_gpo_no_conflict()
     sc_locked_store()
     sc_global_timeout()
+    sc_running_defer_accounts()
+    sc_running_defer_unmapped()
     sc_log_fallback()
     sc_run_after()
     autodiscover_scenarios()

@@ -27,6 +27,8 @@ SOURCES = {
     "backup": [],
     # Autodiscover v2 answers (core/json.c)
     "json": ["scenarios/*/autodiscover/*.json"],
+    # Reports of update, rehearse and fleet (profswitch fleet reads them).
+    "report": ["tests/data/report/*"],
     "autodiscover": ["scenarios/*/autodiscover/*.xml",
                      "scenarios/*/files/Users/*/AppData/Local/Microsoft/Outlook/*.xml"],
 }
