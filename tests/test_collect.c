@@ -473,13 +473,13 @@ static void test_cli(void **state)
 	assert_non_null(strstr(out.ptr, "1 accounts as predicted, 2 differ"));
 	csv = read_back("fleet.csv");
 	assert_memory_equal(csv, PS_CSV_BOM "host;user;", 13);
-	assert_non_null(strstr(csv, ";input;predicted\r\n"));
+	assert_non_null(strstr(csv, ";input;ost_download_bytes;predicted\r\n"));
 	assert_non_null(strstr(csv, "PC1;alice;Outlook;alice@x;;;updated;;"
 				    "EXCH01;alice@contoso.com;"));
 	assert_null(strstr(csv, "deferred-running"));
-	assert_non_null(strstr(csv, "/share/junk.json;\r\n"));
+	assert_non_null(strstr(csv, "/share/junk.json;0;\r\n"));
 	assert_non_null(strstr(csv, ";carol;Outlook;carol@x;;;;no report "
-				    "from this user yet;;;;would-update\r\n"));
+				    "from this user yet;;;;;would-update\r\n"));
 	assert_non_null(strstr(csv, ";junk;;;;;failed;not a profswitch "
 				    "report: line 1: the report ends too "
 				    "soon"));
@@ -488,7 +488,9 @@ static void test_cli(void **state)
 	assert_non_null(strstr(json, "\"superseded_reports\": 1"));
 	assert_non_null(strstr(json, "\"same\": 1, \"different\": 2"));
 	assert_non_null(strstr(json, "{\"name\": \"EXCH02\", \"accounts\": 1,"
-				     " \"migrating\": 0, \"problems\": 1}"));
+				     " \"migrating\": 0, \"problems\": 1, "
+				     "\"ost_download_bytes\": 0, "
+				     "\"ost_download_unknown\": 0}"));
 	html = read_back("fleet.html");
 	assert_non_null(strstr(html, "<title>profswitch fleet</title>"));
 	assert_non_null(strstr(html, "<span id=\"diff-count\">2</span>"));
@@ -587,7 +589,9 @@ static void test_update_report(void **state)
 	snprintf(map, sizeof(map), "%s/scenarios/basic-update/mapping.puf",
 		 PS_SOURCE_DIR);
 	snprintf(cfg, sizeof(cfg), "%s/c.ini", dir);
-	write_file("c.ini", "[Settings]\nCsvDelimiter = ;\n", 1000);
+	/* The OST policy across organisations is another test's (test_ost). */
+	write_file("c.ini", "[Settings]\nCsvDelimiter = ;\n"
+		   "OSTAcrossOrganisations = keep\n", 1000);
 	snprintf(rep, sizeof(rep), "%s/r.csv", dir);
 	snprintf(js, sizeof(js), "%s/r.json", dir);
 	assert_int_equal(tu_run(&out, &err, "update", "--store", store,

@@ -186,11 +186,14 @@ static void test_fleet_sums(void **state)
 
 	/* Every form says it. */
 	assert_int_equal(ps_fleet_csv(&f, &b), 0);
-	assert_non_null(strstr(b.ptr,
-			       ",status,detail,ost_download_bytes\r\n"));
-	assert_non_null(strstr(b.ptr, ",would-update,d,5368709121\r\n"));
-	assert_non_null(strstr(b.ptr, ",not-migrated,d,0\r\n"));
-	assert_non_null(strstr(b.ptr, ",would-update,d,unknown\r\n"));
+	assert_non_null(strstr(b.ptr, ",status,detail,source_server,"
+			       "target_smtp,input,ost_download_bytes\r\n"));
+	assert_non_null(strstr(b.ptr, ",would-update,d,EXCH01,a@contoso.com,"
+			       "a.reg,5368709121\r\n"));
+	assert_non_null(strstr(b.ptr, ",not-migrated,d,EXCH01,"
+			       "a2@contoso.com,a.reg,0\r\n"));
+	assert_non_null(strstr(b.ptr, ",would-update,d,EXCH01,b@contoso.com,"
+			       "b.reg,unknown\r\n"));
 	ps_buf_clear(&b);
 	assert_int_equal(ps_fleet_json(&f, &s, &b), 0);
 	assert_non_null(strstr(b.ptr, "\"ost_download\": {\"bytes\": "
