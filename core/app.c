@@ -21,6 +21,7 @@
 #include "ps_plan.h"
 #include "ps_policy.h"
 #include "ps_report.h"
+#include "ps_utf.h"
 
 #ifndef PS_VERSION
 #define PS_VERSION "0.0.0"
@@ -2551,6 +2552,86 @@ static int inspect_conflicts(ps_app_env *env, const opts *o, ps_store *s,
 	return status;
 }
 
+/* An Office identity's text value (REG_SZ, UTF-16LE) as UTF-8, or NULL. */
+static char *office_text(ps_store *s, const char *key, const char *name)
+{
+	ps_buf b = PS_BUF_INIT;
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0;
+
+	if (ps_store_get_office_value(s, key, name, &type, &data, &len) < 0)
+		return NULL;
+	while (len >= 2 && !data[len - 1] && !data[len - 2])
+		len -= 2;
+	if ((type != PS_REG_SZ && type != PS_REG_EXPAND_SZ) || len % 2 ||
+	    ps_utf16le_to_utf8(&b, data, len) < 0 || ps_buf_check(&b) < 0) {
+		free(data);
+		ps_buf_free(&b);
+		return NULL;
+	}
+	free(data);
+	return b.ptr ? ps_buf_detach(&b) : ps_strdup("");
+}
+
+/* What decides an update besides the profiles: the new Outlook toggle
+ * (guards.md) and Office's cached sign-in identities (update-rules.md),
+ * shown as they are; whether they are the source's needs a mapping, so
+ * update --dry-run says that. */
+static void inspect_office(ps_app_env *env, ps_store *s)
+{
+	ps_strlist ids = PS_STRLIST_INIT, vals = PS_STRLIST_INIT;
+	ps_buf key = PS_BUF_INIT;
+	uint8_t *data = NULL;
+	uint32_t type = 0;
+	size_t len = 0, i;
+
+	if (ps_store_get_value(s, "Preferences", "UseNewOutlook", &type,
+			       &data, &len) == 0 && type == PS_REG_DWORD &&
+	    len == 4) {
+		uint32_t v = (uint32_t)data[0] | (uint32_t)data[1] << 8 |
+			     (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
+
+		ps_print_line(env->out, "new Outlook: UseNewOutlook = %u%s",
+			      (unsigned)v, v == 1 ? " (the user runs the new "
+			      "Outlook for Windows: update blocks, unless "
+			      "NewOutlook=update)" : " (classic Outlook)");
+	} else {
+		ps_print_line(env->out, "new Outlook: not switched on "
+			      "(no UseNewOutlook)");
+	}
+	free(data);
+	if (ps_store_list_key(s, "Common\\Identity\\Identities", &ids,
+			      &vals) < 0 || !ids.n) {
+		ps_print_line(env->out, "Office sign-in identities: none");
+		goto done;
+	}
+	ps_print_line(env->out, "Office sign-in identities: %zu", ids.n);
+	for (i = 0; i < ids.n; i++) {
+		char *mail, *sign, *tenant;
+
+		ps_buf_clear(&key);
+		ps_buf_printf(&key, "Common\\Identity\\Identities\\%s",
+			      ids.v[i]);
+		if (ps_buf_check(&key) < 0)
+			break;
+		mail = office_text(s, key.ptr, "EmailAddress");
+		sign = office_text(s, key.ptr, "SignInName");
+		tenant = office_text(s, key.ptr, "TenantId");
+		ps_print_line(env->out, "  %s: %s%s%s", ids.v[i],
+			      mail && *mail ? mail : sign && *sign ? sign
+			      : "(no address)", tenant && *tenant ?
+			      ", tenant " : "", tenant ? tenant : "");
+		free(mail);
+		free(sign);
+		free(tenant);
+	}
+done:
+	ps_buf_free(&key);
+	ps_strlist_free(&ids);
+	ps_strlist_free(&vals);
+}
+
 static int cmd_inspect(ps_app_env *env, const opts *o)
 {
 	ps_store *s = NULL;
@@ -2585,6 +2666,7 @@ static int cmd_inspect(ps_app_env *env, const opts *o)
 	for (i = 0; i < names.n; i++)
 		inspect_profile(env, s, names.v[i],
 				def && !ps_strcasecmp(def, names.v[i]));
+	inspect_office(env, s);
 	/* The Outlook policies in force and what they would block. */
 	ps_strlist_free(&pols);
 	if (ps_policy_list(env->sys, &pols) == 0) {

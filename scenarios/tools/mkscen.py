@@ -3042,10 +3042,13 @@ def sc_new_outlook_blocked():
     scenario("new-outlook-blocked",
              "alice runs the new Outlook for Windows (Preferences\\UseNewOutlook=1), which does not open her "
              "classic profile: with NewOutlook=block (the default) she is blocked-new-outlook, nothing changes, "
-             "exit 4.",
-             ["update", "new-outlook", "blocked-new-outlook", "exit-4", "microsoft-365"],
+             "exit 4. inspect shows the toggle first.",
+             ["update", "inspect", "new-outlook", "blocked-new-outlook", "exit-4", "microsoft-365"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config()},
-             [Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1)],
+             [Step("inspect {store}", 0, [], 1,
+                   stdout=["new Outlook: UseNewOutlook = 1 (the user runs the new Outlook for Windows: "
+                           "update blocks, unless NewOutlook=update)"]),
+              Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1)],
              {"HKCU.reg": inp.copy()})
 
 
@@ -3143,10 +3146,14 @@ def sc_identity_reset():
              "ResetOfficeIdentity=1: alice's Office sign-in cache holds her Fabrikam (source) identity, her "
              "Contoso one and a personal account. With the update, only the Fabrikam identity's Identities and "
              "Profiles keys go (matched by its address), in the same backup generation; rollback puts them back "
-             "exactly.",
+             "exactly. inspect lists the three identities first.",
              ["update", "rollback", "office-identity", "ResetOfficeIdentity", "microsoft-365", "backup"],
              inp, {"mapping.puf": std_mapping(), "config.ini": config(extra=["ResetOfficeIdentity=1"])},
-             [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
+             [Step("inspect {store}", 0, [], 1,
+                   stdout=["Office sign-in identities: 3",
+                           "  %s: alice@fabrikam.com, tenant %s" % (ID_SRC, SRC_TENANT),
+                           "  %s: alice@contoso.com, tenant %s" % (ID_TGT, TGT_TENANT)]),
+              Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
                    store="expect/HKCU.updated.reg"),
               Step("rollback --store {store} --all --report {report}", 0, [("Outlook", ROW_A, "rolled-back")],
                    0, identical="HKCU.reg")],
