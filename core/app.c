@@ -1512,23 +1512,6 @@ static void rehearse_one(void *arg, unsigned worker, size_t i)
 	}
 	if (error < 0)
 		unusable(it, "cannot rehearse", ps_error_last());
-	/* Autodiscover is never asked in a rehearsal: say so where the
-	 * configuration would ask it on the day. */
-	for (j = 0; j < it->report.n && (rh->cfg->verify_autodiscover ||
-					 rh->cfg->same_smtp_domain); j++) {
-		ps_row *r = &it->report.v[j];
-		ps_buf d = PS_BUF_INIT;
-
-		if (r->status != PS_ST_WOULD_UPDATE)
-			continue;
-		ps_buf_printf(&d, "%s; Autodiscover is not asked in a "
-			      "rehearsal", r->detail);
-		if (!ps_buf_check(&d)) {
-			free(r->detail);
-			r->detail = ps_buf_detach(&d);
-		}
-		ps_buf_free(&d);
-	}
 	/* Read with a warning (a hive not cleanly unloaded): every row of
 	 * the input says so, since the day's update would refuse it. */
 	if (warning) {

@@ -818,9 +818,11 @@ static int report_plan(ps_engine *e, const ps_pplan *p, int failed,
 		if (u->update && e->dry_run) {
 			st = PS_ST_WOULD_UPDATE;
 			snprintf(detail, sizeof(detail), "%zu values to set, "
-				 "%zu to remove%s%s%s", u->nset, u->ndel,
+				 "%zu to remove%s%s%s%s", u->nset, u->ndel,
 				 u->repair ? "; RepairPoisoned would repair: "
 					   : "", u->repair ? u->detail : "",
+				 u->ad_unchecked ? "; Autodiscover not "
+				 "verified in a rehearsal" : "",
 				 u->ready_unchecked ? "; readiness not checked "
 				 "in a rehearsal" : "");
 		} else if (u->update && failed) {

@@ -1859,7 +1859,7 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 		/* Everything plan_outside needs is checked here, before the
 		 * rules change the unit's sections. */
 		if (cfg->same_smtp_domain && u->kind == PS_UNIT_PRIMARY &&
-		    !o->local_appdata) {
+		    !o->local_appdata && !o->rehearsal) {
 			error = ad_fail(u, "SameSmtpDomain=1: the user's "
 				       "LocalAppData folder is unknown");
 			continue;
@@ -1869,6 +1869,13 @@ static int verify_units(ps_pplan *p, const ps_plan_opts *o)
 				 "verification needs TargetSMTP (mapping line "
 				 "%u)", m->line);
 			error = ad_fail(u, text);
+			continue;
+		}
+		/* A rehearsal asks no server (docs/rehearsal.md): the
+		 * unit is planned as if the target confirmed it. */
+		if (o->rehearsal) {
+			u->ad_unchecked = 1;
+			u->ready_unchecked = ready;
 			continue;
 		}
 		if (!o->verify) {

@@ -49,6 +49,7 @@ typedef struct ps_unit {
 	const char *ad_url;  /* the configured URL asked, or NULL */
 	int repair;          /* poisoned, being repaired */
 	int ready_unchecked; /* RequireTargetReady in a rehearsal */
+	int ad_unchecked;    /* verification due, but in a rehearsal */
 	ps_strlist poison;   /* evidence of poisoning */
 	size_t nidentities;  /* source sign-in identities Office cached */
 	/* R6 (docs/update-rules.md): a primary unit's OST */

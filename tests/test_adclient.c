@@ -1962,6 +1962,65 @@ static void test_ready_without_client_and_in_rehearsal(void **state)
 	ectx_close(&c);
 }
 
+/* A rehearsal with the keys that make update ask Autodiscover (the
+ * production configuration, rehearsed as it is): nothing is asked, the
+ * accounts are planned as if the target confirmed them (would-update,
+ * not failed), and the detail says what was not checked. */
+static int rehearse_ad(ectx *c)
+{
+	ps_engine e;
+	ps_strlist profiles = PS_STRLIST_INIT;
+	int error;
+
+	ectx_engine(c, &e);
+	e.http = NULL;
+	e.xml = NULL;
+	e.dry_run = 1;
+	e.rehearsal = 1;
+	error = ps_engine_profiles(&e, NULL, 0, &profiles);
+	if (!error)
+		error = ps_engine_update(&e, &profiles);
+	ps_engine_free(&e);
+	ps_strlist_free(&profiles);
+	return error;
+}
+
+static void test_verification_in_rehearsal(void **state)
+{
+	static const answer none[] = { { NULL, NULL, 0, NULL, NULL } };
+	ectx c;
+	const ps_row *r;
+
+	(void)state;
+	ectx_open(&c, none);
+	c.cfg.verify_autodiscover = 1;
+	c.cfg.require_target_ready = 1;
+	assert_int_equal(rehearse_ad(&c), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_WOULD_UPDATE);
+	assert_false(r->ad_failed);
+	assert_non_null(strstr(r->detail, "; Autodiscover not verified in a "
+			       "rehearsal; readiness not checked in a "
+			       "rehearsal"));
+	assert_int_equal(c.http.n, 0);
+	assert_true(ps_regkey_equal(c.original.root,
+				    ps_fakestore_tree(c.store)->root, NULL));
+	ectx_close(&c);
+	/* SameSmtpDomain: a rehearsal knows no user's LocalAppData, and
+	 * needs none (the local XML is planned on the day). */
+	ectx_open(&c, none);
+	unsetenv("LOCALAPPDATA");
+	same_domain(&c);
+	assert_int_equal(rehearse_ad(&c), 0);
+	r = row_of(&c, "alice@fabrikam.com");
+	assert_int_equal(r->status, PS_ST_WOULD_UPDATE);
+	assert_non_null(strstr(r->detail, "Autodiscover not verified in a "
+			       "rehearsal"));
+	assert_null(strstr(r->detail, "readiness"));
+	assert_int_equal(c.http.n, 0);
+	ectx_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2010,6 +2069,7 @@ int main(void)
 		cmocka_unit_test(test_ready_v2_in_update),
 		cmocka_unit_test(test_ready_through_verification),
 		cmocka_unit_test(test_ready_without_client_and_in_rehearsal),
+		cmocka_unit_test(test_verification_in_rehearsal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
