@@ -501,8 +501,10 @@ static int px_append_file(ps_system *sys, const char *path, const void *data,
 	return error;
 }
 
-static int px_write_file_mode(ps_system *sys, const char *path,
-			      const void *data, size_t len, unsigned mode)
+/* Write (or append to) a file with these permission bits, through the
+ * drive mapping; a rehearsal writes nothing. */
+static int px_put_file(ps_system *sys, const char *path, const void *data,
+		       size_t len, unsigned mode, int append)
 {
 	mapped m;
 	int error;
@@ -513,28 +515,24 @@ static int px_write_file_mode(ps_system *sys, const char *path,
 	error = map_path(sys, path, 1, &m);
 	if (error < 0)
 		return error;
-	error = native_write_file(m.real, m.shown, data, len,
-				  (int)(mode & 0777));
+	error = append ? native_append_file(m.real, m.shown, data, len,
+					    (int)(mode & 0777))
+		       : native_write_file(m.real, m.shown, data, len,
+					   (int)(mode & 0777));
 	mapped_free(&m);
 	return error;
+}
+
+static int px_write_file_mode(ps_system *sys, const char *path,
+			      const void *data, size_t len, unsigned mode)
+{
+	return px_put_file(sys, path, data, len, mode, 0);
 }
 
 static int px_append_file_mode(ps_system *sys, const char *path,
 			       const void *data, size_t len, unsigned mode)
 {
-	mapped m;
-	int error;
-
-	if (px_of(sys)->rehearsal)
-		return ps_error_setc(PS_EIO, "%s: a rehearsal writes nothing",
-				     path);
-	error = map_path(sys, path, 1, &m);
-	if (error < 0)
-		return error;
-	error = native_append_file(m.real, m.shown, data, len,
-				   (int)(mode & 0777));
-	mapped_free(&m);
-	return error;
+	return px_put_file(sys, path, data, len, mode, 1);
 }
 
 /* /proc/self/exe's folder (Linux). */
