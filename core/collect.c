@@ -25,6 +25,23 @@ static const char *const col_names[C_COUNT] = {
 	"status", "detail", "source_server", "target_smtp", "input",
 };
 
+/* The source sign-in identities a row's detail names (the engine writes
+ * "; N Office sign-in identit(y|ies) of the source ..."), so that the
+ * fleet counts the users who hold one from the logon reports too. */
+static size_t detail_identities(const char *d)
+{
+	const char *p = d ? strstr(d, " Office sign-in identit") : NULL;
+	const char *q = p;
+	size_t n = 0, mul = 1;
+
+	while (q && q > d && q[-1] >= '0' && q[-1] <= '9' && mul < 1000000) {
+		q--;
+		n += (size_t)(*q - '0') * mul;
+		mul *= 10;
+	}
+	return q && q < p ? n : 0;
+}
+
 typedef struct crow {
 	char *f[C_COUNT];     /* NULL: not given */
 	ps_status status;
@@ -182,6 +199,7 @@ static int cfile_items(cfile *c, ps_fleet *out)
 			break;
 		row = &it->report.v[it->report.n - 1];
 		row->ad_failed = r->ad_failed;
+		row->identities = detail_identities(r->f[C_DETAIL]);
 		error = ps_report_set_origin(&it->report,
 			r->f[C_SOURCE_SERVER] && *r->f[C_SOURCE_SERVER]
 			? r->f[C_SOURCE_SERVER] : NULL,

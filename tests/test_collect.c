@@ -196,6 +196,36 @@ static void test_csv_trailing(void **state)
 	ps_fleet_free(&f);
 }
 
+/* The engine's "N Office sign-in identit(y|ies) of the source" in a
+ * row's detail is the row's identity count, so fleet counts the users
+ * who hold one (issue 17's column) from logon reports as rehearse does. */
+static void test_csv_identities(void **state)
+{
+	ps_fleet f;
+	ps_fleet_summary s;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(parse("i.csv", "host,user,profile,account,status,"
+			       "detail\r\n"
+			       "PC1,alice,O,a@x,updated,\"25 values set, 22 "
+			       "removed; 12 Office sign-in identities of the "
+			       "source removed\"\r\n"
+			       "PC1,alice,O,b@x,updated,Office sign-in "
+			       "identity\r\n"
+			       "PC1,alice,O,c@x,updated,\"x; 1 Office sign-in "
+			       "identity of the source kept "
+			       "(ResetOfficeIdentity=0)\"\r\n", &f), 0);
+	assert_int_equal(row(&f, 0, 0)->identities, 12);
+	assert_int_equal(row(&f, 0, 1)->identities, 0);
+	assert_int_equal(row(&f, 0, 2)->identities, 1);
+	assert_int_equal(ps_fleet_summarize(&f, &s), 0);
+	assert_int_equal(s.identity_users, 1);
+	ps_fleet_summary_free(&s);
+	ps_fleet_free(&f);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 static void test_json_good(void **state)
@@ -643,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_csv_semicolon_tab),
 		cmocka_unit_test(test_csv_bad),
 		cmocka_unit_test(test_csv_trailing),
+		cmocka_unit_test(test_csv_identities),
 		cmocka_unit_test(test_json_good),
 		cmocka_unit_test(test_json_bad),
 		cmocka_unit_test(test_latest),
