@@ -3352,11 +3352,17 @@ def sc_ost_cross_org_rename():
              {"HKCU.reg": exp})
 
 
+def guid_server(guid):
+    """Exchange Online names a mailbox's server after its GUID (R6): the
+    target server of a mailbox whose TargetMailboxGuid is `guid`."""
+    return guid.strip("{}").lower() + "@contoso.com"
+
+
 def exo_guid_mapping(guid):
     return "\n".join([MAP_HEADER + "|TargetMailboxGuid",
                       mapline(CAROL_SRC, CAROL_TGT, "carol@contoso.com", "carol@fabrikam.com", EXO, ""),
                       mapline(ALICE_EXO_SRC, ALICE_TGT, "alice@contoso.com", "alice@fabrikam.com",
-                              EXO_TGT_SERVER, guid)]) + "\n"
+                              guid_server(guid), guid)]) + "\n"
 
 
 def sc_ost_cross_tenant_same_guid():
@@ -3365,7 +3371,7 @@ def sc_ost_cross_tenant_same_guid():
     # as exchange-online-archive: 6610 kept (OST=keep): the mapping's
     # TargetMailboxGuid (upper case, in braces) is the mailbox GUID of the
     # profile's home server <guid>@fabrikam.com: the same mailbox
-    edits_exo_tenant_move(exp, p, EXO_TGT_SERVER)
+    edits_exo_tenant_move(exp, p, guid_server(ALICE_EXO_GUID))
     add_backup(exp, p, [(1, backup_blob(2, [(ROW_A, ALICE_EXO_SRC, ALICE_TGT)], exo_sections(inp, p)))])
     scenario("ost-cross-tenant-same-guid",
              "A tenant-to-tenant move that keeps the mailbox (ExchangeGuid): the mapping's TargetMailboxGuid is "
@@ -3377,10 +3383,13 @@ def sc_ost_cross_tenant_same_guid():
              {"HKCU.reg": exp})
 
 
+OTHER_GUID = "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"          # a new mailbox in the target tenant
+
+
 def sc_ost_cross_tenant_other_guid():
     inp, p = exo_input()
     exp = inp.copy()
-    edits_exo_tenant_move(exp, p, EXO_TGT_SERVER)                  # as exchange-online-archive, plus:
+    edits_exo_tenant_move(exp, p, guid_server(OTHER_GUID))      # as exchange-online-archive, plus:
     # R6: both DNs start with /o=ExchangeLabs, but TargetMailboxGuid is not the
     # profile's mailbox GUID: another mailbox, OST renamed (DIR\SMTP.ost)
     exp.set(sec(p, E["ems"]), 0x6610001F, OST_DIR + "alice@contoso.com.ost")
@@ -3390,11 +3399,11 @@ def sc_ost_cross_tenant_other_guid():
              "mapping's TargetMailboxGuid differs from the GUID in alice's home server name, so OST=keep renames "
              "her OST and the report gives both GUIDs.",
              ["update", "R6", "ost", "tenant-to-tenant", "TargetMailboxGuid", "guid-server"],
-             inp, {"mapping.puf": exo_guid_mapping("1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"),
+             inp, {"mapping.puf": exo_guid_mapping(OTHER_GUID),
                    "config.ini": config(ost_orgs=None)},
              [Step(UPDATE % "mapping.puf", 0, [("Outlook", ROW_A, "updated")], 0,
                    stdout=["OST renamed: target is another mailbox (mailbox GUID " + ALICE_EXO_GUID
-                           + " vs TargetMailboxGuid 1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9)"])],
+                           + " vs TargetMailboxGuid " + OTHER_GUID + ")"])],
              {"HKCU.reg": exp})
 
 
