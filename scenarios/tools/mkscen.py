@@ -2633,7 +2633,8 @@ def sc_not_ready_v2():
                    "autodiscover/error.json": v2_error("InvalidUser", "The email address can't be found."),
                    "expect/requests.txt": logged_v2(EXO_V2, "alice@contoso.com")},
              [Step(UPDATE_CA % "mapping.puf", 2, [("Outlook", ROW_A, "deferred-not-ready")], 1,
-                   requests="expect/requests.txt")],
+                   requests="expect/requests.txt",
+                   stdout=["deferred-not-ready", "Autodiscover v2 for alice@contoso.com: ", "InvalidUser"])],
              {"HKCU.reg": inp.copy()})
 
 
@@ -2695,7 +2696,9 @@ def sc_not_ready_verify():
                    "autodiscover/error.xml": ad_error("500", "The email address can't be found."),
                    "expect/requests.txt": logged_post(EXO_AD, "alice@contoso.com")},
              [Step(UPDATE_CA % "mapping.puf", 2, [("Outlook", ROW_A, "deferred-not-ready")], 1,
-                   requests="expect/requests.txt")],
+                   requests="expect/requests.txt",
+                   stdout=["deferred-not-ready", "Autodiscover for alice@contoso.com found no settings: ",
+                           "The email address can't be found."])],
              {"HKCU.reg": inp.copy()})
 
 
@@ -2969,7 +2972,7 @@ def o365x_input():
 def o365x_updated(inp, p):
     exp = inp.copy()
     edits_alice_to_exo(exp, p)
-    exp.delete_key(AD_KEY)              # the value goes; reg delete leaves no empty key
+    exp.delete_key(AD_KEY)              # the value goes, and the key it leaves empty (autodiscover.md)
     blob = alice_gen1(inp, p) + backup_extra([("AutoDiscover", O365X, 1 | 2, 4, u32(1))], [])
     add_backup(exp, p, [(1, blob)])
     return exp
@@ -3048,7 +3051,9 @@ def sc_new_outlook_blocked():
              [Step("inspect {store}", 0, [], 1,
                    stdout=["new Outlook: UseNewOutlook = 1 (the user runs the new Outlook for Windows: "
                            "update blocks, unless NewOutlook=update)"]),
-              Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1)],
+              Step(UPDATE % "mapping.puf", 4, [("Outlook", ROW_A, "blocked-new-outlook")], 1,
+                   stdout=["Outlook\\Preferences\\UseNewOutlook = 1: the user runs the new Outlook for "
+                           "Windows"])],
              {"HKCU.reg": inp.copy()})
 
 
