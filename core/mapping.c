@@ -27,6 +27,7 @@
  */
 #include "ps_mapping.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,7 @@ typedef struct parser {
 	char **f;               /* the fields of a line (MAP_MAX_FIELDS) */
 	char *line;             /* PS_INI_MAX_LINE + 1 bytes */
 	char *scratch;          /* as many, for trying delimiters */
+	unsigned guid_mismatch; /* lines whose server and GUID disagree */
 } parser;
 
 static char **field(ps_map_entry *e, int c)
@@ -755,6 +757,46 @@ static int add_entry(parser *ps, const char *const *vals, uint32_t tag)
 	return 0;
 }
 
+/* Exchange Online names a mailbox's server after its GUID
+ * ("<guid>@<domain>"): a line whose TargetServer names another GUID than
+ * its TargetMailboxGuid holds data from two mailboxes, and R6 would take
+ * the OST decision from one and find the other in the profile on the
+ * next run.  A note (mapping check prints it) for the first lines. */
+static int check_guid_server(parser *ps, const char *const *vals)
+{
+	const char *srv = vals[C_TARGET_SERVER], *g = vals[C_TARGET_GUID];
+	const char *at = srv ? strchr(srv, '@') : NULL;
+	size_t n = g ? strlen(g) : 0;
+	ps_buf b = PS_BUF_INIT;
+	size_t i;
+	int rc;
+
+
+	if (!at || at - srv != 36 || !g)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23
+		    ? srv[i] != '-' : !isxdigit((unsigned char)srv[i]))
+			return 0;
+	if (n == 38 && g[0] == '{' && g[37] == '}') {
+		g++;
+		n -= 2;
+	}
+	if (n != 36 || !ps_strncasecmp(srv, g, 36))
+		return 0;
+	if (++ps->guid_mismatch > 10)
+		return 0;
+	ps_buf_printf(&b, "%s '%.200s' names mailbox GUID %.36s, but %s "
+		      "is %.38s: the two come from different mailboxes%s",
+		      col_names[C_TARGET_SERVER], srv, srv,
+		      col_names[C_TARGET_GUID], vals[C_TARGET_GUID],
+		      ps->guid_mismatch == 10 ? " (later lines like this one "
+		      "are not listed)" : "");
+	rc = add_note(ps, b.ptr);
+	ps_buf_free(&b);
+	return rc;
+}
+
 static int data_line(parser *ps, char *s)
 {
 	char **f = ps->f;
@@ -835,6 +877,9 @@ static int data_line(parser *ps, char *s)
 					col_names[C_TARGET_SERVER]);
 		vals[C_TARGET_DN] = NULL;
 	}
+	rc = check_guid_server(ps, vals);
+	if (rc < 0)
+		return rc;
 	if (!vals[C_TARGET_DN] && !vals[C_TARGET_SERVER])
 		return bad_line(ps, "no %s and no %s: nothing to repoint the "
 				"mailbox to", col_names[C_TARGET_DN],

@@ -241,6 +241,50 @@ static void check_ps_export(ps_mapping *m)
 	assert_null(ps_mapping_note(m, 2));
 }
 
+/* Exchange Online's server name is the mailbox GUID: a line whose
+ * TargetServer names another GUID than its TargetMailboxGuid mixes two
+ * mailboxes (R6 decides the OST from one); a note, no error.  Braces and
+ * case do not make a difference; a server that is no GUID is not
+ * compared; ten lines are named, the tenth says the rest are not. */
+static void test_guid_server_disagree(void **state)
+{
+	ps_buf b = PS_BUF_INIT;
+	ps_mapping *m;
+	unsigned i;
+
+	(void)state;
+	m = parse_ok("SourceLegacyDN,TargetLegacyDN,TargetServer,"
+		     "TargetMailboxGuid\n"
+		     CON "a," EXO "a,6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@x.com,"
+		     "{6C1D2E3F-4A5B-4C6D-8E7F-90A1B2C3D4E5}\n"
+		     CON "b," EXO "b,outlook.office365.com,"
+		     "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9\n"
+		     CON "c," EXO "c,6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5@x.com,"
+		     "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9\n");
+	assert_int_equal(ps_mapping_count(m), 3);
+	assert_int_equal(ps_mapping_note_count(m), 1);
+	assert_string_equal(ps_mapping_note(m, 0), "m.csv:4: note: "
+			    "TargetServer '6c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5"
+			    "@x.com' names mailbox GUID 6c1d2e3f-4a5b-4c6d-"
+			    "8e7f-90a1b2c3d4e5, but TargetMailboxGuid is "
+			    "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9: the two come "
+			    "from different mailboxes");
+	ps_mapping_free(m);
+	ps_buf_puts(&b, "SourceLegacyDN,TargetLegacyDN,TargetServer,"
+		    "TargetMailboxGuid\n");
+	for (i = 0; i < 12; i++)
+		ps_buf_printf(&b, CON "u%u," EXO "u%u,6c1d2e3f-4a5b-4c6d-8e7f-"
+			      "90a1b2c3d4e5@x.com,1f2e3d4c-5b6a-4978-8695-"
+			      "a4b3c2d1e0f9\n", i, i);
+	m = parse_ok(b.ptr);
+	assert_int_equal(ps_mapping_note_count(m), 10);
+	assert_non_null(strstr(ps_mapping_note(m, 9), "(later lines like "
+			       "this one are not listed)"));
+	assert_null(strstr(ps_mapping_note(m, 8), "later lines"));
+	ps_mapping_free(m);
+	ps_buf_free(&b);
+}
+
 static void test_powershell_export(void **state)
 {
 	ps_mapping *m;
@@ -624,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_semicolon_update, setup,
 						teardown),
 		cmocka_unit_test(test_powershell_export),
+		cmocka_unit_test(test_guid_server_disagree),
 		cmocka_unit_test(test_excel_padding),
 		cmocka_unit_test(test_header_names),
 		cmocka_unit_test_setup_teardown(test_export_check_and_update,
