@@ -21,7 +21,6 @@
 #include "ps_plan.h"
 #include "ps_policy.h"
 #include "ps_report.h"
-#include "ps_utf.h"
 
 #ifndef PS_VERSION
 #define PS_VERSION "0.0.0"
@@ -2535,28 +2534,6 @@ static int inspect_conflicts(ps_app_env *env, const opts *o, ps_store *s,
 	return status;
 }
 
-/* An Office identity's text value (REG_SZ, UTF-16LE) as UTF-8, or NULL. */
-static char *office_text(ps_store *s, const char *key, const char *name)
-{
-	ps_buf b = PS_BUF_INIT;
-	uint8_t *data = NULL;
-	uint32_t type = 0;
-	size_t len = 0;
-
-	if (ps_store_get_office_value(s, key, name, &type, &data, &len) < 0)
-		return NULL;
-	while (len >= 2 && !data[len - 1] && !data[len - 2])
-		len -= 2;
-	if ((type != PS_REG_SZ && type != PS_REG_EXPAND_SZ) || len % 2 ||
-	    ps_utf16le_to_utf8(&b, data, len) < 0 || ps_buf_check(&b) < 0) {
-		free(data);
-		ps_buf_free(&b);
-		return NULL;
-	}
-	free(data);
-	return b.ptr ? ps_buf_detach(&b) : ps_strdup("");
-}
-
 /* What decides an update besides the profiles: the new Outlook toggle
  * (guards.md) and Office's cached sign-in identities (update-rules.md),
  * shown as they are; whether they are the source's needs a mapping, so
@@ -2598,9 +2575,9 @@ static void inspect_office(ps_app_env *env, ps_store *s)
 			      ids.v[i]);
 		if (ps_buf_check(&key) < 0)
 			break;
-		mail = office_text(s, key.ptr, "EmailAddress");
-		sign = office_text(s, key.ptr, "SignInName");
-		tenant = office_text(s, key.ptr, "TenantId");
+		mail = ps_plan_office_text(s, key.ptr, "EmailAddress");
+		sign = ps_plan_office_text(s, key.ptr, "SignInName");
+		tenant = ps_plan_office_text(s, key.ptr, "TenantId");
 		ps_print_line(env->out, "  %s: %s%s%s", ids.v[i],
 			      mail && *mail ? mail : sign && *sign ? sign
 			      : "(no address)", tenant && *tenant ?

@@ -2171,9 +2171,7 @@ static int plan_o365_exclusion(ps_pplan *p, ps_store *s, ps_unit *u,
 #define IDENTITIES "Common\\Identity\\Identities"
 #define ID_PROFILES "Common\\Identity\\Profiles"
 
-/* A REG_SZ value of an identity key as UTF-8 (NULL when absent or not
- * text). */
-static char *identity_text(ps_store *s, const char *key, const char *name)
+char *ps_plan_office_text(ps_store *s, const char *key, const char *name)
 {
 	ps_buf b = PS_BUF_INIT;
 	uint8_t *data = NULL;
@@ -2250,9 +2248,9 @@ static int plan_identities(ps_pplan *p, ps_store *s, const ps_plan_opts *o)
 		ps_buf_printf(&key, IDENTITIES "\\%s", ids.v[i]);
 		if ((error = ps_buf_check(&key)) < 0)
 			break;
-		mail = identity_text(s, key.ptr, "EmailAddress");
-		sign = identity_text(s, key.ptr, "SignInName");
-		tenant = identity_text(s, key.ptr, "TenantId");
+		mail = ps_plan_office_text(s, key.ptr, "EmailAddress");
+		sign = ps_plan_office_text(s, key.ptr, "SignInName");
+		tenant = ps_plan_office_text(s, key.ptr, "TenantId");
 		for (k = 0; k < p->nunits; k++) {
 			ps_unit *u = &p->units[k];
 			int m;

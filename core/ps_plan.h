@@ -161,6 +161,10 @@ int ps_plan_norm_guid(const char *guid, char out[37]);
 int ps_plan_ost_other_mailbox(const char *src_dn, const char *tgt_dn,
 			      const char *src_guid, const char *tgt_guid,
 			      char *why, size_t size);
+/* A text value (REG_SZ or REG_EXPAND_SZ, UTF-16LE) under Office's key
+ * (Common\Identity\...) as UTF-8; NULL when absent, not text, or out
+ * of memory.  Caller frees. */
+char *ps_plan_office_text(ps_store *s, const char *key, const char *name);
 int ps_proplist_same(const ps_proplist *a, const ps_proplist *b);
 void ps_plan_free(ps_pplan *p);
 
