@@ -4,6 +4,7 @@
  * per host and user, and the rehearsal comparison.
  */
 #include "ps_collect.h"
+#include "ps_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -487,141 +488,37 @@ static int jexpect(jp *j, char c)
 		    "truncated file?)" : msg);
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static void put_utf8(ps_buf *b, unsigned cp)
-{
-	if (cp < 0x80) {
-		ps_buf_putc(b, (int)cp);
-	} else if (cp < 0x800) {
-		ps_buf_putc(b, (int)(0xC0 | (cp >> 6)));
-		ps_buf_putc(b, (int)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		ps_buf_putc(b, (int)(0xE0 | (cp >> 12)));
-		ps_buf_putc(b, (int)(0x80 | ((cp >> 6) & 0x3F)));
-		ps_buf_putc(b, (int)(0x80 | (cp & 0x3F)));
-	} else {
-		ps_buf_putc(b, (int)(0xF0 | (cp >> 18)));
-		ps_buf_putc(b, (int)(0x80 | ((cp >> 12) & 0x3F)));
-		ps_buf_putc(b, (int)(0x80 | ((cp >> 6) & 0x3F)));
-		ps_buf_putc(b, (int)(0x80 | (cp & 0x3F)));
-	}
-}
-
-/* A string into *out (NULL: checked and skipped). */
+/* A string into *out (NULL: checked and skipped), decoded by the JSON
+ * string reader of core/json.c; its refusal said at the line it is on. */
 static int jstring(jp *j, char **out)
 {
-	ps_buf b = PS_BUF_INIT;
-	int error = 0;
+	size_t pos;
+	const char *why;
+	char *s = NULL;
+	int error;
 
 	if (out)
 		*out = NULL;
 	if (jexpect(j, '"'))
 		return PS_EFORMAT;
-	ps_buf_puts(&b, "");
-	for (;;) {
-		unsigned char c;
-
-		if (j->p >= j->end) {
-			error = jerr(j, "a string is not closed (a truncated "
-				     "file?)");
-			goto done;
-		}
-		c = (unsigned char)*j->p++;
-		if (c == '"')
-			break;
-		if (c < 0x20) {
-			j->p--;      /* the line it is on */
-			error = jerr(j, "a control character in a string");
-			goto done;
-		}
-		if (c != '\\') {
-			ps_buf_putc(&b, c);
-			continue;
-		}
-		if (j->p >= j->end) {
-			error = jerr(j, "the report ends too soon");
-			goto done;
-		}
-		c = (unsigned char)*j->p++;
-		switch (c) {
-		case '"': case '\\': case '/':
-			ps_buf_putc(&b, c);
-			break;
-		case 'b': ps_buf_putc(&b, '\b'); break;
-		case 'f': ps_buf_putc(&b, '\f'); break;
-		case 'n': ps_buf_putc(&b, '\n'); break;
-		case 'r': ps_buf_putc(&b, '\r'); break;
-		case 't': ps_buf_putc(&b, '\t'); break;
-		case 'u': {
-			unsigned cp, lo = 0;
-
-			if (j->end - j->p < 4 || hex4(j->p, &cp) < 0) {
-				error = jerr(j, "a bad \\u escape");
-				goto done;
-			}
-			j->p += 4;
-			if (cp >= 0xD800 && cp < 0xDC00) {
-				int pair = j->end - j->p >= 6 &&
-					   j->p[0] == '\\' && j->p[1] == 'u' &&
-					   hex4(j->p + 2, &lo) == 0 &&
-					   lo >= 0xDC00 && lo <= 0xDFFF;
-
-				if (!pair) {
-					error = jerr(j, "a lone surrogate "
-						     "in a \\u escape");
-					goto done;
-				}
-				j->p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) +
-				     (lo - 0xDC00);
-			} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || !cp) {
-				error = jerr(j, cp ? "a lone surrogate in a "
-					     "\\u escape" : "\\u0000 in a "
-					     "string");
-				goto done;
-			}
-			put_utf8(&b, cp);
-			break;
-		}
-		default:
-			error = jerr(j, "a bad escape in a string");
-			goto done;
-		}
-	}
-	if (ps_buf_check(&b)) {
-		error = ps_error_setc(PS_ENOMEM, "out of memory");
-		goto done;
-	}
-	if (!ps_utf8_valid(b.ptr, b.len)) {
-		error = jerr(j, "a string that is not UTF-8");
-		goto done;
+	j->p--;
+	pos = (size_t)(j->p - j->start);
+	error = ps_json_string(j->start, (size_t)(j->end - j->start), &pos,
+			       (size_t)(j->end - j->start), &s, &why);
+	j->p = j->start + pos;
+	if (error == PS_ENOMEM)
+		return error;
+	if (error < 0)
+		return jerr(j, why ? why : "a bad string");
+	if (!ps_utf8_valid(s, strlen(s))) {
+		free(s);
+		return jerr(j, "a string that is not UTF-8");
 	}
 	if (out)
-		*out = ps_buf_detach(&b);
-done:
-	ps_buf_free(&b);
-	return error;
+		*out = s;
+	else
+		free(s);
+	return 0;
 }
 
 static int jnumber(jp *j)

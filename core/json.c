@@ -14,10 +14,13 @@
 typedef struct jr {
 	const unsigned char *p;
 	size_t len, pos;
+	size_t max;             /* the longest string, decoded */
+	const char *why;        /* the last refusal's reason */
 } jr;
 
-static int fail(const jr *r, const char *why)
+static int fail(jr *r, const char *why)
 {
+	r->why = why;
 	return ps_error_setc(PS_EFORMAT, "JSON offset %zu: %s", r->pos, why);
 }
 
@@ -138,7 +141,8 @@ static int string(jr *r, char **out)
 		unsigned char c;
 
 		if (r->pos >= r->len) {
-			rc = fail(r, "the input ends inside a string");
+			rc = fail(r, "a string is not closed (the input ends "
+				  "inside it)");
 			break;
 		}
 		c = r->p[r->pos];
@@ -159,10 +163,11 @@ static int string(jr *r, char **out)
 		}
 		if (rc < 0)
 			break;
-		if (b.len > PS_JSON_MAX_STRING) {
+		if (b.len > r->max) {
+			r->why = "a string too long";
 			rc = ps_error_setc(PS_ELIMIT, "JSON offset %zu: a "
-					   "string longer than %u bytes",
-					   r->pos, PS_JSON_MAX_STRING);
+					   "string longer than %zu bytes",
+					   r->pos, r->max);
 			break;
 		}
 	}
@@ -263,9 +268,10 @@ int ps_json_parse_flat(const char *text, size_t len, ps_json_obj *out)
 	if (len > PS_JSON_MAX_INPUT)
 		return ps_error_setc(PS_ELIMIT, "JSON answer larger than %u "
 				     "bytes", PS_JSON_MAX_INPUT);
+	memset(&r, 0, sizeof(r));
 	r.p = (const unsigned char *)text;
 	r.len = len;
-	r.pos = 0;
+	r.max = PS_JSON_MAX_STRING;
 	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
 		r.pos = 3;
 	if (memchr(text, 0, len)) {
@@ -352,6 +358,34 @@ end:
 	return 0;
 out:
 	ps_json_free(&o);
+	return rc;
+}
+
+int ps_json_string(const char *text, size_t len, size_t *pos, size_t max,
+		   char **out, const char **why)
+{
+	jr r;
+	char *s = NULL;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.p = (const unsigned char *)text;
+	r.len = len;
+	r.pos = *pos;
+	r.max = max;
+	*why = NULL;
+	if (out)
+		*out = NULL;
+	if (r.pos >= r.len || r.p[r.pos] != '"')
+		rc = fail(&r, "expected a string");
+	else
+		rc = string(&r, &s);
+	*pos = r.pos;
+	*why = r.why;
+	if (rc == 0 && out)
+		*out = s;
+	else
+		free(s);
 	return rc;
 }
 

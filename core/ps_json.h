@@ -44,4 +44,15 @@ int ps_json_parse_flat(const char *text, size_t len, ps_json_obj *out);
 const char *ps_json_get(const ps_json_obj *o, const char *name);
 void ps_json_free(ps_json_obj *o);
 
+/* The string literal at text[*pos] (its opening quote), with the escapes
+ * and limits above and at most max bytes decoded: 0 with *out a new
+ * UTF-8 string (NULL out: checked only) and *pos just past the closing
+ * quote.  PS_EFORMAT or PS_ELIMIT with *pos at the fault and *why the
+ * reason alone (the message says "JSON offset N: why"), or PS_ENOMEM.
+ * The caller checks the result is UTF-8 (the bytes are copied as they
+ * are; escapes always give UTF-8).  For readers of other JSON shapes
+ * (core/collect.c). */
+int ps_json_string(const char *text, size_t len, size_t *pos, size_t max,
+		   char **out, const char **why);
+
 #endif

@@ -292,11 +292,11 @@ static void test_json_bad(void **state)
 	BAD("{\"user\": \"a\\u0000b\", \"rows\": []}", PS_EFORMAT,
 		   "\\u0000");
 	BAD("{\"user\": \"\\ud800\", \"rows\": []}", PS_EFORMAT,
-		   "lone surrogate");
+		   "unpaired surrogate");
 	BAD("{\"user\": \"\xff\", \"rows\": []}", PS_EFORMAT,
 		   "not UTF-8");
 	BAD("{\"user\": \"a\nb\", \"rows\": []}", PS_EFORMAT,
-		   "line 1: a control character");
+		   "line 1: control character");
 	BAD("{\"x\": tru, \"rows\": []}", PS_EFORMAT,
 		   "unexpected character");
 	BAD("{\"x\": 01, \"rows\": []}", PS_EFORMAT, "expected");

@@ -78,7 +78,7 @@ static void test_refusals(void **state)
 		{ "{\"a\":\"\\u12\"}", "four hex digits" },
 		{ "{\"a\":\"x\ty\"}", "control character" },
 		{ "{\"a\":\"x\"", "ends inside the object" },
-		{ "{\"a\":\"x", "ends inside a string" },
+		{ "{\"a\":\"x", "a string is not closed" },
 		{ "{\"a\":\"x\"} {}", "something after the object" },
 		{ "{\"a\":\"x\",}", "expected a member name" },
 		{ "{\"a\" \"x\"}", "expected ':'" },
