@@ -316,6 +316,37 @@ static char *substitute(const char *word, const subst *tab,
 	return must(ps_buf_check(&b) < 0 ? NULL : ps_buf_detach(&b));
 }
 
+/*
+ * Wine, rarely, ends a program before it runs (seen once in CI: exit 1 in
+ * 70 ms, nothing on stdout or stderr, no report, the store untouched):
+ * profswitch itself always says something when it fails.  Such a step
+ * is run again once, with a note; a program that really fails that way
+ * fails the second time too.
+ */
+static int wine_did_not_start(int status, const struct timespec *t0,
+			      const char *out, const char *err,
+			      const char *store, const ps_buf *before,
+			      const char *report)
+{
+	struct timespec t1;
+	struct stat so, se, sr;
+	ps_buf now = PS_BUF_INIT;
+	double secs;
+	int same;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	if (status == 0 || secs > 0.5 || stat(out, &so) < 0 || so.st_size ||
+	    stat(err, &se) < 0 || se.st_size || stat(report, &sr) == 0)
+		return 0;
+	read_all(store, &now);
+	same = now.len == before->len &&
+	       (!now.len || !memcmp(now.ptr, before->ptr, now.len));
+	ps_buf_free(&now);
+	return same;
+}
+
 static int run_command(const char *dir, ps_strlist *argv_list,
 		       const char *out_path, const char *err_path)
 {
@@ -2228,6 +2259,7 @@ int main(int argc, char **argv)
 		size_t k;
 		int status, failed_before = fail_count, lockfd;
 		pid_t lockpid = -1;
+		struct timespec t0;
 
 		if (!st->command) {
 			failf(name, i + 1, "no Command");
@@ -2284,7 +2316,18 @@ int main(int argc, char **argv)
 			if (lockfd < 0)
 				failf(name, i + 1, "cannot lock the store");
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		status = run_command(dir, &args, out.ptr, err.ptr);
+		/* (a step with a lock holder is never run twice) */
+		if (wine && lockpid <= 0 &&
+		    wine_did_not_start(status, &t0, out.ptr, err.ptr,
+				       store.ptr, &before, report.ptr)) {
+			fprintf(stderr, "note: %s step %d: Wine ended the exe "
+				"at once (exit %d, no output, nothing "
+				"written); running the step again\n", name,
+				i + 1, status);
+			status = run_command(dir, &args, out.ptr, err.ptr);
+		}
 		if (lockpid > 0 && waitpid(lockpid, NULL, WNOHANG) != 0) {
 			failf(name, i + 1, "lockholder.exe ended during the "
 			      "step: the lock was not held throughout");
