@@ -449,7 +449,9 @@ static size_t find_cell(const uint8_t *d, size_t len, const char *sig,
  * reads as a value: fuzz_hive found a value whose data cell was the
  * security cell all keys share, so adding a key (which counts one more
  * reference in it) changed the value (tests/data/hive/sk-data-cell.dat:
- * the hive of a seed, with that one offset changed).  The same for a
+ * the seed outlook2013-legacy-profile.dat with the data offset of the
+ * value DefaultProfile, at 0x224C, set to 0x78, the security cell: one
+ * mutation with CI's dictionary word "x\0\0\0").  The same for a
  * subkey list (libhivex moves it when it adds a key, freeing the old
  * cell), a big value's segment, a class name (freed with its key), the
  * security cells' list links, and a hive bin reaching past the end of
