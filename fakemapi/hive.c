@@ -1,12 +1,19 @@
 /*
  * NTUSER.DAT hives through libhivex (see ps_hive.h).
  *
- * Loading walks the hive from its root and marks every key (nk), value
- * (vk) and value data cell it reaches in a bitmap of the file's 4-byte
- * slots, so a key
- * list that points back up (a loop) or shares a cell is refused instead of
- * walked forever; value data may not add up to more than the file, which
- * bounds the memory a crafted file can make us use.  Writing opens the
+ * Loading walks the hive from its root and marks every cell it reaches
+ * in a map of the file's 4-byte slots: keys (nk), values (vk), value
+ * data (with a big value's segment list and segments), value lists and
+ * subkey lists (lf, lh, li, ri) must each be reached once and as one
+ * thing; security cells (sk, with their list neighbours) and class
+ * names may be shared, but only among cells of their own kind.  So a key
+ * list that points back up (a loop) is refused instead of walked
+ * forever, and so is a hive where what libhivex changes when it writes
+ * (a key, a list it moves, a security cell's reference count or list
+ * links) is also something we read as a value: writing would change
+ * that value behind our back.  Value data may not add up to more than
+ * the file, which bounds the memory a crafted file can make us use.
+ * Writing opens the
  * same bytes with HIVEX_OPEN_WRITE, applies only the difference between
  * two trees and commits to an anonymous in-memory file (memfd) whose bytes
  * go back to the caller (who replaces the hive atomically through the
@@ -205,23 +212,69 @@ static int open_hive(hive_h **out, const char *filename, const uint8_t *data,
 typedef struct loader {
 	hive_h *h;
 	const char *file;
+	const uint8_t *d;    /* the file */
 	size_t len;          /* of the file */
-	uint8_t *seen;       /* one bit per 4-byte slot of the file */
+	uint8_t *seen;       /* two bits per 4-byte slot: what a cell was
+				reached as (enum cell_kind) */
 	size_t data_total;   /* value bytes loaded so far */
 } loader;
 
-/* 1 when the cell at off was reached before (marks it). */
-static int seen_before(loader *L, size_t off)
+/* What a cell was reached as: CELL_OWN cells (keys, values, data, lists)
+ * once; security cells and class names many times, each only as itself. */
+enum cell_kind { CELL_NONE, CELL_OWN, CELL_SK, CELL_CLASS };
+
+#define NIL 0xFFFFFFFFu
+#define HBIN_BASE 0x1000u   /* cell offsets count from the base block's end */
+
+/* 1 when the cell at off (a file offset) was reached before as anything
+ * but `kind`, or was reached before and kind is CELL_OWN, or is outside
+ * the file; else marks it. */
+static int reached_before(loader *L, size_t off, enum cell_kind kind)
 {
 	size_t slot = off / 4;
-	uint8_t bit = (uint8_t)(1u << (slot % 8));
+	unsigned shift = (unsigned)(slot % 4) * 2, was;
 
-	if (off >= L->len)
+	if (off >= L->len || off % 4)
 		return 1;
-	if (L->seen[slot / 8] & bit)
-		return 1;
-	L->seen[slot / 8] |= bit;
+	was = (L->seen[slot / 4] >> shift) & 3u;
+	if (was)
+		return kind == CELL_OWN || was != (unsigned)kind;
+	L->seen[slot / 4] |= (uint8_t)((unsigned)kind << shift);
 	return 0;
+}
+
+static int seen_before(loader *L, size_t off)
+{
+	return reached_before(L, off, CELL_OWN);
+}
+
+static unsigned reached_as(const loader *L, size_t off)
+{
+	size_t slot = off / 4;
+
+	return off < L->len ? (L->seen[slot / 4] >> (slot % 4 * 2)) & 3u : 0;
+}
+
+static uint32_t rd16(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+/* The cell a hive offset (rel, as stored in a cell) names: *off its file
+ * offset, *size its size field (in use: its length) when it lies in the
+ * file; 0 when it does not, or is not on a 4-byte boundary (libhivex
+ * takes no cell there). */
+static int cell_at(const loader *L, uint32_t rel, size_t *off, size_t *size)
+{
+	uint32_t s;
+
+	if (rel == NIL || rel % 4 || rel > L->len ||
+	    L->len - rel < HBIN_BASE + 8)
+		return 0;
+	*off = HBIN_BASE + (size_t)rel;
+	s = le32(L->d + *off);
+	*size = s & 0x80000000u ? (size_t)(0u - s) : s;
+	return *size >= 8 && *size <= L->len - *off;
 }
 
 static int key_error(loader *L, int code, const ps_regkey *k,
@@ -237,6 +290,124 @@ static int key_error(loader *L, int code, const ps_regkey *k,
 	return rc;
 }
 
+/* The fields of a key cell (nk) we read, as offsets in the cell. */
+#define NK_SUBKEYS 24
+#define NK_SUBKEY_LIST 32
+#define NK_VALUE_LIST 44
+#define NK_SK 48
+#define NK_CLASS 52
+#define NK_FIXED 80         /* the cell up to its name */
+
+/* Mark the subkey list at rel and, for an ri, the lists it names.  A
+ * list libhivex does not take is left to it to refuse. */
+static int mark_list(loader *L, const ps_regkey *k, uint32_t rel, int in_ri)
+{
+	size_t off, size, stride, n, i;
+	const uint8_t *p;
+	int rc = 0;
+
+	if (!cell_at(L, rel, &off, &size))
+		return 0;
+	p = L->d + off + 4;
+	if (!memcmp(p, "lf", 2) || !memcmp(p, "lh", 2))
+		stride = 8;
+	else if (!memcmp(p, "li", 2) || (!in_ri && !memcmp(p, "ri", 2)))
+		stride = 4;
+	else
+		return 0;
+	n = rd16(p + 2);
+	if (8 + stride * n > size)
+		return key_error(L, PS_EFORMAT, k, "a subkey list is longer "
+				 "than its cell (the hive is damaged)");
+	if (seen_before(L, off))
+		return key_error(L, PS_EFORMAT, k, "a subkey list is also "
+				 "another cell (the hive is damaged)");
+	if (!memcmp(p, "ri", 2))
+		for (i = 0; i < n && !rc; i++)
+			rc = mark_list(L, k, le32(p + 4 + 4 * i), 1);
+	return rc;
+}
+
+/* Mark the security cell at rel and its neighbours in the list of them
+ * (libhivex changes the neighbours' links when it deletes one). */
+static int mark_sk(loader *L, const ps_regkey *k, uint32_t rel)
+{
+	size_t off, size, n, noff, nsize;
+	const uint8_t *p;
+
+	if (!cell_at(L, rel, &off, &size) || memcmp(L->d + off + 4, "sk", 2))
+		return 0;   /* libhivex refuses to add a key under it */
+	if (reached_as(L, off) == CELL_SK)
+		return 0;
+	if (size < 20 || reached_before(L, off, CELL_SK))
+		return key_error(L, PS_EFORMAT, k, "its security cell is "
+				 "also another cell (the hive is damaged)");
+	p = L->d + off + 4;
+	for (n = 4; n <= 8; n += 4)
+		if (!cell_at(L, le32(p + n), &noff, &nsize) || nsize < 20 ||
+		    memcmp(L->d + noff + 4, "sk", 2) ||
+		    reached_before(L, noff, CELL_SK))
+			return key_error(L, PS_EFORMAT, k, "the list of "
+					 "security cells is broken (the hive "
+					 "is damaged)");
+	return 0;
+}
+
+/* Mark what key `node` names besides values and subkeys: its security
+ * cell, class name and subkey list. */
+static int mark_key(loader *L, hive_node_h node, const ps_regkey *k)
+{
+	const uint8_t *p = L->d + node;
+	size_t off, size;
+	uint32_t rel;
+	int rc;
+
+	if (!cell_at(L, (uint32_t)(node - HBIN_BASE), &off, &size) ||
+	    size < NK_FIXED)
+		return key_error(L, PS_EFORMAT, k, "its key cell is too short "
+				 "(the hive is damaged)");
+	if ((rc = mark_sk(L, k, le32(p + NK_SK))) < 0)
+		return rc;
+	rel = le32(p + NK_CLASS);
+	if (cell_at(L, rel, &off, &size) &&
+	    reached_before(L, off, CELL_CLASS))
+		return key_error(L, PS_EFORMAT, k, "its class name is also "
+				 "another cell (the hive is damaged)");
+	if (!le32(p + NK_SUBKEYS))
+		return 0;   /* libhivex reads no list */
+	return mark_list(L, k, le32(p + NK_SUBKEY_LIST), 0);
+}
+
+/* A big value's data cell (db): mark its segment list and segments. */
+static int mark_big_data(loader *L, const ps_regkey *k, size_t db,
+			 size_t len)
+{
+	size_t size, off, lsize, i, n, soff, ssize;
+	const uint8_t *p = L->d + db + 4;
+
+	if (!cell_at(L, (uint32_t)(db - HBIN_BASE), &off, &size) ||
+	    len <= size - 4 || size < 12 || memcmp(p, "db", 2))
+		return 0;   /* not big data (or libhivex refuses it) */
+	n = rd16(p + 2);
+	if (!cell_at(L, le32(p + 4), &off, &lsize))
+		return 0;
+	if (4 + 4 * n > lsize)
+		return key_error(L, PS_EFORMAT, k, "a big value's segment "
+				 "list is longer than its cell (the hive "
+				 "is damaged)");
+	if (seen_before(L, off))
+		return key_error(L, PS_EFORMAT, k, "a big value's segment "
+				 "list is also another cell (the hive is "
+				 "damaged)");
+	for (i = 0; i < n; i++)
+		if (cell_at(L, le32(L->d + off + 4 + 4 * i), &soff, &ssize) &&
+		    seen_before(L, soff))
+			return key_error(L, PS_EFORMAT, k, "a big value's "
+					 "segment is also another cell (the "
+					 "hive is damaged)");
+	return 0;
+}
+
 static int load_values(loader *L, hive_node_h node, ps_regkey *k)
 {
 	hive_value_h *vals = hivex_node_values(L->h, node);
@@ -248,6 +419,17 @@ static int load_values(loader *L, hive_node_h node, ps_regkey *k)
 	if (!vals)
 		return key_error(L, PS_EFORMAT, k, "cannot read its values "
 				 "(the hive is damaged)");
+	if (vals[0]) {
+		size_t off, size;
+
+		if (cell_at(L, le32(L->d + node + NK_VALUE_LIST), &off,
+			    &size) && seen_before(L, off)) {
+			free(vals);
+			return key_error(L, PS_EFORMAT, k, "its value list is "
+					 "also another cell (the hive is "
+					 "damaged)");
+		}
+	}
 	for (i = 0; vals[i] && !rc; i++) {
 		if (seen_before(L, vals[i])) {
 			rc = key_error(L, PS_EFORMAT, k, "a value cell is "
@@ -297,6 +479,8 @@ static int load_values(loader *L, hive_node_h node, ps_regkey *k)
 					       "cell (the hive is damaged)");
 				break;
 			}
+			if (cell && (rc = mark_big_data(L, k, cell, len)) < 0)
+				break;
 		}
 		data = hivex_value_value(L->h, vals[i], &t, &len);
 		if (!data || len > PS_REG_MAX_DATA) {
@@ -326,6 +510,9 @@ static int load_key(loader *L, hive_node_h node, ps_regkey *k, size_t depth,
 	size_t i;
 	int rc;
 
+	rc = mark_key(L, node, k);
+	if (rc < 0)
+		return rc;
 	rc = load_values(L, node, k);
 	if (rc < 0)
 		return rc;
@@ -394,7 +581,7 @@ static int load_key(loader *L, hive_node_h node, ps_regkey *k, size_t depth,
 int ps_hive_load(ps_regtree *out, const char *filename, const uint8_t *data,
 		 size_t len)
 {
-	loader L = { NULL, filename, len, NULL, 0 };
+	loader L = { NULL, filename, data, len, NULL, 0 };
 	ps_regtree t = { NULL, 0, 0 };
 	ps_regkey *top;
 	hive_node_h root;
@@ -403,7 +590,12 @@ int ps_hive_load(ps_regtree *out, const char *filename, const uint8_t *data,
 	rc = open_hive(&L.h, filename, data, len, 0, &unclean);
 	if (rc < 0)
 		return rc;
-	L.seen = calloc(len / 32 + 1, 1);
+	/* Bins past the header's end of them: libhivex reads their cells
+	 * but writes its first new bin over them.  (An unclean hive is
+	 * never written, and its header may lag its bins.) */
+	if (!unclean && (rc = ps_hivec_check_bins(filename, data, len)) < 0)
+		goto done;
+	L.seen = calloc(len / 16 + 1, 1);
 	if (!L.seen) {
 		rc = ps_error_setc(PS_ENOMEM, "out of memory");
 		goto done;

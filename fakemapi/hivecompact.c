@@ -41,6 +41,7 @@
 
 #define WHAT_COMPACT "cannot compact the hive"
 #define WHAT_COMPARE "the compacted hive differs from the original"
+#define WHAT_BINS "the hive bins are damaged"
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -198,9 +199,13 @@ static int hive_open(hive *H, const char *file, const char *what,
 		if (memcmp(d + off, "hbin", 4))
 			return bad(H, "no hive bin at 0x%zx", off);
 		bsize = rd32(d + off + 8);
-		if (bsize < PAGE || bsize % PAGE || bsize > H->end - off)
+		if (bsize < PAGE || bsize % PAGE)
 			return bad(H, "the hive bin at 0x%zx has a bad size "
 				   "(%zu)", off, bsize);
+		if (bsize > H->end - off)
+			return bad(H, "the hive bin at 0x%zx (%zu bytes) "
+				   "reaches past the end of the bins the "
+				   "header gives (0x%zx)", off, bsize, H->end);
 		if (rd32(d + off + 4) != off - BASE)
 			return bad(H, "the hive bin at 0x%zx gives another "
 				   "offset", off);
@@ -268,6 +273,16 @@ int ps_hivec_space(const char *filename, const uint8_t *data, size_t len,
 		*bins = H.bins;
 		*free_bytes = H.free_bytes;
 	}
+	hive_close(&H);
+	return rc;
+}
+
+int ps_hivec_check_bins(const char *filename, const uint8_t *data,
+			size_t len)
+{
+	hive H;
+	int rc = hive_open(&H, filename, WHAT_BINS, data, len);
+
 	hive_close(&H);
 	return rc;
 }

@@ -24,7 +24,10 @@ int ps_hive_is_hive(const uint8_t *data, size_t len);
  * and refuses a hive that is not valid REGF, whose keys loop or are
  * shared, that has two subkeys or values of one name, a key name that is
  * empty or holds a backslash, or whose value data add up to more than the
- * file holds.  On error: PS_EFORMAT or PS_ELIMIT with the message
+ * file holds; one where a cell libhivex changes when it writes (a key, a
+ * list, a security cell) is also read as something else (a value's
+ * data), and a clean one whose hive bins do not tile the space its header
+ * gives them.  On error: PS_EFORMAT or PS_ELIMIT with the message
  * "FILE: reason", *out untouched.  On success *out is a new tree (not
  * freed first; encoding PS_REGENC_UTF16).
  *

@@ -33,6 +33,16 @@
 int ps_hivec_space(const char *filename, const uint8_t *data, size_t len,
 		   size_t *bins, size_t *free_bytes);
 
+/*
+ * The same walk as a check: 0 when the hive bins tile the space the
+ * header declares (which lies in the file) and the cells tile each bin;
+ * else PS_EFORMAT "FILE: the hive bins are damaged: reason".  libhivex
+ * reads a bin that reaches past the declared end, and writes its first
+ * new bin there, over cells it read.
+ */
+int ps_hivec_check_bins(const char *filename, const uint8_t *data,
+			size_t len);
+
 /* 1 when a hive with these numbers (from ps_hivec_space) is worth
  * compacting. */
 int ps_hivec_worth(size_t bins, size_t free_bytes);

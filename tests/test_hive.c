@@ -398,6 +398,147 @@ static void fix_checksum(uint8_t *base)
 	base[0x1FF] = (uint8_t)(x >> 24);
 }
 
+/* For patching a hive: the file offset of the cell named at file offset
+ * `at`, and fields of key (nk) and value (vk) cells. */
+#define CELL(d, at) (0x1000 + (size_t)le32((d) + (at)))
+#define NK_SUBKEY_LIST (4 + 28)
+#define NK_SK (4 + 44)
+#define NK_CLASS (4 + 48)
+#define VK_LEN (4 + 4)
+#define VK_DATA (4 + 8)
+
+static void put32(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The file offset of the first cell in use with signature sig (or, sig
+ * NULL, the first free cell) of at least `min` bytes; for "vk", the
+ * first value whose data is in a cell of its own. */
+static size_t find_cell(const uint8_t *d, size_t len, const char *sig,
+			size_t min)
+{
+	size_t bin = 0x1000, c, n;
+
+	while (bin + 32 <= len && !memcmp(d + bin, "hbin", 4)) {
+		size_t end = bin + le32(d + bin + 8);
+
+		for (c = bin + 32; c < end; c += n) {
+			uint32_t s = le32(d + c);
+			int used = (s & 0x80000000u) != 0;
+
+			n = used ? 0u - s : s;
+			assert_true(n >= 8);
+			if (n < min || used != (sig != NULL))
+				continue;
+			if (!sig || (!memcmp(d + c + 4, sig, 2) &&
+				     (strcmp(sig, "vk") ||
+				      !(le32(d + c + VK_LEN) & 0x80000000u))))
+				return c;
+		}
+		bin = end;
+	}
+	fail_msg("no %s cell of %zu bytes", sig ? sig : "free", min);
+	return 0;
+}
+
+/* What libhivex changes when it writes must not be something the loader
+ * reads as a value: fuzz_hive found a value whose data cell was the
+ * security cell all keys share, so adding a key (which counts one more
+ * reference in it) changed the value (tests/data/hive/sk-data-cell.dat:
+ * the seed outlook2013-legacy-profile.dat with the data offset of the
+ * value DefaultProfile, at 0x224C, set to 0x78, the security cell: one
+ * mutation with CI's dictionary word "x\0\0\0").  The same for a
+ * subkey list (libhivex moves it when it adds a key, freeing the old
+ * cell), a big value's segment, a class name (freed with its key), the
+ * security cells' list links, and a hive bin reaching past the end of
+ * the bins the header gives (libhivex writes its first new bin there).
+ * Each is refused when loaded, the file left alone. */
+static void test_cells_libhivex_changes(void **state)
+{
+	const char *hive = make_hive(SCEN "basic-update/HKCU.reg", "hank");
+	char path[300];
+	uint8_t *data, *bad, *found;
+	size_t len, flen, root, vk, sk, list, fc, bin, last, n;
+	ps_regtree t;
+
+	(void)state;
+	read_file(hive, &data, &len);
+	snprintf(path, sizeof(path), "%s/changes.dat", tmpdir);
+	bad = malloc(len);
+	assert_non_null(bad);
+	root = 0x1000 + le32(data + 36);
+	sk = CELL(data, root + NK_SK);
+	list = CELL(data, root + NK_SUBKEY_LIST);
+
+	read_file(PS_SOURCE_DIR "/tests/data/hive/sk-data-cell.dat", &found,
+		  &flen);
+	check_refused(path, found, flen, PS_EFORMAT,
+		      "data cell is also another cell");
+	free(found);
+
+	/* A value's data := the root's subkey list (no longer than it). */
+	memcpy(bad, data, len);
+	vk = find_cell(bad, len, "vk", 0);
+	put32(bad + vk + VK_LEN, 8);
+	put32(bad + vk + VK_DATA, list - 0x1000);
+	check_refused(path, bad, len, PS_EFORMAT,
+		      "data cell is also another cell");
+
+	/* The root's class name := a value's data cell. */
+	memcpy(bad, data, len);
+	memcpy(bad + root + NK_CLASS, bad + vk + VK_DATA, 4);
+	check_refused(path, bad, len, PS_EFORMAT, "is also another cell");
+
+	/* The security cell's next link := a value cell. */
+	memcpy(bad, data, len);
+	put32(bad + sk + 8, vk - 0x1000);
+	check_refused(path, bad, len, PS_EFORMAT,
+		      "list of security cells is broken");
+
+	/* A value's data becomes big data (db) in one segment, the
+	 * security cell: a free cell gives the segment list. */
+	memcpy(bad, data, len);
+	fc = find_cell(bad, len, NULL, 16);
+	n = le32(bad + fc);
+	put32(bad + fc, 0u - 8u);
+	put32(bad + fc + 4, sk - 0x1000);
+	put32(bad + fc + 8, n - 8);
+	list = CELL(bad, vk + VK_DATA);
+	n = 0u - le32(bad + list);       /* the data cell's size */
+	assert_true(n >= 16 && n + 8 <= 0u - le32(bad + sk));
+	memcpy(bad + list + 4, "db\x01\x00", 4);
+	put32(bad + list + 8, fc - 0x1000);
+	put32(bad + vk + VK_LEN, n);     /* more than the cell holds */
+	check_refused(path, bad, len, PS_EFORMAT,
+		      "segment is also another cell");
+
+	/* The last two hive bins become one, the header still ending the
+	 * bins where the second began. */
+	memcpy(bad, data, len);
+	for (bin = 0x1000, last = 0; bin + le32(bad + bin + 8) <
+	     0x1000 + (size_t)le32(bad + 40); bin += le32(bad + bin + 8))
+		last = bin;
+	assert_true(last != 0);
+	n = le32(bad + last + 8);
+	put32(bad + last + 8, n + le32(bad + bin + 8));
+	memset(bad + bin, 0, 32);
+	put32(bad + bin, 32);            /* a free cell */
+	put32(bad + 40, bin - 0x1000);
+	fix_checksum(bad);
+	check_refused(path, bad, len, PS_EFORMAT,
+		      "reaches past the end of the bins");
+
+	/* The hive as made still loads. */
+	assert_int_equal(ps_hive_load(&t, hive, data, len), 0);
+	ps_regtree_free(&t);
+	free(bad);
+	free(data);
+}
+
 /* A hive copied while Windows was writing it (the secondary sequence
  * number lags the primary: its logs hold the rest) is read as it is on
  * disk, marked unclean, and never written: inspect and rehearse read it
@@ -941,6 +1082,7 @@ int main(void)
 		cmocka_unit_test(test_update_written_back),
 		cmocka_unit_test(test_failed_flush_keeps_file),
 		cmocka_unit_test(test_broken_hives),
+		cmocka_unit_test(test_cells_libhivex_changes),
 		cmocka_unit_test(test_unclean_hive),
 		cmocka_unit_test(test_no_outlook),
 		cmocka_unit_test(test_compaction_bounds_growth),

@@ -17,8 +17,9 @@ SOURCES = {
     "reg": ["scenarios/*/HKCU.reg", "scenarios/*/expect/*.reg", "tests/data/reg/*"],
     "mapping": ["scenarios/*/mapping*", "tests/data/mapping/*"],
     "ini": ["scenarios/*/config.ini", "scenarios/*/autodiscover/server.ini", "tests/data/config/*"],
-    # Hive seeds: tests/fuzz/mkhiveseeds.sh writes them to seeds/hive/.
-    "hive": [],
+    # Hive seeds: tests/fuzz/mkhiveseeds.sh writes them to seeds/hive/;
+    # tests/data/hive holds damaged hives fuzz_hive found (test_hive).
+    "hive": ["tests/data/hive/*"],
     # Compiled mappings: only the seeds (the scenario mappings compiled
     # with "profswitch mapping compile", committed).
     "mapidx": [],
