@@ -199,8 +199,10 @@ static const cmd_help helps[] = {
 	  "  --log FILE          the run log\n"
 	  "  -q                  no progress\n"
 	  "\n"
-	  "exit status: 0 done, 64 usage, 66 a --rehearsal that cannot be\n"
-	  "read or a report that cannot be written, 70 internal error.\n" },
+	  "exit status: the bits of every row of the latest runs (1 failed,\n"
+	  "2 deferred, 4 blocked, 8 Autodiscover; a broken report is a\n"
+	  "failed row); 64 usage, 66 a --rehearsal that cannot be read or a\n"
+	  "report that cannot be written, 70 internal error.\n" },
 	{ "inspect", "show the Outlook profiles, backups and policies",
 	  "usage: profswitch inspect STORE [--config FILE] [--mapping FILE]\n"
 	  "\n"
